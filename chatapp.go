@@ -1,0 +1,72 @@
+// Package chatapp is the domain of a serverless chat: rooms hold messages,
+// WebSocket connections join rooms, and a send stores a message and pushes it
+// to every connection of its room.
+//
+// This package holds only types and interfaces. The stores (sqlite, dynamodb),
+// the local API Gateway emulator (gateway), the Lambda handlers (handler) and
+// the command (cmd/chatapp) live in packages around it, one per dependency.
+package chatapp
+
+import "context"
+
+// MessageStore keeps the messages of every room in time order.
+type MessageStore interface {
+	// CreateMessage stores m, assigning m.ID and m.Timestamp when they are
+	// empty. It returns only after the message is committed.
+	CreateMessage(ctx context.Context, m *Message) error
+
+	// FindMessages returns one page of a room's history, oldest first.
+	FindMessages(ctx context.Context, filter MessageFilter) (MessagePage, error)
+}
+
+// ConnectionStore keeps the WebSocket connections of every room: the
+// original's "userlist" table.
+type ConnectionStore interface {
+	CreateConnection(ctx context.Context, c *Connection) error
+	// DeleteConnection removes a connection; removing a missing one is not an error.
+	DeleteConnection(ctx context.Context, id string) error
+	// FindConnection returns ENOTFOUND when the connection is not stored.
+	FindConnection(ctx context.Context, id string) (*Connection, error)
+	// FindConnectionsByRoom returns the room's connections, oldest first.
+	FindConnectionsByRoom(ctx context.Context, roomID string) ([]*Connection, error)
+}
+
+// Notifier pushes frames to WebSocket connections, as API Gateway's
+// Management API (PostToConnection) does.
+type Notifier interface {
+	// Broadcast delivers one encoded frame to every connection of a room that
+	// accepts its kind, and reports whom it reached.
+	Broadcast(ctx context.Context, roomID string, push Push) (Delivery, error)
+
+	// Post delivers one frame to one connection. A connection that is gone
+	// gives EGONE.
+	Post(ctx context.Context, connectionID string, data []byte) error
+}
+
+// PushKind tells which connections want a frame.
+type PushKind int
+
+const (
+	// PushMessage is a chat message: every connection receives it.
+	PushMessage PushKind = iota
+	// PushPresence is a join or leave event: only connections that opted in
+	// receive it, because the original client would take it for a message.
+	PushPresence
+)
+
+// Push is a frame encoded once for a whole room.
+type Push struct {
+	Kind PushKind
+	Data []byte
+}
+
+// Delivery reports the outcome of a Broadcast.
+type Delivery struct {
+	// Connections are the room's connections at the time of the broadcast,
+	// including those that did not want this kind of push.
+	Connections []*Connection
+	// Delivered counts connections the frame was handed to; Failed counts
+	// posts that failed (gone connections are removed, not retried).
+	Delivered int
+	Failed    int
+}

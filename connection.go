@@ -1,0 +1,28 @@
+package chatapp
+
+// Connection is one WebSocket connection in a room: a row of the original's
+// "userlist" table.
+type Connection struct {
+	ID        string `json:"connection_id"`
+	RoomID    string `json:"room_id"`
+	UserID    string `json:"user_id"`
+	Name      string `json:"name,omitempty"`
+	Timestamp int64  `json:"timestamp"` // connected at, epoch milliseconds
+	// Presence is set when the client asked for join and leave events.
+	Presence bool `json:"-"`
+}
+
+// Wants reports whether the connection accepts a push of kind k.
+func (c *Connection) Wants(k PushKind) bool {
+	return k == PushMessage || (k == PushPresence && c.Presence)
+}
+
+// PresenceEvent is the opt-in frame sent when a connection joins or leaves.
+type PresenceEvent struct {
+	Type         string `json:"type"` // "join" or "leave"
+	RoomID       string `json:"room_id"`
+	ConnectionID string `json:"connection_id"`
+	UserID       string `json:"user_id"`
+	Name         string `json:"name,omitempty"`
+	Timestamp    int64  `json:"timestamp"`
+}

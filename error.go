@@ -1,0 +1,104 @@
+package chatapp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error codes. Each maps to one HTTP status in the handlers; clients see the
+// code and message, never an internal error's text.
+const (
+	EINVALID      = "invalid"            // 400
+	EUNAUTHORIZED = "unauthorized"       // 401
+	EFORBIDDEN    = "forbidden"          // 403
+	ENOTFOUND     = "not_found"          // 404
+	ENOTALLOWED   = "method_not_allowed" // 405
+	ECONFLICT     = "conflict"           // 409
+	EGONE         = "gone"               // 410
+	ETOOLARGE     = "too_large"          // 413
+	ERATELIMIT    = "rate_limited"       // 429
+	EINTERNAL     = "internal"           // 500
+	EUNAVAILABLE  = "unavailable"        // 503
+)
+
+// Error is an error a client may see: a code and a human message.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("chatapp: code=%s message=%s", e.Code, e.Message) }
+
+// Errorf returns an Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err, EINTERNAL for an error that is not an
+// *Error and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of err; internal errors get a generic
+// message so that their details stay in the logs.
+func ErrorMessage(err error) string {
+	var e *Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Message
+	}
+	return "internal error"
+}
+
+// statusOf maps an error code to its HTTP status.
+var statusOf = map[string]int{
+	EINVALID:      http.StatusBadRequest,
+	EUNAUTHORIZED: http.StatusUnauthorized,
+	EFORBIDDEN:    http.StatusForbidden,
+	ENOTFOUND:     http.StatusNotFound,
+	ENOTALLOWED:   http.StatusMethodNotAllowed,
+	ECONFLICT:     http.StatusConflict,
+	EGONE:         http.StatusGone,
+	ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	ERATELIMIT:    http.StatusTooManyRequests,
+	EINTERNAL:     http.StatusInternalServerError,
+	EUNAVAILABLE:  http.StatusServiceUnavailable,
+}
+
+// ErrorStatus returns the HTTP status for err.
+func ErrorStatus(err error) int {
+	if status, ok := statusOf[ErrorCode(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorBody is the JSON body of every error a client sees:
+// {"error":{"code":"invalid","message":"room_id is required"}}.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// EncodeError returns the JSON error body for err.
+func EncodeError(err error) []byte {
+	var body ErrorBody
+	body.Error.Code = ErrorCode(err)
+	body.Error.Message = ErrorMessage(err)
+	b, _ := json.Marshal(body)
+	return b
+}

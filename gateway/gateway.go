@@ -1,0 +1,124 @@
+// Package gateway is a local Amazon API Gateway: it turns HTTP requests and
+// WebSocket frames into the proxy events API Gateway sends to Lambda, applies
+// the functions' responses, and offers the Management API
+// (PostToConnection, GetConnection, DeleteConnection) in process and over
+// HTTP at /@connections/{id}.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// RESTFunc is a REST API integration: a Lambda function behind a
+// "Lambda proxy" integration.
+type RESTFunc func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// WebSocketFunc is a WebSocket API route integration.
+type WebSocketFunc func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// API Gateway's WebSocket quotas, which a client can notice.
+const (
+	DefaultIdleTimeout   = 10 * time.Minute
+	DefaultMaxConnection = 2 * time.Hour
+	MaxFrameBytes        = 128 * 1024
+	// integrationTimeout is API Gateway's 29-second integration limit.
+	integrationTimeout = 29 * time.Second
+)
+
+// Config describes the two APIs the gateway serves.
+type Config struct {
+	// REST maps "METHOD /resource" (e.g. "GET /chat") to its function. A
+	// request path matches its resource with or without a trailing slash.
+	REST map[string]RESTFunc
+	// WebSocket maps route keys ($connect, $disconnect, $default, or an
+	// action) to functions. Routes are selected by $request.body.action.
+	WebSocket map[string]WebSocketFunc
+	// WebSocketPath is where clients connect, "/ws" by default.
+	WebSocketPath string
+	// Stage is reported in events, "dev" by default as in the original.
+	Stage string
+	// IdleTimeout and MaxConnectionDuration default to API Gateway's
+	// 10 minutes and 2 hours.
+	IdleTimeout           time.Duration
+	MaxConnectionDuration time.Duration
+	// Fallback serves every path the APIs do not (the web page).
+	Fallback http.Handler
+	Logger   *slog.Logger
+}
+
+// Gateway is the local API Gateway. It is an http.Handler.
+type Gateway struct {
+	cfg Config
+	hub *Hub
+	mux *http.ServeMux
+	// sockets counts live WebSocket handlers so Close can wait for their
+	// $disconnect invocations.
+	sockets sync.WaitGroup
+}
+
+// New returns a gateway for cfg. Its Hub is the Notifier to give the
+// functions, and Hub().TrackConnections wraps their connection store.
+func New(cfg Config) *Gateway {
+	if cfg.WebSocketPath == "" {
+		cfg.WebSocketPath = "/ws"
+	}
+	if cfg.Stage == "" {
+		cfg.Stage = "dev"
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxConnectionDuration <= 0 {
+		cfg.MaxConnectionDuration = DefaultMaxConnection
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	g := &Gateway{cfg: cfg, hub: newHub(cfg.Logger), mux: http.NewServeMux()}
+	g.mux.HandleFunc(cfg.WebSocketPath, g.serveWebSocket)
+	g.mux.HandleFunc("/@connections/{id}", g.serveManagement)
+	g.mux.HandleFunc("/"+cfg.Stage+"/@connections/{id}", g.serveManagement)
+	for _, resource := range g.resources() {
+		g.mux.HandleFunc(resource, g.serveREST)
+		g.mux.HandleFunc(resource+"/", g.serveREST)
+	}
+	fallback := cfg.Fallback
+	if fallback == nil {
+		fallback = http.NotFoundHandler()
+	}
+	g.mux.Handle("/", fallback)
+	return g
+}
+
+// Hub returns the gateway's live connections: the local Notifier.
+func (g *Gateway) Hub() *Hub { return g.hub }
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+
+// Close closes every WebSocket with 1001 (going away), as API Gateway does
+// on a deployment, and waits until their $disconnect routes have run.
+func (g *Gateway) Close() {
+	g.hub.closeAll()
+	g.sockets.Wait()
+}
+
+// resources lists the REST resources configured, without methods.
+func (g *Gateway) resources() []string {
+	seen := map[string]bool{}
+	var out []string
+	for key := range g.cfg.REST {
+		_, resource, _ := strings.Cut(key, " ")
+		if !seen[resource] {
+			seen[resource] = true
+			out = append(out, resource)
+		}
+	}
+	return out
+}

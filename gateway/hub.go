@@ -1,0 +1,162 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// Hub holds the gateway's live sockets and an in-memory index of rooms.
+// It is the local chatapp.Notifier: a room broadcast reads the index, not
+// the connections table, and hands one shared frame to each socket's queue.
+type Hub struct {
+	logger *slog.Logger
+
+	mu      sync.RWMutex
+	sockets map[string]*socket
+	rooms   map[string]map[*socket]struct{}
+}
+
+var _ chatapp.Notifier = (*Hub)(nil)
+
+func newHub(logger *slog.Logger) *Hub {
+	return &Hub{logger: logger, sockets: map[string]*socket{}, rooms: map[string]map[*socket]struct{}{}}
+}
+
+func (h *Hub) add(s *socket) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sockets[s.id] = s
+}
+
+// remove forgets a socket that closed.
+func (h *Hub) remove(s *socket) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sockets[s.id] == s {
+		delete(h.sockets, s.id)
+	}
+	h.leaveLocked(s)
+}
+
+// join records the room of a connection the $connect function stored.
+func (h *Hub) join(c *chatapp.Connection) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.sockets[c.ID]
+	if !ok {
+		return
+	}
+	h.leaveLocked(s)
+	s.member = c
+	members := h.rooms[c.RoomID]
+	if members == nil {
+		members = map[*socket]struct{}{}
+		h.rooms[c.RoomID] = members
+	}
+	members[s] = struct{}{}
+}
+
+// leave drops a connection from its room; its socket stays open.
+func (h *Hub) leave(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if s, ok := h.sockets[id]; ok {
+		h.leaveLocked(s)
+	}
+}
+
+func (h *Hub) leaveLocked(s *socket) {
+	if s.member == nil {
+		return
+	}
+	room := s.member.RoomID
+	delete(h.rooms[room], s)
+	if len(h.rooms[room]) == 0 {
+		delete(h.rooms, room)
+	}
+	s.member = nil
+}
+
+// Broadcast queues push on every socket of the room that wants its kind.
+func (h *Hub) Broadcast(_ context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	members := h.rooms[roomID]
+	d := chatapp.Delivery{Connections: make([]*chatapp.Connection, 0, len(members))}
+	for s := range members {
+		d.Connections = append(d.Connections, s.member)
+		if !s.member.Wants(push.Kind) {
+			continue
+		}
+		if s.enqueue(push.Data) {
+			d.Delivered++
+		} else {
+			d.Failed++
+		}
+	}
+	return d, nil
+}
+
+// Post is PostToConnection: EGONE when the connection is not open.
+func (h *Hub) Post(_ context.Context, connectionID string, data []byte) error {
+	h.mu.RLock()
+	s, ok := h.sockets[connectionID]
+	h.mu.RUnlock()
+	if !ok || !s.enqueue(data) {
+		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
+	}
+	return nil
+}
+
+// ConnectionInfo is GetConnection's answer.
+type ConnectionInfo struct {
+	ConnectedAt  time.Time
+	LastActiveAt time.Time
+	SourceIP     string
+	UserAgent    string
+}
+
+// GetConnection describes an open connection, or gives EGONE.
+func (h *Hub) GetConnection(connectionID string) (ConnectionInfo, error) {
+	h.mu.RLock()
+	s, ok := h.sockets[connectionID]
+	h.mu.RUnlock()
+	if !ok || s.isClosing() {
+		return ConnectionInfo{}, chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
+	}
+	return ConnectionInfo{ConnectedAt: s.connectedAt, LastActiveAt: s.lastActiveAt(), SourceIP: s.sourceIP, UserAgent: s.userAgent}, nil
+}
+
+// DeleteConnection closes a connection from the server side; its
+// $disconnect route runs as for any close.
+func (h *Hub) DeleteConnection(connectionID string) error {
+	h.mu.RLock()
+	s, ok := h.sockets[connectionID]
+	h.mu.RUnlock()
+	if !ok || s.isClosing() {
+		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
+	}
+	s.close(websocket.StatusNormalClosure, "")
+	return nil
+}
+
+// Len returns the number of open sockets.
+func (h *Hub) Len() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.sockets)
+}
+
+func (h *Hub) closeAll() {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, s := range h.sockets {
+		s.close(websocket.StatusGoingAway, "server shutting down")
+	}
+}

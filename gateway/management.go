@@ -1,0 +1,89 @@
+package gateway
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// serveManagement is the Management API over HTTP, for functions that run
+// out of process: POST (PostToConnection), GET (GetConnection) and DELETE
+// (DeleteConnection) on /@connections/{id}. It answers loopback callers only.
+func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
+	if !fromLoopback(r) {
+		writeError(w, chatapp.Errorf(chatapp.EFORBIDDEN, "the management API answers loopback callers only"))
+		return
+	}
+	id := r.PathValue("id")
+	switch r.Method {
+	case http.MethodPost:
+		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFrameBytes))
+		if err != nil {
+			writeAWSError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "payload larger than 128 KB")
+			return
+		}
+		if err := g.hub.Post(r.Context(), id, data); err != nil {
+			writeGone(w)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	case http.MethodGet:
+		info, err := g.hub.GetConnection(id)
+		if err != nil {
+			writeGone(w)
+			return
+		}
+		body, _ := json.Marshal(connectionInfoJSON{
+			ConnectedAt:  info.ConnectedAt.UTC().Format(time.RFC3339Nano),
+			LastActiveAt: info.LastActiveAt.UTC().Format(time.RFC3339Nano),
+			Identity:     identityJSON{SourceIP: info.SourceIP, UserAgent: info.UserAgent},
+		})
+		writeJSON(w, http.StatusOK, body)
+	case http.MethodDelete:
+		if err := g.hub.DeleteConnection(id); err != nil {
+			writeGone(w)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.Header().Set("Allow", "POST, GET, DELETE")
+		writeAWSError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "method not allowed")
+	}
+}
+
+// connectionInfoJSON is GetConnection's output shape on AWS.
+type connectionInfoJSON struct {
+	ConnectedAt  string       `json:"ConnectedAt"`
+	Identity     identityJSON `json:"Identity"`
+	LastActiveAt string       `json:"LastActiveAt"`
+}
+
+type identityJSON struct {
+	SourceIP  string `json:"SourceIp"`
+	UserAgent string `json:"UserAgent"`
+}
+
+// writeGone answers as AWS does for a connection that is gone, so that the
+// SDK's apigatewaymanagementapi client returns a *types.GoneException.
+func writeGone(w http.ResponseWriter) {
+	writeAWSError(w, http.StatusGone, "GoneException", "connection is gone")
+}
+
+func writeAWSError(w http.ResponseWriter, status int, errType, message string) {
+	w.Header().Set("X-Amzn-ErrorType", errType)
+	body, _ := json.Marshal(map[string]string{"message": message})
+	writeJSON(w, status, body)
+}
+
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

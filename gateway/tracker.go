@@ -1,0 +1,36 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// TrackConnections wraps the connection store given to in-process
+// functions, so that the hub learns each connection's room when $connect
+// stores it and forgets it when it is deleted. This is how a local
+// broadcast finds a room's sockets without reading the table.
+func (h *Hub) TrackConnections(store chatapp.ConnectionStore) chatapp.ConnectionStore {
+	return &trackingStore{ConnectionStore: store, hub: h}
+}
+
+type trackingStore struct {
+	chatapp.ConnectionStore
+	hub *Hub
+}
+
+func (t *trackingStore) CreateConnection(ctx context.Context, c *chatapp.Connection) error {
+	if err := t.ConnectionStore.CreateConnection(ctx, c); err != nil {
+		return err
+	}
+	t.hub.join(c)
+	return nil
+}
+
+func (t *trackingStore) DeleteConnection(ctx context.Context, id string) error {
+	if err := t.ConnectionStore.DeleteConnection(ctx, id); err != nil {
+		return err
+	}
+	t.hub.leave(id)
+	return nil
+}

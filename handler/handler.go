@@ -1,0 +1,43 @@
+// Package handler holds the Lambda functions of the chat, written against
+// aws-lambda-go's API Gateway event types so that the same code runs on AWS
+// Lambda and in the local gateway:
+//
+//	GetMessages  REST GET /chat        (the original chatapp-message-get)
+//	PutMessage   REST PUT /chat        (chatapp-message-put)
+//	GetUsers     REST GET /chat/users  (the room's connections)
+//	Connect      WebSocket $connect    (chatapp-onConnect)
+//	Disconnect   WebSocket $disconnect (chatapp-onDisconnect)
+//	SendMessage  WebSocket sendmessage (send over the socket)
+//	Default      WebSocket $default    (unknown action: an error frame)
+package handler
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// Handler carries what the functions depend on.
+type Handler struct {
+	Messages    chatapp.MessageStore
+	Connections chatapp.ConnectionStore
+	Notifier    chatapp.Notifier
+	Logger      *slog.Logger
+	// Now is the clock; tests may set it.
+	Now func() time.Time
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,139 @@
+package handler
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// MaxBodyBytes bounds a REST body: a message at its largest fits with room
+// to spare.
+const MaxBodyBytes = 64 * 1024
+
+// historyResponse is the body of GET /chat. NextCursor is set while older
+// messages exist; pass it back as ?cursor= to read them.
+type historyResponse struct {
+	Messages   []*chatapp.Message `json:"messages"`
+	NextCursor string             `json:"next_cursor,omitempty"`
+	// HasMore is set on an ?after= page that stopped at its limit.
+	HasMore bool `json:"has_more,omitempty"`
+}
+
+// GetMessages is REST GET /chat?room_id=R[&limit=N][&cursor=ID|&after=ID].
+// Without a cursor it returns the latest messages, oldest first.
+func (h *Handler) GetMessages(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	q := req.QueryStringParameters
+	filter := chatapp.MessageFilter{RoomID: q["room_id"], Before: q["cursor"], After: q["after"]}
+	if s := q["limit"]; s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return h.errorResponse(ctx, "GET /chat", chatapp.Errorf(chatapp.EINVALID, "limit must be a positive integer"))
+		}
+		filter.Limit = n
+	}
+	page, err := h.Messages.FindMessages(ctx, filter)
+	if err != nil {
+		return h.errorResponse(ctx, "GET /chat", err)
+	}
+	resp := historyResponse{Messages: page.Messages}
+	if resp.Messages == nil {
+		resp.Messages = []*chatapp.Message{}
+	}
+	switch {
+	case page.More && filter.After != "":
+		resp.HasMore = true
+	case page.More:
+		resp.NextCursor = page.Messages[0].ID
+	}
+	return jsonResponse(200, resp)
+}
+
+// putRequest is the body of PUT /chat, as the original client sends it.
+type putRequest struct {
+	RoomID flexString `json:"room_id"`
+	Text   string     `json:"text"`
+	UserID flexString `json:"user_id"`
+	Name   string     `json:"name"`
+}
+
+// putResponse is the body of PUT /chat: the original's "users" (the room's
+// connections), plus the stored message and how many connections got it.
+type putResponse struct {
+	Users     []*chatapp.Connection `json:"users"`
+	Message   *chatapp.Message      `json:"message"`
+	Delivered int                   `json:"delivered"`
+}
+
+// PutMessage is REST PUT /chat: store the message, push it to the room.
+func (h *Handler) PutMessage(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	body, err := requestBody(req)
+	if err != nil {
+		return h.errorResponse(ctx, "PUT /chat", err)
+	}
+	var in putRequest
+	if err := json.Unmarshal(body, &in); err != nil {
+		return h.errorResponse(ctx, "PUT /chat", chatapp.Errorf(chatapp.EINVALID, "body is not a JSON object of room_id, text, user_id and name"))
+	}
+	m := &chatapp.Message{RoomID: string(in.RoomID), UserID: string(in.UserID), Name: in.Name, Text: in.Text}
+	delivery, err := h.send(ctx, m)
+	if err != nil {
+		return h.errorResponse(ctx, "PUT /chat", err)
+	}
+	users := delivery.Connections
+	if users == nil {
+		users = []*chatapp.Connection{}
+	}
+	return jsonResponse(200, putResponse{Users: users, Message: m, Delivered: delivery.Delivered})
+}
+
+// GetUsers is REST GET /chat/users?room_id=R: who is in the room.
+func (h *Handler) GetUsers(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	roomID := req.QueryStringParameters["room_id"]
+	if err := chatapp.ValidateRoomID(roomID); err != nil {
+		return h.errorResponse(ctx, "GET /chat/users", err)
+	}
+	conns, err := h.Connections.FindConnectionsByRoom(ctx, roomID)
+	if err != nil {
+		return h.errorResponse(ctx, "GET /chat/users", err)
+	}
+	return jsonResponse(200, struct {
+		Users []*chatapp.Connection `json:"users"`
+	}{conns})
+}
+
+func requestBody(req events.APIGatewayProxyRequest) ([]byte, error) {
+	body := []byte(req.Body)
+	if req.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(req.Body); err != nil {
+			return nil, chatapp.Errorf(chatapp.EINVALID, "body is not valid base64")
+		}
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, chatapp.Errorf(chatapp.ETOOLARGE, "body is larger than %d bytes", MaxBodyBytes)
+	}
+	return body, nil
+}
+
+// flexString accepts a JSON string or number: a Unity client may serialize
+// a numeric user id (its process id) as a number.
+type flexString string
+
+func (s *flexString) UnmarshalJSON(b []byte) error {
+	var str string
+	if err := json.Unmarshal(b, &str); err == nil {
+		*s = flexString(str)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*s = flexString(n.String())
+	return nil
+}

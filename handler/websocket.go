@@ -1,0 +1,118 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// PresenceQuery is the $connect query parameter by which a client opts in
+// to join and leave events: events=presence.
+const PresenceQuery = "events"
+
+// Connect is the $connect route: ws://HOST/ws?room_id=R&user_id=U[&name=N]
+// [&events=presence]. A non-2xx response rejects the handshake.
+func (h *Handler) Connect(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	q := req.QueryStringParameters
+	c := &chatapp.Connection{
+		ID:        req.RequestContext.ConnectionID,
+		RoomID:    q["room_id"],
+		UserID:    q["user_id"],
+		Name:      q["name"],
+		Timestamp: h.now().UnixMilli(),
+		Presence:  q[PresenceQuery] == "presence",
+	}
+	if err := c.Validate(); err != nil {
+		return h.errorResponse(ctx, "$connect", err)
+	}
+	if err := h.Connections.CreateConnection(ctx, c); err != nil {
+		return h.errorResponse(ctx, "$connect", err)
+	}
+	h.announce(ctx, "join", c)
+	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+}
+
+// Disconnect is the $disconnect route: forget the connection. API Gateway
+// runs it on a best-effort basis, so stale rows are also removed by failed
+// posts (410) and, on AWS, by their TTL.
+func (h *Handler) Disconnect(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	id := req.RequestContext.ConnectionID
+	c, err := h.Connections.FindConnection(ctx, id)
+	if chatapp.ErrorCode(err) == chatapp.ENOTFOUND {
+		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+	} else if err != nil {
+		return h.errorResponse(ctx, "$disconnect", err)
+	}
+	if err := h.Connections.DeleteConnection(ctx, id); err != nil {
+		return h.errorResponse(ctx, "$disconnect", err)
+	}
+	h.announce(ctx, "leave", c)
+	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+}
+
+// announce pushes a presence event to the connections that opted in.
+func (h *Handler) announce(ctx context.Context, typ string, c *chatapp.Connection) {
+	data, _ := json.Marshal(chatapp.PresenceEvent{
+		Type: typ, RoomID: c.RoomID, ConnectionID: c.ID, UserID: c.UserID, Name: c.Name, Timestamp: h.now().UnixMilli(),
+	})
+	if _, err := h.Notifier.Broadcast(ctx, c.RoomID, chatapp.Push{Kind: chatapp.PushPresence, Data: data}); err != nil {
+		h.logger().WarnContext(ctx, "presence broadcast failed", "room_id", c.RoomID, "err", err)
+	}
+}
+
+// sendMessageFrame is what a client sends on the socket to chat.
+type sendMessageFrame struct {
+	Action string `json:"action"`
+	Text   string `json:"text"`
+	Name   string `json:"name"`
+}
+
+// SendMessage is the sendmessage route: {"action":"sendmessage","text":"...",
+// "name":"..."}. The room and user are those given at $connect; the name
+// defaults to the one given there.
+func (h *Handler) SendMessage(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	id := req.RequestContext.ConnectionID
+	var in sendMessageFrame
+	if err := json.Unmarshal([]byte(req.Body), &in); err != nil {
+		return h.replyError(ctx, id, "sendmessage", chatapp.Errorf(chatapp.EINVALID, "frame is not a JSON object"))
+	}
+	c, err := h.Connections.FindConnection(ctx, id)
+	if err != nil {
+		return h.replyError(ctx, id, "sendmessage", err)
+	}
+	m := &chatapp.Message{RoomID: c.RoomID, UserID: c.UserID, Name: in.Name, Text: in.Text}
+	if m.Name == "" {
+		m.Name = c.Name
+	}
+	if _, err := h.send(ctx, m); err != nil {
+		return h.replyError(ctx, id, "sendmessage", err)
+	}
+	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+}
+
+// Default is the $default route: a frame whose action names no route. The
+// sender gets an error frame; the connection stays open.
+func (h *Handler) Default(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	var frame struct {
+		Action any `json:"action"`
+	}
+	err := chatapp.Errorf(chatapp.EINVALID, `unknown action: send {"action":"sendmessage","text":"..."}`)
+	if json.Unmarshal([]byte(req.Body), &frame) != nil {
+		err = chatapp.Errorf(chatapp.EINVALID, "frame is not a JSON object")
+	}
+	return h.replyError(ctx, req.RequestContext.ConnectionID, "$default", err)
+}
+
+// replyError posts an error frame to the sender. On AWS a route's return
+// value reaches the client only with a route response configured; a post
+// works the same everywhere.
+func (h *Handler) replyError(ctx context.Context, connectionID, route string, err error) (events.APIGatewayProxyResponse, error) {
+	resp, _ := h.errorResponse(ctx, route, err)
+	if perr := h.Notifier.Post(ctx, connectionID, []byte(resp.Body)); perr != nil {
+		h.logger().InfoContext(ctx, "error frame not delivered", "route", route, "connection_id", connectionID, "err", perr)
+	}
+	return resp, nil
+}

@@ -1,0 +1,40 @@
+package chatapp
+
+// Message is one chat message. Its JSON form is the push frame and the
+// history entry of the original system, plus an id: the original client
+// routes frames by "command" and "index", so a Message must never carry those.
+type Message struct {
+	// ID is unique and sorts in time order (a ULID). The original keyed
+	// messages by (room, millisecond) and lost one of two sent in the same
+	// millisecond; the id makes every message its own key.
+	ID        string `json:"id"`
+	RoomID    string `json:"room_id"`
+	Timestamp int64  `json:"timestamp"` // epoch milliseconds
+	Text      string `json:"message"`
+	UserID    string `json:"user_id"`
+	Name      string `json:"name"`
+}
+
+// DefaultHistoryLimit is the page size when a client names none: the original
+// client expects the recent history in one response.
+const DefaultHistoryLimit = 100
+
+// MaxHistoryLimit bounds one page, so that no request reads a room whole.
+const MaxHistoryLimit = 1000
+
+// MessageFilter selects one page of a room's history. Before and After are
+// message ids (exclusive); with neither, the page is the latest messages.
+type MessageFilter struct {
+	RoomID string
+	Before string // older than this id, newest first
+	After  string // newer than this id, oldest first
+	Limit  int
+}
+
+// MessagePage is one page of history, always oldest first.
+type MessagePage struct {
+	Messages []*Message
+	// More tells that messages beyond the page exist in the direction read:
+	// older ones for a latest or Before page, newer ones for an After page.
+	More bool
+}

@@ -1,0 +1,91 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+var _ chatapp.ConnectionStore = (*DB)(nil)
+
+// CreateConnection stores c, replacing a row of the same id.
+func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	_, err := db.writer.ExecContext(ctx,
+		`INSERT OR REPLACE INTO connections (connection_id, room_id, user_id, name, timestamp, presence) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ID, c.RoomID, c.UserID, c.Name, c.Timestamp, c.Presence)
+	if err != nil {
+		return fmt.Errorf("insert connection: %w", err)
+	}
+	return nil
+}
+
+// DeleteConnection removes a connection if it is stored.
+func (db *DB) DeleteConnection(ctx context.Context, id string) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	if _, err := db.writer.ExecContext(ctx, `DELETE FROM connections WHERE connection_id = ?`, id); err != nil {
+		return fmt.Errorf("delete connection: %w", err)
+	}
+	return nil
+}
+
+// DeleteAllConnections empties the connections table. The local gateway
+// calls it at start: no socket outlives the process that held it.
+func (db *DB) DeleteAllConnections(ctx context.Context) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	if _, err := db.writer.ExecContext(ctx, `DELETE FROM connections`); err != nil {
+		return fmt.Errorf("delete connections: %w", err)
+	}
+	return nil
+}
+
+const connectionColumns = `connection_id, room_id, user_id, name, timestamp, presence`
+
+// FindConnection returns one connection or ENOTFOUND.
+func (db *DB) FindConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
+	row := db.reader.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE connection_id = ?`, id)
+	c, err := scanConnection(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, chatapp.Errorf(chatapp.ENOTFOUND, "connection not found")
+	}
+	return c, err
+}
+
+// FindConnectionsByRoom returns a room's connections, oldest first.
+func (db *DB) FindConnectionsByRoom(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
+	rows, err := db.reader.QueryContext(ctx,
+		`SELECT `+connectionColumns+` FROM connections WHERE room_id = ? ORDER BY timestamp, connection_id`, roomID)
+	if err != nil {
+		return nil, fmt.Errorf("query connections: %w", err)
+	}
+	defer rows.Close()
+	conns := []*chatapp.Connection{}
+	for rows.Next() {
+		c, err := scanConnection(rows)
+		if err != nil {
+			return nil, err
+		}
+		conns = append(conns, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("query connections: %w", err)
+	}
+	return conns, nil
+}
+
+func scanConnection(row interface{ Scan(...any) error }) (*chatapp.Connection, error) {
+	c := &chatapp.Connection{}
+	if err := row.Scan(&c.ID, &c.RoomID, &c.UserID, &c.Name, &c.Timestamp, &c.Presence); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("scan connection: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,130 @@
+// Package sqlite is the embedded store: the original's two DynamoDB tables as
+// SQLite tables, through modernc.org/sqlite (pure Go, no cgo), in WAL mode.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// FileName is the database file inside the data directory.
+const FileName = "chatapp.db"
+
+// DB is an open embedded store. It implements chatapp.MessageStore and
+// chatapp.ConnectionStore.
+type DB struct {
+	// SQLite has one writer at a time: one connection writes, under writeMu,
+	// so ids assigned under the lock are committed in id order; a pool reads.
+	writer  *sql.DB
+	reader  *sql.DB
+	writeMu sync.Mutex
+}
+
+// Open opens or creates the store in directory dir.
+func Open(ctx context.Context, dir string) (*DB, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	writer, err := openPool(path, 1)
+	if err != nil {
+		return nil, err
+	}
+	db := &DB{writer: writer}
+	if err := db.migrate(ctx); err != nil {
+		writer.Close()
+		return nil, err
+	}
+	if db.reader, err = openPool(path, 8); err != nil {
+		writer.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openPool opens a pool whose every connection is in WAL mode with full
+// sync: a message acknowledged to its sender survives a crash or power loss.
+func openPool(path string, size int) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_txlock", "immediate")
+	pool, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	pool.SetMaxOpenConns(size)
+	pool.SetMaxIdleConns(size)
+	pool.SetConnMaxLifetime(0)
+	if err := pool.Ping(); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return pool, nil
+}
+
+// Close closes the store; committed data is on disk.
+func (db *DB) Close() error {
+	var rerr error
+	if db.reader != nil {
+		rerr = db.reader.Close()
+	}
+	if err := db.writer.Close(); err != nil {
+		return err
+	}
+	return rerr
+}
+
+// migrations are applied in order; PRAGMA user_version counts those done.
+var migrations = []string{
+	`CREATE TABLE messages (
+		room_id   TEXT NOT NULL,
+		id        TEXT NOT NULL,
+		timestamp INTEGER NOT NULL,
+		user_id   TEXT NOT NULL,
+		name      TEXT NOT NULL,
+		message   TEXT NOT NULL,
+		PRIMARY KEY (room_id, id)
+	) WITHOUT ROWID;
+	CREATE TABLE connections (
+		connection_id TEXT PRIMARY KEY,
+		room_id       TEXT NOT NULL,
+		user_id       TEXT NOT NULL,
+		name          TEXT NOT NULL,
+		timestamp     INTEGER NOT NULL,
+		presence      INTEGER NOT NULL
+	);
+	CREATE INDEX connections_room ON connections (room_id, timestamp);`,
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	tx, err := db.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this chatapp (%d)", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,86 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+var _ chatapp.MessageStore = (*DB)(nil)
+
+// CreateMessage commits m, assigning its id and timestamp under the write
+// lock so that id order is commit order.
+func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
+	now := time.Now()
+	if m.Timestamp == 0 {
+		m.Timestamp = now.UnixMilli()
+	}
+	if m.ID == "" {
+		m.ID = chatapp.NewMessageID(now)
+	}
+	_, err := db.writer.ExecContext(ctx,
+		`INSERT INTO messages (room_id, id, timestamp, user_id, name, message) VALUES (?, ?, ?, ?, ?, ?)`,
+		m.RoomID, m.ID, m.Timestamp, m.UserID, m.Name, m.Text)
+	if err != nil {
+		return fmt.Errorf("insert message: %w", err)
+	}
+	return nil
+}
+
+// FindMessages reads one page of history. It reads one row past the limit to
+// learn whether more exist.
+func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatapp.MessagePage, error) {
+	if err := f.Validate(); err != nil {
+		return chatapp.MessagePage{}, err
+	}
+	query := `SELECT id, timestamp, user_id, name, message FROM messages WHERE room_id = ?`
+	args := []any{f.RoomID}
+	newestFirst := true
+	switch {
+	case f.After != "":
+		query += ` AND id > ? ORDER BY id ASC`
+		args = append(args, f.After)
+		newestFirst = false
+	case f.Before != "":
+		query += ` AND id < ? ORDER BY id DESC`
+		args = append(args, f.Before)
+	default:
+		query += ` ORDER BY id DESC`
+	}
+	query += ` LIMIT ?`
+	args = append(args, f.Limit+1)
+
+	rows, err := db.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return chatapp.MessagePage{}, fmt.Errorf("query messages: %w", err)
+	}
+	defer rows.Close()
+	var page chatapp.MessagePage
+	for rows.Next() {
+		m := &chatapp.Message{RoomID: f.RoomID}
+		if err := rows.Scan(&m.ID, &m.Timestamp, &m.UserID, &m.Name, &m.Text); err != nil {
+			return chatapp.MessagePage{}, fmt.Errorf("scan message: %w", err)
+		}
+		page.Messages = append(page.Messages, m)
+	}
+	if err := rows.Err(); err != nil {
+		return chatapp.MessagePage{}, fmt.Errorf("query messages: %w", err)
+	}
+	if len(page.Messages) > f.Limit {
+		page.Messages, page.More = page.Messages[:f.Limit], true
+	}
+	if newestFirst {
+		reverse(page.Messages)
+	}
+	return page, nil
+}
+
+func reverse(ms []*chatapp.Message) {
+	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
+		ms[i], ms[j] = ms[j], ms[i]
+	}
+}

@@ -1,0 +1,586 @@
+// Chat page: joins a room, shows its history and members, sends messages,
+// and stays live over a WebSocket that reconnects by itself.
+//
+// Security rule for this file: user-supplied text (messages, names, rooms,
+// ids) only ever reaches the DOM through textContent, never as markup.
+(function () {
+  "use strict";
+
+  const HISTORY_PAGE = 50;
+  const CATCH_UP_PAGE = 100;
+  const MEMBERS_DEBOUNCE_MS = 200;
+  const BACKOFF_MIN_MS = 500;
+  const BACKOFF_MAX_MS = 10000;
+  // A connection that lived this long counts as healthy and resets the backoff;
+  // one the server drops at once must not make us reconnect in a tight loop.
+  const STABLE_CONNECTION_MS = 5000;
+  // How close to the bottom (px) still counts as "reading the latest".
+  const NEAR_BOTTOM_PX = 80;
+
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    error: $("error"),
+    errorText: $("error-text"),
+    errorDismiss: $("error-dismiss"),
+    joinView: $("join-view"),
+    joinForm: $("join-form"),
+    room: $("room"),
+    name: $("name"),
+    chatView: $("chat-view"),
+    roomName: $("room-name"),
+    status: $("status"),
+    membersToggle: $("members-toggle"),
+    membersToggleCount: $("members-toggle-count"),
+    leave: $("leave"),
+    scroller: $("scroller"),
+    loadOlder: $("load-older"),
+    messages: $("messages"),
+    composer: $("composer"),
+    input: $("input"),
+    send: $("send"),
+    members: $("members"),
+    memberCount: $("member-count"),
+  };
+
+  const config = readConfig();
+  const userId = loadUserId();
+  // The room being shown; null while on the join form. Every async callback
+  // checks that its session is still this one, so late answers for a room we
+  // already left are dropped.
+  let session = null;
+
+  // ---- configuration and identity ----
+
+  // Same origin by default; ?api= and ?ws= point the page at another
+  // deployment (e.g. an API Gateway stage) without rebuilding it.
+  function readConfig() {
+    const params = new URLSearchParams(location.search);
+    const wsScheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return {
+      api: (params.get("api") || location.origin + "/chat").replace(/\/+$/, ""),
+      ws: params.get("ws") || wsScheme + "//" + location.host + "/ws",
+      room: params.get("room"),
+    };
+  }
+
+  // localStorage can throw (privacy modes, storage disabled): the page
+  // still works, it just forgets the name and id on reload.
+  function storageGet(key) {
+    try {
+      return localStorage.getItem(key);
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function storageSet(key, value) {
+    try {
+      localStorage.setItem(key, value);
+    } catch (_) {
+      // Not persisted; see storageGet.
+    }
+  }
+
+  function loadUserId() {
+    let id = storageGet("chat.userId");
+    if (!id) {
+      id = "web-" + randomHex(8);
+      storageSet("chat.userId", id);
+    }
+    return id;
+  }
+
+  function randomHex(bytes) {
+    const buf = new Uint8Array(bytes);
+    crypto.getRandomValues(buf);
+    return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // ---- HTTP ----
+
+  function apiURL(path, params) {
+    const url = new URL(config.api + path);
+    for (const [key, value] of Object.entries(params)) {
+      url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  // fetch that resolves to the parsed JSON body and rejects with the
+  // server's error message ({"error":{"message"}}) on a non-2xx answer.
+  async function requestJSON(url, options) {
+    let resp;
+    try {
+      resp = await fetch(url, options);
+    } catch (_) {
+      throw new Error("Network error: could not reach the chat server");
+    }
+    const body = await resp.json().catch(() => null);
+    if (!resp.ok) {
+      const message = body && body.error && body.error.message;
+      throw new Error(message || "Request failed (HTTP " + resp.status + ")");
+    }
+    return body || {};
+  }
+
+  // ---- error banner ----
+
+  function showError(message) {
+    el.errorText.textContent = message;
+    el.error.hidden = false;
+  }
+
+  function hideError() {
+    el.error.hidden = true;
+    el.errorText.textContent = "";
+  }
+
+  // Reports a failed background request unless the room was left meanwhile.
+  function reportFor(s) {
+    return (err) => {
+      if (s === session) showError(err.message);
+    };
+  }
+
+  // ---- join / leave ----
+
+  function showJoinForm() {
+    el.chatView.hidden = true;
+    el.joinView.hidden = false;
+    el.room.value = config.room || "lobby";
+    el.name.value = storageGet("chat.name") || "";
+    (el.name.value ? el.room : el.name).focus();
+  }
+
+  function join(room, name) {
+    storageSet("chat.name", name);
+    // Put the room in the URL (keeping ?api=/&ws=) so a reload rejoins it.
+    const url = new URL(location.href);
+    url.searchParams.set("room", room);
+    history.replaceState(null, "", url);
+
+    session = {
+      room: room,
+      name: name,
+      ids: [], // message ids shown, sorted ascending (ULIDs sort by time)
+      nodes: new Map(), // id -> .message element
+      lastId: "", // newest id seen: where a catch-up resumes
+      cursor: null, // next_cursor for "Load older"; null when at the start
+      historyLoaded: false,
+      sending: false, // a PUT is in flight
+      socket: null,
+      attempt: 0, // consecutive failed connects, drives the backoff
+      reconnectTimer: 0,
+      countdownTimer: 0,
+      membersTimer: 0,
+    };
+
+    el.roomName.textContent = room;
+    el.messages.replaceChildren();
+    el.members.replaceChildren();
+    setMemberCount(0);
+    setLoadOlder(session, null);
+    hideError();
+    el.joinView.hidden = true;
+    el.chatView.hidden = false;
+    el.input.value = "";
+    updateComposer();
+    el.input.focus();
+    connect(session);
+  }
+
+  function leave() {
+    const s = session;
+    session = null;
+    if (s.socket) s.socket.close(1000, "left room");
+    clearTimeout(s.reconnectTimer);
+    clearInterval(s.countdownTimer);
+    clearTimeout(s.membersTimer);
+    const url = new URL(location.href);
+    url.searchParams.delete("room");
+    history.replaceState(null, "", url);
+    config.room = s.room;
+    hideError();
+    setMembersOpen(false);
+    showJoinForm();
+  }
+
+  // ---- WebSocket and reconnect ----
+
+  function setStatus(state, text) {
+    el.status.dataset.state = state;
+    el.status.textContent = text;
+  }
+
+  function connect(s) {
+    setStatus("connecting", "connecting…");
+    const url = new URL(config.ws);
+    url.searchParams.set("room_id", s.room);
+    url.searchParams.set("user_id", userId);
+    url.searchParams.set("name", s.name);
+    url.searchParams.set("events", "presence");
+
+    let socket;
+    try {
+      socket = new WebSocket(url);
+    } catch (err) {
+      // A malformed ?ws= or a blocked scheme: say so, and keep the room
+      // usable over HTTP meanwhile.
+      showError("Cannot open WebSocket: " + err.message);
+      scheduleReconnect(s);
+      return;
+    }
+    s.socket = socket;
+    let openedAt = 0;
+
+    socket.onopen = () => {
+      if (s !== session) return;
+      openedAt = Date.now();
+      setStatus("connected", "connected");
+      catchUp(s).catch(reportFor(s));
+      refreshMembers(s);
+    };
+    socket.onmessage = (event) => {
+      if (s === session) handleFrame(s, event.data);
+    };
+    socket.onclose = () => {
+      if (s !== session || s.socket !== socket) return;
+      s.socket = null;
+      if (openedAt && Date.now() - openedAt >= STABLE_CONNECTION_MS) s.attempt = 0;
+      scheduleReconnect(s);
+    };
+  }
+
+  // Exponential backoff (0.5 s doubling to 10 s) with jitter, so clients
+  // dropped together by a server restart do not all come back at once.
+  function scheduleReconnect(s) {
+    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** s.attempt);
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    s.attempt++;
+    const due = Date.now() + delay;
+
+    const tick = () => {
+      const secs = Math.max(1, Math.ceil((due - Date.now()) / 1000));
+      setStatus("reconnecting", "reconnecting in " + secs + "s");
+    };
+    tick();
+    s.countdownTimer = setInterval(tick, 250);
+    s.reconnectTimer = setTimeout(() => reconnectNow(s), delay);
+
+    // Without a socket, still show the room and let PUT send messages.
+    if (!s.historyLoaded) loadLatest(s).catch(reportFor(s));
+  }
+
+  function reconnectNow(s) {
+    clearTimeout(s.reconnectTimer);
+    clearInterval(s.countdownTimer);
+    s.reconnectTimer = 0;
+    connect(s);
+  }
+
+  function handleFrame(s, data) {
+    let frame;
+    try {
+      frame = JSON.parse(data);
+    } catch (_) {
+      return; // not ours to show
+    }
+    if (!frame || typeof frame !== "object") return;
+    if (frame.error) {
+      showError(frame.error.message || "Server error");
+    } else if (frame.type === "join" || frame.type === "leave") {
+      // Deltas can be missed across reconnects; the server's list is the truth.
+      scheduleMembersRefresh(s);
+    } else if (frame.id && !frame.type && (!frame.room_id || frame.room_id === s.room)) {
+      addMessages(s, [frame]);
+    }
+  }
+
+  // ---- history ----
+
+  // One page of the room's messages, oldest first, plus the cursor to the
+  // page before it (null when there is none).
+  async function fetchPage(s, params) {
+    const body = await requestJSON(apiURL("", Object.assign({ room_id: s.room }, params)));
+    return {
+      messages: Array.isArray(body.messages) ? body.messages : [],
+      cursor: body.next_cursor || null,
+    };
+  }
+
+  async function loadLatest(s) {
+    const page = await fetchPage(s, { limit: HISTORY_PAGE });
+    if (s !== session) return;
+    s.historyLoaded = true;
+    setLoadOlder(s, page.cursor);
+    addMessages(s, page.messages);
+  }
+
+  // Fetches what was missed while disconnected. The starting id is taken
+  // now, before pushes on the new socket can move lastId past the gap.
+  async function catchUp(s) {
+    if (!s.lastId) return loadLatest(s);
+    let after = s.lastId;
+    for (;;) {
+      const batch = (await fetchPage(s, { after: after, limit: CATCH_UP_PAGE })).messages;
+      if (s !== session) return;
+      addMessages(s, batch);
+      if (batch.length < CATCH_UP_PAGE) return;
+      after = batch[batch.length - 1].id;
+    }
+  }
+
+  async function loadOlder() {
+    const s = session;
+    if (!s || !s.cursor) return;
+    el.loadOlder.disabled = true;
+    try {
+      const page = await fetchPage(s, { limit: HISTORY_PAGE, cursor: s.cursor });
+      if (s !== session) return;
+      setLoadOlder(s, page.cursor);
+      keepScrollFromBottom(() => addMessages(s, page.messages));
+    } catch (err) {
+      reportFor(s)(err);
+    } finally {
+      el.loadOlder.disabled = false;
+    }
+  }
+
+  function setLoadOlder(s, cursor) {
+    s.cursor = cursor;
+    el.loadOlder.hidden = !cursor;
+  }
+
+  // ---- message list ----
+
+  function isNearBottom() {
+    const sc = el.scroller;
+    return sc.scrollHeight - sc.scrollTop - sc.clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  function scrollToBottom() {
+    el.scroller.scrollTop = el.scroller.scrollHeight;
+  }
+
+  // Prepending older messages must not move what the reader is looking at.
+  function keepScrollFromBottom(change) {
+    const sc = el.scroller;
+    const fromBottom = sc.scrollHeight - sc.scrollTop;
+    change();
+    sc.scrollTop = sc.scrollHeight - fromBottom;
+  }
+
+  // Adds messages from any source (history, catch-up, push, PUT reply),
+  // once each, in id order.
+  function addMessages(s, list) {
+    const follow = isNearBottom();
+    let ownAdded = false;
+    for (const msg of list) {
+      if (!msg || typeof msg.id !== "string" || s.nodes.has(msg.id)) continue;
+      insertMessage(s, msg);
+      if (msg.id > s.lastId) s.lastId = msg.id;
+      if (msg.user_id === userId) ownAdded = true;
+    }
+    // Follow the conversation only if the reader was already at the end,
+    // or just sent something themselves.
+    if (follow || ownAdded) scrollToBottom();
+  }
+
+  function insertMessage(s, msg) {
+    const node = renderMessage(msg);
+    const index = sortedIndex(s.ids, msg.id);
+    const next = index < s.ids.length ? s.nodes.get(s.ids[index]) : null;
+    el.messages.insertBefore(node, next);
+    s.ids.splice(index, 0, msg.id);
+    s.nodes.set(msg.id, node);
+  }
+
+  // Binary search: where id goes in the ascending array ids.
+  function sortedIndex(ids, id) {
+    let lo = 0;
+    let hi = ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ids[mid] < id) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  function renderMessage(msg) {
+    const item = document.createElement("li");
+    item.className = "message";
+    if (msg.user_id === userId) item.classList.add("own");
+    item.dataset.id = msg.id;
+
+    const meta = document.createElement("div");
+    meta.className = "meta";
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = msg.name || msg.user_id || "anonymous";
+    const time = document.createElement("time");
+    time.className = "time";
+    const when = new Date(Number(msg.timestamp));
+    if (!Number.isNaN(when.getTime())) {
+      time.dateTime = when.toISOString();
+      time.title = when.toLocaleString();
+      time.textContent = formatTime(when);
+    }
+    meta.append(name, " ", time);
+
+    const text = document.createElement("div");
+    text.className = "text";
+    text.textContent = msg.message == null ? "" : String(msg.message);
+
+    item.append(meta, text);
+    return item;
+  }
+
+  function formatTime(date) {
+    const pad = (n) => String(n).padStart(2, "0");
+    return pad(date.getHours()) + ":" + pad(date.getMinutes());
+  }
+
+  // ---- members ----
+
+  function scheduleMembersRefresh(s) {
+    clearTimeout(s.membersTimer);
+    s.membersTimer = setTimeout(() => refreshMembers(s), MEMBERS_DEBOUNCE_MS);
+  }
+
+  function refreshMembers(s) {
+    requestJSON(apiURL("/users", { room_id: s.room }))
+      .then((body) => {
+        if (s === session) renderMembers(Array.isArray(body.users) ? body.users : []);
+      })
+      .catch(reportFor(s));
+  }
+
+  // The server lists one entry per connection; people with several tabs
+  // open should appear once.
+  function renderMembers(connections) {
+    const byUser = new Map();
+    for (const c of connections) {
+      if (c && c.user_id && !byUser.has(c.user_id)) byUser.set(c.user_id, String(c.name || c.user_id));
+    }
+    const sorted = Array.from(byUser).sort((a, b) => a[1].localeCompare(b[1]));
+    el.members.replaceChildren(
+      ...sorted.map(([id, name]) => {
+        const item = document.createElement("li");
+        item.className = "member";
+        if (id === userId) item.classList.add("own");
+        item.dataset.userId = id;
+        item.textContent = name;
+        item.title = id;
+        return item;
+      })
+    );
+    setMemberCount(byUser.size);
+  }
+
+  function setMemberCount(n) {
+    el.memberCount.textContent = String(n);
+    el.membersToggleCount.textContent = String(n);
+  }
+
+  // On narrow screens the member list is a panel opened from the header.
+  function setMembersOpen(open) {
+    el.chatView.classList.toggle("members-open", open);
+    el.membersToggle.setAttribute("aria-expanded", String(open));
+  }
+
+  // ---- sending ----
+
+  function updateComposer() {
+    el.send.disabled = el.input.value.trim() === "" || Boolean(session && session.sending);
+    // Grow with the text up to the CSS max-height, then scroll.
+    el.input.style.height = "auto";
+    el.input.style.height = el.input.scrollHeight + "px";
+  }
+
+  async function sendMessage() {
+    const s = session;
+    const text = el.input.value.trim();
+    if (!s || !text || s.sending) return;
+
+    if (s.socket && s.socket.readyState === WebSocket.OPEN) {
+      // The server pushes the message back to us; it is shown then.
+      s.socket.send(JSON.stringify({ action: "sendmessage", text: text, name: s.name }));
+      clearInput();
+      return;
+    }
+
+    // No live socket: send over HTTP and show the stored message from the reply.
+    s.sending = true;
+    el.send.disabled = true;
+    try {
+      const body = await requestJSON(config.api, {
+        method: "PUT",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ room_id: s.room, text: text, user_id: userId, name: s.name }),
+      });
+      if (s !== session) return;
+      if (body.message) addMessages(s, [body.message]);
+      if (el.input.value.trim() === text) clearInput();
+    } catch (err) {
+      reportFor(s)(err); // the text stays in the box to retry
+    } finally {
+      s.sending = false;
+      updateComposer();
+    }
+  }
+
+  function clearInput() {
+    el.input.value = "";
+    updateComposer();
+    el.input.focus();
+  }
+
+  // ---- wiring ----
+
+  el.joinForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const room = el.room.value.trim();
+    const name = el.name.value.trim();
+    if (!room || !name) {
+      showError("Please enter a room and a display name.");
+      return;
+    }
+    join(room, name);
+  });
+
+  el.composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendMessage();
+  });
+
+  el.input.addEventListener("input", updateComposer);
+  el.input.addEventListener("keydown", (event) => {
+    // Enter sends, Shift+Enter is a newline; leave Enter alone while an
+    // input method is composing (e.g. picking CJK characters).
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      sendMessage();
+    }
+  });
+
+  el.loadOlder.addEventListener("click", loadOlder);
+  el.leave.addEventListener("click", leave);
+  el.errorDismiss.addEventListener("click", hideError);
+  el.membersToggle.addEventListener("click", () => {
+    setMembersOpen(!el.chatView.classList.contains("members-open"));
+  });
+
+  // Back online: retry now instead of waiting out the backoff.
+  window.addEventListener("online", () => {
+    if (session && session.reconnectTimer) reconnectNow(session);
+  });
+
+  // A reload of a room URL rejoins directly when we already know the name.
+  const savedName = storageGet("chat.name");
+  if (config.room && config.room.trim() && savedName) {
+    join(config.room.trim(), savedName);
+  } else {
+    showJoinForm();
+  }
+})();

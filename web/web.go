@@ -1,0 +1,32 @@
+// Package web serves the browser chat page. The files are embedded so the
+// server binary ships its own UI and needs nothing on disk at run time.
+package web
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+)
+
+//go:embed static
+var files embed.FS
+
+// Handler serves the chat page (index.html, app.js, style.css) from the
+// embedded files. Mount it at "/"; the page finds the API at /chat and the
+// WebSocket at /ws on the same origin unless told otherwise by query params.
+//
+// Embedded files have no modification time, so there is nothing for a
+// browser to revalidate against: Cache-Control: no-cache makes it fetch the
+// files again on reload, so a redeployed binary is picked up at once.
+func Handler() http.Handler {
+	static, err := fs.Sub(files, "static")
+	if err != nil {
+		// Unreachable: "static" is checked by the go:embed directive at build time.
+		panic(err)
+	}
+	fileServer := http.FileServerFS(static)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		fileServer.ServeHTTP(w, r)
+	})
+}

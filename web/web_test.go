@@ -1,0 +1,79 @@
+package web
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestHandlerServesStaticFiles(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+
+	tests := []struct {
+		path        string
+		status      int
+		contentType string // substring expected in Content-Type
+		body        string // substring expected in the body
+	}{
+		{"/", http.StatusOK, "text/html", `<script src="app.js"`},
+		{"/app.js", http.StatusOK, "javascript", `"use strict"`},
+		{"/style.css", http.StatusOK, "text/css", "prefers-color-scheme"},
+		{"/missing.js", http.StatusNotFound, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, err := http.Get(srv.URL + tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status = %d, want %d", resp.StatusCode, tt.status)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, tt.contentType) {
+				t.Errorf("Content-Type = %q, want it to contain %q", ct, tt.contentType)
+			}
+			if !strings.Contains(string(body), tt.body) {
+				t.Errorf("body does not contain %q", tt.body)
+			}
+			if tt.status == http.StatusOK && resp.Header.Get("Cache-Control") != "no-cache" {
+				t.Errorf("Cache-Control = %q, want no-cache", resp.Header.Get("Cache-Control"))
+			}
+		})
+	}
+}
+
+// The page must work offline and must never turn user text into markup;
+// these greps guard against regressions that a syntax check would not see.
+func TestStaticFilesAreSelfContainedAndSafe(t *testing.T) {
+	for _, name := range []string{"index.html", "app.js", "style.css"} {
+		data, err := files.ReadFile("static/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{"http://", "https://", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"} {
+			if strings.Contains(string(data), bad) {
+				t.Errorf("%s contains %q", name, bad)
+			}
+		}
+	}
+}
+
+func TestAppJSSyntax(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not on PATH; skipping the app.js syntax check")
+	}
+	out, err := exec.Command(node, "--check", "static/app.js").CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --check static/app.js: %v\n%s", err, out)
+	}
+}
