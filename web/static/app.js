@@ -99,7 +99,7 @@
   // ---- HTTP ----
 
   function apiURL(path, params) {
-    const url = new URL(config.api + path);
+    const url = new URL(config.api + path, location.href);
     for (const [key, value] of Object.entries(params)) {
       url.searchParams.set(key, String(value));
     }
@@ -214,14 +214,13 @@
 
   function connect(s) {
     setStatus("connecting", "connecting…");
-    const url = new URL(config.ws);
-    url.searchParams.set("room_id", s.room);
-    url.searchParams.set("user_id", userId);
-    url.searchParams.set("name", s.name);
-    url.searchParams.set("events", "presence");
-
     let socket;
     try {
+      const url = new URL(config.ws, location.href);
+      url.searchParams.set("room_id", s.room);
+      url.searchParams.set("user_id", userId);
+      url.searchParams.set("name", s.name);
+      url.searchParams.set("events", "presence");
       socket = new WebSocket(url);
     } catch (err) {
       // A malformed ?ws= or a blocked scheme: say so, and keep the room
@@ -237,6 +236,7 @@
       if (s !== session) return;
       openedAt = Date.now();
       setStatus("connected", "connected");
+      hideError(); // whatever failed before this connection is stale now
       catchUp(s).catch(reportFor(s));
       refreshMembers(s);
     };
@@ -251,8 +251,9 @@
     };
   }
 
-  // Exponential backoff (0.5 s doubling to 10 s) with jitter, so clients
-  // dropped together by a server restart do not all come back at once.
+  // Exponential backoff with jitter: wait between half and all of a ceiling
+  // that starts at 0.5 s and doubles up to 10 s, so clients dropped together
+  // by a server restart do not all come back at the same instant.
   function scheduleReconnect(s) {
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** s.attempt);
     const delay = ceiling / 2 + Math.random() * (ceiling / 2);
@@ -267,8 +268,10 @@
     s.countdownTimer = setInterval(tick, 250);
     s.reconnectTimer = setTimeout(() => reconnectNow(s), delay);
 
-    // Without a socket, still show the room and let PUT send messages.
-    if (!s.historyLoaded) loadLatest(s).catch(reportFor(s));
+    // Without a socket, still show the room and let PUT send messages. A
+    // failure here is expected while the server is down, and the status
+    // line already says so: no banner.
+    if (!s.historyLoaded) loadLatest(s).catch(() => {});
   }
 
   function reconnectNow(s) {
@@ -448,12 +451,13 @@
     s.membersTimer = setTimeout(() => refreshMembers(s), MEMBERS_DEBOUNCE_MS);
   }
 
-  function refreshMembers(s) {
-    requestJSON(apiURL("/users", { room_id: s.room }))
-      .then((body) => {
-        if (s === session) renderMembers(Array.isArray(body.users) ? body.users : []);
-      })
-      .catch(reportFor(s));
+  async function refreshMembers(s) {
+    try {
+      const body = await requestJSON(apiURL("/users", { room_id: s.room }));
+      if (s === session) renderMembers(Array.isArray(body.users) ? body.users : []);
+    } catch (err) {
+      reportFor(s)(err);
+    }
   }
 
   // The server lists one entry per connection; people with several tabs
