@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -74,6 +75,11 @@ func (h *Handler) PutMessage(ctx context.Context, req events.APIGatewayProxyRequ
 	body, err := requestBody(req)
 	if err != nil {
 		return h.errorResponse(ctx, "PUT /chat", err)
+	}
+	// encoding/json would replace invalid UTF-8 with U+FFFD before the text
+	// is validated, storing a message other than the one sent.
+	if !utf8.Valid(body) {
+		return h.errorResponse(ctx, "PUT /chat", chatapp.Errorf(chatapp.EINVALID, "body is not valid UTF-8"))
 	}
 	var in putRequest
 	if err := json.Unmarshal(body, &in); err != nil {

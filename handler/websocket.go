@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -75,6 +76,10 @@ type sendMessageFrame struct {
 // defaults to the one given there.
 func (h *Handler) SendMessage(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	id := req.RequestContext.ConnectionID
+	if !utf8.ValidString(req.Body) {
+		// encoding/json would replace it with U+FFFD before validation.
+		return h.replyError(ctx, id, "sendmessage", chatapp.Errorf(chatapp.EINVALID, "frame is not valid UTF-8"))
+	}
 	var in sendMessageFrame
 	if err := json.Unmarshal([]byte(req.Body), &in); err != nil {
 		return h.replyError(ctx, id, "sendmessage", chatapp.Errorf(chatapp.EINVALID, "frame is not a JSON object"))
