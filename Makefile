@@ -3,13 +3,13 @@
 #   make test    run every test
 GO ?= go
 
-.PHONY: serve test vet build clean
+.PHONY: serve test vet build clean deps
 
 serve:
 	$(GO) run ./cmd/chatapp serve
 
 # -race needs cgo; the machine's gcc provides it.
-test: vet
+test: deps vet
 	$(GO) test -race -count=1 ./...
 
 vet:
@@ -17,8 +17,60 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
+# What the tests need beyond Go (DynamoDB Local), cached in .cache/.
+deps:
+	scripts/deps.sh
+
 build:
 	$(GO) build -o bin/chatapp ./cmd/chatapp
 
 clean:
 	rm -rf bin chatapp-data
+
+# ---- AWS: deploy the chat with SAM (docs/deploy.md) ------------------------
+# Needs the AWS SAM CLI and AWS credentials; `make lambda` needs only Go and
+# python3 (or zip). Overrides, e.g.:
+#   make deploy STACK=chatapp-prod REGION=eu-west-1 \
+#     SAM_FLAGS='--parameter-overrides Stage=prod MessagesTableName=chatapp-prod-messages ConnectionsTableName=chatapp-prod-userlist'
+SAM ?= sam
+STACK ?= chatapp
+REGION ?=
+SAM_FLAGS ?=
+LAMBDA_DIR := bin/lambda
+sam_region = $(if $(REGION),--region $(REGION))
+
+.PHONY: lambda deploy destroy
+
+# The one bootstrap binary of every function (template.yaml's Handler picks
+# which): static linux/arm64 for Graviton, without the RPC shim that only the
+# retired go1.x runtime needed. sam deploy zips $(LAMBDA_DIR) itself;
+# bin/lambda.zip is for uploading by hand (aws lambda update-function-code).
+# python3's zipfile keeps the executable bit and is there when zip is not.
+lambda:
+	rm -rf $(LAMBDA_DIR) bin/lambda.zip
+	mkdir -p $(LAMBDA_DIR)
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" \
+		-o $(LAMBDA_DIR)/bootstrap ./cmd/bootstrap
+	cd $(LAMBDA_DIR) && if command -v python3 >/dev/null; then python3 -m zipfile -c ../lambda.zip bootstrap; \
+		else zip -q -X ../lambda.zip bootstrap; fi
+	@echo "built $(LAMBDA_DIR)/bootstrap and bin/lambda.zip"
+
+# --resolve-s3: SAM's managed bucket holds the upload. CAPABILITY_IAM: the
+# stack makes one role per function. The template is named so that a stale
+# .aws-sam/build from `sam build` is never deployed instead.
+deploy:
+	@command -v $(SAM) >/dev/null || { echo "make deploy needs the AWS SAM CLI (docs/deploy.md)"; exit 1; }
+	$(MAKE) lambda
+	$(SAM) deploy --template-file template.yaml --stack-name $(STACK) $(sam_region) \
+		--resolve-s3 --s3-prefix $(STACK) --capabilities CAPABILITY_IAM \
+		--no-fail-on-empty-changeset $(SAM_FLAGS)
+
+# Deletes the stack (both tables and their data included) and its uploads.
+destroy:
+	@command -v $(SAM) >/dev/null || { echo "make destroy needs the AWS SAM CLI (docs/deploy.md)"; exit 1; }
+	$(SAM) delete --stack-name $(STACK) $(sam_region)
+
+# The bootstrap for this machine, for `chatapp serve --functions rie`.
+.PHONY: bootstrap-local
+bootstrap-local:
+	$(GO) build -tags lambda.norpc -o bin/local/bootstrap ./cmd/bootstrap

@@ -1,12 +1,16 @@
 package gateway
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"unicode/utf8"
+)
 
 // selectRoute evaluates the route selection expression $request.body.action,
 // as the original API was configured: a JSON frame whose "action" names a
-// route goes there; anything else goes to $default.
+// route goes there; anything else (binary, not UTF-8, not JSON) goes to
+// $default.
 func selectRoute[F any](body []byte, binary bool, routes map[string]F) string {
-	if binary {
+	if binary || !utf8.Valid(body) {
 		return "$default"
 	}
 	var frame struct {

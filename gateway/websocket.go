@@ -82,14 +82,12 @@ func (g *Gateway) readLoop(conn *websocket.Conn, s *socket) (websocket.StatusCod
 			return closeStatus(err, s)
 		}
 		s.touch()
-		body, binary := string(data), typ == websocket.MessageBinary
-		route := selectRoute(data, binary, g.cfg.WebSocket)
+		route := selectRoute(data, typ == websocket.MessageBinary, g.cfg.WebSocket)
 		event := g.wsEvent(s, route, "MESSAGE")
 		event.RequestContext.MessageID = newRequestID()
-		event.Body, event.IsBase64Encoded = body, false
-		if binary {
-			event.Body, event.IsBase64Encoded = encodeBody(data)
-		}
+		// Bytes that are not UTF-8 travel as base64: a JSON event would
+		// otherwise replace them before the function could refuse them.
+		event.Body, event.IsBase64Encoded = encodeBody(data)
 		if _, err := g.invoke(event); err != nil {
 			// API Gateway answers a failed integration with an error frame.
 			s.enqueue(chatapp.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))

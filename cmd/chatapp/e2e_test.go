@@ -18,8 +18,10 @@ import (
 
 // TestHistoryPaging reads 250 messages back through limit and next_cursor,
 // and forward through after.
-func TestHistoryPaging(t *testing.T) {
-	s := startServer(t, ServeConfig{})
+func TestHistoryPaging(t *testing.T) { forEachBackend(t, testHistoryPaging) }
+
+func testHistoryPaging(t *testing.T, cfg ServeConfig) {
+	s := startServer(t, cfg)
 	const room, total = "paging", 250
 	var sent []message
 	for i := range total {
@@ -110,8 +112,10 @@ func TestHistoryPaging(t *testing.T) {
 
 // TestBadInput sends malformed requests everywhere: each gets a 4xx with the
 // JSON error shape and CORS, never a 5xx.
-func TestBadInput(t *testing.T) {
-	s := startServer(t, ServeConfig{})
+func TestBadInput(t *testing.T) { forEachBackend(t, testBadInput) }
+
+func testBadInput(t *testing.T, cfg ServeConfig) {
+	s := startServer(t, cfg)
 	putMessage(t, s.URL, "room", "u", "N", "exists") // a room with history
 
 	put := func(fields map[string]any) string { return mustJSON(t, fields) }
@@ -248,8 +252,10 @@ func TestBadInput(t *testing.T) {
 // TestWebSocketRoutes sends over the socket: sendmessage reaches the room and
 // is stored; anything else gives the sender alone an error frame and leaves
 // the connection open; an oversize frame closes it with 1009.
-func TestWebSocketRoutes(t *testing.T) {
-	s := startServer(t, ServeConfig{})
+func TestWebSocketRoutes(t *testing.T) { forEachBackend(t, testWebSocketRoutes) }
+
+func testWebSocketRoutes(t *testing.T, cfg ServeConfig) {
+	s := startServer(t, cfg)
 	sender := dial(t, s.URL, "sender", "user_id=alice&room_id=ws&name=Alice&")
 	other := dial(t, s.URL, "other", originalQuery("bob", "ws"))
 
@@ -312,8 +318,10 @@ func TestWebSocketRoutes(t *testing.T) {
 }
 
 // TestPresence checks the opt-in join and leave frames and GET /chat/users.
-func TestPresence(t *testing.T) {
-	s := startServer(t, ServeConfig{})
+func TestPresence(t *testing.T) { forEachBackend(t, testPresence) }
+
+func testPresence(t *testing.T, cfg ServeConfig) {
+	s := startServer(t, cfg)
 	watcher := dial(t, s.URL, "watcher", "user_id=w&room_id=p&events=presence&")
 	plain := dial(t, s.URL, "plain", originalQuery("plain", "p"))
 
@@ -563,9 +571,11 @@ func TestIdleTimeout(t *testing.T) {
 
 // TestRestartKeepsHistory stops the server and starts another on the same
 // data directory.
-func TestRestartKeepsHistory(t *testing.T) {
-	dir := t.TempDir()
-	s1 := startServer(t, ServeConfig{DataDir: dir})
+func TestRestartKeepsHistory(t *testing.T) { forEachBackend(t, testRestartKeepsHistory) }
+
+func testRestartKeepsHistory(t *testing.T, cfg ServeConfig) {
+	cfg.DataDir = t.TempDir()
+	s1 := startServer(t, cfg)
 	c := dial(t, s1.URL, "before", "user_id=u&room_id=keep&")
 	for i := range 3 {
 		putMessage(t, s1.URL, "keep", "u", "U", fmt.Sprintf("kept %d", i))
@@ -579,7 +589,7 @@ func TestRestartKeepsHistory(t *testing.T) {
 	s1.close(t)
 	c.expectClose(websocket.StatusGoingAway)
 
-	s2 := startServer(t, ServeConfig{DataDir: dir})
+	s2 := startServer(t, cfg)
 	if s2.URL == s1.URL {
 		t.Logf("the second server got the same address %s", s2.URL)
 	}

@@ -133,8 +133,10 @@ func originalFlow(t *testing.T, base, roomA, roomB string) {
 
 // TestOriginalClientFlow runs the original client's wire format against the
 // server in process.
-func TestOriginalClientFlow(t *testing.T) {
-	s := startServer(t, ServeConfig{})
+func TestOriginalClientFlow(t *testing.T) { forEachBackend(t, testOriginalClientFlow) }
+
+func testOriginalClientFlow(t *testing.T, cfg ServeConfig) {
+	s := startServer(t, cfg)
 	originalFlow(t, s.URL, "roomA", "roomB")
 
 	// The CORS preflight a browser sends before the PUT.
@@ -164,8 +166,10 @@ func TestOriginalClientFlow(t *testing.T) {
 // TestBurstOfSends sends 100 messages at once into one room. The original
 // keyed messages by room and millisecond and lost all but one of those sent
 // in the same millisecond; here each must be stored and pushed once.
-func TestBurstOfSends(t *testing.T) {
-	s := startServer(t, ServeConfig{})
+func TestBurstOfSends(t *testing.T) { forEachBackend(t, testBurstOfSends) }
+
+func testBurstOfSends(t *testing.T, cfg ServeConfig) {
+	s := startServer(t, cfg)
 	const room, workers, perWorker = "burst", 10, 10
 	const total = workers * perWorker
 	c := dial(t, s.URL, "listener", originalQuery("listener", room))

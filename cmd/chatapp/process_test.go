@@ -16,15 +16,19 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
 )
 
 // binDir holds the chatapp binary built by buildBinary; TestMain removes it.
 var binDir string
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
+	code := dynamolocal.Main(m)
+	for _, dir := range []string{binDir, bootstrap.dir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
 	}
 	os.Exit(code)
 }

@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
 	"github.com/chatapp-dev/chatapp/sqlite"
@@ -25,75 +27,115 @@ type ServeConfig struct {
 	Stage                 string
 	IdleTimeout           time.Duration
 	MaxConnectionDuration time.Duration
-	Logger                *slog.Logger
+	// Store is "sqlite" (the default) or "dynamodb".
+	Store    string
+	DynamoDB DynamoDBConfig
+	// Functions is "inprocess" (the default) or "rie": each function in
+	// the Lambda runtime interface emulator, invoked through the Invoke API.
+	Functions string
+	RIE       RIEConfig
+	Logger    *slog.Logger
+	// FunctionLogs receives the output of functions run under the emulator.
+	FunctionLogs io.Writer
+}
+
+// DynamoDBConfig says where the DynamoDB store is.
+type DynamoDBConfig struct {
+	Endpoint         string // empty: AWS, from the usual environment
+	MessagesTable    string
+	ConnectionsTable string
+	CreateTables     bool
+}
+
+// RIEConfig names the emulator and the bootstrap binary it runs.
+type RIEConfig struct {
+	Binary    string
+	Bootstrap string
 }
 
 // Server is the whole system on one machine.
 type Server struct {
-	URL     string // http://host:port
-	db      *sqlite.DB
-	gateway *gateway.Gateway
-	http    *http.Server
-	served  chan error
+	URL          string // http://host:port
+	store        io.Closer
+	integrations *integrations
+	gateway      *gateway.Gateway
+	http         *http.Server
+	served       chan error
 }
 
-// StartServer opens the store, wires the handlers into the gateway and
+// StartServer opens the store, wires the functions into the gateway and
 // starts listening. Close stops it.
 func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	db, err := sqlite.Open(ctx, cfg.DataDir)
+	if cfg.DynamoDB.MessagesTable == "" {
+		cfg.DynamoDB.MessagesTable = dynamodb.DefaultMessagesTable
+	}
+	if cfg.DynamoDB.ConnectionsTable == "" {
+		cfg.DynamoDB.ConnectionsTable = dynamodb.DefaultConnectionsTable
+	}
+	if cfg.Functions == "rie" && cfg.Store != "dynamodb" {
+		return nil, errors.New("--functions rie needs --store dynamodb: the functions run in other processes")
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	// No socket outlives the process that held it: rows left by a previous
-	// run are stale.
-	if err := db.DeleteAllConnections(ctx); err != nil {
-		db.Close()
+	s := &Server{URL: "http://" + ln.Addr().String(), served: make(chan error, 1)}
+	if err := s.wire(ctx, cfg); err != nil {
+		ln.Close()
 		return nil, err
 	}
+	s.http = &http.Server{Handler: s.gateway, ReadHeaderTimeout: 10 * time.Second}
+	go func() { s.served <- s.http.Serve(ln) }()
+	return s, nil
+}
 
+// wire opens the store and builds the gateway and its integrations.
+func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
+	db, closer, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	s.store = closer
 	h := &handler.Handler{Messages: db, Logger: cfg.Logger}
-	gw := gateway.New(gateway.Config{
-		REST: map[string]gateway.RESTFunc{
-			"GET /chat":       h.GetMessages,
-			"PUT /chat":       h.PutMessage,
-			"GET /chat/users": h.GetUsers,
-		},
-		WebSocket: map[string]gateway.WebSocketFunc{
-			"$connect":    h.Connect,
-			"$disconnect": h.Disconnect,
-			"sendmessage": h.SendMessage,
-			"$default":    h.Default,
-		},
+	switch cfg.Functions {
+	case "", "inprocess":
+		s.integrations = inProcess(h)
+	case "rie":
+		logs := cfg.FunctionLogs
+		if logs == nil {
+			logs = io.Discard
+		}
+		if s.integrations, err = underRIE(ctx, cfg, s.URL, logs); err != nil {
+			closer.Close()
+			return err
+		}
+	default:
+		closer.Close()
+		return fmt.Errorf("unknown --functions %q: want inprocess or rie", cfg.Functions)
+	}
+	s.gateway = gateway.New(gateway.Config{
+		REST:                  s.integrations.rest,
+		WebSocket:             s.integrations.websocket,
 		Stage:                 cfg.Stage,
 		IdleTimeout:           cfg.IdleTimeout,
 		MaxConnectionDuration: cfg.MaxConnectionDuration,
 		Fallback:              web.Handler(),
 		Logger:                cfg.Logger,
 	})
-	h.Notifier = gw.Hub()
-	h.Connections = gw.Hub().TrackConnections(db)
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		db.Close()
-		return nil, err
+	if cfg.Functions != "rie" {
+		// In process, pushes go straight to the gateway's sockets, and the
+		// gateway learns each connection's room as $connect stores it.
+		h.Notifier = s.gateway.Hub()
+		h.Connections = s.gateway.Hub().TrackConnections(db)
 	}
-	s := &Server{
-		URL:     "http://" + ln.Addr().String(),
-		db:      db,
-		gateway: gw,
-		http:    &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second},
-		served:  make(chan error, 1),
-	}
-	go func() { s.served <- s.http.Serve(ln) }()
-	return s, nil
+	return nil
 }
 
 // Close stops accepting, closes every WebSocket with 1001 and runs its
-// $disconnect, then closes the store.
+// $disconnect, then stops the functions and closes the store.
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -102,7 +144,7 @@ func (s *Server) Close() error {
 	if serr := <-s.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
-	return errors.Join(err, s.db.Close())
+	return errors.Join(err, s.integrations.Close(), s.store.Close())
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -114,6 +156,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Stage, "stage", "dev", "API Gateway stage reported in events")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "close a WebSocket after this long without a frame from its client")
 	fs.DurationVar(&cfg.MaxConnectionDuration, "max-connection", gateway.DefaultMaxConnection, "close a WebSocket after this long")
+	fs.StringVar(&cfg.Store, "store", "sqlite", "store: sqlite (embedded, under --data) or dynamodb")
+	fs.StringVar(&cfg.DynamoDB.Endpoint, "dynamodb-endpoint", os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), "DynamoDB endpoint, e.g. DynamoDB Local's http://127.0.0.1:8000 (default: AWS, from the environment)")
+	fs.StringVar(&cfg.DynamoDB.MessagesTable, "messages-table", envOr("CHATAPP_MESSAGES_TABLE", dynamodb.DefaultMessagesTable), "DynamoDB messages table")
+	fs.StringVar(&cfg.DynamoDB.ConnectionsTable, "connections-table", envOr("CHATAPP_CONNECTIONS_TABLE", dynamodb.DefaultConnectionsTable), "DynamoDB connections table")
+	fs.BoolVar(&cfg.DynamoDB.CreateTables, "create-tables", false, "create the DynamoDB tables if missing (development)")
+	fs.StringVar(&cfg.Functions, "functions", "inprocess", "run the functions inprocess, or under the Lambda runtime interface emulator (rie)")
+	fs.StringVar(&cfg.RIE.Binary, "rie", "aws-lambda-rie", "the aws-lambda-rie binary, for --functions rie")
+	fs.StringVar(&cfg.RIE.Bootstrap, "bootstrap", "bin/local/bootstrap", "the functions' bootstrap binary, for --functions rie (make bootstrap-local)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -123,6 +173,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg.FunctionLogs = stderr
 
 	s, err := StartServer(ctx, cfg)
 	if err != nil {
@@ -134,15 +185,26 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
   REST API        %[1]s/chat  (GET history, PUT send, GET /chat/users)
   WebSocket API   %[2]s/ws?room_id=ROOM&user_id=USER
   management API  %[1]s/@connections/{connection_id}  (loopback only)
-  data            %[3]s
+  store           %[3]s
 Press Ctrl-C to stop.
-`, s.URL, ws, filepath.Join(cfg.DataDir, sqlite.FileName))
+`, s.URL, ws, describeStore(cfg))
 
 	select {
 	case <-ctx.Done():
 	case err := <-s.served:
-		return errors.Join(err, s.db.Close())
+		return errors.Join(err, s.integrations.Close(), s.store.Close())
 	}
 	fmt.Fprintln(stdout, "chatapp: stopping")
 	return s.Close()
+}
+
+func describeStore(cfg ServeConfig) string {
+	if cfg.Store == "dynamodb" {
+		where := cfg.DynamoDB.Endpoint
+		if where == "" {
+			where = "AWS"
+		}
+		return fmt.Sprintf("DynamoDB at %s, tables %s and %s", where, cfg.DynamoDB.MessagesTable, cfg.DynamoDB.ConnectionsTable)
+	}
+	return filepath.Join(cfg.DataDir, sqlite.FileName)
 }

@@ -1,0 +1,162 @@
+// Package apigw pushes frames to WebSocket connections through Amazon API
+// Gateway's Management API (aws-sdk-go-v2 apigatewaymanagementapi): the
+// chatapp.Notifier of functions that run on Lambda, or out of process
+// against the local gateway's /@connections endpoint.
+package apigw
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewaymanagementapi/types"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// Defaults for a broadcast's fan-out.
+const (
+	DefaultConcurrency = 32
+	DefaultPostTimeout = 3 * time.Second
+)
+
+// Notifier implements chatapp.Notifier over the Management API. A broadcast
+// reads the room's connections from the table and posts to each, with
+// bounded concurrency and a timeout per post; the SDK's retryer retries
+// throttling (LimitExceededException, 429) with backoff. A connection that
+// is gone (410) is removed; one failed post never fails the broadcast.
+type Notifier struct {
+	Connections chatapp.ConnectionStore
+	// AWS is the SDK configuration (credentials, region, retryer).
+	AWS aws.Config
+	// Endpoint is the management endpoint used when the context names none:
+	// https://{api-id}.execute-api.{region}.amazonaws.com/{stage}, a custom
+	// domain, or the local gateway's http://127.0.0.1:8080.
+	Endpoint    string
+	Concurrency int
+	PostTimeout time.Duration
+	Logger      *slog.Logger
+
+	clients sync.Map // endpoint → *apigatewaymanagementapi.Client
+}
+
+var _ chatapp.Notifier = (*Notifier)(nil)
+
+type endpointKey struct{}
+
+// ContextWithEndpoint names the management endpoint for the pushes made
+// under ctx: the WebSocket API that an event came from.
+func ContextWithEndpoint(ctx context.Context, endpoint string) context.Context {
+	return context.WithValue(ctx, endpointKey{}, endpoint)
+}
+
+// EndpointFromEvent builds the management endpoint from a WebSocket event's
+// domain name and stage, as AWS documents; the original hard-coded a region
+// and a stage instead.
+func EndpointFromEvent(domainName, stage string) string {
+	return "https://" + domainName + "/" + stage
+}
+
+func (n *Notifier) endpoint(ctx context.Context) (string, error) {
+	if e, ok := ctx.Value(endpointKey{}).(string); ok && e != "" {
+		return e, nil
+	}
+	if n.Endpoint != "" {
+		return n.Endpoint, nil
+	}
+	return "", errors.New("apigw: no management endpoint: set one or push from a WebSocket event")
+}
+
+// client returns the Management API client of an endpoint, made once.
+func (n *Notifier) client(endpoint string) *apigatewaymanagementapi.Client {
+	if c, ok := n.clients.Load(endpoint); ok {
+		return c.(*apigatewaymanagementapi.Client)
+	}
+	c := apigatewaymanagementapi.NewFromConfig(n.AWS, func(o *apigatewaymanagementapi.Options) {
+		o.BaseEndpoint = aws.String(endpoint)
+	})
+	actual, _ := n.clients.LoadOrStore(endpoint, c)
+	return actual.(*apigatewaymanagementapi.Client)
+}
+
+// Post is PostToConnection. The connection id is passed as is: the SDK
+// escapes it ("=" becomes %3D); escaping it first would send %253D, an id
+// API Gateway does not know.
+func (n *Notifier) Post(ctx context.Context, connectionID string, data []byte) error {
+	endpoint, err := n.endpoint(ctx)
+	if err != nil {
+		return err
+	}
+	timeout := n.PostTimeout
+	if timeout <= 0 {
+		timeout = DefaultPostTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	_, err = n.client(endpoint).PostToConnection(ctx, &apigatewaymanagementapi.PostToConnectionInput{
+		ConnectionId: aws.String(connectionID),
+		Data:         data,
+	})
+	var gone *types.GoneException
+	if errors.As(err, &gone) {
+		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
+	}
+	return err
+}
+
+// Broadcast posts push to every connection of the room that wants it.
+func (n *Notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
+	conns, err := n.Connections.FindConnectionsByRoom(ctx, roomID)
+	if err != nil {
+		return chatapp.Delivery{}, err
+	}
+	d := chatapp.Delivery{Connections: conns}
+	limit := n.Concurrency
+	if limit <= 0 {
+		limit = DefaultConcurrency
+	}
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, limit)
+	)
+	for _, c := range conns {
+		if !c.Wants(push.Kind) {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := n.Post(ctx, c.ID, push.Data)
+			if chatapp.ErrorCode(err) == chatapp.EGONE {
+				// $disconnect is best-effort: a 410 is the sure sign.
+				if derr := n.Connections.DeleteConnection(ctx, c.ID); derr != nil {
+					n.logger().WarnContext(ctx, "removing gone connection failed", "connection_id", c.ID, "err", derr)
+				}
+			} else if err != nil {
+				n.logger().WarnContext(ctx, "post failed", "connection_id", c.ID, "err", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				d.Delivered++
+			} else {
+				d.Failed++
+			}
+		}()
+	}
+	wg.Wait()
+	return d, nil
+}
+
+func (n *Notifier) logger() *slog.Logger {
+	if n.Logger != nil {
+		return n.Logger
+	}
+	return slog.Default()
+}

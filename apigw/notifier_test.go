@@ -1,0 +1,169 @@
+package apigw_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/coder/websocket"
+
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/apigw"
+	"github.com/chatapp-dev/chatapp/gateway"
+	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/sqlite"
+)
+
+// env is a local gateway with the real handlers in process, whose
+// /@connections endpoint the Notifier under test posts to, as functions
+// running on Lambda post to API Gateway's.
+type env struct {
+	url      string
+	db       *sqlite.DB
+	notifier *apigw.Notifier
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &handler.Handler{Messages: db}
+	gw := gateway.New(gateway.Config{WebSocket: map[string]gateway.WebSocketFunc{
+		"$connect": h.Connect, "$disconnect": h.Disconnect,
+	}})
+	h.Notifier = gw.Hub()
+	h.Connections = gw.Hub().TrackConnections(db)
+	srv := httptest.NewServer(gw)
+	t.Cleanup(func() { srv.Close(); gw.Close(); db.Close() })
+	n := &apigw.Notifier{
+		Connections: db,
+		AWS: aws.Config{
+			Region:      "us-east-1",
+			Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+		},
+		Endpoint: srv.URL,
+	}
+	return &env{url: srv.URL, db: db, notifier: n}
+}
+
+func (e *env) dial(t *testing.T, room, user string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.url, "http")+"/ws?room_id="+room+"&user_id="+user, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+func read(t *testing.T, c *websocket.Conn) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, data, err := c.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestBroadcastPostsToEveryConnectionAndRemovesGoneOnes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, b := e.dial(t, "room", "a"), e.dial(t, "room", "b")
+	other := e.dial(t, "elsewhere", "c")
+	// A row whose socket is gone, as when $disconnect never ran on AWS. Its
+	// id ends in "=" like every API Gateway id.
+	stale := &chatapp.Connection{ID: "StaleConnectio=", RoomID: "room", UserID: "ghost", Timestamp: 1}
+	if err := e.db.CreateConnection(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+
+	d, err := e.notifier.Broadcast(ctx, "room", chatapp.Push{Kind: chatapp.PushMessage, Data: []byte(`{"message":"hi"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Delivered != 2 || d.Failed != 1 || len(d.Connections) != 3 {
+		t.Fatalf("delivery %+v, want 2 delivered, 1 failed, 3 connections", d)
+	}
+	for _, c := range []*websocket.Conn{a, b} {
+		if got := read(t, c); got != `{"message":"hi"}` {
+			t.Errorf("client got %s", got)
+		}
+	}
+	if _, err := e.db.FindConnection(ctx, stale.ID); chatapp.ErrorCode(err) != chatapp.ENOTFOUND {
+		t.Errorf("the gone connection is still stored: %v", err)
+	}
+
+	// The other room got nothing: its next frame is one posted to it.
+	conns, err := e.db.FindConnectionsByRoom(ctx, "elsewhere")
+	if err != nil || len(conns) != 1 {
+		t.Fatalf("connections of the other room: %v %v", conns, err)
+	}
+	if err := e.notifier.Post(ctx, conns[0].ID, []byte("direct")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, other); got != "direct" {
+		t.Errorf("other room got %s before its own frame", got)
+	}
+}
+
+func TestPresenceOnlyToConnectionsThatAskedForIt(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	plain := e.dial(t, "room", "plain")
+	d, err := e.notifier.Broadcast(ctx, "room", chatapp.Push{Kind: chatapp.PushPresence, Data: []byte("presence")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Delivered != 0 || d.Failed != 0 || len(d.Connections) != 1 {
+		t.Fatalf("delivery %+v, want nothing sent to the one connection", d)
+	}
+	conns, _ := e.db.FindConnectionsByRoom(ctx, "room")
+	if err := e.notifier.Post(ctx, conns[0].ID, []byte("next")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, plain); got != "next" {
+		t.Errorf("plain connection got %q first", got)
+	}
+}
+
+func TestPostToGoneConnectionIsEGONE(t *testing.T) {
+	e := newEnv(t)
+	err := e.notifier.Post(context.Background(), "NoSuchConnecti=", []byte("x"))
+	if chatapp.ErrorCode(err) != chatapp.EGONE {
+		t.Fatalf("Post to an unknown connection: %v, want code gone", err)
+	}
+}
+
+func TestEndpointFromContextWins(t *testing.T) {
+	e := newEnv(t)
+	c := e.dial(t, "room", "a")
+	conns, _ := e.db.FindConnectionsByRoom(context.Background(), "room")
+	// The notifier's own endpoint is wrong; the context names the right one,
+	// as a WebSocket event does on Lambda.
+	e.notifier.Endpoint = "http://127.0.0.1:1"
+	ctx := apigw.ContextWithEndpoint(context.Background(), e.url)
+	if err := e.notifier.Post(ctx, conns[0].ID, []byte("via context")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, c); got != "via context" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestEndpointFromEvent(t *testing.T) {
+	got := apigw.EndpointFromEvent("abc123.execute-api.eu-west-1.amazonaws.com", "prod")
+	if want := "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"; got != want {
+		t.Errorf("EndpointFromEvent = %q, want %q", got, want)
+	}
+}

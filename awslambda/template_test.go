@@ -1,0 +1,638 @@
+package awslambda_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/awslabs/goformation/v7"
+	"github.com/awslabs/goformation/v7/cloudformation"
+	cfndynamodb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	"github.com/awslabs/goformation/v7/cloudformation/serverless"
+	"github.com/awslabs/goformation/v7/intrinsics"
+
+	"github.com/chatapp-dev/chatapp/awslambda"
+	"github.com/chatapp-dev/chatapp/dynamodb"
+)
+
+// The checks below read template.yaml as SAM would deploy it and hold it to
+// what the code expects: every function on the one arm64 bootstrap, the
+// routes of docs/protocol.md, the tables of the dynamodb package, and IAM
+// grants no wider than what each function calls.
+
+// wantREST maps each REST method and path to the function that serves it.
+var wantREST = map[string]string{
+	"GET /chat":       awslambda.GetMessages,
+	"PUT /chat":       awslambda.PutMessage,
+	"GET /chat/users": awslambda.GetUsers,
+}
+
+// wantRoutes maps each WebSocket route key to the function it invokes.
+var wantRoutes = map[string]string{
+	"$connect":    awslambda.Connect,
+	"$disconnect": awslambda.Disconnect,
+	"sendmessage": awslambda.SendMessage,
+	"$default":    awslambda.Default,
+}
+
+// Where the functions' grants point, as grant() names them.
+const (
+	messagesTable    = "MessagesTable"
+	connectionsTable = "ConnectionsTable"
+	roomIndex        = "ConnectionsTable/index/" + dynamodb.ConnectionsByRoomIndex
+	connections      = "WebSocketApi POST @connections"
+)
+
+// wantGrants is every function's IAM permissions, exactly: the DynamoDB
+// calls its code makes and the Management API posts it pushes with.
+var wantGrants = map[string][]string{
+	awslambda.GetMessages: {
+		"dynamodb:Query " + messagesTable,
+	},
+	awslambda.PutMessage: {
+		"dynamodb:PutItem " + messagesTable,
+		"dynamodb:Query " + roomIndex,
+		"dynamodb:DeleteItem " + connectionsTable,
+		"execute-api:ManageConnections " + connections,
+	},
+	awslambda.GetUsers: {
+		"dynamodb:Query " + roomIndex,
+	},
+	awslambda.Connect: {
+		"dynamodb:PutItem " + connectionsTable,
+		"dynamodb:Query " + roomIndex,
+		"dynamodb:DeleteItem " + connectionsTable,
+		"execute-api:ManageConnections " + connections,
+	},
+	awslambda.Disconnect: {
+		"dynamodb:GetItem " + connectionsTable,
+		"dynamodb:DeleteItem " + connectionsTable,
+		"dynamodb:Query " + roomIndex,
+		"execute-api:ManageConnections " + connections,
+	},
+	awslambda.SendMessage: {
+		"dynamodb:GetItem " + connectionsTable,
+		"dynamodb:PutItem " + messagesTable,
+		"dynamodb:Query " + roomIndex,
+		"dynamodb:DeleteItem " + connectionsTable,
+		"execute-api:ManageConnections " + connections,
+	},
+	awslambda.Default: {
+		"execute-api:ManageConnections " + connections,
+	},
+}
+
+func TestTemplateFunctions(t *testing.T) {
+	tmpl, unknown := loadTemplate(t)
+	logGroups := tmpl.GetAllLogsLogGroupResources()
+	used := map[string]string{} // Handler → logical id
+	for id, fn := range tmpl.GetAllServerlessFunctionResources() {
+		if got := deref(fn.Runtime); got != "provided.al2023" {
+			t.Errorf("%s: Runtime = %q, want provided.al2023", id, got)
+		}
+		if !slices.Equal(fn.Architectures, []string{"arm64"}) {
+			t.Errorf("%s: Architectures = %q, want [arm64]", id, fn.Architectures)
+		}
+		if fn.CodeUri == nil || deref(fn.CodeUri.String) != "bin/lambda/" {
+			t.Errorf("%s: CodeUri is not bin/lambda/ (where `make lambda` puts bootstrap)", id)
+		}
+		if fn.Timeout == nil || *fn.Timeout >= 29 {
+			t.Errorf("%s: Timeout must be set and under API Gateway's 29 s", id)
+		}
+		// The bootstrap logs JSON (slog), which Lambda's JSON format keeps
+		// as fields; the log group is the stack's, with a retention.
+		logging, _ := unknown[id]["LoggingConfig"].(map[string]any)
+		group, ok := logGroups[refID(fmt.Sprint(logging["LogGroup"]))]
+		if logging["LogFormat"] != "JSON" || !ok || group.RetentionInDays == nil {
+			t.Errorf("%s: LoggingConfig = %v, want LogFormat JSON and a LogGroup of this template with a retention", id, logging)
+		}
+		handler := deref(fn.Handler)
+		if !slices.Contains(awslambda.Names(), handler) {
+			t.Errorf("%s: Handler %q is none of %q", id, handler, awslambda.Names())
+			continue
+		}
+		if other, ok := used[handler]; ok {
+			t.Errorf("%s and %s both have Handler %q", other, id, handler)
+		}
+		used[handler] = id
+
+		env := map[string]string{}
+		if fn.Environment != nil {
+			env = fn.Environment.Variables
+		}
+		if !references(env["CHATAPP_MESSAGES_TABLE"], "MessagesTable") || !references(env["CHATAPP_CONNECTIONS_TABLE"], "ConnectionsTable") {
+			t.Errorf("%s: CHATAPP_MESSAGES_TABLE=%q CHATAPP_CONNECTIONS_TABLE=%q, want this stack's tables",
+				id, env["CHATAPP_MESSAGES_TABLE"], env["CHATAPP_CONNECTIONS_TABLE"])
+		}
+		// Only put-message has no WebSocket event to take the endpoint from.
+		endpoint, ok := env["CHATAPP_MANAGEMENT_ENDPOINT"]
+		switch {
+		case handler == awslambda.PutMessage && !(strings.HasPrefix(endpoint, "https://") && references(endpoint, "WebSocketApi") && strings.HasSuffix(endpoint, "/${Stage}")):
+			t.Errorf("%s: CHATAPP_MANAGEMENT_ENDPOINT = %q, want https://${WebSocketApi}.execute-api.…/${Stage}", id, endpoint)
+		case handler != awslambda.PutMessage && ok:
+			t.Errorf("%s: sets CHATAPP_MANAGEMENT_ENDPOINT; only put-message needs it, WebSocket functions take it from their event", id)
+		}
+	}
+	for _, name := range awslambda.Names() {
+		if _, ok := used[name]; !ok {
+			t.Errorf("no function has Handler %q", name)
+		}
+	}
+}
+
+func TestTemplateRESTAPI(t *testing.T) {
+	tmpl, _ := loadTemplate(t)
+	apis := tmpl.GetAllServerlessApiResources()
+	got := map[string]string{}
+	for id, fn := range tmpl.GetAllServerlessFunctionResources() {
+		for name, event := range fn.Events {
+			if event.Type != "Api" {
+				continue
+			}
+			api := event.Properties.ApiEvent
+			if api == nil {
+				t.Errorf("%s: event %s is not an Api event goformation understands", id, name)
+				continue
+			}
+			if _, ok := apis[refID(deref(api.RestApiId))]; !ok {
+				t.Errorf("%s: event %s is not on this template's AWS::Serverless::Api", id, name)
+			}
+			got[strings.ToUpper(api.Method)+" "+api.Path] = deref(fn.Handler)
+		}
+	}
+	if !maps.Equal(got, wantREST) {
+		t.Errorf("REST routes = %v, want %v", got, wantREST)
+	}
+	for id, api := range apis {
+		if api.Cors == nil || api.Cors.CorsConfiguration == nil {
+			t.Errorf("%s: no CORS configuration", id)
+			continue
+		}
+		cors := api.Cors.CorsConfiguration
+		if cors.AllowOrigin != "'*'" || !strings.Contains(deref(cors.AllowMethods), "PUT") || !strings.Contains(deref(cors.AllowHeaders), "Idempotency-Key") {
+			t.Errorf("%s: CORS = %+v, want origin '*', PUT and Idempotency-Key allowed", id, cors)
+		}
+	}
+}
+
+func TestTemplateWebSocketAPI(t *testing.T) {
+	tmpl, _ := loadTemplate(t)
+	apiID := webSocketAPI(t, tmpl)
+	if got := deref(tmpl.GetAllApiGatewayV2ApiResources()[apiID].RouteSelectionExpression); got != "$request.body.action" {
+		t.Errorf("RouteSelectionExpression = %q, want $request.body.action", got)
+	}
+
+	functions := tmpl.GetAllServerlessFunctionResources()
+	integrations := tmpl.GetAllApiGatewayV2IntegrationResources()
+	permissions := tmpl.GetAllLambdaPermissionResources()
+	got := map[string]string{}
+	for id, route := range tmpl.GetAllApiGatewayV2RouteResources() {
+		if refID(route.ApiId) != apiID {
+			continue
+		}
+		integrationID := strings.TrimPrefix(deref(route.Target), "integrations/")
+		integration, ok := integrations[refID(integrationID)]
+		if !ok {
+			t.Errorf("route %s: Target %q is not integrations/${Integration} of this template", id, deref(route.Target))
+			continue
+		}
+		if integration.IntegrationType != "AWS_PROXY" || refID(integration.ApiId) != apiID {
+			t.Errorf("route %s: integration is %s on %s, want AWS_PROXY on the WebSocket API", id, integration.IntegrationType, integration.ApiId)
+		}
+		fnID := referencedOf(deref(integration.IntegrationUri), functions)
+		if fnID == "" {
+			t.Errorf("route %s: IntegrationUri %q invokes no function of this template", id, deref(integration.IntegrationUri))
+			continue
+		}
+		got[route.RouteKey] = deref(functions[fnID].Handler)
+
+		allowed := false
+		for _, p := range permissions {
+			if refID(p.FunctionName) == fnID && p.Action == "lambda:InvokeFunction" &&
+				p.Principal == "apigateway.amazonaws.com" && references(deref(p.SourceArn), apiID) {
+				allowed = true
+			}
+		}
+		if !allowed {
+			t.Errorf("route %s: no AWS::Lambda::Permission lets apigateway.amazonaws.com invoke %s from the WebSocket API", id, fnID)
+		}
+	}
+	if !maps.Equal(got, wantRoutes) {
+		t.Errorf("WebSocket routes = %v, want %v", got, wantRoutes)
+	}
+
+	stages := 0
+	for id, stage := range tmpl.GetAllApiGatewayV2StageResources() {
+		if refID(stage.ApiId) != apiID {
+			continue
+		}
+		stages++
+		if stage.AutoDeploy == nil || !*stage.AutoDeploy {
+			t.Errorf("stage %s: AutoDeploy is not true", id)
+		}
+		if s := stage.DefaultRouteSettings; s == nil || s.ThrottlingRateLimit == nil || s.ThrottlingBurstLimit == nil {
+			t.Errorf("stage %s: no default route throttling", id)
+		}
+	}
+	if stages != 1 {
+		t.Errorf("the WebSocket API has %d stages, want 1", stages)
+	}
+}
+
+func TestTemplateTables(t *testing.T) {
+	tmpl, _ := loadTemplate(t)
+	tables := tmpl.GetAllDynamoDBTableResources()
+	for _, tc := range []struct {
+		id, name, keys, index string
+	}{
+		{"MessagesTable", dynamodb.DefaultMessagesTable, "room_id:S:HASH id:S:RANGE", ""},
+		{"ConnectionsTable", dynamodb.DefaultConnectionsTable, "connection_id:S:HASH",
+			dynamodb.ConnectionsByRoomIndex + " room_id:S:HASH user_id:S:RANGE ALL"},
+	} {
+		table, ok := tables[tc.id]
+		if !ok {
+			t.Errorf("no AWS::DynamoDB::Table %s", tc.id)
+			continue
+		}
+		// TableName is a parameter; the parser resolves it to its default.
+		if got := deref(table.TableName); got != tc.name {
+			t.Errorf("%s: TableName defaults to %q, want %q", tc.id, got, tc.name)
+		}
+		if got := deref(table.BillingMode); got != "PAY_PER_REQUEST" {
+			t.Errorf("%s: BillingMode = %q, want PAY_PER_REQUEST", tc.id, got)
+		}
+		types := map[string]string{}
+		for _, a := range table.AttributeDefinitions {
+			types[a.AttributeName] = a.AttributeType
+		}
+		keySchema := func(keys []cfndynamodb.Table_KeySchema) string {
+			var s []string
+			for _, k := range keys {
+				s = append(s, k.AttributeName+":"+types[k.AttributeName]+":"+k.KeyType)
+			}
+			return strings.Join(s, " ")
+		}
+		if got := keySchema(table.KeySchema); got != tc.keys {
+			t.Errorf("%s: key schema %q, want %q", tc.id, got, tc.keys)
+		}
+		var indexes []string
+		for _, gsi := range table.GlobalSecondaryIndexes {
+			projection := ""
+			if gsi.Projection != nil {
+				projection = deref(gsi.Projection.ProjectionType)
+			}
+			indexes = append(indexes, gsi.IndexName+" "+keySchema(gsi.KeySchema)+" "+projection)
+		}
+		if got := strings.Join(indexes, ", "); got != tc.index {
+			t.Errorf("%s: global secondary indexes %q, want %q", tc.id, got, tc.index)
+		}
+		if ttl := table.TimeToLiveSpecification; ttl == nil || !ttl.Enabled || deref(ttl.AttributeName) != "expires_at" {
+			t.Errorf("%s: TTL is not enabled on expires_at", tc.id)
+		}
+	}
+}
+
+// TestTemplateIAM holds every function to least privilege: inline
+// statements only, no wildcard actions, DynamoDB actions on this stack's
+// tables, execute-api on this stack's WebSocket API, and exactly the grants
+// of wantGrants.
+func TestTemplateIAM(t *testing.T) {
+	tmpl, _ := loadTemplate(t)
+	for id, res := range tmpl.Resources {
+		if typ := res.AWSCloudFormationType(); strings.HasPrefix(typ, "AWS::IAM::") {
+			t.Errorf("%s: %s; give functions permissions through their Policies, checked here", id, typ)
+		}
+	}
+	tables := tmpl.GetAllDynamoDBTableResources()
+	apiID := webSocketAPI(t, tmpl)
+
+	for id, fn := range tmpl.GetAllServerlessFunctionResources() {
+		if fn.Role != nil {
+			t.Errorf("%s: has its own Role; let SAM make one from Policies", id)
+		}
+		var grants []string
+		for i, stmt := range statements(t, id, fn.Policies) {
+			where := fmt.Sprintf("%s: statement %d", id, i)
+			if _, ok := stmt["NotAction"]; ok {
+				t.Errorf("%s: NotAction grants everything else", where)
+			}
+			if _, ok := stmt["NotResource"]; ok {
+				t.Errorf("%s: NotResource grants everything else", where)
+			}
+			if stmt["Effect"] != "Allow" {
+				continue
+			}
+			actions, resources := stringList(stmt["Action"]), stringList(stmt["Resource"])
+			if len(actions) == 0 || len(resources) == 0 {
+				t.Errorf("%s: want Action and Resource", where)
+			}
+			for _, action := range actions {
+				service, _, _ := strings.Cut(action, ":")
+				if strings.Contains(action, "*") {
+					t.Errorf("%s: wildcard action %q", where, action)
+				}
+				for _, resource := range resources {
+					switch {
+					case resource == "*" || resource == "":
+						t.Errorf("%s: %s on every resource (%q)", where, action, resource)
+					case service == "dynamodb" && referencedOf(resource, tables) == "":
+						t.Errorf("%s: %s on %q, not a table of this template", where, action, resource)
+					case service == "execute-api" && !references(resource, apiID):
+						t.Errorf("%s: %s on %q, not the WebSocket API", where, action, resource)
+					case service != "dynamodb" && service != "execute-api":
+						t.Errorf("%s: %s: no function needs service %q (CloudWatch Logs come with SAM's basic execution role)", where, action, service)
+					}
+					grants = append(grants, action+" "+grantTarget(resource))
+				}
+			}
+		}
+		want := wantGrants[deref(fn.Handler)]
+		slices.Sort(grants)
+		want = slices.Sorted(slices.Values(want))
+		if !slices.Equal(grants, want) {
+			t.Errorf("%s (%s) is granted\n\t%s\nwant exactly\n\t%s", id, deref(fn.Handler),
+				strings.Join(grants, "\n\t"), strings.Join(want, "\n\t"))
+		}
+	}
+}
+
+// statements returns a function's policy statements. Policies must be a
+// list of inline policy documents: a managed policy name or a SAM policy
+// template (DynamoDBCrudPolicy, ...) grants more than the code needs.
+func statements(t *testing.T, id string, p *serverless.Function_Policies) []map[string]any {
+	t.Helper()
+	if p == nil {
+		t.Errorf("%s: no Policies", id)
+		return nil
+	}
+	var docs []serverless.Function_IAMPolicyDocument
+	switch {
+	case p.IAMPolicyDocument != nil:
+		docs = []serverless.Function_IAMPolicyDocument{*p.IAMPolicyDocument}
+	case p.IAMPolicyDocumentArray != nil:
+		docs = *p.IAMPolicyDocumentArray
+	}
+	if len(docs) == 0 {
+		t.Errorf("%s: Policies is not a list of inline policy documents", id)
+	}
+	var out []map[string]any
+	for i, doc := range docs {
+		if len(doc.Statement) == 0 {
+			t.Errorf("%s: Policies entry %d is not an inline policy document with statements (a managed policy or SAM policy template?)", id, i)
+		}
+		for _, s := range doc.Statement {
+			m, ok := s.(map[string]any)
+			if !ok {
+				t.Errorf("%s: statement %v is not an object", id, s)
+				continue
+			}
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+var (
+	tableARN      = regexp.MustCompile(`^\$\{(\w+)\.Arn\}(/index/[\w.-]+)?$`)
+	connectionARN = regexp.MustCompile(`^arn:(?:aws|\$\{AWS::Partition\}):execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{(\w+)\}/\$\{Stage\}/POST/@connections/\*$`)
+)
+
+// grantTarget names what a statement's resource is, in wantGrants' terms:
+// a table, a table's index, or the posts to the WebSocket API's
+// connections; anything else as it is.
+func grantTarget(resource string) string {
+	if m := tableARN.FindStringSubmatch(resource); m != nil {
+		return m[1] + m[2]
+	}
+	if m := connectionARN.FindStringSubmatch(resource); m != nil {
+		return m[1] + " POST @connections"
+	}
+	return resource
+}
+
+func TestTemplateOutputs(t *testing.T) {
+	tmpl, _ := loadTemplate(t)
+	for name, want := range map[string]*regexp.Regexp{
+		"RestApiUrl":                  regexp.MustCompile(`^https://\$\{RestApi\}\.execute-api\..*/\$\{Stage\}/chat$`),
+		"WebSocketUrl":                regexp.MustCompile(`^wss://\$\{WebSocketApi\}\.execute-api\..*/\$\{Stage\}$`),
+		"WebSocketManagementEndpoint": regexp.MustCompile(`^https://\$\{WebSocketApi\}\.execute-api\..*/\$\{Stage\}$`),
+		"MessagesTableName":           regexp.MustCompile(`^\$\{MessagesTable\}$`),
+		"ConnectionsTableName":        regexp.MustCompile(`^\$\{ConnectionsTable\}$`),
+	} {
+		out, ok := tmpl.Outputs[name]
+		if !ok {
+			t.Errorf("no output %s", name)
+			continue
+		}
+		if s, _ := out.Value.(string); !want.MatchString(s) {
+			t.Errorf("output %s = %v, want %s", name, out.Value, want)
+		}
+	}
+}
+
+// loadTemplate parses ../template.yaml as SAM deploys it. References stay
+// readable: Ref X and GetAtt X.Attr become the text "${X}" and "${X.Attr}",
+// as inside a Sub, so that every reference is "${...}" in a string; a Ref to
+// a parameter becomes its default. Globals are merged into each function as
+// SAM merges them (goformation does not). The properties goformation cannot
+// represent are returned by logical id.
+func loadTemplate(t *testing.T) (*cloudformation.Template, map[string]map[string]any) {
+	t.Helper()
+	data, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	processed, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{
+		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
+			"Ref":        refText,
+			"Fn::GetAtt": getAttText,
+			"Fn::Sub":    subText,
+		},
+	})
+	if err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(processed, &doc); err != nil {
+		t.Fatal(err)
+	}
+	resources, _ := doc["Resources"].(map[string]any)
+	if globals, ok := doc["Globals"].(map[string]any); ok {
+		for _, r := range resources {
+			r, _ := r.(map[string]any)
+			if g, ok := globals["Function"]; ok && r["Type"] == "AWS::Serverless::Function" {
+				r["Properties"] = mergeGlobal(g, r["Properties"])
+			}
+		}
+		delete(doc, "Globals")
+	}
+	// Properties goformation v7.14.9 cannot represent are set aside, for
+	// the tests to read from unknown.
+	unknown := map[string]map[string]any{}
+	for id, r := range resources {
+		r, _ := r.(map[string]any)
+		props, _ := r["Properties"].(map[string]any)
+		for _, name := range unrepresentable[fmt.Sprint(r["Type"])] {
+			if v, ok := props[name]; ok {
+				if unknown[id] == nil {
+					unknown[id] = map[string]any{}
+				}
+				unknown[id][name] = v
+				delete(props, name)
+			}
+		}
+	}
+	merged, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := goformation.ParseJSONWithOptions(merged, &intrinsics.ProcessorOptions{NoProcess: true})
+	if err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	return tmpl, unknown
+}
+
+// unrepresentable lists, by resource type, the properties that goformation
+// v7.14.9 does not know (LoggingConfig, newer than it) or types otherwise
+// than SAM (GatewayResponses, which it takes for a map of strings).
+var unrepresentable = map[string][]string{
+	"AWS::Serverless::Function": {"LoggingConfig"},
+	"AWS::Serverless::Api":      {"GatewayResponses"},
+}
+
+// mergeGlobal merges a Globals section into a resource's properties as SAM
+// does: maps key by key, lists global first, otherwise the resource's value.
+func mergeGlobal(global, local any) any {
+	switch g := global.(type) {
+	case map[string]any:
+		l, ok := local.(map[string]any)
+		if !ok {
+			if local != nil {
+				return local
+			}
+			l = map[string]any{}
+		}
+		out := maps.Clone(l)
+		for k, gv := range g {
+			out[k] = mergeGlobal(gv, l[k])
+		}
+		return out
+	case []any:
+		if l, ok := local.([]any); ok {
+			return append(slices.Clone(g), l...)
+		}
+	}
+	if local != nil {
+		return local
+	}
+	return global
+}
+
+func refText(_ string, input, template any) any {
+	name, _ := input.(string)
+	if params, ok := template.(map[string]any)["Parameters"].(map[string]any); ok {
+		if p, ok := params[name].(map[string]any); ok {
+			if def, ok := p["Default"]; ok {
+				return def
+			}
+		}
+	}
+	return "${" + name + "}"
+}
+
+func getAttText(_ string, input, _ any) any {
+	switch v := input.(type) {
+	case string:
+		return "${" + v + "}"
+	case []any:
+		parts := make([]string, len(v))
+		for i, p := range v {
+			parts[i] = fmt.Sprint(p)
+		}
+		return "${" + strings.Join(parts, ".") + "}"
+	}
+	return nil
+}
+
+func subText(_ string, input, _ any) any {
+	if v, ok := input.([]any); ok && len(v) > 0 {
+		return v[0] // the variables map's names stay as ${name}
+	}
+	return input
+}
+
+var reference = regexp.MustCompile(`\$\{([\w:]+)(?:\.[\w.]+)?\}`)
+
+// references reports whether s refers to the logical id.
+func references(s, id string) bool {
+	for _, m := range reference.FindAllStringSubmatch(s, -1) {
+		if m[1] == id {
+			return true
+		}
+	}
+	return false
+}
+
+// referencedOf returns the first logical id of resources that s refers to.
+func referencedOf[T any](s string, resources map[string]T) string {
+	for _, m := range reference.FindAllStringSubmatch(s, -1) {
+		if _, ok := resources[m[1]]; ok {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// refID returns X of "${X}", or s.
+func refID(s string) string {
+	if m := reference.FindStringSubmatch(s); m != nil && m[0] == s {
+		return m[1]
+	}
+	return s
+}
+
+// webSocketAPI returns the logical id of the template's one WebSocket API.
+func webSocketAPI(t *testing.T, tmpl *cloudformation.Template) string {
+	t.Helper()
+	var ids []string
+	for id, api := range tmpl.GetAllApiGatewayV2ApiResources() {
+		if deref(api.ProtocolType) == "WEBSOCKET" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("WebSocket APIs: %q, want one", ids)
+	}
+	return ids[0]
+}
+
+// stringList returns an IAM element that is a string or a list of strings.
+func stringList(v any) []string {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	return []string{fmt.Sprint(v)}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/chatapp-dev/chatapp/awslambda"
+	"github.com/chatapp-dev/chatapp/gateway"
+	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/rie"
+)
+
+type (
+	restFunc      = func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+	websocketFunc = func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
+)
+
+// integrations are the gateway's routes and what must stop with them.
+type integrations struct {
+	rest      map[string]gateway.RESTFunc
+	websocket map[string]gateway.WebSocketFunc
+	closers   []io.Closer
+}
+
+func (in *integrations) Close() error {
+	var errs []error
+	for _, c := range in.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// inProcess routes every request to the handlers in this process.
+func inProcess(h *handler.Handler) *integrations {
+	fns := awslambda.Handlers(h, true)
+	in := &integrations{rest: map[string]gateway.RESTFunc{}, websocket: map[string]gateway.WebSocketFunc{}}
+	for route, name := range awslambda.RESTRoutes {
+		in.rest[route] = fns[name].(restFunc)
+	}
+	for route, name := range awslambda.WebSocketRoutes {
+		in.websocket[route] = fns[name].(websocketFunc)
+	}
+	return in
+}
+
+// underRIE starts every function in the Lambda runtime interface emulator,
+// running the real bootstrap binary, and routes requests to them through
+// the Lambda Invoke API. The functions use DynamoDB and push back through
+// the gateway's /@connections endpoint at managementURL.
+func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, logs io.Writer) (*integrations, error) {
+	env := []string{
+		"CHATAPP_MANAGEMENT_ENDPOINT=" + managementURL,
+		"CHATAPP_MESSAGES_TABLE=" + cfg.DynamoDB.MessagesTable,
+		"CHATAPP_CONNECTIONS_TABLE=" + cfg.DynamoDB.ConnectionsTable,
+		"AWS_ENDPOINT_URL_DYNAMODB=" + cfg.DynamoDB.Endpoint,
+		"AWS_REGION=" + envOr("AWS_REGION", "us-east-1"),
+	}
+	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
+		// DynamoDB Local keeps tables per access key: use the one the
+		// store used (see dynamodb.NewClient).
+		env = append(env, "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
+	}
+	in := &integrations{rest: map[string]gateway.RESTFunc{}, websocket: map[string]gateway.WebSocketFunc{}}
+	invokers := map[string]*awslambda.Invoker{}
+	for _, name := range awslambda.Names() {
+		p, err := rie.Start(ctx, rie.Options{RIE: cfg.RIE.Binary, Bootstrap: cfg.RIE.Bootstrap, Handler: name, Env: env, Output: logs})
+		if err != nil {
+			in.Close()
+			return nil, fmt.Errorf("function %s: %w", name, err)
+		}
+		in.closers = append(in.closers, p)
+		client := lambda.New(lambda.Options{
+			Region:       "us-east-1",
+			BaseEndpoint: aws.String(p.Endpoint),
+			Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		})
+		invokers[name] = &awslambda.Invoker{Client: client, FunctionName: rie.FunctionName, Serial: true}
+	}
+	for route, name := range awslambda.RESTRoutes {
+		in.rest[route] = invokers[name].REST()
+	}
+	for route, name := range awslambda.WebSocketRoutes {
+		in.websocket[route] = invokers[name].WebSocket()
+	}
+	return in, nil
+}
+
+func envOr(key, fallback string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return fallback
+}

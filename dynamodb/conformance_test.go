@@ -1,0 +1,355 @@
+package dynamodb_test
+
+import (
+	"context"
+	"crypto/rand"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/dynamodb"
+	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
+	"github.com/chatapp-dev/chatapp/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(dynamolocal.Main(m)) }
+
+// Tables of this run: fresh names, so a run never reads an earlier one's rows.
+var (
+	prefix = "chatapp-test-" + rand.Text()[:8]
+	base   = dynamodb.Config{
+		MessagesTable:    prefix + "-chat-messages",
+		ConnectionsTable: prefix + "-userlist",
+		QueryPageSize:    25, // a few rows span several Query pages
+	}
+	setup struct {
+		once   sync.Once
+		client *ddb.Client
+		err    error
+	}
+)
+
+// open returns a client on DynamoDB Local and a store with cfg on this run's
+// tables, which it creates once.
+func open(t *testing.T, cfg dynamodb.Config) (*ddb.Client, *dynamodb.DB) {
+	t.Helper()
+	endpoint := dynamolocal.Start(t)
+	setup.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if setup.client, setup.err = dynamodb.NewClient(ctx, dynamodb.ClientConfig{Endpoint: endpoint}); setup.err == nil {
+			setup.err = dynamodb.New(setup.client, base).CreateTables(ctx)
+		}
+	})
+	if setup.err != nil {
+		t.Fatalf("set up tables: %v", setup.err)
+	}
+	return setup.client, dynamodb.New(setup.client, cfg)
+}
+
+func TestConformance(t *testing.T) {
+	_, db := open(t, base)
+	storetest.Run(t, func(t *testing.T) storetest.Store { return db })
+}
+
+func TestTables(t *testing.T) {
+	client, db := open(t, base)
+	ctx := t.Context()
+	if err := db.CreateTables(ctx); err != nil { // again: a no-op
+		t.Fatalf("CreateTables on existing tables: %v", err)
+	}
+
+	msgs := describe(t, client, base.MessagesTable)
+	assertKey(t, msgs.KeySchema, "room_id", "id")
+	assertStringAttrs(t, msgs.AttributeDefinitions)
+	if msgs.BillingModeSummary == nil || msgs.BillingModeSummary.BillingMode != types.BillingModePayPerRequest {
+		t.Errorf("messages billing = %+v, want PAY_PER_REQUEST", msgs.BillingModeSummary)
+	}
+
+	conns := describe(t, client, base.ConnectionsTable)
+	assertKey(t, conns.KeySchema, "connection_id", "")
+	assertStringAttrs(t, conns.AttributeDefinitions)
+	if len(conns.GlobalSecondaryIndexes) != 1 {
+		t.Fatalf("connections has %d global indexes, want 1", len(conns.GlobalSecondaryIndexes))
+	}
+	gsi := conns.GlobalSecondaryIndexes[0]
+	if aws.ToString(gsi.IndexName) != dynamodb.ConnectionsByRoomIndex || gsi.Projection.ProjectionType != types.ProjectionTypeAll {
+		t.Errorf("index %s projection %s, want %s projection ALL", aws.ToString(gsi.IndexName), gsi.Projection.ProjectionType, dynamodb.ConnectionsByRoomIndex)
+	}
+	assertKey(t, gsi.KeySchema, "room_id", "user_id")
+
+	for _, table := range []string{base.MessagesTable, base.ConnectionsTable} {
+		out, err := client.DescribeTimeToLive(ctx, &ddb.DescribeTimeToLiveInput{TableName: aws.String(table)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ttl := out.TimeToLiveDescription
+		if ttl.TimeToLiveStatus != types.TimeToLiveStatusEnabled || aws.ToString(ttl.AttributeName) != "expires_at" {
+			t.Errorf("%s TTL = %s on %q, want ENABLED on expires_at", table, ttl.TimeToLiveStatus, aws.ToString(ttl.AttributeName))
+		}
+	}
+}
+
+// The original's messages table, sorted by timestamp, must not be taken for
+// ours: its writes would fail on the missing key.
+func TestCreateTablesRejectsOtherKeys(t *testing.T) {
+	client, _ := open(t, base)
+	name := prefix + "-original-messages"
+	_, err := client.CreateTable(t.Context(), &ddb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("room_id"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("timestamp"), AttributeType: types.ScalarAttributeTypeN},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("room_id"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("timestamp"), KeyType: types.KeyTypeRange},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := base
+	cfg.MessagesTable = name
+	if err := dynamodb.New(client, cfg).CreateTables(t.Context()); err == nil {
+		t.Fatal("CreateTables accepted a messages table keyed by timestamp")
+	}
+}
+
+func TestConnectionExpiresAt(t *testing.T) {
+	client, db := open(t, base)
+	c := &chatapp.Connection{ID: "ttl-" + rand.Text() + "=", RoomID: "room-ttl", UserID: "u", Timestamp: 5}
+	before := time.Now()
+	if err := db.CreateConnection(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	got := expiresAt(t, getItem(t, client, base.ConnectionsTable, "connection_id", c.ID, "", ""))
+	lo, hi := before.Add(dynamodb.DefaultConnectionTTL).Unix(), after.Add(dynamodb.DefaultConnectionTTL).Unix()
+	if got < lo || got > hi {
+		t.Fatalf("expires_at = %d, want within [%d, %d] (write time + 2h10m)", got, lo, hi)
+	}
+}
+
+// TTL deletes lazily: a row past expires_at may still be read, and must be
+// skipped.
+func TestExpiredConnectionHidden(t *testing.T) {
+	client, db := open(t, base)
+	ctx := t.Context()
+	room := "room-expired-" + rand.Text()
+	live := &chatapp.Connection{ID: "live-" + rand.Text() + "=", RoomID: room, UserID: "u1", Timestamp: time.Now().UnixMilli()}
+	if err := db.CreateConnection(ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	dead := "dead-" + rand.Text() + "="
+	item, err := attributevalue.MarshalMap(map[string]any{
+		"connection_id": dead, "room_id": room, "user_id": "u0", "name": "", "presence": false,
+		"timestamp":  time.Now().Add(-3 * time.Hour).UnixMilli(),
+		"expires_at": time.Now().Add(-time.Minute).Unix(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(base.ConnectionsTable), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindConnection(ctx, dead); chatapp.ErrorCode(err) != chatapp.ENOTFOUND {
+		t.Fatalf("FindConnection of an expired row = %v, want not_found", err)
+	}
+	conns, err := db.FindConnectionsByRoom(ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conns) != 1 || *conns[0] != *live {
+		t.Fatalf("FindConnectionsByRoom = %d connections, want only the live one", len(conns))
+	}
+}
+
+func TestMessageRetention(t *testing.T) {
+	cfg := base
+	cfg.MessageRetention = 24 * time.Hour
+	cfg.QueryPageSize = 1 // every row its own page: the read loop must skip expired ones
+	client, db := open(t, cfg)
+	_, keep := open(t, base)
+	ctx := t.Context()
+	room := "room-retention-" + rand.Text()
+
+	// Three messages older than the retention, which TTL has not deleted yet.
+	old := time.Now().Add(-48 * time.Hour)
+	for i := range 3 {
+		ts := old.Add(time.Duration(i) * time.Second)
+		m := &chatapp.Message{ID: chatapp.NewMessageID(ts), Timestamp: ts.UnixMilli(), RoomID: room, UserID: "u", Text: "old"}
+		if err := db.CreateMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var fresh []*chatapp.Message
+	for range 2 {
+		m := &chatapp.Message{RoomID: room, UserID: "u", Text: "fresh"}
+		if err := db.CreateMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		fresh = append(fresh, m)
+	}
+	forever := &chatapp.Message{RoomID: room + "-kept", UserID: "u", Text: "kept"}
+	if err := keep.CreateMessage(ctx, forever); err != nil {
+		t.Fatal(err)
+	}
+
+	m := fresh[0]
+	want := time.UnixMilli(m.Timestamp).Add(24 * time.Hour).Unix()
+	if got := expiresAt(t, getItem(t, client, base.MessagesTable, "room_id", m.RoomID, "id", m.ID)); got != want {
+		t.Errorf("expires_at = %d, want %d (timestamp + retention)", got, want)
+	}
+	if item := getItem(t, client, base.MessagesTable, "room_id", forever.RoomID, "id", forever.ID); item["expires_at"] != nil {
+		t.Errorf("a message stored without retention has expires_at %v", item["expires_at"])
+	}
+
+	for _, f := range []chatapp.MessageFilter{
+		{RoomID: room, Limit: 2},
+		{RoomID: room, Limit: 3},
+		{RoomID: room, Before: chatapp.NewMessageID(time.Now().Add(time.Minute))},
+		{RoomID: room, After: chatapp.NewMessageID(old.Add(-time.Minute))},
+	} {
+		page, err := db.FindMessages(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.More || len(page.Messages) != 2 || page.Messages[0].ID != fresh[0].ID || page.Messages[1].ID != fresh[1].ID {
+			t.Errorf("FindMessages(%+v) = %d messages, More %v; want the 2 fresh ones and no More", f, len(page.Messages), page.More)
+		}
+	}
+	page, err := db.FindMessages(ctx, chatapp.MessageFilter{RoomID: room, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Messages) != 1 || page.Messages[0].ID != fresh[1].ID || !page.More {
+		t.Errorf("latest 1 = %d messages, More %v; want the newest and More", len(page.Messages), page.More)
+	}
+}
+
+func describe(t *testing.T, client *ddb.Client, table string) *types.TableDescription {
+	t.Helper()
+	out, err := client.DescribeTable(t.Context(), &ddb.DescribeTableInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Table
+}
+
+func assertKey(t *testing.T, ks []types.KeySchemaElement, partition, sort string) {
+	t.Helper()
+	want := []types.KeySchemaElement{{AttributeName: aws.String(partition), KeyType: types.KeyTypeHash}}
+	if sort != "" {
+		want = append(want, types.KeySchemaElement{AttributeName: aws.String(sort), KeyType: types.KeyTypeRange})
+	}
+	if len(ks) != len(want) {
+		t.Fatalf("key schema has %d elements, want %d", len(ks), len(want))
+	}
+	for i := range want {
+		if aws.ToString(ks[i].AttributeName) != aws.ToString(want[i].AttributeName) || ks[i].KeyType != want[i].KeyType {
+			t.Errorf("key %d = %s %s, want %s %s", i, aws.ToString(ks[i].AttributeName), ks[i].KeyType, aws.ToString(want[i].AttributeName), want[i].KeyType)
+		}
+	}
+}
+
+// assertStringAttrs checks that every key attribute is a string.
+func assertStringAttrs(t *testing.T, defs []types.AttributeDefinition) {
+	t.Helper()
+	for _, d := range defs {
+		if d.AttributeType != types.ScalarAttributeTypeS {
+			t.Errorf("key attribute %s has type %s, want S", aws.ToString(d.AttributeName), d.AttributeType)
+		}
+	}
+}
+
+func getItem(t *testing.T, client *ddb.Client, table, pk, pv, sk, sv string) map[string]types.AttributeValue {
+	t.Helper()
+	key := map[string]types.AttributeValue{pk: &types.AttributeValueMemberS{Value: pv}}
+	if sk != "" {
+		key[sk] = &types.AttributeValueMemberS{Value: sv}
+	}
+	out, err := client.GetItem(t.Context(), &ddb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Item == nil {
+		t.Fatalf("no item %s=%s in %s", pk, pv, table)
+	}
+	return out.Item
+}
+
+// expiresAt reads an item's expires_at, which TTL needs as a number.
+func expiresAt(t *testing.T, item map[string]types.AttributeValue) int64 {
+	t.Helper()
+	n, ok := item["expires_at"].(*types.AttributeValueMemberN)
+	if !ok {
+		t.Fatalf("expires_at = %#v, want a number", item["expires_at"])
+	}
+	v, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// The read loops must follow LastEvaluatedKey: count the Query requests a
+// room of 120 connections and a 100-message page take with 25-item pages.
+func TestQueryPagination(t *testing.T) {
+	client, _ := open(t, base)
+	var queries atomic.Int32
+	counted := ddb.New(client.Options(), func(o *ddb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("countQueries",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if _, ok := in.Parameters.(*ddb.QueryInput); ok {
+						queries.Add(1)
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.After)
+		})
+	})
+	db := dynamodb.New(counted, base)
+	ctx := t.Context()
+	room := "room-pages-" + rand.Text()
+	for i := range 120 {
+		c := &chatapp.Connection{ID: "p-" + strconv.Itoa(i) + "-" + rand.Text() + "=", RoomID: room, UserID: "u", Timestamp: int64(i)}
+		if err := db.CreateConnection(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if i < 101 {
+			if err := db.CreateMessage(ctx, &chatapp.Message{RoomID: room, UserID: "u", Text: "m"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	queries.Store(0)
+	conns, err := db.FindConnectionsByRoom(ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := queries.Load(); len(conns) != 120 || n < 5 {
+		t.Errorf("FindConnectionsByRoom: %d connections in %d queries, want 120 in at least 5", len(conns), n)
+	}
+
+	queries.Store(0)
+	page, err := db.FindMessages(ctx, chatapp.MessageFilter{RoomID: room, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := queries.Load(); len(page.Messages) != 100 || !page.More || n != 5 {
+		t.Errorf("FindMessages: %d messages (More %v) in %d queries, want 100 and More in 5 (101 items, 25 a page)", len(page.Messages), page.More, n)
+	}
+}

@@ -1,0 +1,128 @@
+package dynamodb
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// connectionItem is a row of the original's "userlist" table, keyed by
+// connection_id and indexed by room through ConnectionsByRoomIndex.
+type connectionItem struct {
+	ID        string `dynamodbav:"connection_id"`
+	RoomID    string `dynamodbav:"room_id"`
+	UserID    string `dynamodbav:"user_id"`
+	Name      string `dynamodbav:"name"`
+	Timestamp int64  `dynamodbav:"timestamp"`
+	Presence  bool   `dynamodbav:"presence"`
+	ExpiresAt int64  `dynamodbav:"expires_at,omitempty"` // epoch seconds, for TTL
+}
+
+func (it *connectionItem) connection() *chatapp.Connection {
+	return &chatapp.Connection{ID: it.ID, RoomID: it.RoomID, UserID: it.UserID, Name: it.Name, Timestamp: it.Timestamp, Presence: it.Presence}
+}
+
+func connectionKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"connection_id": &types.AttributeValueMemberS{Value: id}}
+}
+
+// CreateConnection stores c, replacing a row of the same id. The row expires
+// ConnectionTTL after it is written (the socket's start), not after
+// c.Timestamp, which a caller may set to anything.
+func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection) error {
+	item, err := attributevalue.MarshalMap(connectionItem{
+		ID: c.ID, RoomID: c.RoomID, UserID: c.UserID, Name: c.Name, Timestamp: c.Timestamp, Presence: c.Presence,
+		ExpiresAt: time.Now().Add(db.cfg.ConnectionTTL).Unix(),
+	})
+	if err != nil {
+		return fmt.Errorf("marshal connection: %w", err)
+	}
+	_, err = db.client.PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(db.cfg.ConnectionsTable), Item: item})
+	if err != nil {
+		return fmt.Errorf("put connection: %w", err)
+	}
+	return nil
+}
+
+// DeleteConnection removes a connection; DynamoDB's delete of a missing
+// item succeeds, as the interface wants.
+func (db *DB) DeleteConnection(ctx context.Context, id string) error {
+	_, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: aws.String(db.cfg.ConnectionsTable), Key: connectionKey(id)})
+	if err != nil {
+		return fmt.Errorf("delete connection: %w", err)
+	}
+	return nil
+}
+
+// FindConnection returns one connection, or ENOTFOUND when it is missing or
+// expired.
+func (db *DB) FindConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
+	out, err := db.client.GetItem(ctx, &ddb.GetItemInput{
+		TableName:      aws.String(db.cfg.ConnectionsTable),
+		Key:            connectionKey(id),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get connection: %w", err)
+	}
+	var it connectionItem
+	if out.Item != nil {
+		if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+			return nil, fmt.Errorf("unmarshal connection: %w", err)
+		}
+	}
+	if out.Item == nil || expired(it.ExpiresAt, time.Now()) {
+		return nil, chatapp.Errorf(chatapp.ENOTFOUND, "connection not found")
+	}
+	return it.connection(), nil
+}
+
+// FindConnectionsByRoom returns a room's connections, oldest first, from the
+// room index (never a Scan), reading every page. A global index cannot be
+// read consistently: on AWS a connection made a moment ago may be missing.
+func (db *DB) FindConnectionsByRoom(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
+	in := &ddb.QueryInput{
+		TableName:                 aws.String(db.cfg.ConnectionsTable),
+		IndexName:                 aws.String(ConnectionsByRoomIndex),
+		KeyConditionExpression:    aws.String("room_id = :room"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":room": &types.AttributeValueMemberS{Value: roomID}},
+	}
+	if db.cfg.QueryPageSize > 0 {
+		in.Limit = aws.Int32(db.cfg.QueryPageSize)
+	}
+	now := time.Now()
+	conns := []*chatapp.Connection{}
+	for {
+		out, err := db.client.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("query connections: %w", err)
+		}
+		var items []connectionItem
+		if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+			return nil, fmt.Errorf("unmarshal connections: %w", err)
+		}
+		for i := range items {
+			if !expired(items[i].ExpiresAt, now) {
+				conns = append(conns, items[i].connection())
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	// The index sorts by user; the contract is connection order.
+	slices.SortFunc(conns, func(a, b *chatapp.Connection) int {
+		return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(a.ID, b.ID))
+	})
+	return conns, nil
+}

@@ -1,0 +1,462 @@
+// Package storetest is the contract of chatapp's stores as one test suite:
+// every store (sqlite, dynamodb) runs it from its own tests, so that they
+// cannot drift apart.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// Store is what a chatapp store implements.
+type Store interface {
+	chatapp.MessageStore
+	chatapp.ConnectionStore
+}
+
+// Run runs the suite. open returns the store a subtest uses; it may return
+// the same store every time, because each subtest works in rooms and
+// connections of its own. Subtests run in parallel.
+func Run(t *testing.T, open func(t *testing.T) Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s Store)
+	}{
+		{"CreateMessageAssignsIDAndTimestamp", testCreateMessageAssigns},
+		{"CreateMessageKeepsGivenIDAndTimestamp", testCreateMessageKeeps},
+		{"SameMillisecond", testSameMillisecond},
+		{"DuplicateIDIsRejected", testDuplicateID},
+		{"LatestPage", testLatestPage},
+		{"EmptyRoom", testEmptyRoom},
+		{"BeforePagesBack", testBeforePagesBack},
+		{"AfterPagesForward", testAfterPagesForward},
+		{"RoomsAreIsolated", testRoomsIsolated},
+		{"ConcurrentCreateMessage", testConcurrentCreate},
+		{"InvalidFilter", testInvalidFilter},
+		{"Connections", testConnections},
+		{"ConnectionReplaced", testConnectionReplaced},
+		{"Presence", testPresence},
+		{"ManyConnections", testManyConnections},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, open(t))
+		})
+	}
+}
+
+var (
+	runID = rand.Text()[:8] // tells this run's rows from an earlier one's on a shared store
+	seq   atomic.Int64
+)
+
+// newID returns an id no other subtest of any run uses.
+func newID(prefix string) string {
+	return fmt.Sprintf("%s-%s-%d", prefix, runID, seq.Add(1))
+}
+
+func ctx(t *testing.T) context.Context { return t.Context() }
+
+func createMessages(t *testing.T, s Store, room string, n int) []*chatapp.Message {
+	t.Helper()
+	ms := make([]*chatapp.Message, n)
+	for i := range ms {
+		ms[i] = &chatapp.Message{RoomID: room, UserID: "u" + fmt.Sprint(i%3), Name: "User", Text: fmt.Sprintf("message %d", i)}
+		if err := s.CreateMessage(ctx(t), ms[i]); err != nil {
+			t.Fatalf("CreateMessage %d: %v", i, err)
+		}
+	}
+	return ms
+}
+
+func find(t *testing.T, s Store, f chatapp.MessageFilter) chatapp.MessagePage {
+	t.Helper()
+	page, err := s.FindMessages(ctx(t), f)
+	if err != nil {
+		t.Fatalf("FindMessages(%+v): %v", f, err)
+	}
+	return page
+}
+
+// assertPage checks a page's messages, field by field, and its More.
+func assertPage(t *testing.T, page chatapp.MessagePage, want []*chatapp.Message, more bool) {
+	t.Helper()
+	if len(page.Messages) != len(want) {
+		t.Fatalf("got %d messages %v, want %d %v", len(page.Messages), ids(page.Messages), len(want), ids(want))
+	}
+	for i := range want {
+		if *page.Messages[i] != *want[i] {
+			t.Fatalf("message %d = %+v, want %+v", i, *page.Messages[i], *want[i])
+		}
+	}
+	if page.More != more {
+		t.Fatalf("More = %v, want %v", page.More, more)
+	}
+}
+
+func ids(ms []*chatapp.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func testCreateMessageAssigns(t *testing.T, s Store) {
+	room := newID("room")
+	before := time.Now().UnixMilli()
+	m := &chatapp.Message{RoomID: room, UserID: "42", Text: "héllo 👋 <b>&</b>"} // no name
+	if err := s.CreateMessage(ctx(t), m); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now().UnixMilli()
+	if !chatapp.ValidMessageID(m.ID) {
+		t.Fatalf("ID %q is not a message id", m.ID)
+	}
+	if m.Timestamp < before || m.Timestamp > after {
+		t.Fatalf("Timestamp %d not within [%d, %d]", m.Timestamp, before, after)
+	}
+	m2 := &chatapp.Message{RoomID: room, UserID: "42", Name: "Ada", Text: "second"}
+	if err := s.CreateMessage(ctx(t), m2); err != nil {
+		t.Fatal(err)
+	}
+	if m2.ID <= m.ID {
+		t.Fatalf("second id %s does not sort after first %s", m2.ID, m.ID)
+	}
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room}), []*chatapp.Message{m, m2}, false)
+}
+
+func testCreateMessageKeeps(t *testing.T, s Store) {
+	room := newID("room")
+	ts := time.Now().Add(-time.Hour)
+	m := &chatapp.Message{ID: chatapp.NewMessageID(ts), RoomID: room, Timestamp: ts.UnixMilli(), UserID: "u", Name: "N", Text: "t"}
+	want := *m
+	if err := s.CreateMessage(ctx(t), m); err != nil {
+		t.Fatal(err)
+	}
+	if *m != want {
+		t.Fatalf("CreateMessage changed %+v into %+v", want, *m)
+	}
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room}), []*chatapp.Message{&want}, false)
+}
+
+// The original keyed messages by (room, millisecond) and lost one of two
+// sent in the same millisecond.
+func testSameMillisecond(t *testing.T, s Store) {
+	room := newID("room")
+	ts := time.Now().UnixMilli()
+	ms := []*chatapp.Message{
+		{RoomID: room, Timestamp: ts, UserID: "a", Text: "one"},
+		{RoomID: room, Timestamp: ts, UserID: "b", Text: "two"},
+	}
+	for _, m := range ms {
+		if err := s.CreateMessage(ctx(t), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room}), ms, false)
+}
+
+func testDuplicateID(t *testing.T, s Store) {
+	room := newID("room")
+	m := &chatapp.Message{RoomID: room, UserID: "u", Text: "original"}
+	if err := s.CreateMessage(ctx(t), m); err != nil {
+		t.Fatal(err)
+	}
+	dup := &chatapp.Message{ID: m.ID, RoomID: room, Timestamp: m.Timestamp, UserID: "u", Text: "overwrite"}
+	if err := s.CreateMessage(ctx(t), dup); err == nil {
+		t.Fatal("CreateMessage with an existing id succeeded")
+	}
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room}), []*chatapp.Message{m}, false)
+}
+
+func testLatestPage(t *testing.T, s Store) {
+	room := newID("room")
+	ms := createMessages(t, s, room, 5)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, Limit: 3}), ms[2:], true)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, Limit: 1}), ms[4:], true)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, Limit: 5}), ms, false) // exactly all: no More
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, Limit: 6}), ms, false)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room}), ms, false) // default limit
+}
+
+func testEmptyRoom(t *testing.T, s Store) {
+	room := newID("room")
+	for _, f := range []chatapp.MessageFilter{
+		{RoomID: room},
+		{RoomID: room, Before: chatapp.NewMessageID(time.Now())},
+		{RoomID: room, After: chatapp.NewMessageID(time.Now().Add(-time.Hour))},
+	} {
+		assertPage(t, find(t, s, f), nil, false)
+	}
+}
+
+func testBeforePagesBack(t *testing.T, s Store) {
+	room := newID("room")
+	ms := createMessages(t, s, room, 250)
+
+	// Page back from the latest as a client does with next_cursor.
+	var got []*chatapp.Message
+	f := chatapp.MessageFilter{RoomID: room, Limit: 100}
+	for pages := 1; ; pages++ {
+		page := find(t, s, f)
+		if len(page.Messages) == 0 {
+			t.Fatalf("page %d is empty", pages)
+		}
+		if !slices.IsSortedFunc(page.Messages, func(a, b *chatapp.Message) int { return compareID(a, b) }) {
+			t.Fatalf("page %d is not oldest first: %v", pages, ids(page.Messages))
+		}
+		got = append(page.Messages, got...)
+		if !page.More {
+			if pages != 3 {
+				t.Fatalf("%d pages, want 3", pages)
+			}
+			break
+		}
+		if pages == 3 {
+			t.Fatal("third page says More")
+		}
+		f.Before = page.Messages[0].ID
+	}
+	assertPage(t, chatapp.MessagePage{Messages: got}, ms, false)
+
+	// A Before page that ends exactly at the oldest message has no More.
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, Before: ms[10].ID, Limit: 10}), ms[:10], false)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, Before: ms[10].ID, Limit: 9}), ms[1:10], true)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, Before: ms[0].ID}), nil, false)
+}
+
+func compareID(a, b *chatapp.Message) int {
+	switch {
+	case a.ID < b.ID:
+		return -1
+	case a.ID > b.ID:
+		return 1
+	}
+	return 0
+}
+
+func testAfterPagesForward(t *testing.T, s Store) {
+	room := newID("room")
+	ms := createMessages(t, s, room, 7)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, After: ms[0].ID, Limit: 4}), ms[1:5], true)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, After: ms[4].ID, Limit: 4}), ms[5:], false)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, After: ms[2].ID, Limit: 4}), ms[3:], false) // exactly the rest
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, After: ms[6].ID}), nil, false)
+	// A cursor need not be a stored id: any id orders by time.
+	old := chatapp.NewMessageID(time.UnixMilli(ms[0].Timestamp).Add(-time.Minute))
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, After: old}), ms, false)
+}
+
+func testRoomsIsolated(t *testing.T, s Store) {
+	// Rooms whose ids are prefixes of each other catch a prefix match.
+	a := newID("room")
+	b, c := a+"x", a+"-b" // newID never ends so
+	msA := createMessages(t, s, a, 3)
+	msB := createMessages(t, s, b, 2)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: a}), msA, false)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: b}), msB, false)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: c}), nil, false)
+	// A cursor from another room still orders by id and selects in this one.
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: a, Before: msB[1].ID}), msA, false)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: b, After: msA[0].ID}), msB, false)
+}
+
+func testConcurrentCreate(t *testing.T, s Store) {
+	room := newID("room")
+	const n = 50
+	ms := make([]*chatapp.Message, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range ms {
+		ms[i] = &chatapp.Message{RoomID: room, UserID: "u", Text: fmt.Sprintf("burst %d", i)}
+		wg.Go(func() { errs <- s.CreateMessage(ctx(t), ms[i]) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("CreateMessage: %v", err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, m := range ms {
+		if seen[m.ID] {
+			t.Fatalf("id %s given twice", m.ID)
+		}
+		seen[m.ID] = true
+	}
+	slices.SortFunc(ms, compareID)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room}), ms, false)
+}
+
+func testInvalidFilter(t *testing.T, s Store) {
+	room := newID("room")
+	id := chatapp.NewMessageID(time.Now())
+	for _, f := range []chatapp.MessageFilter{
+		{},
+		{RoomID: "bad room"},
+		{RoomID: "a/b"},
+		{RoomID: string(make([]byte, chatapp.MaxIDBytes+1))},
+		{RoomID: room, Before: "not-an-id"},
+		{RoomID: room, After: "not-an-id"},
+		{RoomID: room, Before: id, After: id},
+		{RoomID: room, Limit: -1},
+		{RoomID: room, Limit: chatapp.MaxHistoryLimit + 1},
+	} {
+		_, err := s.FindMessages(ctx(t), f)
+		if code := chatapp.ErrorCode(err); code != chatapp.EINVALID {
+			t.Errorf("FindMessages(%+v) = %v, want code %s", f, err, chatapp.EINVALID)
+		}
+	}
+	if _, err := s.FindMessages(ctx(t), chatapp.MessageFilter{RoomID: room, Limit: chatapp.MaxHistoryLimit}); err != nil {
+		t.Errorf("FindMessages at the maximum limit: %v", err)
+	}
+}
+
+func createConnection(t *testing.T, s Store, c *chatapp.Connection) {
+	t.Helper()
+	if err := s.CreateConnection(ctx(t), c); err != nil {
+		t.Fatalf("CreateConnection(%+v): %v", *c, err)
+	}
+}
+
+func findConnection(t *testing.T, s Store, id string) *chatapp.Connection {
+	t.Helper()
+	c, err := s.FindConnection(ctx(t), id)
+	if err != nil {
+		t.Fatalf("FindConnection(%q): %v", id, err)
+	}
+	return c
+}
+
+func assertNotFound(t *testing.T, s Store, id string) {
+	t.Helper()
+	c, err := s.FindConnection(ctx(t), id)
+	if code := chatapp.ErrorCode(err); code != chatapp.ENOTFOUND {
+		t.Fatalf("FindConnection(%q) = %v, %v; want code %s", id, c, err, chatapp.ENOTFOUND)
+	}
+}
+
+func byRoom(t *testing.T, s Store, room string) []*chatapp.Connection {
+	t.Helper()
+	conns, err := s.FindConnectionsByRoom(ctx(t), room)
+	if err != nil {
+		t.Fatalf("FindConnectionsByRoom(%q): %v", room, err)
+	}
+	if conns == nil {
+		t.Fatalf("FindConnectionsByRoom(%q) = nil, want a non-nil slice", room)
+	}
+	return conns
+}
+
+func assertConnections(t *testing.T, got, want []*chatapp.Connection) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d connections, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if *got[i] != *want[i] {
+			t.Fatalf("connection %d = %+v, want %+v", i, *got[i], *want[i])
+		}
+	}
+}
+
+func testConnections(t *testing.T, s Store) {
+	room, other := newID("room"), newID("room")
+	now := time.Now().UnixMilli()
+	// Connection ids look like API Gateway's, ending in "=".
+	c1 := &chatapp.Connection{ID: newID("c") + "=", RoomID: room, UserID: "u2", Name: "Bob", Timestamp: now - 2000}
+	c2 := &chatapp.Connection{ID: newID("c") + "=", RoomID: room, UserID: "u1", Timestamp: now - 1000} // no name
+	c3 := &chatapp.Connection{ID: newID("b") + "=", RoomID: room, UserID: "u3", Name: "Cy", Timestamp: now - 1000}
+	c4 := &chatapp.Connection{ID: newID("c") + "=", RoomID: other, UserID: "u1", Timestamp: now - 3000}
+	for _, c := range []*chatapp.Connection{c2, c4, c3, c1} {
+		createConnection(t, s, c)
+	}
+
+	for _, c := range []*chatapp.Connection{c1, c2, c3, c4} {
+		assertConnections(t, []*chatapp.Connection{findConnection(t, s, c.ID)}, []*chatapp.Connection{c})
+	}
+	assertNotFound(t, s, newID("missing")+"=")
+
+	// Oldest first; ties by connection id; other rooms left out.
+	assertConnections(t, byRoom(t, s, room), []*chatapp.Connection{c1, c3, c2})
+	assertConnections(t, byRoom(t, s, other), []*chatapp.Connection{c4})
+	assertConnections(t, byRoom(t, s, newID("room")), nil)
+
+	if err := s.DeleteConnection(ctx(t), c3.ID); err != nil {
+		t.Fatalf("DeleteConnection: %v", err)
+	}
+	assertNotFound(t, s, c3.ID)
+	assertConnections(t, byRoom(t, s, room), []*chatapp.Connection{c1, c2})
+	for range 2 { // deleting what is gone, or never was, is fine
+		for _, id := range []string{c3.ID, newID("missing") + "="} {
+			if err := s.DeleteConnection(ctx(t), id); err != nil {
+				t.Fatalf("DeleteConnection(%q) of a missing connection: %v", id, err)
+			}
+		}
+	}
+	assertConnections(t, byRoom(t, s, room), []*chatapp.Connection{c1, c2})
+}
+
+func testConnectionReplaced(t *testing.T, s Store) {
+	room, moved := newID("room"), newID("room")
+	c := &chatapp.Connection{ID: newID("c") + "=", RoomID: room, UserID: "u1", Timestamp: time.Now().UnixMilli()}
+	createConnection(t, s, c)
+	c2 := &chatapp.Connection{ID: c.ID, RoomID: moved, UserID: "u9", Name: "New", Timestamp: c.Timestamp + 1, Presence: true}
+	createConnection(t, s, c2)
+	assertConnections(t, []*chatapp.Connection{findConnection(t, s, c.ID)}, []*chatapp.Connection{c2})
+	assertConnections(t, byRoom(t, s, room), nil)
+	assertConnections(t, byRoom(t, s, moved), []*chatapp.Connection{c2})
+}
+
+func testPresence(t *testing.T, s Store) {
+	room := newID("room")
+	now := time.Now().UnixMilli()
+	on := &chatapp.Connection{ID: newID("c") + "=", RoomID: room, UserID: "u1", Timestamp: now, Presence: true}
+	off := &chatapp.Connection{ID: newID("c") + "=", RoomID: room, UserID: "u2", Timestamp: now + 1, Presence: false}
+	createConnection(t, s, on)
+	createConnection(t, s, off)
+	if got := findConnection(t, s, on.ID); !got.Presence {
+		t.Fatal("Presence true read back false")
+	}
+	if got := findConnection(t, s, off.ID); got.Presence {
+		t.Fatal("Presence false read back true")
+	}
+	assertConnections(t, byRoom(t, s, room), []*chatapp.Connection{on, off})
+}
+
+func testManyConnections(t *testing.T, s Store) {
+	room := newID("room")
+	const n = 120
+	base := time.Now().UnixMilli() - n
+	want := make([]*chatapp.Connection, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range want {
+		// Users in reverse of connection order, so an index sorted by user
+		// returns them in the wrong order.
+		want[i] = &chatapp.Connection{ID: newID("c") + "=", RoomID: room, UserID: fmt.Sprintf("u%03d", n-i), Timestamp: base + int64(i), Presence: i%2 == 0}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if err := s.CreateConnection(ctx(t), want[i]); err != nil {
+				t.Errorf("CreateConnection: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	assertConnections(t, byRoom(t, s, room), want)
+}
