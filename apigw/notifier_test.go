@@ -2,8 +2,10 @@ package apigw_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/apigw"
+	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
 	"github.com/chatapp-dev/chatapp/sqlite"
@@ -165,5 +168,35 @@ func TestEndpointFromEvent(t *testing.T) {
 	got := apigw.EndpointFromEvent("abc123.execute-api.eu-west-1.amazonaws.com", "prod")
 	if want := "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"; got != want {
 		t.Errorf("EndpointFromEvent = %q, want %q", got, want)
+	}
+}
+
+// TestThrottledPostsAreRetried stands in for API Gateway answering
+// LimitExceededException (429), as it does when posts exceed the account's
+// rate: the SDK's retryer, as dynamodb.LoadConfig configures it, retries
+// with backoff until the post goes through.
+func TestThrottledPostsAreRetried(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			w.Header().Set("X-Amzn-ErrorType", "LimitExceededException")
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write([]byte(`{"message":"slow down"}`))
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_REGION", "us-east-1")
+	cfg, err := dynamodb.LoadConfig(context.Background(), dynamodb.ClientConfig{Endpoint: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &apigw.Notifier{AWS: cfg, Endpoint: srv.URL, PostTimeout: 10 * time.Second}
+	if err := n.Post(context.Background(), "AnyConnection0=", []byte("x")); err != nil {
+		t.Fatalf("Post after two throttled attempts: %v", err)
+	}
+	if got := calls.Load(); got != 3 {
+		t.Errorf("%d attempts, want 3", got)
 	}
 }
