@@ -1,0 +1,557 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// The web chat page (web/static), end to end: a real headless Chromium,
+// driven over the DevTools protocol, against a real server in process.
+// scripts/chromium.sh installs the browser.
+
+const (
+	// browserWait bounds every wait on a page: an action, a poll, a start.
+	browserWait = 10 * time.Second
+	// settle is how long a check that something did NOT happen (a second
+	// copy of a message, a dialog) waits for it.
+	settle = 300 * time.Millisecond
+)
+
+// chromiumPath finds the browser, or skips the test (fails it in CI).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	if path, err := exec.LookPath("chromium"); err == nil {
+		return path
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is missing: scripts/chromium.sh (run by scripts/deps.sh) installs it")
+	}
+	t.Skip("chromium is missing: run scripts/deps.sh (or scripts/chromium.sh)")
+	return ""
+}
+
+// newBrowser starts one headless Chromium with a fresh profile and returns a
+// context holding it. Its tabs are made with newTab. It is closed when the
+// test ends, after the tabs.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromiumPath(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.WindowSize(1280, 800),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	lw := &testLogWriter{t: t}
+	logf := func(format string, args ...any) { fmt.Fprintf(lw, "chromedp: "+format, args...) }
+	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(logf))
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+		lw.stop()
+	})
+	start(t, ctx, cancel, "start chromium")
+	return ctx
+}
+
+// start runs the first action on a chromedp context: it starts the browser or
+// opens the tab. The browser and the tab live as long as the context given to
+// this first run, so it gets the unbounded ctx, and the wait is bounded here.
+// On a hang it calls cancel, which stops that browser or tab.
+func start(t *testing.T, ctx context.Context, cancel context.CancelFunc, what string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- chromedp.Do(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	case <-time.After(browserWait):
+		cancel()
+		t.Fatalf("%s: no answer within %v", what, browserWait)
+	}
+}
+
+// tab is one page of the browser, in a browser context of its own: its own
+// localStorage, so its own chat user id.
+type tab struct {
+	t      *testing.T
+	label  string
+	ctx    context.Context
+	cancel context.CancelFunc
+	base   string // the server's URL
+
+	mu      sync.Mutex
+	dialogs []string      // messages of the JavaScript dialogs that opened
+	watched chan struct{} // closed when the dialog watch stops; nil before it starts
+}
+
+// newTab opens a tab in a new browser context. Every JavaScript dialog it
+// opens is recorded and dismissed.
+func newTab(t *testing.T, browser context.Context, label, base string) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	tb := &tab{t: t, label: label, ctx: ctx, cancel: cancel, base: base}
+	t.Cleanup(tb.close)
+	start(t, ctx, cancel, label+": open tab")
+
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	tb.watched = make(chan struct{})
+	go func() {
+		defer close(tb.watched)
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			tb.mu.Lock()
+			tb.dialogs = append(tb.dialogs, string(ev.Type)+": "+ev.Message)
+			tb.mu.Unlock()
+			// An open dialog blocks the page: dismiss it.
+			cctx, ccancel := context.WithTimeout(ctx, browserWait)
+			chromedp.Call(cctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+			ccancel()
+		}
+	}()
+	return tb
+}
+
+// close closes the tab and its browser context, as closing it in the browser
+// does: the page's WebSocket goes away.
+func (tb *tab) close() {
+	tb.cancel()
+	if tb.watched != nil {
+		<-tb.watched
+	}
+}
+
+func (tb *tab) dialogsSeen() []string {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return append([]string(nil), tb.dialogs...)
+}
+
+// do runs actions on the tab, bounded by browserWait.
+func (tb *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, browserWait)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		tb.t.Fatalf("%s: %s: %v%s", tb.label, what, err, tb.state())
+	}
+}
+
+// eval evaluates a JavaScript expression on the tab into T.
+func eval[T any](tb *tab, expr string) T {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, browserWait)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		tb.t.Fatalf("%s: evaluate %s: %v", tb.label, expr, err)
+	}
+	return v
+}
+
+// waitJS waits until the JavaScript expression is truthy.
+func (tb *tab) waitJS(what, expr string) {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, browserWait+time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+expr+")",
+		chromedp.WithPollingInterval(25*time.Millisecond),
+		chromedp.WithPollingTimeout(browserWait)))
+	if err != nil {
+		tb.t.Fatalf("%s: waiting until %s: %v%s", tb.label, what, err, tb.state())
+	}
+}
+
+// state describes the page for a failure message; it never fails itself.
+func (tb *tab) state() string {
+	ctx, cancel := context.WithTimeout(tb.ctx, 2*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({
+		url: location.href,
+		status: document.getElementById("status").textContent,
+		error: document.getElementById("error").hidden ? "" : document.getElementById("error-text").textContent,
+		members: document.getElementById("member-count").textContent,
+		messages: Array.from(document.querySelectorAll("#messages .message"),
+			(m) => m.querySelector(".name").textContent + ": " + m.querySelector(".text").textContent),
+	})`))
+	if err != nil {
+		return ""
+	}
+	return "\npage state: " + s
+}
+
+// js quotes a Go string as a JavaScript string literal.
+func js(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// join opens the page, fills the join form and waits until the WebSocket is
+// connected.
+func (tb *tab) join(room, name string) {
+	tb.t.Helper()
+	tb.do("join "+room+" as "+name,
+		chromedp.Navigate(tb.base+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#join-form")),
+		chromedp.SetValue(chromedp.CSS("#room"), room),
+		chromedp.Clear(chromedp.CSS("#name")),
+		chromedp.SendKeys(chromedp.CSS("#name"), name),
+		chromedp.Click(chromedp.CSS("#join")),
+		chromedp.WaitVisible(chromedp.CSS("#chat-view")),
+	)
+	tb.waitConnected()
+	if loc := eval[string](tb, "location.search"); !strings.Contains(loc, "room="+room) {
+		tb.t.Errorf("%s: URL query after joining is %q, want the room in it", tb.label, loc)
+	}
+}
+
+func (tb *tab) waitConnected() {
+	tb.t.Helper()
+	tb.waitJS("connected", `document.getElementById("status").dataset.state === "connected"`)
+}
+
+// enter presses Enter the way a keyboard does, without the extra char event
+// of SendKeys("\n") (see chromedp's docs/API.md, example 20).
+var enter = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
+		_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, input.DispatchKeyEventParams{
+			Type: typ, Key: "Enter", Code: "Enter",
+			WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+})
+
+// send types text into the composer and sends it with Enter, or with the
+// Send button when byButton.
+func (tb *tab) send(text string, byButton bool) {
+	tb.t.Helper()
+	steps := []chromedp.Action[chromedp.Void]{chromedp.SendKeys(chromedp.CSS("#input"), text)}
+	if byButton {
+		steps = append(steps, chromedp.WaitEnabled(chromedp.CSS("#send")), chromedp.Click(chromedp.CSS("#send")))
+	} else {
+		steps = append(steps, enter)
+	}
+	tb.do("send "+text, steps...)
+	tb.waitJS("the composer is empty after sending", `document.getElementById("input").value === ""`)
+}
+
+// countJS is the number of shown messages whose text is exactly text.
+func countJS(text string) string {
+	return `Array.from(document.querySelectorAll("#messages .message .text")).filter((e) => e.textContent === ` + js(text) + `).length`
+}
+
+// waitMessage waits until the message text is shown, then checks that it is
+// shown exactly once and by the sender name.
+func (tb *tab) waitMessage(text, name string) {
+	tb.t.Helper()
+	tb.waitJS(fmt.Sprintf("%q is shown", text), countJS(text)+" > 0")
+	time.Sleep(settle) // a duplicate would come now
+	if n := eval[int](tb, countJS(text)); n != 1 {
+		tb.t.Errorf("%s: %q shown %d times, want once%s", tb.label, text, n, tb.state())
+	}
+	got := eval[string](tb, `Array.from(document.querySelectorAll("#messages .message")).find((m) => m.querySelector(".text").textContent === `+js(text)+`).querySelector(".name").textContent`)
+	if got != name {
+		tb.t.Errorf("%s: %q shown as sent by %q, want %q", tb.label, text, got, name)
+	}
+}
+
+// waitMembers waits until the member list and its count show the names.
+func (tb *tab) waitMembers(names ...string) {
+	tb.t.Helper()
+	want := js(strings.Join(names, "|"))
+	n := fmt.Sprint(len(names))
+	tb.waitJS("the members are "+strings.Join(names, ", "),
+		`document.getElementById("member-count").textContent === "`+n+`" &&
+		 Array.from(document.querySelectorAll("#members .member"), (m) => m.textContent).sort().join("|") === `+want)
+}
+
+// TestBrowserChat: two people in one room, each in a browser context of its
+// own, see each other's messages, the history after a reload, the member list
+// following joins and leaves, and markup shown as text.
+func TestBrowserChat(t *testing.T) {
+	srv := startServer(t, ServeConfig{})
+	browser := newBrowser(t)
+	const room = "browser-room"
+
+	ada := newTab(t, browser, "ada", srv.URL)
+	ada.join(room, "Ada")
+	ada.waitMembers("Ada")
+
+	bob := newTab(t, browser, "bob", srv.URL)
+	bob.join(room, "Bob")
+	ada.waitMembers("Ada", "Bob")
+	bob.waitMembers("Ada", "Bob")
+
+	// Ada types; Bob sees it with her name, Ada sees it once.
+	ada.send("Hello from Ada", false)
+	bob.waitMessage("Hello from Ada", "Ada")
+	ada.waitMessage("Hello from Ada", "Ada")
+	bob.send("Hi Ada, Bob here", true)
+	ada.waitMessage("Hi Ada, Bob here", "Bob")
+	bob.waitMessage("Hi Ada, Bob here", "Bob")
+	if own := eval[bool](ada, `document.querySelector("#messages .message.own .text").textContent === "Hello from Ada"`); !own {
+		t.Errorf("ada: her own message is not marked .own%s", ada.state())
+	}
+
+	// A reload keeps the room (it is in the URL) and shows the history.
+	bob.do("reload", chromedp.Reload())
+	bob.waitConnected()
+	bob.waitMessage("Hello from Ada", "Ada")
+	bob.waitMessage("Hi Ada, Bob here", "Bob")
+	if got := eval[string](bob, `document.getElementById("room-name").textContent`); got != room {
+		t.Errorf("bob: room after reload %q, want %q", got, room)
+	}
+	ada.waitMembers("Ada", "Bob")
+
+	// Markup in a message is text: no element, no script, no dialog.
+	const attack = `<img src=x onerror=alert(1)>`
+	bob.send(attack, false)
+	for _, tb := range []*tab{ada, bob} {
+		tb.waitMessage(attack, "Bob")
+		if n := eval[int](tb, `document.querySelectorAll("#messages img").length`); n != 0 {
+			t.Errorf("%s: %d img elements inside #messages, want none", tb.label, n)
+		}
+		if d := tb.dialogsSeen(); len(d) != 0 {
+			t.Errorf("%s: JavaScript dialogs opened: %q", tb.label, d)
+		}
+	}
+	// The dialog watch works: a real alert is seen (and dismissed).
+	ada.do("probe alert", chromedp.Evaluate[chromedp.Void](`setTimeout(() => alert("probe"), 0)`))
+	deadline := time.Now().Add(browserWait)
+	for len(ada.dialogsSeen()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if d := ada.dialogsSeen(); len(d) != 1 || d[0] != "alert: probe" {
+		t.Errorf("ada: dialogs %q, want just the probe alert", d)
+	}
+
+	// Bob closes his tab: Ada's member list drops him.
+	bob.close()
+	ada.waitMembers("Ada")
+}
+
+// TestBrowserReconnect restarts the server under an open page: the page says
+// it is reconnecting, comes back by itself, catches up on what it missed and
+// keeps sending and receiving.
+func TestBrowserReconnect(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, ServeConfig{DataDir: dir})
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	browser := newBrowser(t)
+	const room = "restart-room"
+
+	ada := newTab(t, browser, "ada", srv.URL)
+	ada.join(room, "Ada")
+	ada.send("before the restart", false)
+	ada.waitMessage("before the restart", "Ada")
+
+	srv.close(t)
+	ada.waitJS("reconnecting", `document.getElementById("status").dataset.state === "reconnecting"`)
+
+	waitListenable(t, addr)
+	srv2 := startServer(t, ServeConfig{DataDir: dir, Addr: addr})
+	if srv2.URL != srv.URL {
+		t.Fatalf("restarted on %s, want %s", srv2.URL, srv.URL)
+	}
+	// Sent while the page may still be away: it must catch up on it.
+	putMessage(t, srv2.URL, room, "grace-1", "Grace", "while you were away")
+	ada.waitConnected()
+	ada.waitMessage("while you were away", "Grace")
+
+	// The new socket is live both ways.
+	putMessage(t, srv2.URL, room, "grace-1", "Grace", "after the restart")
+	ada.waitMessage("after the restart", "Grace")
+	ada.send("back again", true)
+	ada.waitMessage("back again", "Ada")
+	ada.waitMessage("before the restart", "Ada")
+	if n := eval[int](ada, `document.querySelectorAll("#messages .message").length`); n != 4 {
+		t.Errorf("ada: %d messages shown, want 4%s", n, ada.state())
+	}
+	if !eval[bool](ada, `document.getElementById("error").hidden`) {
+		t.Errorf("ada: error banner shown after reconnecting%s", ada.state())
+	}
+}
+
+// waitListenable waits until addr can be listened on again.
+func waitListenable(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			ln.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("listen %s again: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestBrowserScreenshots shows a conversation at desktop and phone width,
+// checks that the layout holds, and saves a PNG of each: into
+// $CHATAPP_ARTIFACTS (or the test's artifact directory), and into
+// docs/images for the README when CHATAPP_UPDATE_SCREENSHOTS=1.
+func TestBrowserScreenshots(t *testing.T) {
+	srv := startServer(t, ServeConfig{})
+	browser := newBrowser(t)
+	const room = "design-review"
+
+	grace := dial(t, srv.URL, "grace", "room_id="+room+"&user_id=grace-h&name=Grace")
+	ada := newTab(t, browser, "ada", srv.URL)
+	ada.join(room, "Ada")
+	ada.waitMembers("Ada", "Grace")
+
+	say := func(text string) {
+		t.Helper()
+		grace.send(mustJSON(t, map[string]string{"action": "sendmessage", "text": text}))
+		ada.waitJS(fmt.Sprintf("%q is shown", text), countJS(text)+" > 0")
+	}
+	say("Morning! Is the new web client ready for review?")
+	ada.send("Yes: history, live messages, members and reconnects all work.", false)
+	say("Great. Does it work on a phone too?")
+	ada.send("It does. On narrow screens the member list folds into the header.", false)
+	say("<b>Markup</b> stays plain text, by the way.")
+
+	dir := os.Getenv("CHATAPP_ARTIFACTS")
+	if dir == "" {
+		dir = t.ArtifactDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	update := os.Getenv("CHATAPP_UPDATE_SCREENSHOTS") == "1"
+
+	for _, v := range []struct {
+		name          string
+		width, height int64
+		mobile        bool
+	}{
+		{"web-desktop", 1280, 800, false},
+		{"web-phone", 390, 844, true},
+	} {
+		var opts []chromedp.EmulateViewportOption
+		if v.mobile {
+			opts = append(opts, chromedp.EmulateMobile)
+		}
+		ada.do("viewport "+v.name,
+			chromedp.EmulateViewport(v.width, v.height, opts...),
+			chromedp.Evaluate[chromedp.Void](`new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))`, chromedp.EvalAwaitPromise),
+		)
+		checkLayout(t, ada, v.name, v.mobile)
+
+		ctx, cancel := context.WithTimeout(ada.ctx, browserWait)
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: screenshot: %v", v.name, err)
+		}
+		path := filepath.Join(dir, v.name+".png")
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot %s", path)
+		if update {
+			path := filepath.Join(repoRoot(t), "docs", "images", v.name+".png")
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("updated %s", path)
+		}
+	}
+
+	// On the phone, the Members toggle opens the list above the conversation.
+	ada.do("open the member list", chromedp.Click(chromedp.CSS("#members-toggle")))
+	ada.waitJS("the member list is shown", `getComputedStyle(document.getElementById("sidebar")).display !== "none" &&
+		document.getElementById("members-toggle").getAttribute("aria-expanded") === "true"`)
+	ada.waitMembers("Ada", "Grace")
+	if !eval[bool](ada, `document.getElementById("composer").getBoundingClientRect().bottom <= innerHeight + 1`) {
+		t.Errorf("phone: the open member list pushes the composer off screen")
+	}
+}
+
+// layout is what checkLayout measures on the page.
+type layout struct {
+	ViewportWidth  float64 `json:"viewportWidth"`
+	ScrollWidth    float64 `json:"scrollWidth"`
+	ComposerBottom float64 `json:"composerBottom"`
+	ViewportHeight float64 `json:"viewportHeight"`
+	SendRight      float64 `json:"sendRight"`
+	SidebarShown   bool    `json:"sidebarShown"`
+	ToggleShown    bool    `json:"toggleShown"`
+	MessagesFit    bool    `json:"messagesFit"`
+}
+
+// checkLayout fails on a page that looks broken: content wider than the
+// screen, the composer or the Send button off screen, or the member list in
+// the wrong place for the width.
+func checkLayout(t *testing.T, tb *tab, name string, phone bool) {
+	t.Helper()
+	raw := eval[[]byte](tb, `(() => {
+		const shown = (el) => getComputedStyle(el).display !== "none" && el.getBoundingClientRect().width > 0;
+		const vw = document.documentElement.clientWidth;
+		return {
+			viewportWidth: vw,
+			scrollWidth: document.documentElement.scrollWidth,
+			composerBottom: document.getElementById("composer").getBoundingClientRect().bottom,
+			viewportHeight: window.innerHeight,
+			sendRight: document.getElementById("send").getBoundingClientRect().right,
+			sidebarShown: shown(document.getElementById("sidebar")),
+			toggleShown: shown(document.getElementById("members-toggle")),
+			messagesFit: Array.from(document.querySelectorAll("#messages .message"))
+				.every((m) => { const r = m.getBoundingClientRect(); return r.left >= 0 && r.right <= vw; }),
+		};
+	})()`)
+	var l layout
+	if err := json.Unmarshal(raw, &l); err != nil {
+		t.Fatalf("%s: layout %s: %v", name, raw, err)
+	}
+	t.Logf("%s layout: %+v", name, l)
+	switch {
+	case l.ScrollWidth > l.ViewportWidth:
+		t.Errorf("%s: page scrolls sideways: %v px wide in a %v px viewport", name, l.ScrollWidth, l.ViewportWidth)
+	case !l.MessagesFit:
+		t.Errorf("%s: a message sticks out of the viewport", name)
+	case l.ComposerBottom > l.ViewportHeight+1:
+		t.Errorf("%s: composer ends at %v px, below the %v px viewport", name, l.ComposerBottom, l.ViewportHeight)
+	case l.SendRight > l.ViewportWidth:
+		t.Errorf("%s: Send button off screen (right edge %v px)", name, l.SendRight)
+	}
+	if phone && (l.SidebarShown || !l.ToggleShown) {
+		t.Errorf("%s: on a phone the member list should fold behind the Members toggle: %+v", name, l)
+	}
+	if !phone && (!l.SidebarShown || l.ToggleShown) {
+		t.Errorf("%s: on a desktop the member list should be a sidebar: %+v", name, l)
+	}
+}
