@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 
 scripts/dynamodb-local.sh
 scripts/rie.sh
+scripts/chromium.sh
+scripts/mono.sh

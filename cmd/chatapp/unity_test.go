@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// unityAway is how many messages the test sends to the harness's room while
+// its server is away; the harness expects exactly these.
+const unityAway = 3
+
+// unityBudget bounds the whole harness run.
+const unityBudget = 60 * time.Second
+
+// TestUnityClient compiles the Unity package's networking layer
+// (unity/Runtime, plain C# without UnityEngine) into a library with Mono's
+// mcs, as Unity compiles its assembly, and runs the console harness
+// (unity/Tests~/Harness) against the server in process: history, members,
+// sends over REST and WebSocket received once by the other client, errors,
+// the REST send's safe retries, and a server restart on the same address
+// and data during which messages are sent, which both clients must get
+// exactly once after they reconnect.
+func TestUnityClient(t *testing.T) {
+	mcs, mono := monoTools(t)
+	dir := buildUnityHarness(t, mcs)
+
+	data := t.TempDir()
+	srv := startServer(t, ServeConfig{DataDir: data})
+	addr := strings.TrimPrefix(srv.URL, "http://")
+
+	ctx, cancel := context.WithTimeout(context.Background(), unityBudget)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, mono, "--debug", filepath.Join(dir, "harness.exe"),
+		"--away", strconv.Itoa(unityAway), srv.URL)
+	cmd.Dir = dir
+	cmd.WaitDelay = 5 * time.Second
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 256)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	waited := false
+	t.Cleanup(func() {
+		if !waited {
+			cancel()
+			for range lines {
+			}
+			cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("harness stderr:\n%s", stderr.String())
+		}
+	})
+
+	var out []string
+	restarted, reconnected := false, false
+	for line := range lines {
+		t.Logf("harness: %s", line)
+		out = append(out, line)
+		switch {
+		case strings.HasPrefix(line, "READY-FOR-RESTART"):
+			room, ok := strings.CutPrefix(line, "READY-FOR-RESTART room=")
+			if !ok || room == "" || restarted {
+				t.Fatalf("unexpected restart request %q", line)
+			}
+			srv = restartWhileAway(t, srv, data, addr, room)
+			restarted = true
+		case line == "RECONNECTED":
+			if !restarted {
+				t.Fatal("harness reconnected before the server restarted")
+			}
+			reconnected = true
+		}
+	}
+	err = cmd.Wait()
+	waited = true
+	t.Logf("harness ran %v", time.Since(start).Round(time.Millisecond))
+	if ctx.Err() != nil {
+		t.Fatalf("harness did not finish within %v", unityBudget)
+	}
+	if err != nil {
+		t.Fatalf("harness: %v (want exit 0)", err)
+	}
+
+	var fails []string
+	passes := map[string]bool{}
+	for _, l := range out {
+		if strings.HasPrefix(l, "FAIL") {
+			fails = append(fails, l)
+		}
+		if name, ok := strings.CutPrefix(l, "PASS "); ok {
+			passes[name] = true
+		}
+	}
+	if len(fails) > 0 {
+		t.Errorf("harness failures:\n%s", strings.Join(fails, "\n"))
+	}
+	if !restarted || !reconnected {
+		t.Errorf("restart handshake incomplete: restarted %v, reconnected %v", restarted, reconnected)
+	}
+	for _, want := range []string{
+		"json",
+		"connect returns the latest history",
+		"member list has both",
+		"send over REST, each client gets it once",
+		"send over WebSocket, each client gets it once",
+		"bad input is an error, not retried",
+		"retry: answer lost after the server stored it → found in history, not sent again",
+		"retry: request lost before the server → checked, sent again once",
+		"reconnect after the server restarts",
+		"messages sent while away arrive once, in order, by the catch-up",
+		"live after reconnect, REST and WebSocket",
+		"every message after the first page exactly once",
+		"close",
+	} {
+		if !passes[want] {
+			t.Errorf("no PASS line for %q", want)
+		}
+	}
+	if last := out[len(out)-1]; !strings.HasPrefix(last, "PASS all ") {
+		t.Errorf("last line %q, want PASS all N checks", last)
+	}
+}
+
+// unityDowntime is how long the address stays closed at least, longer
+// than the harness's first reconnect delay, so that attempts fail first.
+const unityDowntime = 500 * time.Millisecond
+
+// restartWhileAway stops srv (its WebSockets close with 1001), sends
+// unityAway messages to room through a server on the same data at another
+// address, which the harness does not know, so that they are stored while
+// the harness's clients are away; then serves again on addr, no sooner than
+// unityDowntime after the stop.
+func restartWhileAway(t *testing.T, srv *testServer, data, addr, room string) *testServer {
+	t.Helper()
+	srv.close(t)
+	back := time.Now().Add(unityDowntime)
+	side := startServer(t, ServeConfig{DataDir: data})
+	for i := 1; i <= unityAway; i++ {
+		putMessage(t, side.URL, room, "go-test", "Go", fmt.Sprintf("away %d", i))
+	}
+	side.close(t)
+	time.Sleep(time.Until(back))
+	return startServerOn(t, ServeConfig{DataDir: data, Addr: addr})
+}
+
+// startServerOn is startServer on a fixed address, retrying the listen
+// briefly while the address is still taken.
+func startServerOn(t *testing.T, cfg ServeConfig) *testServer {
+	t.Helper()
+	lw := &testLogWriter{t: t}
+	cfg.Logger = slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		s, err := StartServer(ctx, cfg)
+		cancel()
+		if err == nil {
+			ts := &testServer{Server: s}
+			t.Cleanup(func() {
+				ts.close(t)
+				lw.stop()
+			})
+			return ts
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("StartServer on %s: %v", cfg.Addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// monoTools finds mcs and mono; scripts/mono.sh installs them.
+func monoTools(t *testing.T) (mcs, mono string) {
+	t.Helper()
+	mcs, err1 := exec.LookPath("mcs")
+	mono, err2 := exec.LookPath("mono")
+	if err := errors.Join(err1, err2); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("Mono is missing (%v): scripts/deps.sh installs it", err)
+		}
+		t.Skipf("Mono is missing (%v): run scripts/deps.sh (or scripts/mono.sh)", err)
+	}
+	return mcs, mono
+}
+
+// buildUnityHarness compiles unity/Runtime into ChatApp.Client.dll, as
+// Unity builds the package's assembly, and the harness against it; it
+// returns the directory of both.
+func buildUnityHarness(t *testing.T, mcs string) string {
+	t.Helper()
+	root := filepath.Join(repoRoot(t), "unity")
+	runtime, err := filepath.Glob(filepath.Join(root, "Runtime", "*.cs"))
+	if err != nil || len(runtime) == 0 {
+		t.Fatalf("no C# sources in unity/Runtime: %v", err)
+	}
+	for _, f := range runtime {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(src), "UnityEngine") {
+			t.Errorf("%s mentions UnityEngine: the Runtime assembly has noEngineReferences", f)
+		}
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	compile := func(args ...string) {
+		t.Helper()
+		args = append([]string{"-debug", "-warnaserror+", "-warn:4", "-r:System.Net.Http.dll"}, args...)
+		cmd := exec.CommandContext(ctx, mcs, args...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("mcs %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	lib := filepath.Join(dir, "ChatApp.Client.dll")
+	compile(append([]string{"-target:library", "-out:" + lib}, runtime...)...)
+	compile("-target:exe", "-out:"+filepath.Join(dir, "harness.exe"), "-r:"+lib,
+		filepath.Join(root, "Tests~", "Harness", "Program.cs"))
+	return dir
+}
+
+// TestUnityPackageLayout checks what Unity's Package Manager reads: the
+// manifest, the assembly definition, and a .meta beside every asset and
+// folder it imports (a package from a git URL is immutable, so Unity
+// ignores assets without one); folders ending in ~ are not imported.
+func TestUnityPackageLayout(t *testing.T) {
+	root := filepath.Join(repoRoot(t), "unity")
+
+	var pkg struct {
+		Name, DisplayName, Version, Unity, Description string
+		Samples                                        []struct{ DisplayName, Description, Path string }
+	}
+	readUnityJSON(t, filepath.Join(root, "package.json"), &pkg)
+	if pkg.Name != "com.chatapp.client" || pkg.Version != "0.1.0" || pkg.Unity != "2021.3" ||
+		pkg.DisplayName == "" || pkg.Description == "" {
+		t.Errorf("package.json: %+v", pkg)
+	}
+	for _, s := range pkg.Samples {
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(s.Path))); err != nil {
+			t.Errorf("sample %q: %v", s.DisplayName, err)
+		}
+	}
+	if len(pkg.Samples) == 0 {
+		t.Error("package.json lists no samples")
+	}
+
+	var asm struct {
+		Name               string
+		NoEngineReferences bool
+		AutoReferenced     bool
+	}
+	readUnityJSON(t, filepath.Join(root, "Runtime", "ChatApp.Client.asmdef"), &asm)
+	if asm.Name != "ChatApp.Client" || !asm.NoEngineReferences || !asm.AutoReferenced {
+		t.Errorf("ChatApp.Client.asmdef: %+v", asm)
+	}
+
+	guids := map[string]string{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		name := d.Name()
+		switch {
+		case rel == ".":
+			return nil
+		case d.IsDir() && strings.HasSuffix(name, "~"), d.IsDir() && strings.HasPrefix(name, "."):
+			return filepath.SkipDir
+		case strings.HasSuffix(name, ".meta"):
+			asset := strings.TrimSuffix(path, ".meta")
+			if _, err := os.Stat(asset); err != nil {
+				t.Errorf("%s: meta of nothing", rel)
+			}
+			return nil
+		case strings.HasPrefix(name, "."):
+			return nil
+		}
+		meta, err := os.ReadFile(path + ".meta")
+		if err != nil {
+			t.Errorf("%s has no .meta: Unity ignores it in an immutable package", rel)
+			return nil
+		}
+		guid := ""
+		for _, l := range strings.Split(string(meta), "\n") {
+			if g, ok := strings.CutPrefix(l, "guid: "); ok {
+				guid = strings.TrimSpace(g)
+			}
+		}
+		if len(guid) != 32 || strings.Trim(guid, "0123456789abcdef") != "" {
+			t.Errorf("%s.meta: guid %q, want 32 lowercase hex digits", rel, guid)
+		} else if other, dup := guids[guid]; dup {
+			t.Errorf("%s.meta and %s.meta share guid %s", rel, other, guid)
+		}
+		guids[guid] = rel
+		if d.IsDir() != strings.Contains(string(meta), "folderAsset: yes") {
+			t.Errorf("%s.meta: folderAsset does not match", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := slices.Sorted(maps.Values(guids))
+	t.Logf("%d assets with .meta: %v", len(files), files)
+}
+
+func readUnityJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}

@@ -1,0 +1,165 @@
+using System;
+
+namespace ChatApp.Client
+{
+    /// <summary>Where and who a <see cref="ChatClient"/> is, and how it retries.</summary>
+    public sealed class ChatClientOptions
+    {
+        /// <summary>Options with the defaults below; set the URLs, room and user.</summary>
+        public ChatClientOptions()
+        {
+            Name = "";
+            PresenceEvents = true;
+            HistoryPageSize = 50;
+            ConnectTimeout = TimeSpan.FromSeconds(10);
+            ReconnectMinDelay = TimeSpan.FromMilliseconds(500);
+            ReconnectMaxDelay = TimeSpan.FromSeconds(30);
+            SendMaxAttempts = 5;
+            RetryMinDelay = TimeSpan.FromMilliseconds(250);
+            RetryMaxDelay = TimeSpan.FromSeconds(5);
+            CatchUpOverlap = TimeSpan.FromSeconds(2);
+            CatchUpPageSize = 500;
+            CatchUpMaxPages = 100;
+        }
+
+        /// <summary>
+        /// Options for a chatapp server at baseUrl, as <c>chatapp serve</c>
+        /// prints it (http://127.0.0.1:8080): REST at baseUrl/chat,
+        /// WebSocket at ws://.../ws (wss:// for https://).
+        /// </summary>
+        public static ChatClientOptions ForServer(string baseUrl, string roomId, string userId, string name = "")
+        {
+            if (string.IsNullOrEmpty(baseUrl))
+            {
+                throw new ArgumentException("baseUrl is required", "baseUrl");
+            }
+            string b = baseUrl.TrimEnd('/');
+            string ws;
+            if (b.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+            {
+                ws = "wss://" + b.Substring("https://".Length);
+            }
+            else if (b.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+            {
+                ws = "ws://" + b.Substring("http://".Length);
+            }
+            else
+            {
+                throw new ArgumentException("baseUrl must start with http:// or https://", "baseUrl");
+            }
+            return new ChatClientOptions
+            {
+                RestUrl = b + "/chat",
+                WebSocketUrl = ws + "/ws",
+                RoomId = roomId,
+                UserId = userId,
+                Name = name ?? "",
+            };
+        }
+
+        /// <summary>
+        /// The REST chat resource: http://HOST/chat locally, or on AWS the
+        /// REST API's https://{id}.execute-api.{region}.amazonaws.com/{stage}/chat.
+        /// Members are read from RestUrl/users.
+        /// </summary>
+        public string RestUrl { get; set; }
+
+        /// <summary>
+        /// The WebSocket API: ws://HOST/ws locally, or on AWS
+        /// wss://{id}.execute-api.{region}.amazonaws.com/{stage}. The client
+        /// adds room_id, user_id, name and events to the query.
+        /// </summary>
+        public string WebSocketUrl { get; set; }
+
+        /// <summary>The room: 1–128 letters, digits and -_.:@+.</summary>
+        public string RoomId { get; set; }
+
+        /// <summary>The user id: same rules as the room.</summary>
+        public string UserId { get; set; }
+
+        /// <summary>The display name: at most 64 printable characters; may be empty.</summary>
+        public string Name { get; set; }
+
+        /// <summary>Ask for join and leave events (events=presence). Default true.</summary>
+        public bool PresenceEvents { get; set; }
+
+        /// <summary>How many of the latest messages ConnectAsync returns. Default 50.</summary>
+        public int HistoryPageSize { get; set; }
+
+        /// <summary>How long one WebSocket handshake may take. Default 10 s.</summary>
+        public TimeSpan ConnectTimeout { get; set; }
+
+        /// <summary>The delay before the first reconnect attempt, before jitter. Default 0.5 s.</summary>
+        public TimeSpan ReconnectMinDelay { get; set; }
+
+        /// <summary>The longest delay between reconnect attempts. Default 30 s.</summary>
+        public TimeSpan ReconnectMaxDelay { get; set; }
+
+        /// <summary>Give up after this many reconnect attempts in a row; 0 (the default) never gives up.</summary>
+        public int MaxReconnectAttempts { get; set; }
+
+        /// <summary>
+        /// The most PUT requests one <see cref="ChatClient.SendAsync"/> makes,
+        /// and the most tries of one idempotent GET. Default 5.
+        /// </summary>
+        public int SendMaxAttempts { get; set; }
+
+        /// <summary>The delay before the first retry of a REST request, before jitter. Default 0.25 s.</summary>
+        public TimeSpan RetryMinDelay { get; set; }
+
+        /// <summary>The longest delay between REST retries. Default 5 s.</summary>
+        public TimeSpan RetryMaxDelay { get; set; }
+
+        /// <summary>
+        /// How far before the last message id a catch-up (and a send's
+        /// check of history) starts reading, so that a message whose id is a
+        /// little older than one already seen (made on another server in the
+        /// same moment) is not skipped. Messages read twice are dropped by
+        /// id. Zero reads exactly after= the last id. Default 2 s.
+        /// </summary>
+        public TimeSpan CatchUpOverlap { get; set; }
+
+        /// <summary>The limit of each after= page of a catch-up. Default 500.</summary>
+        public int CatchUpPageSize { get; set; }
+
+        /// <summary>
+        /// The most pages one catch-up reads; past that the Error event says
+        /// catch_up_truncated and older missed messages are only in history. Default 100.
+        /// </summary>
+        public int CatchUpMaxPages { get; set; }
+
+        /// <summary>HTTP; default: a new <see cref="HttpClientTransport"/> (disposed with the client).</summary>
+        public IHttpTransport Http { get; set; }
+
+        /// <summary>Makes a WebSocket per connection; default: a new <see cref="ClientWebSocketTransport"/>.</summary>
+        public Func<IWebSocketTransport> WebSocketFactory { get; set; }
+
+        internal void Validate()
+        {
+            if (string.IsNullOrEmpty(RestUrl))
+            {
+                throw new ArgumentException("RestUrl is required");
+            }
+            if (string.IsNullOrEmpty(WebSocketUrl))
+            {
+                throw new ArgumentException("WebSocketUrl is required");
+            }
+            if (string.IsNullOrEmpty(RoomId))
+            {
+                throw new ArgumentException("RoomId is required");
+            }
+            if (string.IsNullOrEmpty(UserId))
+            {
+                throw new ArgumentException("UserId is required");
+            }
+            if (HistoryPageSize < 1 || CatchUpPageSize < 1 || CatchUpMaxPages < 1 || SendMaxAttempts < 1)
+            {
+                throw new ArgumentException("page sizes, page counts and attempts must be at least 1");
+            }
+            if (MaxReconnectAttempts < 0)
+            {
+                throw new ArgumentException("MaxReconnectAttempts must be 0 (never give up) or more");
+            }
+        }
+    }
+}
