@@ -12,7 +12,9 @@ import "context"
 // MessageStore keeps the messages of every room in time order.
 type MessageStore interface {
 	// CreateMessage stores m, assigning m.ID and m.Timestamp when they are
-	// empty. It returns only after the message is committed.
+	// empty. It returns only after the message is committed. A message whose
+	// IdempotencyKey its room and user already used is not stored: m is
+	// filled with the stored message and the error is ErrDuplicate.
 	CreateMessage(ctx context.Context, m *Message) error
 
 	// FindMessages returns one page of a room's history, oldest first.

@@ -23,6 +23,11 @@ const (
 	EUNAVAILABLE  = "unavailable"        // 503
 )
 
+// ErrDuplicate is returned by MessageStore.CreateMessage for a message whose
+// idempotency key was already used in its room by its user; the message
+// passed in is then filled with the stored one.
+var ErrDuplicate = errors.New("chatapp: duplicate send")
+
 // Error is an error a client may see: a code and a human message.
 type Error struct {
 	Code    string

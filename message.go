@@ -13,6 +13,12 @@ type Message struct {
 	Text      string `json:"message"`
 	UserID    string `json:"user_id"`
 	Name      string `json:"name"`
+
+	// IdempotencyKey, when a client gives one, makes a retried send store
+	// and deliver once: a second message with the same room, user and key
+	// is not stored, and CreateMessage returns the first with ErrDuplicate.
+	// The original client retried a PUT up to ten times.
+	IdempotencyKey string `json:"-"`
 }
 
 // DefaultHistoryLimit is the page size when a client names none: the original

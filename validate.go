@@ -90,6 +90,11 @@ func (m *Message) Validate() error {
 	if err := ValidateName(m.Name); err != nil {
 		return err
 	}
+	if m.IdempotencyKey != "" {
+		if err := validateID("idempotency_key", m.IdempotencyKey); err != nil {
+			return err
+		}
+	}
 	return ValidateText(m.Text)
 }
 

@@ -56,6 +56,7 @@ var wantGrants = map[string][]string{
 	},
 	awslambda.PutMessage: {
 		"dynamodb:PutItem " + messagesTable,
+		"dynamodb:GetItem " + messagesTable,
 		"dynamodb:Query " + roomIndex,
 		"dynamodb:DeleteItem " + connectionsTable,
 		"execute-api:ManageConnections " + connections,
@@ -78,6 +79,7 @@ var wantGrants = map[string][]string{
 	awslambda.SendMessage: {
 		"dynamodb:GetItem " + connectionsTable,
 		"dynamodb:PutItem " + messagesTable,
+		"dynamodb:GetItem " + messagesTable,
 		"dynamodb:Query " + roomIndex,
 		"dynamodb:DeleteItem " + connectionsTable,
 		"execute-api:ManageConnections " + connections,

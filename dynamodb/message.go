@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,11 +52,20 @@ func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
 	if err != nil {
 		return fmt.Errorf("marshal message: %w", err)
 	}
-	_, err = db.client.PutItem(ctx, &ddb.PutItemInput{
+	put := &types.Put{
 		TableName:                aws.String(db.cfg.MessagesTable),
 		Item:                     item,
 		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
 		ExpressionAttributeNames: map[string]string{"#id": "id"},
+	}
+	if m.IdempotencyKey != "" {
+		return db.createIdempotent(ctx, m, put)
+	}
+	_, err = db.client.PutItem(ctx, &ddb.PutItemInput{
+		TableName:                put.TableName,
+		Item:                     put.Item,
+		ConditionExpression:      put.ConditionExpression,
+		ExpressionAttributeNames: put.ExpressionAttributeNames,
 	})
 	var exists *types.ConditionalCheckFailedException
 	if errors.As(err, &exists) {
@@ -65,6 +75,103 @@ func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
 		return fmt.Errorf("put message: %w", err)
 	}
 	return nil
+}
+
+// IdempotencyWindow is how long an idempotency key is remembered.
+const IdempotencyWindow = 24 * time.Hour
+
+// idempotencyItem records a used key in the messages table, under a
+// partition no room can have ("#" is not allowed in room ids), so that room
+// queries never meet it.
+type idempotencyItem struct {
+	Partition string `dynamodbav:"room_id"`
+	Key       string `dynamodbav:"id"`
+	MessageID string `dynamodbav:"message_id"`
+	ExpiresAt int64  `dynamodbav:"expires_at"`
+}
+
+func idempotencyPartition(roomID, userID string) string { return "#idem#" + roomID + "#" + userID }
+
+// createIdempotent writes the message and its key record in one
+// transaction: both or neither. A used key gives the stored message.
+func (db *DB) createIdempotent(ctx context.Context, m *chatapp.Message, put *types.Put) error {
+	record, err := attributevalue.MarshalMap(idempotencyItem{
+		Partition: idempotencyPartition(m.RoomID, m.UserID),
+		Key:       m.IdempotencyKey,
+		MessageID: m.ID,
+		ExpiresAt: time.Now().Add(IdempotencyWindow).Unix(),
+	})
+	if err != nil {
+		return fmt.Errorf("marshal idempotency key: %w", err)
+	}
+	in := &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName:                aws.String(db.cfg.MessagesTable),
+			Item:                     record,
+			ConditionExpression:      aws.String("attribute_not_exists(#id)"),
+			ExpressionAttributeNames: map[string]string{"#id": "id"},
+		}},
+		{Put: put},
+	}}
+	// Two attempts of one send racing each other conflict
+	// (TransactionConflict); the loser tries again and then finds the key.
+	for attempt := 1; ; attempt++ {
+		_, err = db.client.TransactWriteItems(ctx, in)
+		var canceled *types.TransactionCanceledException
+		if !errors.As(err, &canceled) {
+			if err != nil {
+				return fmt.Errorf("put message: %w", err)
+			}
+			return nil
+		}
+		switch reasons := canceled.CancellationReasons; {
+		case len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed":
+			return db.storedDuplicate(ctx, m)
+		case len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed":
+			return chatapp.Errorf(chatapp.ECONFLICT, "message %s already exists", m.ID)
+		case attempt < 3 && slices.ContainsFunc(reasons, func(r types.CancellationReason) bool {
+			return aws.ToString(r.Code) == "TransactionConflict"
+		}):
+			continue
+		}
+		return fmt.Errorf("put message: %w", err)
+	}
+}
+
+// storedDuplicate fills m with the message its idempotency key stored.
+func (db *DB) storedDuplicate(ctx context.Context, m *chatapp.Message) error {
+	out, err := db.client.GetItem(ctx, &ddb.GetItemInput{
+		TableName:      aws.String(db.cfg.MessagesTable),
+		ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{
+			"room_id": &types.AttributeValueMemberS{Value: idempotencyPartition(m.RoomID, m.UserID)},
+			"id":      &types.AttributeValueMemberS{Value: m.IdempotencyKey},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("get idempotency key: %w", err)
+	}
+	var rec idempotencyItem
+	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil || rec.MessageID == "" {
+		return fmt.Errorf("idempotency key %s: no message recorded", m.IdempotencyKey)
+	}
+	out, err = db.client.GetItem(ctx, &ddb.GetItemInput{
+		TableName:      aws.String(db.cfg.MessagesTable),
+		ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{
+			"room_id": &types.AttributeValueMemberS{Value: m.RoomID},
+			"id":      &types.AttributeValueMemberS{Value: rec.MessageID},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("get message: %w", err)
+	}
+	var it messageItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil || it.ID == "" {
+		return fmt.Errorf("message %s of idempotency key %s is missing", rec.MessageID, m.IdempotencyKey)
+	}
+	*m = chatapp.Message{ID: it.ID, RoomID: it.RoomID, Timestamp: it.Timestamp, Text: it.Text, UserID: it.UserID, Name: it.Name, IdempotencyKey: m.IdempotencyKey}
+	return chatapp.ErrDuplicate
 }
 
 // FindMessages reads one page of history: a Query on the room in id order,

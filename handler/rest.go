@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -60,7 +61,16 @@ type putRequest struct {
 	Text   string     `json:"text"`
 	UserID flexString `json:"user_id"`
 	Name   string     `json:"name"`
+	// IdempotencyKey may also come as the Idempotency-Key header.
+	IdempotencyKey string `json:"idempotency_key"`
 }
+
+// IdempotencyKeyHeader carries a REST send's idempotency key.
+const IdempotencyKeyHeader = "Idempotency-Key"
+
+// ReplayedHeader marks the answer to a retried send: the message was stored
+// by an earlier attempt and is not pushed again.
+const ReplayedHeader = "Idempotent-Replayed"
 
 // putResponse is the body of PUT /chat: the original's "users" (the room's
 // connections), plus the stored message and how many connections got it.
@@ -85,8 +95,12 @@ func (h *Handler) PutMessage(ctx context.Context, req events.APIGatewayProxyRequ
 	if err := json.Unmarshal(body, &in); err != nil {
 		return h.errorResponse(ctx, "PUT /chat", chatapp.Errorf(chatapp.EINVALID, "body is not a JSON object of room_id, text, user_id and name"))
 	}
-	m := &chatapp.Message{RoomID: string(in.RoomID), UserID: string(in.UserID), Name: in.Name, Text: in.Text}
-	delivery, err := h.send(ctx, m)
+	key, err := idempotencyKey(req, in.IdempotencyKey)
+	if err != nil {
+		return h.errorResponse(ctx, "PUT /chat", err)
+	}
+	m := &chatapp.Message{RoomID: string(in.RoomID), UserID: string(in.UserID), Name: in.Name, Text: in.Text, IdempotencyKey: key}
+	delivery, replayed, err := h.send(ctx, m)
 	if err != nil {
 		return h.errorResponse(ctx, "PUT /chat", err)
 	}
@@ -94,7 +108,29 @@ func (h *Handler) PutMessage(ctx context.Context, req events.APIGatewayProxyRequ
 	if users == nil {
 		users = []*chatapp.Connection{}
 	}
-	return jsonResponse(200, putResponse{Users: users, Message: m, Delivered: delivery.Delivered})
+	resp, err := jsonResponse(200, putResponse{Users: users, Message: m, Delivered: delivery.Delivered})
+	if replayed {
+		resp.Headers[ReplayedHeader] = "true"
+	}
+	return resp, err
+}
+
+// idempotencyKey takes the key from the header or the body; both may be
+// given only if they agree.
+func idempotencyKey(req events.APIGatewayProxyRequest, fromBody string) (string, error) {
+	var fromHeader string
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, IdempotencyKeyHeader) {
+			fromHeader = v
+		}
+	}
+	if fromHeader != "" && fromBody != "" && fromHeader != fromBody {
+		return "", chatapp.Errorf(chatapp.EINVALID, "the Idempotency-Key header and idempotency_key differ")
+	}
+	if fromHeader != "" {
+		return fromHeader, nil
+	}
+	return fromBody, nil
 }
 
 // GetUsers is REST GET /chat/users?room_id=R: who is in the room.

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/chatapp-dev/chatapp"
 )
@@ -11,20 +12,28 @@ import (
 // PUT and the WebSocket sendmessage route. The push is encoded once for the
 // whole room. A failed push never fails the send: the message is stored and
 // the client can read it from history.
-func (h *Handler) send(ctx context.Context, m *chatapp.Message) (chatapp.Delivery, error) {
+//
+// A retried send (same idempotency key) is neither stored nor pushed again:
+// m is filled with the stored message and replayed is true.
+func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatapp.Delivery, replayed bool, err error) {
 	if err := m.Validate(); err != nil {
-		return chatapp.Delivery{}, err
+		return chatapp.Delivery{}, false, err
 	}
-	if err := h.Messages.CreateMessage(ctx, m); err != nil {
-		return chatapp.Delivery{}, err
+	err = h.Messages.CreateMessage(ctx, m)
+	if errors.Is(err, chatapp.ErrDuplicate) {
+		conns, err := h.Connections.FindConnectionsByRoom(ctx, m.RoomID)
+		return chatapp.Delivery{Connections: conns}, true, err
+	}
+	if err != nil {
+		return chatapp.Delivery{}, false, err
 	}
 	data, err := json.Marshal(m)
 	if err != nil {
-		return chatapp.Delivery{}, err
+		return chatapp.Delivery{}, false, err
 	}
-	delivery, err := h.Notifier.Broadcast(ctx, m.RoomID, chatapp.Push{Kind: chatapp.PushMessage, Data: data})
+	delivery, err = h.Notifier.Broadcast(ctx, m.RoomID, chatapp.Push{Kind: chatapp.PushMessage, Data: data})
 	if err != nil {
 		h.logger().ErrorContext(ctx, "broadcast failed", "room_id", m.RoomID, "message_id", m.ID, "err", err)
 	}
-	return delivery, nil
+	return delivery, false, nil
 }

@@ -66,9 +66,10 @@ func (h *Handler) announce(ctx context.Context, typ string, c *chatapp.Connectio
 
 // sendMessageFrame is what a client sends on the socket to chat.
 type sendMessageFrame struct {
-	Action string `json:"action"`
-	Text   string `json:"text"`
-	Name   string `json:"name"`
+	Action         string `json:"action"`
+	Text           string `json:"text"`
+	Name           string `json:"name"`
+	IdempotencyKey string `json:"idempotency_key"`
 }
 
 // SendMessage is the sendmessage route: {"action":"sendmessage","text":"...",
@@ -88,11 +89,11 @@ func (h *Handler) SendMessage(ctx context.Context, req events.APIGatewayWebsocke
 	if err != nil {
 		return h.replyError(ctx, id, "sendmessage", err)
 	}
-	m := &chatapp.Message{RoomID: c.RoomID, UserID: c.UserID, Name: in.Name, Text: in.Text}
+	m := &chatapp.Message{RoomID: c.RoomID, UserID: c.UserID, Name: in.Name, Text: in.Text, IdempotencyKey: in.IdempotencyKey}
 	if m.Name == "" {
 		m.Name = c.Name
 	}
-	if _, err := h.send(ctx, m); err != nil {
+	if _, _, err := h.send(ctx, m); err != nil {
 		return h.replyError(ctx, id, "sendmessage", err)
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200}, nil

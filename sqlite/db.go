@@ -103,6 +103,10 @@ var migrations = []string{
 		presence      INTEGER NOT NULL
 	);
 	CREATE INDEX connections_room ON connections (room_id, timestamp);`,
+	// Idempotent sends: one message per room, user and client key.
+	`ALTER TABLE messages ADD COLUMN idempotency_key TEXT;
+	CREATE UNIQUE INDEX messages_idempotency ON messages (room_id, user_id, idempotency_key)
+		WHERE idempotency_key IS NOT NULL;`,
 }
 
 func (db *DB) migrate(ctx context.Context) error {

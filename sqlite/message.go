@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,10 +13,22 @@ import (
 var _ chatapp.MessageStore = (*DB)(nil)
 
 // CreateMessage commits m, assigning its id and timestamp under the write
-// lock so that id order is commit order.
+// lock so that id order is commit order. A used idempotency key gives the
+// stored message and ErrDuplicate; the lock makes the check and the insert
+// one step.
 func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
+	if m.IdempotencyKey != "" {
+		stored, err := db.findByIdempotencyKey(ctx, m)
+		if err != nil {
+			return err
+		}
+		if stored != nil {
+			*m = *stored
+			return chatapp.ErrDuplicate
+		}
+	}
 	now := time.Now()
 	if m.Timestamp == 0 {
 		m.Timestamp = now.UnixMilli()
@@ -23,12 +37,26 @@ func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
 		m.ID = chatapp.NewMessageID(now)
 	}
 	_, err := db.writer.ExecContext(ctx,
-		`INSERT INTO messages (room_id, id, timestamp, user_id, name, message) VALUES (?, ?, ?, ?, ?, ?)`,
-		m.RoomID, m.ID, m.Timestamp, m.UserID, m.Name, m.Text)
+		`INSERT INTO messages (room_id, id, timestamp, user_id, name, message, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		m.RoomID, m.ID, m.Timestamp, m.UserID, m.Name, m.Text, sql.NullString{String: m.IdempotencyKey, Valid: m.IdempotencyKey != ""})
 	if err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
 	return nil
+}
+
+func (db *DB) findByIdempotencyKey(ctx context.Context, m *chatapp.Message) (*chatapp.Message, error) {
+	stored := &chatapp.Message{RoomID: m.RoomID, UserID: m.UserID, IdempotencyKey: m.IdempotencyKey}
+	err := db.writer.QueryRowContext(ctx,
+		`SELECT id, timestamp, name, message FROM messages WHERE room_id = ? AND user_id = ? AND idempotency_key = ?`,
+		m.RoomID, m.UserID, m.IdempotencyKey).Scan(&stored.ID, &stored.Timestamp, &stored.Name, &stored.Text)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find idempotency key: %w", err)
+	}
+	return stored, nil
 }
 
 // FindMessages reads one page of history. It reads one row past the limit to

@@ -6,6 +6,7 @@ package storetest
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -34,6 +35,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CreateMessageKeepsGivenIDAndTimestamp", testCreateMessageKeeps},
 		{"SameMillisecond", testSameMillisecond},
 		{"DuplicateIDIsRejected", testDuplicateID},
+		{"IdempotentSend", testIdempotentSend},
+		{"ConcurrentIdempotentSends", testConcurrentIdempotentSends},
 		{"LatestPage", testLatestPage},
 		{"EmptyRoom", testEmptyRoom},
 		{"BeforePagesBack", testBeforePagesBack},
@@ -177,6 +180,81 @@ func testDuplicateID(t *testing.T, s Store) {
 		t.Fatal("CreateMessage with an existing id succeeded")
 	}
 	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room}), []*chatapp.Message{m}, false)
+}
+
+// testIdempotentSend: a retried send with the same key stores nothing new
+// and gives back the first message; the key is scoped by room and user.
+func testIdempotentSend(t *testing.T, s Store) {
+	room := newID("room")
+	first := &chatapp.Message{RoomID: room, UserID: "u", Name: "U", Text: "once", IdempotencyKey: "key-1"}
+	if err := s.CreateMessage(ctx(t), first); err != nil {
+		t.Fatal(err)
+	}
+	retry := &chatapp.Message{RoomID: room, UserID: "u", Name: "U", Text: "once", IdempotencyKey: "key-1"}
+	if err := s.CreateMessage(ctx(t), retry); !errors.Is(err, chatapp.ErrDuplicate) {
+		t.Fatalf("retry: err = %v, want ErrDuplicate", err)
+	}
+	if retry.ID != first.ID || retry.Timestamp != first.Timestamp || retry.Text != "once" || retry.Name != "U" {
+		t.Errorf("retry was filled with %+v, want the stored %+v", retry, first)
+	}
+	// Another user, or another room, may use the same key.
+	other := &chatapp.Message{RoomID: room, UserID: "v", Text: "mine", IdempotencyKey: "key-1"}
+	if err := s.CreateMessage(ctx(t), other); err != nil {
+		t.Fatalf("same key, other user: %v", err)
+	}
+	elsewhere := &chatapp.Message{RoomID: newID("room"), UserID: "u", Text: "there", IdempotencyKey: "key-1"}
+	if err := s.CreateMessage(ctx(t), elsewhere); err != nil {
+		t.Fatalf("same key, other room: %v", err)
+	}
+	plain := &chatapp.Message{RoomID: room, UserID: "u", Text: "once"}
+	if err := s.CreateMessage(ctx(t), plain); err != nil {
+		t.Fatalf("no key: %v", err)
+	}
+	page := find(t, s, chatapp.MessageFilter{RoomID: room})
+	var ids []string
+	for _, m := range page.Messages {
+		ids = append(ids, m.ID)
+	}
+	if want := []string{first.ID, other.ID, plain.ID}; !slices.Equal(ids, want) {
+		t.Errorf("history ids %v, want %v", ids, want)
+	}
+}
+
+// testConcurrentIdempotentSends: ten attempts of one send racing each other
+// (a client retrying while the first attempt is still in flight) store one.
+func testConcurrentIdempotentSends(t *testing.T, s Store) {
+	room := newID("room")
+	var wg sync.WaitGroup
+	ids := make([]string, 10)
+	errs := make([]error, 10)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := &chatapp.Message{RoomID: room, UserID: "u", Text: "race", IdempotencyKey: "same"}
+			errs[i] = s.CreateMessage(ctx(t), m)
+			ids[i] = m.ID
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			created++
+		case !errors.Is(err, chatapp.ErrDuplicate):
+			t.Errorf("attempt %d: %v", i, err)
+		}
+		if ids[i] != ids[0] {
+			t.Errorf("attempt %d got id %s, attempt 0 %s", i, ids[i], ids[0])
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d attempts created a message, want 1", created)
+	}
+	if page := find(t, s, chatapp.MessageFilter{RoomID: room}); len(page.Messages) != 1 {
+		t.Errorf("history holds %d messages, want 1", len(page.Messages))
+	}
 }
 
 func testLatestPage(t *testing.T, s Store) {

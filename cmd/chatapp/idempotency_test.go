@@ -1,0 +1,106 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"testing"
+)
+
+// TestIdempotentSends retries sends as the original Unity client does (the
+// same PUT again) and as a careful client does (racing attempts with one
+// key, over REST and over the socket): each logical send is stored once and
+// pushed once.
+func TestIdempotentSends(t *testing.T) { forEachBackend(t, testIdempotentSends) }
+
+func testIdempotentSends(t *testing.T, cfg ServeConfig) {
+	s := startServer(t, cfg)
+	const room = "retries"
+	listener := dial(t, s.URL, "listener", originalQuery("listener", room))
+	sender := dial(t, s.URL, "sender", originalQuery("sender", room))
+
+	body := mustJSON(t, map[string]string{"room_id": room, "text": "once over REST", "user_id": "u1", "name": "U"})
+	header := map[string]string{"Content-Type": "application/json", "Idempotency-Key": "7f9c1c7e-2b7a-4f5e-9d7e-000000000001"}
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		ids     = map[string]bool{}
+		replays int
+	)
+	for range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := tryDo(http.MethodPut, s.URL+"/chat/", body, header)
+			if err != nil || r.Status != http.StatusOK {
+				t.Errorf("PUT: %v %d %s", err, r.Status, r.Body)
+				return
+			}
+			var out struct {
+				Message struct {
+					ID string `json:"id"`
+				} `json:"message"`
+			}
+			if err := json.Unmarshal(r.Body, &out); err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			ids[out.Message.ID] = true
+			if r.Header.Get("Idempotent-Replayed") == "true" {
+				replays++
+			}
+		}()
+	}
+	wg.Wait()
+	if len(ids) != 1 || replays != 4 {
+		t.Errorf("5 attempts answered ids %v with %d replays, want one id and 4 replays", ids, replays)
+	}
+
+	// The key in the body works the same; over the socket too.
+	keyed := mustJSON(t, map[string]string{"room_id": room, "text": "once in the body", "user_id": "u1", "idempotency_key": "body-key"})
+	for range 2 {
+		if r := do(t, http.MethodPut, s.URL+"/chat", keyed, jsonHeader); r.Status != http.StatusOK {
+			t.Fatalf("PUT with idempotency_key: %d %s", r.Status, r.Body)
+		}
+	}
+	for range 3 {
+		sender.send(`{"action":"sendmessage","text":"once over the socket","idempotency_key":"ws-key"}`)
+	}
+	// The gateway runs one connection's frames in order, so the sentinel
+	// comes after every retry has been handled.
+	sender.send(`{"action":"sendmessage","text":"sentinel"}`)
+
+	// Each client sees each send once, then the sentinel.
+	for _, c := range []*wsClient{listener, sender} {
+		var texts []string
+		for {
+			m := c.nextMessage()
+			texts = append(texts, m.Text)
+			if m.Text == "sentinel" {
+				break
+			}
+		}
+		want := map[string]bool{"once over REST": true, "once in the body": true, "once over the socket": true, "sentinel": true}
+		if len(texts) != len(want) {
+			t.Errorf("%s received %q, want each of %d sends once", c.name, texts, len(want))
+		}
+		for _, text := range texts {
+			if !want[text] {
+				t.Errorf("%s received %q twice or unexpectedly", c.name, text)
+			}
+			delete(want, text)
+		}
+	}
+	if h := getHistory(t, s.URL, "room_id="+room); len(h.Messages) != 4 {
+		t.Errorf("history holds %d messages, want 4: %+v", len(h.Messages), h.Messages)
+	}
+
+	// A header and a body that disagree are refused.
+	clash := mustJSON(t, map[string]string{"room_id": room, "text": "x", "user_id": "u1", "idempotency_key": "a"})
+	r := do(t, http.MethodPut, s.URL+"/chat", clash, map[string]string{"Idempotency-Key": "b"})
+	if r.Status != http.StatusBadRequest || checkErrorBody(t, "clashing keys", r.Body) != "invalid" {
+		t.Errorf("clashing keys: %d %s", r.Status, r.Body)
+	}
+}
