@@ -26,6 +26,8 @@ type Handler struct {
 	Logger      *slog.Logger
 	// Now is the clock; tests may set it.
 	Now func() time.Time
+
+	rooms roomLocks // orders each room's sends from commit to push
 }
 
 func (h *Handler) now() time.Time {

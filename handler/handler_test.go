@@ -52,7 +52,7 @@ func (b *lockedBuffer) String() string {
 // advances it by a millisecond so connection order is deterministic.
 var clockStart = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), t.TempDir())
 	if err != nil {

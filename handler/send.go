@@ -19,6 +19,9 @@ func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatap
 	if err := m.Validate(); err != nil {
 		return chatapp.Delivery{}, false, err
 	}
+	// The id is assigned inside the room's lock, so pushes leave in id order.
+	unlock := h.rooms.lock(m.RoomID)
+	defer unlock()
 	err = h.Messages.CreateMessage(ctx, m)
 	if errors.Is(err, chatapp.ErrDuplicate) {
 		conns, err := h.Connections.FindConnectionsByRoom(ctx, m.RoomID)

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -418,9 +417,7 @@ func waitListenable(t *testing.T, addr string) {
 }
 
 // TestBrowserScreenshots shows a conversation at desktop and phone width,
-// checks that the layout holds, and saves a PNG of each: into
-// $CHATAPP_ARTIFACTS (or the test's artifact directory), and into
-// docs/images for the README when CHATAPP_UPDATE_SCREENSHOTS=1.
+// checks that the layout holds, and saves a PNG of each (saveArtifact).
 func TestBrowserScreenshots(t *testing.T) {
 	srv := startServer(t, ServeConfig{})
 	browser := newBrowser(t)
@@ -441,14 +438,6 @@ func TestBrowserScreenshots(t *testing.T) {
 	say("Great. Does it work on a phone too?")
 	ada.send("It does. On narrow screens the member list folds into the header.", false)
 	say("<b>Markup</b> stays plain text, by the way.")
-
-	dir := os.Getenv("CHATAPP_ARTIFACTS")
-	if dir == "" {
-		dir = t.ArtifactDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	update := os.Getenv("CHATAPP_UPDATE_SCREENSHOTS") == "1"
 
 	for _, v := range []struct {
 		name          string
@@ -474,21 +463,7 @@ func TestBrowserScreenshots(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: screenshot: %v", v.name, err)
 		}
-		path := filepath.Join(dir, v.name+".png")
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot %s", path)
-		if update {
-			path := filepath.Join(repoRoot(t), "docs", "images", v.name+".png")
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, png, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("updated %s", path)
-		}
+		saveArtifact(t, v.name+".png", png)
 	}
 
 	// On the phone, the Members toggle opens the list above the conversation.

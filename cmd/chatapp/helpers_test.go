@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -478,4 +480,28 @@ func originalQuery(user, room string) string {
 // contextWithTimeout is a context for one bounded wait.
 func contextWithTimeout() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), waitTimeout)
+}
+
+// saveArtifact writes a screenshot into $CHATAPP_ARTIFACTS (or the test's
+// artifact directory) and, when CHATAPP_UPDATE_SCREENSHOTS=1, into
+// docs/images for the README.
+func saveArtifact(t *testing.T, name string, data []byte) {
+	t.Helper()
+	dirs := []string{os.Getenv("CHATAPP_ARTIFACTS")}
+	if dirs[0] == "" {
+		dirs[0] = t.ArtifactDir()
+	}
+	if os.Getenv("CHATAPP_UPDATE_SCREENSHOTS") == "1" {
+		dirs = append(dirs, filepath.Join(repoRoot(t), "docs", "images"))
+	}
+	for _, dir := range dirs {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", path)
+	}
 }

@@ -16,8 +16,9 @@ const usage = `chatapp: a serverless chat backend, on AWS or on one machine.
 
 Usage:
   chatapp serve [flags]   run the API Gateway emulator, the handlers, the store and the web page
+  chatapp chat [flags]    chat in a room from the terminal
 
-Run "chatapp serve -h" for its flags.
+Run "chatapp serve -h" or "chatapp chat -h" for their flags.
 `
 
 func main() {
@@ -37,6 +38,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return runServe(ctx, args[1:], stdout, stderr)
+	case "chat":
+		return runChat(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

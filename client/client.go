@@ -1,0 +1,574 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// Defaults of Config.
+const (
+	DefaultMinBackoff = 250 * time.Millisecond
+	DefaultMaxBackoff = 10 * time.Second
+)
+
+// EventBuffer is the capacity of the Events channel.
+const EventBuffer = 256
+
+const (
+	// frameBuffer is how many frames the socket reader may get ahead of
+	// the goroutine that delivers events; beyond it, reading stops.
+	frameBuffer = 256
+	// pingInterval keeps a connection from API Gateway's idle timeout (10
+	// minutes) and finds dead ones.
+	pingInterval = 60 * time.Second
+	pingTimeout  = 20 * time.Second
+	// readLimit is above API Gateway's 128 KB frame quota.
+	readLimit = 256 << 10
+	// defaultTimeout bounds each request of the default HTTP client, and
+	// each WebSocket handshake.
+	defaultTimeout = 30 * time.Second
+)
+
+// ErrNotConnected is returned by SendWS while the WebSocket is down: the
+// client is reconnecting. Send works at any time.
+var ErrNotConnected = errors.New("client: not connected")
+
+// ErrClosed is returned by SendWS after Close.
+var ErrClosed = errors.New("client: closed")
+
+// Config says where the chat is and who is chatting.
+type Config struct {
+	// APIURL is the REST resource: http://127.0.0.1:8080/chat locally,
+	// https://{id}.execute-api.{region}.amazonaws.com/dev/chat on AWS.
+	APIURL string
+	// WebSocketURL is the WebSocket API: ws://127.0.0.1:8080/ws locally,
+	// wss://{id}.execute-api.{region}.amazonaws.com/dev on AWS.
+	WebSocketURL string
+
+	// Room, UserID and Name are the room to chat in, the user's id and
+	// display name (optional). The server validates them: a bad one makes
+	// Dial fail with an *Error of code chatapp.EINVALID.
+	Room   string
+	UserID string
+	Name   string
+
+	// Presence asks for join and leave events (KindJoin, KindLeave).
+	Presence bool
+
+	// Backlog is how many of the room's latest messages Dial delivers as
+	// KindMessage events before the live ones, at most
+	// chatapp.MaxHistoryLimit. With 0, only messages sent after Dial are
+	// delivered; read older ones with History.
+	Backlog int
+
+	// HTTPClient makes the REST requests and the WebSocket handshakes.
+	// Default: a client of its own with a 30 s timeout, whose idle
+	// connections Close closes.
+	HTTPClient *http.Client
+	// Logger gets the client's diagnostics (reconnects, dropped frames).
+	// Default: none.
+	Logger *slog.Logger
+
+	// MinBackoff and MaxBackoff bound the wait before a reconnection
+	// attempt (defaults 250 ms and 10 s). Attempt n waits a random time
+	// between MinBackoff and min(MaxBackoff, MinBackoff·2ⁿ).
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+}
+
+// LocalURLs returns the REST and WebSocket URLs of a `chatapp serve` at
+// server, such as "http://127.0.0.1:8080" (a bare "host:port" means http).
+func LocalURLs(server string) (api, ws string) {
+	server = strings.TrimRight(server, "/")
+	switch {
+	case strings.HasPrefix(server, "https://"):
+		return server + "/chat", "wss://" + strings.TrimPrefix(server, "https://") + "/ws"
+	case strings.HasPrefix(server, "http://"):
+		return server + "/chat", "ws://" + strings.TrimPrefix(server, "http://") + "/ws"
+	}
+	return "http://" + server + "/chat", "ws://" + server + "/ws"
+}
+
+func (cfg *Config) check() error {
+	u, err := url.Parse(cfg.APIURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("client: APIURL %q is not an http or https URL", cfg.APIURL)
+	}
+	u, err = url.Parse(cfg.WebSocketURL)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return fmt.Errorf("client: WebSocketURL %q is not a ws or wss URL", cfg.WebSocketURL)
+	}
+	switch {
+	case cfg.Room == "":
+		return errors.New("client: Room is required")
+	case cfg.UserID == "":
+		return errors.New("client: UserID is required")
+	case cfg.Backlog < 0 || cfg.Backlog > chatapp.MaxHistoryLimit:
+		return fmt.Errorf("client: Backlog must be between 0 and %d", chatapp.MaxHistoryLimit)
+	case cfg.MinBackoff < 0 || cfg.MaxBackoff < 0:
+		return errors.New("client: negative backoff")
+	}
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Client is a connection to one room. Its methods may be called from any
+// goroutine.
+type Client struct {
+	cfg       Config
+	http      *http.Client
+	transport *http.Transport // the default client's, closed by Close
+	log       *slog.Logger
+
+	events    chan Event
+	ctx       context.Context // canceled by Close
+	cancel    context.CancelFunc
+	done      chan struct{} // closed when run returns
+	closeOnce sync.Once
+
+	mu   sync.Mutex
+	conn *websocket.Conn // the open connection, nil while reconnecting
+
+	dedupe *dedupe // owned by run
+}
+
+// Dial connects to the room's WebSocket and returns once it is open. ctx
+// bounds only the connection; Close ends the client. If the first connection
+// fails, Dial fails: a refused handshake is an *Error with the server's code
+// (chatapp.EINVALID and status 400 for a bad room or user id). Later drops
+// are retried without end, as Events reports.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg:    cfg,
+		http:   cfg.HTTPClient,
+		log:    cfg.Logger,
+		events: make(chan Event, EventBuffer),
+		done:   make(chan struct{}),
+		dedupe: newDedupe(),
+	}
+	if c.http == nil {
+		c.transport = http.DefaultTransport.(*http.Transport).Clone()
+		c.http = &http.Client{Transport: c.transport, Timeout: defaultTimeout}
+	}
+	s, err := c.connect(ctx)
+	if err != nil {
+		c.closeIdle()
+		return nil, err
+	}
+	// The latest message when the socket opened is the baseline: it and
+	// all before it are history, delivered only as the Backlog. Anything
+	// after it arrives on the socket, or from a catch-up after a drop.
+	page, err := c.History(ctx, HistoryOptions{Limit: max(cfg.Backlog, 1)})
+	if err != nil {
+		s.close(true)
+		c.closeIdle()
+		return nil, fmt.Errorf("client: read history: %w", err)
+	}
+	var baseline string
+	if n := len(page.Messages); n > 0 {
+		baseline = page.Messages[n-1].ID
+	}
+	var backlog []*chatapp.Message
+	if cfg.Backlog > 0 {
+		backlog = page.Messages
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.setConn(s.conn)
+	go c.run(s, backlog, baseline)
+	return c, nil
+}
+
+// Events returns the channel of everything that happens, in order: messages
+// (each exactly once, in id order but for concurrent sends that may arrive
+// slightly out of it), presence, connection changes and error frames. Close
+// closes it.
+//
+// The channel holds EventBuffer events and must be drained. While it is
+// full, the client stops reading its socket; the server then buffers the
+// room's pushes for it, and past its limit (1024 frames) closes the socket
+// as a slow consumer. Nothing is lost: once the channel drains, the client
+// reconnects and fetches the missed messages from the history.
+func (c *Client) Events() <-chan Event { return c.events }
+
+// Close closes the connection and stops reconnecting; then Events is
+// closed. It waits for the client's goroutines to end.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		<-c.done
+		c.closeIdle()
+	})
+	return nil
+}
+
+func (c *Client) closeIdle() {
+	if c.transport != nil {
+		c.transport.CloseIdleConnections()
+	}
+}
+
+// SendWS sends a message over the WebSocket (the sendmessage route). It
+// returns once the frame is written; the message arrives as a KindMessage
+// event, and a refusal by the server as a KindError event. Blank text is
+// refused here with an *Error. While reconnecting it returns
+// ErrNotConnected.
+func (c *Client) SendWS(ctx context.Context, text string) error {
+	if err := chatapp.ValidateText(text); err != nil {
+		return &Error{StatusCode: chatapp.ErrorStatus(err), Code: chatapp.ErrorCode(err), Message: chatapp.ErrorMessage(err)}
+	}
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	if conn == nil {
+		if c.ctx.Err() != nil {
+			return ErrClosed
+		}
+		return ErrNotConnected
+	}
+	data, err := json.Marshal(struct {
+		Action string `json:"action"`
+		Text   string `json:"text"`
+	}{"sendmessage", text})
+	if err != nil {
+		return err
+	}
+	if err := conn.Write(ctx, websocket.MessageText, data); err != nil {
+		return fmt.Errorf("client: send: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) setConn(conn *websocket.Conn) {
+	c.mu.Lock()
+	c.conn = conn
+	c.mu.Unlock()
+}
+
+// wsURL is the WebSocket URL with the connect query.
+func (c *Client) wsURL() string {
+	u, _ := url.Parse(c.cfg.WebSocketURL) // checked by Dial
+	q := u.Query()
+	q.Set("room_id", c.cfg.Room)
+	q.Set("user_id", c.cfg.UserID)
+	if c.cfg.Name != "" {
+		q.Set("name", c.cfg.Name)
+	}
+	if c.cfg.Presence {
+		q.Set("events", "presence")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// session is one WebSocket connection: a goroutine reads its frames into
+// frames, another pings it.
+type session struct {
+	conn   *websocket.Conn
+	frames chan frame
+	stop   chan struct{}
+	wg     sync.WaitGroup
+}
+
+// frame is a frame read, or the error that ended the connection.
+type frame struct {
+	data []byte
+	err  error
+}
+
+// connect opens a WebSocket.
+func (c *Client) connect(ctx context.Context) (*session, error) {
+	ctx, cancel := context.WithTimeout(ctx, defaultTimeout)
+	defer cancel()
+	u := c.wsURL()
+	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: c.http})
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			var body []byte
+			if resp.Body != nil {
+				body, _ = io.ReadAll(resp.Body)
+			}
+			return nil, fmt.Errorf("client: connect: %w", decodeError(resp.StatusCode, body))
+		}
+		return nil, fmt.Errorf("client: connect to %s: %w", redact(u), err)
+	}
+	conn.SetReadLimit(readLimit)
+	s := &session{conn: conn, frames: make(chan frame, frameBuffer), stop: make(chan struct{})}
+	s.wg.Add(2)
+	go s.read()
+	go s.ping()
+	return s, nil
+}
+
+func (s *session) read() {
+	defer s.wg.Done()
+	for {
+		_, data, err := s.conn.Read(context.Background())
+		select {
+		case s.frames <- frame{data, err}:
+		case <-s.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (s *session) ping() {
+	defer s.wg.Done()
+	t := time.NewTicker(pingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+			err := s.conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				// The reader sees the connection end and reports it.
+				s.conn.CloseNow()
+				return
+			}
+		}
+	}
+}
+
+// close ends the connection, with a close handshake when normal, and waits
+// for its goroutines.
+func (s *session) close(normal bool) {
+	close(s.stop)
+	if normal {
+		s.conn.Close(websocket.StatusNormalClosure, "")
+	} else {
+		s.conn.CloseNow()
+	}
+	s.wg.Wait()
+}
+
+// run delivers the events of one connection after another until Close.
+func (c *Client) run(s *session, batch []*chatapp.Message, baseline string) {
+	defer close(c.done)
+	defer close(c.events)
+	attempt := 0
+	for {
+		err := c.serve(s, batch, baseline, attempt)
+		c.setConn(nil)
+		closing := c.ctx.Err() != nil
+		s.close(closing)
+		if closing {
+			return
+		}
+		c.log.Info("chatapp client: connection lost", "room_id", c.cfg.Room, "err", err)
+		if s, batch, attempt = c.reconnect(err); s == nil {
+			return
+		}
+		baseline = ""
+	}
+}
+
+// serve delivers the events of one connection: Connected, then the batch of
+// missed messages merged with the pushes that arrived while it was read,
+// then the live frames. It returns why the connection ended.
+func (c *Client) serve(s *session, batch []*chatapp.Message, baseline string, attempt int) error {
+	if !c.emit(Event{Kind: KindConnected, Attempt: attempt}) {
+		return c.ctx.Err()
+	}
+	var others []Event
+	var ended error
+drain:
+	for {
+		select {
+		case f := <-s.frames:
+			if f.err != nil {
+				ended = f.err
+				break drain
+			}
+			if ev, ok := c.parse(f.data); ok && ev.Kind == KindMessage {
+				batch = append(batch, ev.Message)
+			} else if ok {
+				others = append(others, ev)
+			}
+		default:
+			break drain
+		}
+	}
+	for _, m := range c.dedupe.merge(batch) {
+		if !c.emit(Event{Kind: KindMessage, Message: m}) {
+			return c.ctx.Err()
+		}
+	}
+	c.dedupe.raiseFloor(baseline)
+	for _, ev := range others {
+		if !c.emit(ev) {
+			return c.ctx.Err()
+		}
+	}
+	if ended != nil {
+		return ended
+	}
+	for {
+		select {
+		case <-c.ctx.Done():
+			return c.ctx.Err()
+		case f := <-s.frames:
+			if f.err != nil {
+				return f.err
+			}
+			ev, ok := c.parse(f.data)
+			if !ok || (ev.Kind == KindMessage && !c.dedupe.accept(ev.Message.ID)) {
+				continue
+			}
+			if !c.emit(ev) {
+				return c.ctx.Err()
+			}
+		}
+	}
+}
+
+// reconnect opens a new connection, with backoff, and reads the messages
+// missed since the last one delivered. It returns a nil session on Close.
+func (c *Client) reconnect(cause error) (*session, []*chatapp.Message, int) {
+	for attempt := 1; ; attempt++ {
+		delay := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff)
+		if !c.emit(Event{Kind: KindReconnecting, Attempt: attempt, Delay: delay, Err: cause}) {
+			return nil, nil, 0
+		}
+		timer := time.NewTimer(delay)
+		select {
+		case <-c.ctx.Done():
+			timer.Stop()
+			return nil, nil, 0
+		case <-timer.C:
+		}
+		s, err := c.connect(c.ctx)
+		if err != nil {
+			c.log.Debug("chatapp client: reconnect failed", "attempt", attempt, "err", err)
+			cause = err
+			continue
+		}
+		batch, err := c.catchUp(c.ctx)
+		if err != nil {
+			c.log.Debug("chatapp client: catch-up failed", "attempt", attempt, "err", err)
+			s.close(false)
+			cause = err
+			continue
+		}
+		c.setConn(s.conn)
+		return s, batch, attempt
+	}
+}
+
+// catchUp reads every message after the resume cursor, page by page. It
+// runs once the new socket is open, so a message is either in it or pushed
+// on the socket (or both: dedupe drops the second).
+func (c *Client) catchUp(ctx context.Context) ([]*chatapp.Message, error) {
+	after := c.dedupe.resumeAfter()
+	var out []*chatapp.Message
+	for {
+		page, err := c.History(ctx, HistoryOptions{Limit: chatapp.MaxHistoryLimit, After: after})
+		if err != nil {
+			return nil, fmt.Errorf("client: catch up: %w", err)
+		}
+		out = append(out, page.Messages...)
+		if !page.HasMore || len(page.Messages) == 0 {
+			return out, nil
+		}
+		after = page.Messages[len(page.Messages)-1].ID
+	}
+}
+
+// emit delivers one event, waiting for room in the channel until Close.
+func (c *Client) emit(ev Event) bool {
+	select {
+	case c.events <- ev:
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+// parse turns a frame into an event: a message, a presence event or an
+// error frame. Anything else is logged and skipped.
+func (c *Client) parse(data []byte) (Event, bool) {
+	var f struct {
+		ID    string `json:"id"`
+		Type  string `json:"type"`
+		Error *struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		c.log.Warn("chatapp client: frame is not JSON", "err", err)
+		return Event{}, false
+	}
+	switch {
+	case f.Error != nil:
+		e := &Error{Code: f.Error.Code, Message: f.Error.Message}
+		e.StatusCode = chatapp.ErrorStatus(&chatapp.Error{Code: e.Code})
+		return Event{Kind: KindError, Err: e}, true
+	case f.ID != "":
+		var m chatapp.Message
+		if err := json.Unmarshal(data, &m); err != nil {
+			c.log.Warn("chatapp client: bad message frame", "err", err)
+			return Event{}, false
+		}
+		return Event{Kind: KindMessage, Message: &m}, true
+	case f.Type == "join" || f.Type == "leave":
+		var p chatapp.PresenceEvent
+		if err := json.Unmarshal(data, &p); err != nil {
+			c.log.Warn("chatapp client: bad presence frame", "err", err)
+			return Event{}, false
+		}
+		kind := KindJoin
+		if p.Type == "leave" {
+			kind = KindLeave
+		}
+		return Event{Kind: kind, Presence: &p}, true
+	}
+	c.log.Warn("chatapp client: unknown frame", "frame", string(data[:min(len(data), 200)]))
+	return Event{}, false
+}
+
+// backoff is the wait before reconnection attempt n (from 1): exponential
+// with full jitter, between lo and min(hi, lo·2ⁿ).
+func backoff(attempt int, lo, hi time.Duration) time.Duration {
+	ceil := hi
+	if attempt < 30 {
+		if c := lo << attempt; c > 0 && c < hi {
+			ceil = c
+		}
+	}
+	if ceil <= lo {
+		return lo
+	}
+	return lo + rand.N(ceil-lo+1)
+}

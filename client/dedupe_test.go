@@ -1,0 +1,113 @@
+package client
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+func idAt(ms uint64, n byte) string {
+	var u ulid.ULID
+	u.SetTime(ms)
+	u[15] = n
+	return u.String()
+}
+
+func TestDedupeAccept(t *testing.T) {
+	d := newDedupe()
+	a, b, c := idAt(1000, 1), idAt(1000, 2), idAt(1001, 1)
+	if !d.accept(b) || !d.accept(a) || !d.accept(c) {
+		t.Fatal("new ids refused")
+	}
+	if d.accept(a) || d.accept(b) || d.accept(c) {
+		t.Fatal("a duplicate was accepted")
+	}
+	if d.last != c {
+		t.Errorf("watermark %s, want %s", d.last, c)
+	}
+	d.raiseFloor(idAt(2000, 0))
+	if d.accept(idAt(1500, 0)) {
+		t.Error("an id under the floor was accepted")
+	}
+}
+
+func TestDedupeWindow(t *testing.T) {
+	d := newDedupe()
+	var ids []string
+	for i := range seenWindow + 10 {
+		id := idAt(uint64(1000+i), 0)
+		ids = append(ids, id)
+		if !d.accept(id) {
+			t.Fatalf("id %d refused", i)
+		}
+	}
+	if len(d.seen) != seenWindow {
+		t.Errorf("seen holds %d ids, want %d", len(d.seen), seenWindow)
+	}
+	// Evicted ids stay refused: they are under the floor.
+	for i, id := range ids {
+		if d.accept(id) {
+			t.Fatalf("id %d accepted twice", i)
+		}
+	}
+}
+
+func TestDedupeMerge(t *testing.T) {
+	d := newDedupe()
+	m := func(id string) *chatapp.Message { return &chatapp.Message{ID: id} }
+	x, y, z := idAt(10, 0), idAt(20, 0), idAt(30, 0)
+	d.accept(x)
+	got := d.merge([]*chatapp.Message{m(z), m(x), m(y), m(z)})
+	var ids []string
+	for _, m := range got {
+		ids = append(ids, m.ID)
+	}
+	if want := []string{y, z}; !slices.Equal(ids, want) {
+		t.Errorf("merge gave %v, want %v", ids, want)
+	}
+}
+
+func TestResumeAfter(t *testing.T) {
+	d := newDedupe()
+	if got := d.resumeAfter(); got != zeroID {
+		t.Errorf("empty: %s, want the zero id", got)
+	}
+	ms := uint64(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
+	last := idAt(ms, 7)
+	d.accept(last)
+	got, err := ulid.ParseStrict(d.resumeAfter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ms - uint64(catchUpLookback.Milliseconds()); got.Time() != want {
+		t.Errorf("resume at %d, want %d", got.Time(), want)
+	}
+	// Never below the floor.
+	floor := idAt(ms-1, 0)
+	d.raiseFloor(floor)
+	if got := d.resumeAfter(); got != floor {
+		t.Errorf("resume at %s, want the floor %s", got, floor)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	lo, hi := 100*time.Millisecond, 2*time.Second
+	for attempt := 1; attempt < 100; attempt++ {
+		ceil := hi
+		if attempt < 5 {
+			ceil = lo << attempt
+		}
+		for range 50 {
+			if d := backoff(attempt, lo, hi); d < lo || d > ceil {
+				t.Fatalf("attempt %d: %v not in [%v, %v]", attempt, d, lo, ceil)
+			}
+		}
+	}
+	if d := backoff(3, time.Second, time.Second); d != time.Second {
+		t.Errorf("lo == hi: %v", d)
+	}
+}

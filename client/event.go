@@ -1,0 +1,78 @@
+package client
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// Kind tells what an Event reports.
+type Kind int
+
+const (
+	// KindMessage is a chat message of the room: Message is set.
+	KindMessage Kind = iota + 1
+	// KindJoin is a connection entering the room: Presence is set. Only
+	// with Config.Presence.
+	KindJoin
+	// KindLeave is a connection leaving the room: Presence is set. Only
+	// with Config.Presence.
+	KindLeave
+	// KindConnected reports that the WebSocket is open and the history
+	// missed while disconnected has been read; the missed messages follow
+	// it. Attempt is the number of reconnection attempts it took (0 for
+	// the connection made by Dial).
+	KindConnected
+	// KindReconnecting reports that the connection is down and attempt
+	// Attempt will be made after Delay. Err tells why the previous
+	// connection or attempt ended.
+	KindReconnecting
+	// KindError is an error the server sent on the socket, for one of this
+	// client's frames (SendWS); Err is an *Error. The connection stays open.
+	KindError
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindMessage:
+		return "message"
+	case KindJoin:
+		return "join"
+	case KindLeave:
+		return "leave"
+	case KindConnected:
+		return "connected"
+	case KindReconnecting:
+		return "reconnecting"
+	case KindError:
+		return "error"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Event is one thing that happened to the client, as delivered by Events.
+type Event struct {
+	Kind     Kind
+	Message  *chatapp.Message       // KindMessage
+	Presence *chatapp.PresenceEvent // KindJoin, KindLeave
+	Err      error                  // KindReconnecting (the cause), KindError
+	Attempt  int                    // KindReconnecting, KindConnected
+	Delay    time.Duration          // KindReconnecting: the wait before the attempt
+}
+
+func (e Event) String() string {
+	switch e.Kind {
+	case KindMessage:
+		return fmt.Sprintf("message %s from %s: %q", e.Message.ID, e.Message.UserID, e.Message.Text)
+	case KindJoin, KindLeave:
+		return fmt.Sprintf("%s %s (%s)", e.Kind, e.Presence.UserID, e.Presence.ConnectionID)
+	case KindConnected:
+		return fmt.Sprintf("connected (attempt %d)", e.Attempt)
+	case KindReconnecting:
+		return fmt.Sprintf("reconnecting (attempt %d in %v): %v", e.Attempt, e.Delay, e.Err)
+	case KindError:
+		return fmt.Sprintf("error: %v", e.Err)
+	}
+	return e.Kind.String()
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/chatapp-dev/chatapp/client"
+)
+
+const chatUsage = `Usage: chatapp chat [flags]
+
+A terminal chat in one room of a chatapp server: a local "chatapp serve"
+(--server) or a stage deployed on AWS (--api and --ws, the stack's outputs).
+Enter sends, PgUp/PgDn scroll, Esc or Ctrl-C quits.
+
+Flags:
+`
+
+// chatConfig is what `chatapp chat` is started with.
+type chatConfig struct {
+	Server, API, WS string
+	chatIdentity
+}
+
+func parseChatFlags(args []string, stdout, stderr io.Writer) (chatConfig, error) {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	// Help asked for goes to stdout, usage after a mistake to stderr.
+	fs.SetOutput(stderr)
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
+			fs.SetOutput(stdout)
+		}
+	}
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), chatUsage)
+		fs.PrintDefaults()
+	}
+	var cfg chatConfig
+	fs.StringVar(&cfg.Server, "server", "http://127.0.0.1:8080", "a local chatapp serve; both URLs derive from it")
+	fs.StringVar(&cfg.API, "api", "", "the REST API URL of a deployed stage, e.g. https://ID.execute-api.REGION.amazonaws.com/dev/chat (with --ws)")
+	fs.StringVar(&cfg.WS, "ws", "", "the WebSocket API URL of a deployed stage, e.g. wss://ID.execute-api.REGION.amazonaws.com/dev (with --api)")
+	fs.StringVar(&cfg.Room, "room", "lobby", "the room")
+	fs.StringVar(&cfg.Name, "name", "", "your display name (default: $USER, else guest)")
+	fs.StringVar(&cfg.UserID, "user", "", "your user id (default: the name and a random suffix)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return cfg, fmt.Errorf("chat: unexpected arguments %q", fs.Args())
+	}
+	if (cfg.API == "") != (cfg.WS == "") {
+		return cfg, errors.New("chat: --api and --ws go together")
+	}
+	if cfg.Name == "" {
+		cfg.Name = cmp.Or(os.Getenv("USER"), "guest")
+	}
+	if cfg.UserID == "" {
+		cfg.UserID = defaultUserID(cfg.Name)
+	}
+	return cfg, nil
+}
+
+// defaultUserID is the name reduced to id characters, and a random suffix so
+// that two terminals of one user are told apart.
+func defaultUserID(name string) string {
+	id := strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsLetter(r), unicode.IsDigit(r), strings.ContainsRune("-_.:@+", r):
+			return unicode.ToLower(r)
+		case unicode.IsSpace(r):
+			return '-'
+		}
+		return -1
+	}, name)
+	if len(id) > 100 {
+		id = id[:100]
+	}
+	if id == "" {
+		id = "guest"
+	}
+	suffix := make([]byte, 2)
+	rand.Read(suffix)
+	return id + "-" + hex.EncodeToString(suffix)
+}
+
+func (cfg chatConfig) clientConfig() client.Config {
+	api, ws := cfg.API, cfg.WS
+	if api == "" {
+		api, ws = client.LocalURLs(cfg.Server)
+	}
+	return client.Config{
+		APIURL:       api,
+		WebSocketURL: ws,
+		Room:         cfg.Room,
+		UserID:       cfg.UserID,
+		Name:         cfg.Name,
+		Presence:     true,
+		Backlog:      100,
+	}
+}
+
+func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseChatFlags(args, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	c, err := client.Dial(ctx, cfg.clientConfig())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	p := tea.NewProgram(newChatModel(c, cfg.chatIdentity), tea.WithAltScreen(), tea.WithContext(ctx))
+	_, err = p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil // interrupted
+	}
+	return err
+}

@@ -1,0 +1,686 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/client"
+)
+
+// dialClient connects a client.Client to the server at base with fast
+// reconnects; it is closed when the test ends.
+func dialClient(t *testing.T, base string, cfg client.Config) *client.Client {
+	t.Helper()
+	c, err := tryDialClient(base, cfg)
+	if err != nil {
+		t.Fatalf("Dial %s as %s: %v", cfg.Room, cfg.UserID, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func tryDialClient(base string, cfg client.Config) (*client.Client, error) {
+	cfg.APIURL, cfg.WebSocketURL = client.LocalURLs(base)
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff = 10 * time.Millisecond
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = 100 * time.Millisecond
+	}
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+	return client.Dial(ctx, cfg)
+}
+
+// recorder drains a client's events into a list that a test waits on.
+type recorder struct {
+	t       *testing.T
+	name    string
+	mu      sync.Mutex
+	events  []client.Event
+	changed chan struct{}
+	done    chan struct{}
+}
+
+func record(t *testing.T, name string, c *client.Client) *recorder {
+	r := &recorder{t: t, name: name, changed: make(chan struct{}, 1), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for ev := range c.Events() {
+			r.mu.Lock()
+			r.events = append(r.events, ev)
+			r.mu.Unlock()
+			select {
+			case r.changed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return r
+}
+
+func (r *recorder) snapshot() []client.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.events)
+}
+
+// wait returns the events once cond holds for them, failing the test if it
+// does not within waitTimeout.
+func (r *recorder) wait(what string, cond func([]client.Event) bool) []client.Event {
+	r.t.Helper()
+	deadline := time.NewTimer(waitTimeout)
+	defer deadline.Stop()
+	for {
+		evs := r.snapshot()
+		if cond(evs) {
+			return evs
+		}
+		select {
+		case <-r.changed:
+		case <-r.done:
+			if evs := r.snapshot(); cond(evs) {
+				return evs
+			}
+			r.t.Fatalf("%s: events closed before %s; got:\n%s", r.name, what, describeEvents(r.snapshot()))
+		case <-deadline.C:
+			r.t.Fatalf("%s: timed out waiting for %s; got:\n%s", r.name, what, describeEvents(r.snapshot()))
+		}
+	}
+}
+
+// waitText waits for a message with this text and returns it.
+func (r *recorder) waitText(text string) *chatapp.Message {
+	r.t.Helper()
+	var found *chatapp.Message
+	r.wait(fmt.Sprintf("message %q", text), func(evs []client.Event) bool {
+		for _, ev := range evs {
+			if ev.Kind == client.KindMessage && ev.Message.Text == text {
+				found = ev.Message
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// messages returns the messages delivered so far, in delivery order.
+func messagesOf(evs []client.Event) []*chatapp.Message {
+	var out []*chatapp.Message
+	for _, ev := range evs {
+		if ev.Kind == client.KindMessage {
+			out = append(out, ev.Message)
+		}
+	}
+	return out
+}
+
+func count(evs []client.Event, kind client.Kind) int {
+	n := 0
+	for _, ev := range evs {
+		if ev.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func describeEvents(evs []client.Event) string {
+	var b strings.Builder
+	for _, ev := range evs {
+		fmt.Fprintf(&b, "  %v\n", ev)
+	}
+	return b.String()
+}
+
+func texts(ms []*chatapp.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Text
+	}
+	return out
+}
+
+func ids(ms []*chatapp.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}
+
+// TestClientChat: a message sent over REST and one sent over the socket
+// reach another client as events, and the stored message is returned.
+func TestClientChat(t *testing.T) { forEachBackend(t, testClientChat) }
+
+func testClientChat(t *testing.T, cfg ServeConfig) {
+	s := startServer(t, cfg)
+	a := dialClient(t, s.URL, client.Config{Room: "cc", UserID: "a", Name: "Ada"})
+	b := dialClient(t, s.URL, client.Config{Room: "cc", UserID: "b", Name: "Bob"})
+	ra, rb := record(t, "a", a), record(t, "b", b)
+
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+	sent, err := a.Send(ctx, "over rest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent.ID == "" || sent.Text != "over rest" || sent.UserID != "a" || sent.Name != "Ada" || sent.RoomID != "cc" || sent.Timestamp == 0 {
+		t.Errorf("Send returned %+v", sent)
+	}
+	if got := rb.waitText("over rest"); *got != *sent {
+		t.Errorf("b got %+v, want %+v", got, sent)
+	}
+	ra.waitText("over rest") // the sender's own messages come back too
+
+	if err := b.SendWS(ctx, "over the socket"); err != nil {
+		t.Fatal(err)
+	}
+	got := ra.waitText("over the socket")
+	if got.UserID != "b" || got.Name != "Bob" || got.ID <= sent.ID {
+		t.Errorf("a got %+v", got)
+	}
+	evs := rb.wait("its own socket message", func(evs []client.Event) bool { return len(messagesOf(evs)) == 2 })
+	if evs[0].Kind != client.KindConnected || evs[0].Attempt != 0 {
+		t.Errorf("first event %v, want connected (attempt 0)", evs[0])
+	}
+	if got := texts(messagesOf(evs)); !slices.Equal(got, []string{"over rest", "over the socket"}) {
+		t.Errorf("b got %q", got)
+	}
+	if n := count(evs, client.KindJoin); n != 0 {
+		t.Errorf("b got %d join events without Presence", n)
+	}
+
+	users, err := a.Users(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var who []string
+	for _, u := range users {
+		who = append(who, u.UserID+"/"+u.Name)
+	}
+	slices.Sort(who)
+	if !slices.Equal(who, []string{"a/Ada", "b/Bob"}) {
+		t.Errorf("Users: %v", who)
+	}
+}
+
+// TestClientHistory pages the history backward with Cursor and forward with
+// After, and Backlog delivers the latest messages before live ones.
+func TestClientHistory(t *testing.T) { forEachBackend(t, testClientHistory) }
+
+func testClientHistory(t *testing.T, cfg ServeConfig) {
+	s := startServer(t, cfg)
+	var want []string
+	for i := range 7 {
+		text := fmt.Sprintf("h%d", i)
+		putMessage(t, s.URL, "hist", "u", "U", text)
+		want = append(want, text)
+	}
+	c := dialClient(t, s.URL, client.Config{Room: "hist", UserID: "reader", Backlog: 3})
+	r := record(t, "reader", c)
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+
+	var pages [][]string
+	var all []*chatapp.Message
+	opts := client.HistoryOptions{Limit: 3}
+	for range 10 {
+		page, err := c.History(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, texts(page.Messages))
+		all = append(page.Messages, all...)
+		if page.NextCursor == "" {
+			break
+		}
+		opts.Cursor = page.NextCursor
+	}
+	wantPages := [][]string{{"h4", "h5", "h6"}, {"h1", "h2", "h3"}, {"h0"}}
+	if !slices.EqualFunc(pages, wantPages, slices.Equal) {
+		t.Errorf("pages %q, want %q", pages, wantPages)
+	}
+	if got := texts(all); !slices.Equal(got, want) {
+		t.Errorf("history %q, want %q", got, want)
+	}
+
+	page, err := c.History(ctx, client.HistoryOptions{After: all[1].ID, Limit: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(page.Messages); !slices.Equal(got, want[2:6]) || !page.HasMore {
+		t.Errorf("after h1, limit 4: %q has_more=%v, want %q and more", got, page.HasMore, want[2:6])
+	}
+	page, err = c.History(ctx, client.HistoryOptions{After: all[5].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := texts(page.Messages); !slices.Equal(got, want[6:]) || page.HasMore {
+		t.Errorf("after h5: %q has_more=%v", got, page.HasMore)
+	}
+
+	// The backlog comes first, then live messages.
+	putMessage(t, s.URL, "hist", "u", "U", "live")
+	r.waitText("live")
+	if got := texts(messagesOf(r.snapshot())); !slices.Equal(got, []string{"h4", "h5", "h6", "live"}) {
+		t.Errorf("backlog and live: %q", got)
+	}
+}
+
+// TestClientPresence: only a client that asked for presence gets join and
+// leave events.
+func TestClientPresence(t *testing.T) { forEachBackend(t, testClientPresence) }
+
+func testClientPresence(t *testing.T, cfg ServeConfig) {
+	s := startServer(t, cfg)
+	watcher := record(t, "watcher", dialClient(t, s.URL, client.Config{Room: "pr", UserID: "w", Presence: true}))
+	plain := record(t, "plain", dialClient(t, s.URL, client.Config{Room: "pr", UserID: "p"}))
+
+	visitor, err := tryDialClient(s.URL, client.Config{Room: "pr", UserID: "v", Name: "Vic"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := func(typ client.Kind) func([]client.Event) bool {
+		return func(evs []client.Event) bool {
+			for _, ev := range evs {
+				if ev.Kind == typ && ev.Presence.UserID == "v" {
+					return ev.Presence.Name == "Vic" && ev.Presence.RoomID == "pr" && ev.Presence.ConnectionID != ""
+				}
+			}
+			return false
+		}
+	}
+	watcher.wait("v's join", joined(client.KindJoin))
+	visitor.Close()
+	watcher.wait("v's leave", joined(client.KindLeave))
+
+	// Events are in order: plain has seen everything up to this message,
+	// and no presence among it.
+	putMessage(t, s.URL, "pr", "x", "X", "after the visit")
+	evs := plain.wait("the message", func(evs []client.Event) bool { return len(messagesOf(evs)) == 1 })
+	if n := count(evs, client.KindJoin) + count(evs, client.KindLeave); n != 0 {
+		t.Errorf("plain got %d presence events:\n%s", n, describeEvents(evs))
+	}
+}
+
+// TestClientErrors: the server's errors are typed, with code and status.
+func TestClientErrors(t *testing.T) {
+	s := startServer(t, ServeConfig{})
+	c := dialClient(t, s.URL, client.Config{Room: "err", UserID: "u"})
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+
+	check := func(what string, err error, code string, status int) {
+		t.Helper()
+		var e *client.Error
+		if !errors.As(err, &e) {
+			t.Errorf("%s: %v (%T), want a *client.Error", what, err, err)
+			return
+		}
+		if e.Code != code || e.StatusCode != status || e.Message == "" {
+			t.Errorf("%s: %+v, want code %s status %d and a message", what, e, code, status)
+		}
+		if got := chatapp.ErrorCode(err); got != code {
+			t.Errorf("%s: chatapp.ErrorCode = %q, want %q", what, got, code)
+		}
+	}
+
+	_, err := c.Send(ctx, "  ")
+	check("Send blank", err, chatapp.EINVALID, http.StatusBadRequest)
+	_, err = c.Send(ctx, strings.Repeat("x", chatapp.MaxMessageBytes+1))
+	check("Send too long", err, chatapp.ETOOLARGE, http.StatusRequestEntityTooLarge)
+	_, err = c.History(ctx, client.HistoryOptions{Cursor: "not-an-id"})
+	check("History bad cursor", err, chatapp.EINVALID, http.StatusBadRequest)
+	_, err = c.History(ctx, client.HistoryOptions{Limit: chatapp.MaxHistoryLimit + 1})
+	check("History over the limit", err, chatapp.EINVALID, http.StatusBadRequest)
+	check("SendWS blank", c.SendWS(ctx, "\n"), chatapp.EINVALID, http.StatusBadRequest)
+
+	// A refused handshake is the server's JSON error.
+	_, err = tryDialClient(s.URL, client.Config{Room: "no spaces", UserID: "u"})
+	check("Dial bad room", err, chatapp.EINVALID, http.StatusBadRequest)
+	_, err = tryDialClient(s.URL, client.Config{Room: "r", UserID: "u", Name: "bell\a"})
+	check("Dial bad name", err, chatapp.EINVALID, http.StatusBadRequest)
+
+	// No server at all: an error, not an *Error.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = tryDialClient("http://"+addr, client.Config{Room: "r", UserID: "u"})
+	var e *client.Error
+	if err == nil || errors.As(err, &e) {
+		t.Errorf("Dial with no server: %v", err)
+	}
+	if _, err := tryDialClient(s.URL, client.Config{UserID: "u"}); err == nil {
+		t.Error("Dial without a room succeeded")
+	}
+
+	c.Close()
+	if err := c.SendWS(ctx, "late"); !errors.Is(err, client.ErrClosed) {
+		t.Errorf("SendWS after Close: %v", err)
+	}
+}
+
+// gate is a RoundTripper that a test can take down, as if the network were
+// gone: requests fail at once.
+type gate struct {
+	down atomic.Bool
+	rt   *http.Transport
+}
+
+func newGate(t *testing.T) *gate {
+	g := &gate{rt: http.DefaultTransport.(*http.Transport).Clone()}
+	t.Cleanup(g.rt.CloseIdleConnections)
+	return g
+}
+
+func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if g.down.Load() {
+		return nil, errors.New("test: network down")
+	}
+	return g.rt.RoundTrip(r)
+}
+
+// restartServer starts a server on addr, the address of one just closed.
+func restartServer(t *testing.T, cfg ServeConfig, addr string) *testServer {
+	t.Helper()
+	cfg.Addr = addr
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			ln.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s stays in use: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return startServer(t, cfg)
+}
+
+// TestClientReconnect restarts the server under a connected client: the
+// client sees 1001, retries until the server is back on the same address,
+// and delivers every message once and in order, those sent while it was
+// away included.
+func TestClientReconnect(t *testing.T) { forEachBackend(t, testClientReconnect) }
+
+func testClientReconnect(t *testing.T, cfg ServeConfig) {
+	cfg.DataDir = t.TempDir()
+	s1 := startServer(t, cfg)
+	addr := strings.TrimPrefix(s1.URL, "http://")
+	// The client's requests go through a gate, so that it stays away for
+	// as long as the test needs; the server restarts on the same address.
+	g := newGate(t)
+	a := dialClient(t, s1.URL, client.Config{Room: "re", UserID: "a", Name: "Ada", HTTPClient: &http.Client{Transport: g}})
+	r := record(t, "a", a)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*waitTimeout)
+	defer cancel()
+
+	for i := range 3 {
+		putMessage(t, s1.URL, "re", "b", "Bob", fmt.Sprintf("before %d", i))
+	}
+	if err := a.SendWS(ctx, "before ws"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitText("before ws")
+
+	g.down.Store(true)
+	s1.close(t)
+	evs := r.wait("two failed reconnection attempts", func(evs []client.Event) bool { return count(evs, client.KindReconnecting) >= 2 })
+	var first *client.Event
+	for i, ev := range evs {
+		if ev.Kind == client.KindReconnecting {
+			if first == nil {
+				first = &evs[i]
+			}
+			if ev.Delay < 10*time.Millisecond || ev.Delay > 100*time.Millisecond || ev.Err == nil {
+				t.Errorf("reconnecting event %v: delay out of [10ms, 100ms] or no cause", ev)
+			}
+		}
+	}
+	if code := websocket.CloseStatus(first.Err); code != websocket.StatusGoingAway || first.Attempt != 1 {
+		t.Errorf("first reconnecting event %v (close status %v), want attempt 1 after 1001", first, code)
+	}
+	if err := a.SendWS(ctx, "while down"); !errors.Is(err, client.ErrNotConnected) {
+		t.Errorf("SendWS while down: %v, want ErrNotConnected", err)
+	}
+
+	s2 := restartServer(t, cfg, addr)
+	for i := range 3 {
+		putMessage(t, s2.URL, "re", "b", "Bob", fmt.Sprintf("while away %d", i))
+	}
+	g.down.Store(false)
+	before := len(r.snapshot())
+	r.wait("connected again", func(evs []client.Event) bool {
+		return slices.ContainsFunc(evs[before:], func(ev client.Event) bool { return ev.Kind == client.KindConnected && ev.Attempt >= 1 })
+	})
+	// Sends racing the catch-up, over REST and over the new socket.
+	for i := range 2 {
+		putMessage(t, s2.URL, "re", "b", "Bob", fmt.Sprintf("after %d", i))
+	}
+	if err := a.SendWS(ctx, "after ws"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitText("after ws")
+	// Anything delivered twice would come before this last message.
+	putMessage(t, s2.URL, "re", "b", "Bob", "last")
+	r.waitText("last")
+
+	got := messagesOf(r.snapshot())
+	h := getHistory(t, s2.URL, "room_id=re")
+	var want []string
+	for _, m := range h.Messages {
+		want = append(want, m.ID)
+	}
+	if !slices.Equal(ids(got), want) {
+		t.Errorf("delivered %q\nwant (history) %q", texts(got), historyTexts(h))
+	}
+	if !slices.IsSorted(ids(got)) {
+		t.Errorf("delivered out of id order: %q", texts(got))
+	}
+	if len(want) != 11 {
+		t.Errorf("history holds %d messages, want 11: %q", len(want), historyTexts(h))
+	}
+	if n := count(r.snapshot(), client.KindConnected); n != 2 {
+		t.Errorf("%d connected events, want 2", n)
+	}
+}
+
+func historyTexts(h history) []string {
+	var out []string
+	for _, m := range h.Messages {
+		out = append(out, m.Text)
+	}
+	return out
+}
+
+// TestClientCloseLeaksNothing: Close stops every goroutine of the client,
+// while connected and while reconnecting.
+func TestClientCloseLeaksNothing(t *testing.T) {
+	s := startServer(t, ServeConfig{})
+	httpClient.CloseIdleConnections()
+	base := runtime.NumGoroutine()
+
+	c := dialClient(t, s.URL, client.Config{Room: "leak", UserID: "u", Presence: true})
+	r := record(t, "u", c)
+	putMessage(t, s.URL, "leak", "x", "X", "hello")
+	r.waitText("hello")
+	c.Close()
+	<-r.done
+	waitGoroutines(t, base)
+
+	// Closed while reconnecting to a server that is gone.
+	s2 := startServer(t, ServeConfig{})
+	httpClient.CloseIdleConnections()
+	base = runtime.NumGoroutine()
+	c = dialClient(t, s2.URL, client.Config{Room: "leak", UserID: "u"})
+	r = record(t, "u", c)
+	// (A push first: the race detector otherwise sees the gateway's
+	// sockets.Add of this connection racing its Close's sockets.Wait.)
+	putMessage(t, s2.URL, "leak", "x", "X", "hello again")
+	r.waitText("hello again")
+	s2.close(t)
+	r.wait("a reconnection attempt", func(evs []client.Event) bool { return count(evs, client.KindReconnecting) >= 2 })
+	c.Close()
+	<-r.done
+	waitGoroutines(t, base)
+}
+
+// waitGoroutines waits until no more than n goroutines run. The tests' own
+// idle HTTP connections are closed first: their goroutines are not the
+// client's.
+func waitGoroutines(t *testing.T, n int) {
+	t.Helper()
+	httpClient.CloseIdleConnections()
+	deadline := time.Now().Add(waitTimeout)
+	for runtime.NumGoroutine() > n {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Fatalf("%d goroutines, want at most %d:\n%s", runtime.NumGoroutine(), n, buf)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestClientSlowConsumer: a consumer that stops draining Events holds the
+// client back without losing anything, and Close does not wait for it.
+func TestClientSlowConsumer(t *testing.T) {
+	s := startServer(t, ServeConfig{})
+	slow := dialClient(t, s.URL, client.Config{Room: "slow", UserID: "slow"})
+	never := dialClient(t, s.URL, client.Config{Room: "slow", UserID: "never"})
+
+	const n = client.EventBuffer + 150 // more than the channel holds
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 4 {
+				body := fmt.Sprintf(`{"room_id":"slow","user_id":"w","text":"m%03d"}`, i)
+				if r, err := tryDo(http.MethodPut, s.URL+"/chat", body, jsonHeader); err != nil || r.Status != http.StatusOK {
+					errs <- fmt.Errorf("PUT %d: %v %d %s", i, err, r.Status, r.Body)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+
+	// Only now does slow start reading: every message, once, in id order.
+	r := record(t, "slow", slow)
+	evs := r.wait(fmt.Sprintf("%d messages", n), func(evs []client.Event) bool { return len(messagesOf(evs)) >= n })
+	got := messagesOf(evs)
+	h := getHistory(t, s.URL, fmt.Sprintf("room_id=slow&limit=%d", n))
+	var want []string
+	for _, m := range h.Messages {
+		want = append(want, m.ID)
+	}
+	if !slices.Equal(ids(got), want) {
+		t.Errorf("delivered %d messages, want the %d of the history in order", len(got), len(want))
+	}
+
+	// never's channel fills up: Close still returns, and closes it.
+	eventually(t, "never's channel is full", func() bool { return len(never.Events()) == client.EventBuffer })
+	closed := make(chan struct{})
+	go func() { never.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(waitTimeout):
+		t.Fatal("Close blocked on a full event channel")
+	}
+	left := 0
+	for range never.Events() {
+		left++
+	}
+	if left != client.EventBuffer {
+		t.Errorf("the full channel held %d events, want %d", left, client.EventBuffer)
+	}
+}
+
+// lossyPuts is a RoundTripper that lets the first drop PUTs reach the server
+// and then loses their answers, as a connection reset after the request was
+// sent does. It counts the PUTs.
+type lossyPuts struct {
+	drop atomic.Int32
+	puts atomic.Int32
+	rt   *http.Transport
+}
+
+func (l *lossyPuts) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method != http.MethodPut {
+		return l.rt.RoundTrip(r)
+	}
+	l.puts.Add(1)
+	resp, err := l.rt.RoundTrip(r)
+	if err == nil && l.drop.Add(-1) >= 0 {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, errors.New("test: connection reset by peer")
+	}
+	return resp, err
+}
+
+// TestClientSendRetriesOnce: a send whose answers are lost is retried under
+// one idempotency key; the message is stored once and delivered once. A
+// request the server refuses is not retried.
+func TestClientSendRetriesOnce(t *testing.T) {
+	s := startServer(t, ServeConfig{})
+	lossy := &lossyPuts{rt: http.DefaultTransport.(*http.Transport).Clone()}
+	t.Cleanup(lossy.rt.CloseIdleConnections)
+	c := dialClient(t, s.URL, client.Config{Room: "retry", UserID: "u", HTTPClient: &http.Client{Transport: lossy}})
+	r := record(t, "u", c)
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+
+	lossy.drop.Store(2)
+	m, err := c.Send(ctx, "stored once")
+	if err != nil {
+		t.Fatalf("Send with two lost answers: %v", err)
+	}
+	if got := lossy.puts.Load(); got != 3 {
+		t.Errorf("%d PUTs, want 3", got)
+	}
+	h := getHistory(t, s.URL, "room_id=retry")
+	if len(h.Messages) != 1 || h.Messages[0].ID != m.ID || h.Messages[0].Text != "stored once" {
+		t.Fatalf("history after the retried send: %+v, want the one message %s", h.Messages, m.ID)
+	}
+	putMessage(t, s.URL, "retry", "x", "X", "marker")
+	evs := r.wait("the marker", func(evs []client.Event) bool { return len(messagesOf(evs)) >= 2 })
+	if got := messagesOf(evs); len(got) != 2 || got[0].ID != m.ID || got[1].Text != "marker" {
+		t.Errorf("delivered %v, want the sent message once, then the marker", ids(got))
+	}
+
+	lossy.puts.Store(0)
+	if _, err := c.Send(ctx, " "); chatapp.ErrorCode(err) != chatapp.EINVALID {
+		t.Errorf("Send blank: %v", err)
+	}
+	if got := lossy.puts.Load(); got != 1 {
+		t.Errorf("a refused send was tried %d times, want once", got)
+	}
+}

@@ -1,0 +1,93 @@
+package handler_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// orderNotifier records the message ids of a room's pushes in the order the
+// handler hands them over.
+type orderNotifier struct {
+	mu  sync.Mutex
+	ids map[string][]string
+}
+
+func (n *orderNotifier) Broadcast(_ context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
+	var m chatapp.Message
+	if err := json.Unmarshal(push.Data, &m); err != nil {
+		return chatapp.Delivery{}, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.ids[roomID] = append(n.ids[roomID], m.ID)
+	return chatapp.Delivery{}, nil
+}
+
+func (n *orderNotifier) Post(context.Context, string, []byte) error { return nil }
+
+// lateReturn widens the window between a commit and the push that follows it,
+// as a busy machine does: CreateMessage returns a random while after it commits.
+type lateReturn struct{ chatapp.MessageStore }
+
+func (s lateReturn) CreateMessage(ctx context.Context, m *chatapp.Message) error {
+	err := s.MessageStore.CreateMessage(ctx, m)
+	time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
+	return err
+}
+
+// TestConcurrentSendsPushInStoredOrder: however concurrent sends to a room
+// interleave, they are pushed in the order of their ids, which is the
+// history's order.
+func TestConcurrentSendsPushInStoredOrder(t *testing.T) {
+	e := newEnv(t)
+	n := &orderNotifier{ids: map[string][]string{}}
+	e.h.Notifier = n
+	e.h.Messages = lateReturn{e.db}
+	rooms := []string{"a", "b"}
+	const senders, each = 8, 25
+	var wg sync.WaitGroup
+	for w := range senders {
+		wg.Go(func() {
+			for i := range each {
+				room := rooms[(w+i)%len(rooms)]
+				body := fmt.Sprintf(`{"room_id":%q,"text":"m%d-%d","user_id":"u%d"}`, room, w, i, w)
+				resp, err := e.h.PutMessage(context.Background(), restRequest("PUT", "/chat", "", body))
+				if err != nil || resp.StatusCode != 200 {
+					t.Errorf("PUT: %v %d %s", err, resp.StatusCode, resp.Body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, room := range rooms {
+		pushed := n.ids[room]
+		total += len(pushed)
+		if !slices.IsSorted(pushed) {
+			t.Errorf("room %s: pushes out of id order: %v", room, pushed)
+		}
+		page, err := e.db.FindMessages(context.Background(), chatapp.MessageFilter{RoomID: room, Limit: chatapp.MaxHistoryLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stored []string
+		for _, m := range page.Messages {
+			stored = append(stored, m.ID)
+		}
+		if !slices.Equal(stored, pushed) {
+			t.Errorf("room %s: pushed %d ids, stored %d, not the same sequence", room, len(pushed), len(stored))
+		}
+	}
+	if total != senders*each {
+		t.Errorf("%d pushes, want %d", total, senders*each)
+	}
+}
