@@ -3,14 +3,32 @@
 #   make test    run every test
 GO ?= go
 
-.PHONY: serve test vet build clean deps
+.PHONY: serve test vet fuzz build clean deps
 
 serve:
 	$(GO) run ./cmd/chatapp serve
 
 # -race needs cgo; the machine's gcc provides it.
-test: deps vet
+test: deps vet fuzz
 	$(GO) test -race -count=1 ./...
+
+# Every fuzz target of every package, FUZZTIME each (`make fuzz FUZZTIME=1m`
+# to dig deeper). Targets are found with go test -list, so a new one is run
+# without editing this. Not under -race: it would slow the fuzzer several
+# times over, and `make test` runs the corpus under -race anyway. Inputs that
+# find nothing stay in the Go build cache; a failing one is written to the
+# package's testdata/fuzz/NAME/: fix the bug and commit the file.
+FUZZTIME ?= 3s
+
+fuzz:
+	@set -e; for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}={{.Dir}}{{end}}' ./...); do \
+		grep -qs '^func Fuzz' $${pkg#*=}/*_test.go || continue; \
+		list=$$($(GO) test -list '^Fuzz' $${pkg%%=*}); \
+		for name in $$(echo "$$list" | grep '^Fuzz'); do \
+			echo "fuzz $${pkg%%=*} $$name for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $${pkg%%=*}; \
+		done; \
+	done
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -33,6 +33,13 @@ type ConnectionStore interface {
 	FindConnectionsByRoom(ctx context.Context, roomID string) ([]*Connection, error)
 }
 
+// ConnectionLister lists every stored connection, of every room, in no
+// particular order. Only the local gateway's sweeper uses it, to find rows
+// whose socket is gone; requests never read a whole table.
+type ConnectionLister interface {
+	ListConnections(ctx context.Context) ([]*Connection, error)
+}
+
 // Notifier pushes frames to WebSocket connections, as API Gateway's
 // Management API (PostToConnection) does.
 type Notifier interface {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Error codes. Each maps to one HTTP status in the handlers; clients see the
@@ -32,6 +33,9 @@ var ErrDuplicate = errors.New("chatapp: duplicate send")
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, on a rate_limited error, is how long until a retry may
+	// succeed; REST answers carry it as the Retry-After header.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("chatapp: code=%s message=%s", e.Code, e.Message) }

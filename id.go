@@ -13,14 +13,30 @@ import (
 var ulids = struct {
 	sync.Mutex
 	entropy *ulid.MonotonicEntropy
+	last    uint64 // the millisecond of the last id
 }{entropy: ulid.Monotonic(rand.Reader, 0)}
 
 // NewMessageID returns a new message id for time t: a ULID, unique and
 // sorting in time order within one process (and by millisecond across them).
+// Stores use NextMessageID; this is for ids of a given time (cursors).
 func NewMessageID(t time.Time) string {
 	ulids.Lock()
 	defer ulids.Unlock()
 	return ulid.MustNew(ulid.Timestamp(t), ulids.entropy).String()
+}
+
+// NextMessageID returns the id of a message stored now and its time, in
+// epoch milliseconds. Every id it returns in a process is greater than the
+// one before: it reads the clock under the generator's lock, and never goes
+// back a millisecond when the wall clock does. (Monotonic entropy restarts
+// at random when the millisecond changes, so an id of millisecond t made
+// after one of t+1 could otherwise sort before an earlier id of t.)
+func NextMessageID() (id string, ms int64) {
+	ulids.Lock()
+	defer ulids.Unlock()
+	at := max(ulid.Timestamp(time.Now()), ulids.last)
+	ulids.last = at
+	return ulid.MustNew(at, ulids.entropy).String(), int64(at)
 }
 
 // ValidMessageID reports whether s is a well-formed message id, so that a

@@ -180,3 +180,32 @@ func TestConnectionWants(t *testing.T) {
 		t.Error("a presence connection does not want presence events")
 	}
 }
+
+// TestNextMessageIDAlwaysIncreases: ids made by concurrent callers increase
+// strictly in the order they are handed out, and each one's time is its
+// id's millisecond, across many millisecond boundaries.
+func TestNextMessageIDAlwaysIncreases(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 2000 {
+				mu.Lock()
+				id, ms := chatapp.NextMessageID()
+				got = append(got, id)
+				mu.Unlock()
+				u, err := ulid.ParseStrict(id)
+				if err != nil || int64(u.Time()) != ms {
+					t.Errorf("id %s: %v, time %d, want %d", id, err, u.Time(), ms)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] {
+			t.Fatalf("id %d %s is not above id %d %s", i, got[i], i-1, got[i-1])
+		}
+	}
+}

@@ -62,8 +62,8 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// ValidateText checks a message text: not blank, valid UTF-8, at most
-// MaxMessageBytes.
+// ValidateText checks a message text: not blank (nor only invisible
+// format characters), valid UTF-8, at most MaxMessageBytes.
 func ValidateText(text string) error {
 	switch {
 	case len(text) > MaxMessageBytes:
@@ -72,7 +72,9 @@ func ValidateText(text string) error {
 		return Errorf(EINVALID, "message is not valid UTF-8")
 	}
 	for _, r := range text {
-		if !unicode.IsSpace(r) {
+		// Format characters (zero-width spaces, direction overrides) show
+		// nothing: a text of only those is as blank as spaces.
+		if !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) {
 			return nil
 		}
 	}

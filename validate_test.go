@@ -130,6 +130,8 @@ func TestValidateText(t *testing.T) {
 		{"spaces", "   ", chatapp.EINVALID},
 		{"whitespace mix", " \t\r\n\v\f", chatapp.EINVALID},
 		{"unicode whitespace", "\u00a0\u3000\u2003", chatapp.EINVALID},
+		{"only invisible format characters", "\u200b\u202e\u2066\ufeff", chatapp.EINVALID},
+		{"format characters around text", "\u200bhi\u200d", ""},
 		{"one over the limit", strings.Repeat("a", chatapp.MaxMessageBytes+1), chatapp.ETOOLARGE},
 		{"over the limit in bytes", strings.Repeat("é", chatapp.MaxMessageBytes/2+1), chatapp.ETOOLARGE},
 		{"huge whitespace", strings.Repeat(" ", chatapp.MaxMessageBytes+1), chatapp.ETOOLARGE},

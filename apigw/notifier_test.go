@@ -47,9 +47,10 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { srv.Close(); gw.Close(); db.Close() })
 	n := &apigw.Notifier{
 		Connections: db,
+		// The gateway accepts requests signed with its own credentials only.
 		AWS: aws.Config{
 			Region:      "us-east-1",
-			Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+			Credentials: credentials.StaticCredentialsProvider{Value: gw.ManagementCredentials()},
 		},
 		Endpoint: srv.URL,
 	}

@@ -25,6 +25,8 @@ const (
 	Disconnect  = "disconnect"
 	SendMessage = "send-message"
 	Default     = "default"
+	// Authorize is the REQUEST authorizer of both APIs.
+	Authorize = "authorize"
 )
 
 // RESTRoutes and WebSocketRoutes say which function serves each route, as
@@ -62,6 +64,7 @@ func Handlers(h *handler.Handler, fixedEndpoint bool) map[string]any {
 		Disconnect:  ws(h.Disconnect),
 		SendMessage: ws(h.SendMessage),
 		Default:     ws(h.Default),
+		Authorize:   h.Authorize,
 	}
 }
 

@@ -3,6 +3,7 @@ package awslambda
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -27,26 +28,76 @@ type Invoker struct {
 // APIGatewayProxyResponse. A function error (a panic, a returned error) is
 // an error here, which the gateway answers with 502 as API Gateway does.
 func (i *Invoker) Invoke(ctx context.Context, event any) (events.APIGatewayProxyResponse, error) {
+	var resp events.APIGatewayProxyResponse
+	err := i.invoke(ctx, event, &resp)
+	return resp, err
+}
+
+// invoke sends event and decodes the function's answer into out.
+func (i *Invoker) invoke(ctx context.Context, event, out any) error {
 	payload, err := json.Marshal(event)
 	if err != nil {
-		return events.APIGatewayProxyResponse{}, err
+		return err
 	}
 	if i.Serial {
 		i.mu.Lock()
 		defer i.mu.Unlock()
 	}
-	out, err := i.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(i.FunctionName), Payload: payload})
+	res, err := i.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(i.FunctionName), Payload: payload})
 	if err != nil {
-		return events.APIGatewayProxyResponse{}, fmt.Errorf("invoke %s: %w", i.FunctionName, err)
+		return fmt.Errorf("invoke %s: %w", i.FunctionName, err)
 	}
-	if out.FunctionError != nil {
-		return events.APIGatewayProxyResponse{}, fmt.Errorf("function %s failed (%s): %s", i.FunctionName, *out.FunctionError, out.Payload)
+	if res.FunctionError != nil {
+		return &FunctionError{Function: i.FunctionName, Type: *res.FunctionError, Payload: res.Payload}
 	}
-	var resp events.APIGatewayProxyResponse
-	if err := json.Unmarshal(out.Payload, &resp); err != nil {
-		return events.APIGatewayProxyResponse{}, fmt.Errorf("function %s returned %q: %w", i.FunctionName, out.Payload, err)
+	if err := json.Unmarshal(res.Payload, out); err != nil {
+		return fmt.Errorf("function %s returned %q: %w", i.FunctionName, res.Payload, err)
 	}
-	return resp, nil
+	return nil
+}
+
+// FunctionError is a function's failure: a returned error or a panic, with
+// Lambda's {"errorMessage","errorType"} payload.
+type FunctionError struct {
+	Function, Type string
+	Payload        []byte
+}
+
+func (e *FunctionError) Error() string {
+	return fmt.Sprintf("function %s failed (%s): %s", e.Function, e.Type, e.Payload)
+}
+
+// Message is the error's errorMessage.
+func (e *FunctionError) Message() string {
+	var p struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	json.Unmarshal(e.Payload, &p)
+	return p.ErrorMessage
+}
+
+// Authorizer returns the invoker as a Lambda REQUEST authorizer. The
+// function's error "Unauthorized" comes back as an error of that very text,
+// which the gateway, as API Gateway, answers with 401.
+func (i *Invoker) Authorizer() func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	return func(ctx context.Context, e events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+		var resp struct {
+			events.APIGatewayCustomAuthorizerResponse
+			// The runtime interface emulator answers a function error
+			// as a payload, without the X-Amz-Function-Error header.
+			ErrorMessage string `json:"errorMessage"`
+			ErrorType    string `json:"errorType"`
+		}
+		err := i.invoke(ctx, e, &resp)
+		var fe *FunctionError
+		switch {
+		case errors.As(err, &fe) && fe.Message() == "Unauthorized", err == nil && resp.ErrorMessage == "Unauthorized":
+			return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
+		case err == nil && resp.ErrorType != "":
+			return events.APIGatewayCustomAuthorizerResponse{}, fmt.Errorf("function %s failed (%s): %s", i.FunctionName, resp.ErrorType, resp.ErrorMessage)
+		}
+		return resp.APIGatewayCustomAuthorizerResponse, err
+	}
 }
 
 // REST returns the invoker as a REST integration.

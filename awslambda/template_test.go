@@ -87,6 +87,8 @@ var wantGrants = map[string][]string{
 	awslambda.Default: {
 		"execute-api:ManageConnections " + connections,
 	},
+	// The authorizer checks tokens only: no Policies at all.
+	awslambda.Authorize: nil,
 }
 
 func TestTemplateFunctions(t *testing.T) {
@@ -246,6 +248,118 @@ func TestTemplateWebSocketAPI(t *testing.T) {
 	}
 }
 
+// TestTemplateAuth holds the deployed stack to auth on: the REQUEST
+// authorizer (the authorize function) guards $connect and every REST method,
+// the CORS preflights stay open, API Gateway may invoke the authorizer, and
+// the functions require the identity it vouches for.
+func TestTemplateAuth(t *testing.T) {
+	tmpl, _ := loadTemplate(t)
+	functions := tmpl.GetAllServerlessFunctionResources()
+	authorizerFn := ""
+	for id, fn := range functions {
+		if deref(fn.Handler) == awslambda.Authorize {
+			authorizerFn = id
+		}
+		env := map[string]string{}
+		if fn.Environment != nil {
+			env = fn.Environment.Variables
+		}
+		if env["CHATAPP_REQUIRE_AUTH"] != "true" {
+			t.Errorf("%s: CHATAPP_REQUIRE_AUTH = %q, want true", id, env["CHATAPP_REQUIRE_AUTH"])
+		}
+	}
+	if authorizerFn == "" {
+		t.Fatalf("no function has Handler %s", awslambda.Authorize)
+	}
+	env := functions[authorizerFn].Environment
+	for _, key := range []string{"CHATAPP_AUTH_SECRET", "CHATAPP_AUTH_JWKS_URL", "CHATAPP_AUTH_ISSUER", "CHATAPP_AUTH_AUDIENCE"} {
+		if _, ok := env.Variables[key]; env == nil || !ok {
+			t.Errorf("%s: no %s in its environment", authorizerFn, key)
+		}
+	}
+	if p, ok := tmpl.Parameters["AuthSecret"]; !ok || p.NoEcho == nil || !*p.NoEcho {
+		t.Error("no NoEcho parameter AuthSecret: the HS256 secret would show in the console")
+	}
+
+	// REST: a default REQUEST authorizer on the API, not lifted by any
+	// method, and left off the preflights.
+	for id, api := range tmpl.GetAllServerlessApiResources() {
+		a := api.Auth
+		if a == nil || deref(a.DefaultAuthorizer) == "" {
+			t.Errorf("%s: no Auth.DefaultAuthorizer", id)
+			continue
+		}
+		if a.AddDefaultAuthorizerToCorsPreflight == nil || *a.AddDefaultAuthorizerToCorsPreflight {
+			t.Errorf("%s: AddDefaultAuthorizerToCorsPreflight must be false: a browser's preflight carries no token", id)
+		}
+		authorizers, _ := a.Authorizers.(map[string]any)
+		def, _ := authorizers[deref(a.DefaultAuthorizer)].(map[string]any)
+		if def["FunctionPayloadType"] != "REQUEST" || referencedOf(fmt.Sprint(def["FunctionArn"]), functions) != authorizerFn {
+			t.Errorf("%s: default authorizer %v, want a REQUEST authorizer with FunctionArn of %s", id, def, authorizerFn)
+		}
+		if def["DisableFunctionDefaultPermissions"] == true {
+			t.Errorf("%s: DisableFunctionDefaultPermissions stops SAM from letting the API invoke the authorizer", id)
+		}
+		// Without identity sources (the token comes in a header or the
+		// query) SAM and API Gateway require caching off.
+		identity, _ := def["Identity"].(map[string]any)
+		if len(identity) == 1 && fmt.Sprint(identity["ReauthorizeEvery"]) != "0" {
+			t.Errorf("%s: an authorizer without identity sources must not cache (ReauthorizeEvery 0): %v", id, identity)
+		}
+	}
+	for id, fn := range functions {
+		for name, event := range fn.Events {
+			if api := event.Properties.ApiEvent; api != nil && api.Auth != nil && deref(api.Auth.Authorizer) != "" {
+				t.Errorf("%s: event %s overrides the API's authorizer with %q", id, name, deref(api.Auth.Authorizer))
+			}
+		}
+	}
+
+	// WebSocket: $connect has a REQUEST authorizer of the WebSocket API
+	// that invokes the authorize function; the other routes cannot have
+	// one (API Gateway runs it on $connect only).
+	apiID := webSocketAPI(t, tmpl)
+	authorizers := tmpl.GetAllApiGatewayV2AuthorizerResources()
+	connects := 0
+	for id, route := range tmpl.GetAllApiGatewayV2RouteResources() {
+		if refID(route.ApiId) != apiID {
+			continue
+		}
+		if route.RouteKey != "$connect" {
+			if got := deref(route.AuthorizationType); got != "NONE" {
+				t.Errorf("route %s (%s): AuthorizationType %q; only $connect can be authorized", id, route.RouteKey, got)
+			}
+			continue
+		}
+		connects++
+		authzID := refID(deref(route.AuthorizerId))
+		authz, ok := authorizers[authzID]
+		if deref(route.AuthorizationType) != "CUSTOM" || !ok {
+			t.Errorf("route %s: AuthorizationType %q AuthorizerId %q, want CUSTOM and an authorizer of this template",
+				id, deref(route.AuthorizationType), deref(route.AuthorizerId))
+			continue
+		}
+		if authz.AuthorizerType != "REQUEST" || refID(authz.ApiId) != apiID || referencedOf(deref(authz.AuthorizerUri), functions) != authorizerFn {
+			t.Errorf("authorizer %s: %s on %s invoking %q, want REQUEST on the WebSocket API invoking %s",
+				authzID, authz.AuthorizerType, authz.ApiId, deref(authz.AuthorizerUri), authorizerFn)
+		}
+		allowed := false
+		for _, p := range tmpl.GetAllLambdaPermissionResources() {
+			arn := deref(p.SourceArn)
+			if refID(p.FunctionName) == authorizerFn && p.Action == "lambda:InvokeFunction" && p.Principal == "apigateway.amazonaws.com" &&
+				references(arn, apiID) && references(arn, authzID) {
+				allowed = true
+			}
+		}
+		if !allowed {
+			t.Errorf("authorizer %s: no AWS::Lambda::Permission lets the WebSocket API invoke %s", authzID, authorizerFn)
+		}
+	}
+	if connects != 1 {
+		t.Errorf("%d $connect routes, want 1", connects)
+	}
+}
+
 func TestTemplateTables(t *testing.T) {
 	tmpl, _ := loadTemplate(t)
 	tables := tmpl.GetAllDynamoDBTableResources()
@@ -316,6 +430,9 @@ func TestTemplateIAM(t *testing.T) {
 	for id, fn := range tmpl.GetAllServerlessFunctionResources() {
 		if fn.Role != nil {
 			t.Errorf("%s: has its own Role; let SAM make one from Policies", id)
+		}
+		if fn.Policies == nil && len(wantGrants[deref(fn.Handler)]) == 0 {
+			continue // only SAM's basic execution role: its logs
 		}
 		var grants []string
 		for i, stmt := range statements(t, id, fn.Policies) {

@@ -66,6 +66,12 @@ type Config struct {
 	UserID string
 	Name   string
 
+	// Token is a bearer token, for a server that requires one: it goes as
+	// the token query parameter of the WebSocket handshake (browsers can
+	// set no header there) and as "Authorization: Bearer" on REST. The
+	// server then takes the user id and name from it; UserID may be empty.
+	Token string
+
 	// Presence asks for join and leave events (KindJoin, KindLeave).
 	Presence bool
 
@@ -115,8 +121,8 @@ func (cfg *Config) check() error {
 	switch {
 	case cfg.Room == "":
 		return errors.New("client: Room is required")
-	case cfg.UserID == "":
-		return errors.New("client: UserID is required")
+	case cfg.UserID == "" && cfg.Token == "":
+		return errors.New("client: UserID (or a Token) is required")
 	case cfg.Backlog < 0 || cfg.Backlog > chatapp.MaxHistoryLimit:
 		return fmt.Errorf("client: Backlog must be between 0 and %d", chatapp.MaxHistoryLimit)
 	case cfg.MinBackoff < 0 || cfg.MaxBackoff < 0:
@@ -275,7 +281,12 @@ func (c *Client) wsURL() string {
 	u, _ := url.Parse(c.cfg.WebSocketURL) // checked by Dial
 	q := u.Query()
 	q.Set("room_id", c.cfg.Room)
-	q.Set("user_id", c.cfg.UserID)
+	if c.cfg.UserID != "" {
+		q.Set("user_id", c.cfg.UserID)
+	}
+	if c.cfg.Token != "" {
+		q.Set(chatapp.TokenQueryParameter, c.cfg.Token)
+	}
 	if c.cfg.Name != "" {
 		q.Set("name", c.cfg.Name)
 	}
@@ -315,7 +326,8 @@ func (c *Client) connect(ctx context.Context) (*session, error) {
 			}
 			return nil, fmt.Errorf("client: connect: %w", decodeError(resp.StatusCode, body))
 		}
-		return nil, fmt.Errorf("client: connect to %s: %w", redact(u), err)
+		// The dial error quotes the URL, token included.
+		return nil, fmt.Errorf("client: connect to %s: %w", redact(u), redactToken(err, c.cfg.Token))
 	}
 	conn.SetReadLimit(readLimit)
 	s := &session{conn: conn, frames: make(chan frame, frameBuffer), stop: make(chan struct{})}

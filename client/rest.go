@@ -114,6 +114,9 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any, out an
 		return err
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.Token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -135,6 +138,23 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any, out an
 	}
 	return nil
 }
+
+// redactToken hides token wherever err's text quotes it (a URL in a dial
+// error), keeping err for errors.Is and errors.As.
+func redactToken(err error, token string) error {
+	if token == "" || !strings.Contains(err.Error(), token) {
+		return err
+	}
+	return &redactedError{msg: strings.ReplaceAll(err.Error(), token, "REDACTED"), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // redact drops the query of a URL for error messages.
 func redact(rawURL string) string {

@@ -99,15 +99,63 @@ func (db *DB) FindConnectionsByRoom(ctx context.Context, roomID string) ([]*chat
 	if db.cfg.QueryPageSize > 0 {
 		in.Limit = aws.Int32(db.cfg.QueryPageSize)
 	}
-	now := time.Now()
-	conns := []*chatapp.Connection{}
-	for {
+	conns, err := readConnections(func(start map[string]types.AttributeValue) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
+		in.ExclusiveStartKey = start
 		out, err := db.client.Query(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("query connections: %w", err)
+			return nil, nil, fmt.Errorf("query connections: %w", err)
+		}
+		return out.Items, out.LastEvaluatedKey, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The index sorts by user; the contract is connection order.
+	slices.SortFunc(conns, func(a, b *chatapp.Connection) int {
+		return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(a.ID, b.ID))
+	})
+	return conns, nil
+}
+
+var _ chatapp.ConnectionLister = (*DB)(nil)
+
+// ListConnections returns every connection of the table that has not
+// expired, reading every page of a Scan. No key or index lists all rooms
+// (the room index is keyed by room), so this reads the whole table: fine
+// for the local gateway's sweeper, which alone calls it, on a table of
+// local rows. On AWS nothing calls it: TTL removes the rows of dead sockets.
+func (db *DB) ListConnections(ctx context.Context) ([]*chatapp.Connection, error) {
+	in := &ddb.ScanInput{
+		TableName:      aws.String(db.cfg.ConnectionsTable),
+		ConsistentRead: aws.Bool(true),
+	}
+	if db.cfg.QueryPageSize > 0 {
+		in.Limit = aws.Int32(db.cfg.QueryPageSize)
+	}
+	return readConnections(func(start map[string]types.AttributeValue) ([]map[string]types.AttributeValue, map[string]types.AttributeValue, error) {
+		in.ExclusiveStartKey = start
+		out, err := db.client.Scan(ctx, in)
+		if err != nil {
+			return nil, nil, fmt.Errorf("scan connections: %w", err)
+		}
+		return out.Items, out.LastEvaluatedKey, nil
+	})
+}
+
+// readConnections reads every page that page returns, from the first (a nil
+// start key) until one has no LastEvaluatedKey, keeping the rows that have
+// not expired.
+func readConnections(page func(start map[string]types.AttributeValue) (items []map[string]types.AttributeValue, last map[string]types.AttributeValue, err error)) ([]*chatapp.Connection, error) {
+	now := time.Now()
+	conns := []*chatapp.Connection{}
+	var start map[string]types.AttributeValue
+	for {
+		raw, last, err := page(start)
+		if err != nil {
+			return nil, err
 		}
 		var items []connectionItem
-		if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		if err := attributevalue.UnmarshalListOfMaps(raw, &items); err != nil {
 			return nil, fmt.Errorf("unmarshal connections: %w", err)
 		}
 		for i := range items {
@@ -115,14 +163,9 @@ func (db *DB) FindConnectionsByRoom(ctx context.Context, roomID string) ([]*chat
 				conns = append(conns, items[i].connection())
 			}
 		}
-		if len(out.LastEvaluatedKey) == 0 {
-			break
+		if len(last) == 0 {
+			return conns, nil
 		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+		start = last
 	}
-	// The index sorts by user; the contract is connection order.
-	slices.SortFunc(conns, func(a, b *chatapp.Connection) int {
-		return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(a.ID, b.ID))
-	})
-	return conns, nil
 }

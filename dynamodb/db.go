@@ -37,7 +37,7 @@ type Config struct {
 	// DefaultConnectionTTL.
 	ConnectionTTL time.Duration
 
-	// QueryPageSize caps the items one Query request reads (its Limit).
+	// QueryPageSize caps the items one Query or Scan request reads (its Limit).
 	// 0 leaves only DynamoDB's own 1 MB page. Tests set it small so that the
 	// paging loops run on a few rows.
 	QueryPageSize int32

@@ -14,11 +14,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // RESTFunc is a REST API integration: a Lambda function behind a
 // "Lambda proxy" integration.
 type RESTFunc func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// AuthorizerFunc is a Lambda REQUEST authorizer.
+type AuthorizerFunc func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
 
 // WebSocketFunc is a WebSocket API route integration.
 type WebSocketFunc func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
@@ -48,6 +52,22 @@ type Config struct {
 	// 10 minutes and 2 hours.
 	IdleTimeout           time.Duration
 	MaxConnectionDuration time.Duration
+	// FrameRate and FrameBurst bound the frames one connection may send, as
+	// API Gateway's route throttling does: FrameRate a second, in bursts of
+	// FrameBurst. A frame over the limit is not routed and gets a
+	// rate_limited error frame; a client that keeps flooding is closed
+	// (1008). 0 means no limit.
+	FrameRate  float64
+	FrameBurst int
+	// ManagementCredentials are the only credentials whose Signature
+	// Version 4 the /@connections endpoint accepts; the gateway's owner
+	// hands them to the functions it runs. New generates random ones when
+	// they are empty.
+	ManagementCredentials aws.Credentials
+	// Authorizer, if set, is a Lambda REQUEST authorizer run before
+	// $connect and before every REST method except OPTIONS preflights, as
+	// API Gateway runs one (see authorizer.go).
+	Authorizer AuthorizerFunc
 	// Fallback serves every path the APIs do not (the web page).
 	Fallback http.Handler
 	Logger   *slog.Logger
@@ -61,6 +81,9 @@ type Gateway struct {
 	// sockets counts live WebSocket handlers so Close can wait for their
 	// $disconnect invocations.
 	sockets sync.WaitGroup
+	// authorizers holds each connection's authorizer output (connection id
+	// → requestContext.authorizer), which API Gateway gives every route.
+	authorizers sync.Map
 }
 
 // New returns a gateway for cfg. Its Hub is the Notifier to give the
@@ -81,6 +104,9 @@ func New(cfg Config) *Gateway {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.ManagementCredentials.AccessKeyID == "" || cfg.ManagementCredentials.SecretAccessKey == "" {
+		cfg.ManagementCredentials = NewManagementCredentials()
+	}
 	g := &Gateway{cfg: cfg, hub: newHub(cfg.Logger), mux: http.NewServeMux()}
 	g.mux.HandleFunc(cfg.WebSocketPath, g.serveWebSocket)
 	g.mux.HandleFunc("/@connections/{id}", g.serveManagement)
@@ -99,6 +125,10 @@ func New(cfg Config) *Gateway {
 
 // Hub returns the gateway's live connections: the local Notifier.
 func (g *Gateway) Hub() *Hub { return g.hub }
+
+// ManagementCredentials returns the credentials that requests to the
+// /@connections endpoint must be signed with.
+func (g *Gateway) ManagementCredentials() aws.Credentials { return g.cfg.ManagementCredentials }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
 

@@ -20,12 +20,13 @@ type Hub struct {
 	mu      sync.RWMutex
 	sockets map[string]*socket
 	rooms   map[string]map[*socket]struct{}
+	users   map[string]int // joined connections per user id
 }
 
 var _ chatapp.Notifier = (*Hub)(nil)
 
 func newHub(logger *slog.Logger) *Hub {
-	return &Hub{logger: logger, sockets: map[string]*socket{}, rooms: map[string]map[*socket]struct{}{}}
+	return &Hub{logger: logger, sockets: map[string]*socket{}, rooms: map[string]map[*socket]struct{}{}, users: map[string]int{}}
 }
 
 func (h *Hub) add(s *socket) {
@@ -60,6 +61,7 @@ func (h *Hub) join(c *chatapp.Connection) {
 		h.rooms[c.RoomID] = members
 	}
 	members[s] = struct{}{}
+	h.users[c.UserID]++
 }
 
 // leave drops a connection from its room; its socket stays open.
@@ -77,10 +79,21 @@ func (h *Hub) leaveLocked(s *socket) {
 	}
 	room := s.member.RoomID
 	delete(h.rooms[room], s)
+	if h.users[s.member.UserID]--; h.users[s.member.UserID] <= 0 {
+		delete(h.users, s.member.UserID)
+	}
 	if len(h.rooms[room]) == 0 {
 		delete(h.rooms, room)
 	}
 	s.member = nil
+}
+
+// CountUserConnections returns how many open connections the user has
+// joined to a room.
+func (h *Hub) CountUserConnections(userID string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.users[userID]
 }
 
 // Broadcast queues push on every socket of the room that wants its kind.

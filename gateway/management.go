@@ -12,20 +12,28 @@ import (
 
 // serveManagement is the Management API over HTTP, for functions that run
 // out of process: POST (PostToConnection), GET (GetConnection) and DELETE
-// (DeleteConnection) on /@connections/{id}. It answers loopback callers only.
+// (DeleteConnection) on /@connections/{id}. It answers loopback callers
+// only, and only requests signed (Signature Version 4, as on AWS) with the
+// gateway's management credentials: any local process can reach loopback.
 func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 	if !fromLoopback(r) {
 		writeError(w, chatapp.Errorf(chatapp.EFORBIDDEN, "the management API answers loopback callers only"))
 		return
 	}
+	// The signature covers the body's hash, so the body is read first.
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFrameBytes))
+	if err != nil {
+		writeAWSError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "payload larger than 128 KB")
+		return
+	}
+	if refused := verifySignature(r, data, g.cfg.ManagementCredentials, time.Now()); refused != nil {
+		g.cfg.Logger.Warn("management API request refused", "method", r.Method, "path", r.URL.EscapedPath(), "reason", refused.message)
+		writeAWSError(w, http.StatusForbidden, refused.errType, refused.message)
+		return
+	}
 	id := r.PathValue("id")
 	switch r.Method {
 	case http.MethodPost:
-		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFrameBytes))
-		if err != nil {
-			writeAWSError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "payload larger than 128 KB")
-			return
-		}
 		if err := g.hub.Post(r.Context(), id, data); err != nil {
 			writeGone(w)
 			return

@@ -51,6 +51,13 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 		writeError(w, chatapp.Errorf(chatapp.ENOTALLOWED, "method %s is not allowed on %s", r.Method, resource))
 		return
 	}
+	// The authorizer runs before the body is read: an unauthenticated
+	// client cannot make the gateway buffer 10 MB.
+	authorizer, err := g.authorize(r.Context(), g.restAuthorizerEvent(r, resource))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRESTPayload))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -62,6 +69,7 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	event := g.restEvent(r, resource, body)
+	event.RequestContext.Authorizer = authorizer
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), integrationTimeout)
 	defer cancel()
 	resp, err := fn(ctx, event)

@@ -29,6 +29,7 @@ type socket struct {
 	userAgent   string
 	domainName  string       // the Host the client connected to
 	lastActive  atomic.Int64 // unix nanoseconds of the last frame or ping from the client
+	throttle    frameThrottle
 
 	// member is the connection row the $connect function stored, set by
 	// the tracking store; nil until then. Guarded by the hub's lock.
@@ -42,6 +43,11 @@ type socket struct {
 	closeReason string
 	wake        chan struct{} // a frame was queued
 	done        chan struct{} // closed when the socket starts closing
+	// writes is canceled when a consumer overflows its queue: a write
+	// blocked on a client that stopped reading is abandoned at once, not
+	// after writeTimeout.
+	writes      context.Context
+	abortWrites context.CancelFunc
 }
 
 func newSocket(id, sourceIP, userAgent, domainName string) *socket {
@@ -49,6 +55,7 @@ func newSocket(id, sourceIP, userAgent, domainName string) *socket {
 		id: id, connectedAt: time.Now(), sourceIP: sourceIP, userAgent: userAgent, domainName: domainName,
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
+	s.writes, s.abortWrites = context.WithCancel(context.Background())
 	s.touch()
 	return s
 }
@@ -69,6 +76,7 @@ func (s *socket) enqueue(frame []byte) bool {
 	if len(s.queue) >= maxQueuedFrames || s.queuedBytes+len(frame) > maxQueuedBytes {
 		s.mu.Unlock()
 		s.close(websocket.StatusPolicyViolation, "send queue overflow: client too slow")
+		s.abortWrites()
 		return false
 	}
 	s.queue = append(s.queue, frame)
@@ -118,7 +126,7 @@ func (s *socket) writeLoop(conn *websocket.Conn) {
 		select {
 		case <-s.wake:
 			for _, frame := range s.take() {
-				ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+				ctx, cancel := context.WithTimeout(s.writes, writeTimeout)
 				err := conn.Write(ctx, websocket.MessageText, frame)
 				cancel()
 				if err != nil {
@@ -130,7 +138,14 @@ func (s *socket) writeLoop(conn *websocket.Conn) {
 			s.mu.Lock()
 			code, reason := s.closeCode, s.closeReason
 			s.mu.Unlock()
-			conn.Close(code, reason)
+			if s.writes.Err() != nil {
+				// Overflowed: the client is not reading, so a close
+				// handshake would only wait on it.
+				conn.CloseNow()
+			} else {
+				conn.Close(code, reason)
+			}
+			s.abortWrites()
 			return
 		}
 	}

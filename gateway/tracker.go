@@ -34,3 +34,9 @@ func (t *trackingStore) DeleteConnection(ctx context.Context, id string) error {
 	t.hub.leave(id)
 	return nil
 }
+
+// CountUserConnections makes the tracked store a
+// chatapp.UserConnectionCounter: the hub counts from memory.
+func (t *trackingStore) CountUserConnections(userID string) int {
+	return t.hub.CountUserConnections(userID)
+}

@@ -21,9 +21,21 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUpgradeRequired, chatapp.EncodeError(chatapp.Errorf(chatapp.EINVALID, "expected a WebSocket upgrade")))
 		return
 	}
+	// The authorizer guards $connect only, as on API Gateway; a refusal
+	// is the handshake's answer, with the same JSON error body as others.
+	authorizer, err := g.authorize(r.Context(), g.authorizerEvent(r, localWebSocketAPIID, "$connect"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	id := newConnectionID()
 	ident := identity(r)
 	s := newSocket(id, ident.SourceIP, ident.UserAgent, r.Host)
+	if authorizer != nil {
+		// Every route of the connection gets $connect's authorizer output.
+		g.authorizers.Store(id, authorizer)
+		defer g.authorizers.Delete(id)
+	}
 	g.hub.add(s)
 
 	connect := g.wsEvent(s, "$connect", "CONNECT")
@@ -82,6 +94,9 @@ func (g *Gateway) readLoop(conn *websocket.Conn, s *socket) (websocket.StatusCod
 			return closeStatus(err, s)
 		}
 		s.touch()
+		if !g.allowFrame(s) {
+			continue
+		}
 		route := selectRoute(data, typ == websocket.MessageBinary, g.cfg.WebSocket)
 		event := g.wsEvent(s, route, "MESSAGE")
 		event.RequestContext.MessageID = newRequestID()
@@ -141,6 +156,10 @@ func (g *Gateway) invoke(event events.APIGatewayWebsocketProxyRequest) (events.A
 
 func (g *Gateway) wsEvent(s *socket, route, eventType string) events.APIGatewayWebsocketProxyRequest {
 	now := time.Now()
+	var authorizer any
+	if a, ok := g.authorizers.Load(s.id); ok {
+		authorizer = a
+	}
 	return events.APIGatewayWebsocketProxyRequest{
 		RequestContext: events.APIGatewayWebsocketProxyRequestContext{
 			AccountID:         localAccountID,
@@ -156,6 +175,7 @@ func (g *Gateway) wsEvent(s *socket, route, eventType string) events.APIGatewayW
 			RequestTime:       now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
 			RequestTimeEpoch:  now.UnixMilli(),
 			RouteKey:          route,
+			Authorizer:        authorizer,
 			Identity:          events.APIGatewayRequestIdentity{SourceIP: s.sourceIP, UserAgent: s.userAgent},
 		},
 	}

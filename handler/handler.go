@@ -9,6 +9,7 @@
 //	Disconnect   WebSocket $disconnect (chatapp-onDisconnect)
 //	SendMessage  WebSocket sendmessage (send over the socket)
 //	Default      WebSocket $default    (unknown action: an error frame)
+//	Authorize    REQUEST authorizer    (bearer token → identity, both APIs)
 package handler
 
 import (
@@ -26,6 +27,21 @@ type Handler struct {
 	Logger      *slog.Logger
 	// Now is the clock; tests may set it.
 	Now func() time.Time
+
+	// SendLimiter, if set, bounds each user's sends (REST and WebSocket
+	// together); over it a send gets 429 rate_limited.
+	SendLimiter chatapp.RateLimiter
+	// MaxConnectionsPerUser, if above 0, refuses a $connect of a user who
+	// has that many connections open, where the connection store can count
+	// them (chatapp.UserConnectionCounter: the local gateway's).
+	MaxConnectionsPerUser int
+
+	// RequireAuth takes the caller's user id and name from the
+	// authorizer's context (see Authorize) instead of the request, and
+	// holds every request to the rooms its token allows.
+	RequireAuth bool
+	// Tokens verifies bearer tokens for Authorize.
+	Tokens chatapp.TokenVerifier
 
 	rooms roomLocks // orders each room's sends from commit to push
 }

@@ -3,7 +3,10 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"math"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -37,5 +40,10 @@ func (h *Handler) errorResponse(ctx context.Context, route string, err error) (e
 		level = slog.LevelError
 	}
 	h.logger().Log(ctx, level, "request failed", "route", route, "status", status, "err", err)
-	return events.APIGatewayProxyResponse{StatusCode: status, Headers: headers(), Body: string(chatapp.EncodeError(err))}, nil
+	hdr := headers()
+	var e *chatapp.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		hdr["Retry-After"] = strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds())))
+	}
+	return events.APIGatewayProxyResponse{StatusCode: status, Headers: hdr, Body: string(chatapp.EncodeError(err))}, nil
 }

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -30,6 +31,9 @@ type historyResponse struct {
 // Without a cursor it returns the latest messages, oldest first.
 func (h *Handler) GetMessages(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	q := req.QueryStringParameters
+	if _, err := h.caller(req.RequestContext.Authorizer, q["room_id"], ""); err != nil {
+		return h.errorResponse(ctx, "GET /chat", err)
+	}
 	filter := chatapp.MessageFilter{RoomID: q["room_id"], Before: q["cursor"], After: q["after"]}
 	if s := q["limit"]; s != "" {
 		n, err := strconv.Atoi(s)
@@ -95,11 +99,22 @@ func (h *Handler) PutMessage(ctx context.Context, req events.APIGatewayProxyRequ
 	if err := json.Unmarshal(body, &in); err != nil {
 		return h.errorResponse(ctx, "PUT /chat", chatapp.Errorf(chatapp.EINVALID, "body is not a JSON object of room_id, text, user_id and name"))
 	}
+	if err := checkSurrogates(body, in.Text, in.Name); err != nil {
+		return h.errorResponse(ctx, "PUT /chat", err)
+	}
 	key, err := idempotencyKey(req, in.IdempotencyKey)
 	if err != nil {
 		return h.errorResponse(ctx, "PUT /chat", err)
 	}
 	m := &chatapp.Message{RoomID: string(in.RoomID), UserID: string(in.UserID), Name: in.Name, Text: in.Text, IdempotencyKey: key}
+	id, err := h.caller(req.RequestContext.Authorizer, m.RoomID, m.UserID)
+	if err != nil {
+		return h.errorResponse(ctx, "PUT /chat", err)
+	}
+	if id != nil {
+		m.UserID = id.UserID
+		m.Name = cmp.Or(id.Name, m.Name)
+	}
 	delivery, replayed, err := h.send(ctx, m)
 	if err != nil {
 		return h.errorResponse(ctx, "PUT /chat", err)
@@ -137,6 +152,9 @@ func idempotencyKey(req events.APIGatewayProxyRequest, fromBody string) (string,
 func (h *Handler) GetUsers(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	roomID := req.QueryStringParameters["room_id"]
 	if err := chatapp.ValidateRoomID(roomID); err != nil {
+		return h.errorResponse(ctx, "GET /chat/users", err)
+	}
+	if _, err := h.caller(req.RequestContext.Authorizer, roomID, ""); err != nil {
 		return h.errorResponse(ctx, "GET /chat/users", err)
 	}
 	conns, err := h.Connections.FindConnectionsByRoom(ctx, roomID)

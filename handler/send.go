@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/chatapp-dev/chatapp"
 )
@@ -17,6 +18,9 @@ import (
 // m is filled with the stored message and replayed is true.
 func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatapp.Delivery, replayed bool, err error) {
 	if err := m.Validate(); err != nil {
+		return chatapp.Delivery{}, false, err
+	}
+	if err := h.allowSend(m.UserID); err != nil {
 		return chatapp.Delivery{}, false, err
 	}
 	// The id is assigned inside the room's lock, so pushes leave in id order.
@@ -39,4 +43,17 @@ func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatap
 		h.logger().ErrorContext(ctx, "broadcast failed", "room_id", m.RoomID, "message_id", m.ID, "err", err)
 	}
 	return delivery, false, nil
+}
+
+// allowSend takes one send from the user's budget.
+func (h *Handler) allowSend(userID string) error {
+	if h.SendLimiter == nil {
+		return nil
+	}
+	if ok, retry := h.SendLimiter.Allow(userID); !ok {
+		e := chatapp.Errorf(chatapp.ERATELIMIT, "too many messages: retry in %v", retry.Round(time.Millisecond))
+		e.RetryAfter = retry
+		return e
+	}
+	return nil
 }

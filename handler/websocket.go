@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"unicode/utf8"
@@ -26,7 +27,20 @@ func (h *Handler) Connect(ctx context.Context, req events.APIGatewayWebsocketPro
 		Timestamp: h.now().UnixMilli(),
 		Presence:  q[PresenceQuery] == "presence",
 	}
+	id, err := h.caller(req.RequestContext.Authorizer, c.RoomID, c.UserID)
+	if err != nil {
+		return h.errorResponse(ctx, "$connect", err)
+	}
+	if id != nil {
+		// The connection row carries the token's user: sendmessage sends
+		// as it.
+		c.UserID = id.UserID
+		c.Name = cmp.Or(id.Name, c.Name)
+	}
 	if err := c.Validate(); err != nil {
+		return h.errorResponse(ctx, "$connect", err)
+	}
+	if err := h.checkConnectionQuota(c.UserID); err != nil {
 		return h.errorResponse(ctx, "$connect", err)
 	}
 	if err := h.Connections.CreateConnection(ctx, c); err != nil {
@@ -34,6 +48,20 @@ func (h *Handler) Connect(ctx context.Context, req events.APIGatewayWebsocketPro
 	}
 	h.announce(ctx, "join", c)
 	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+}
+
+// checkConnectionQuota refuses a user's connection beyond
+// MaxConnectionsPerUser. Two $connects racing may both pass: the quota is a
+// bound on abuse, not an exact count.
+func (h *Handler) checkConnectionQuota(userID string) error {
+	counter, ok := h.Connections.(chatapp.UserConnectionCounter)
+	if h.MaxConnectionsPerUser <= 0 || !ok {
+		return nil
+	}
+	if n := counter.CountUserConnections(userID); n >= h.MaxConnectionsPerUser {
+		return chatapp.Errorf(chatapp.ERATELIMIT, "user %s has %d connections open, the most allowed", userID, n)
+	}
+	return nil
 }
 
 // Disconnect is the $disconnect route: forget the connection. API Gateway
@@ -85,12 +113,16 @@ func (h *Handler) SendMessage(ctx context.Context, req events.APIGatewayWebsocke
 	if err := json.Unmarshal([]byte(req.Body), &in); err != nil {
 		return h.replyError(ctx, id, "sendmessage", chatapp.Errorf(chatapp.EINVALID, "frame is not a JSON object"))
 	}
+	if err := checkSurrogates([]byte(req.Body), in.Text, in.Name); err != nil {
+		return h.replyError(ctx, id, "sendmessage", err)
+	}
 	c, err := h.Connections.FindConnection(ctx, id)
 	if err != nil {
 		return h.replyError(ctx, id, "sendmessage", err)
 	}
 	m := &chatapp.Message{RoomID: c.RoomID, UserID: c.UserID, Name: in.Name, Text: in.Text, IdempotencyKey: in.IdempotencyKey}
-	if m.Name == "" {
+	if m.Name == "" || h.RequireAuth {
+		// With auth on, the name is the one vouched for at $connect.
 		m.Name = c.Name
 	}
 	if _, _, err := h.send(ctx, m); err != nil {

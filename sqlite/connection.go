@@ -9,7 +9,10 @@ import (
 	"github.com/chatapp-dev/chatapp"
 )
 
-var _ chatapp.ConnectionStore = (*DB)(nil)
+var (
+	_ chatapp.ConnectionStore  = (*DB)(nil)
+	_ chatapp.ConnectionLister = (*DB)(nil)
+)
 
 // CreateConnection stores c, replacing a row of the same id.
 func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection) error {
@@ -59,8 +62,16 @@ func (db *DB) FindConnection(ctx context.Context, id string) (*chatapp.Connectio
 
 // FindConnectionsByRoom returns a room's connections, oldest first.
 func (db *DB) FindConnectionsByRoom(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
-	rows, err := db.reader.QueryContext(ctx,
-		`SELECT `+connectionColumns+` FROM connections WHERE room_id = ? ORDER BY timestamp, connection_id`, roomID)
+	return db.queryConnections(ctx, `SELECT `+connectionColumns+` FROM connections WHERE room_id = ? ORDER BY timestamp, connection_id`, roomID)
+}
+
+// ListConnections returns every stored connection, oldest first.
+func (db *DB) ListConnections(ctx context.Context) ([]*chatapp.Connection, error) {
+	return db.queryConnections(ctx, `SELECT `+connectionColumns+` FROM connections ORDER BY timestamp, connection_id`)
+}
+
+func (db *DB) queryConnections(ctx context.Context, query string, args ...any) ([]*chatapp.Connection, error) {
+	rows, err := db.reader.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query connections: %w", err)
 	}

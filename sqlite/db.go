@@ -50,7 +50,18 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 }
 
 // openPool opens a pool whose every connection is in WAL mode with full
-// sync: a message acknowledged to its sender survives a crash or power loss.
+// sync (the driver runs each _pragma on every new connection). A send is
+// acknowledged only after its INSERT has committed, so what survives is:
+//
+//   - A process crash (SIGKILL, panic, OOM kill): every commit. A commit has
+//     written its frames to chatapp.db-wal, so they are in the kernel's page
+//     cache when the call returns; the next Open replays the log and drops a
+//     half-written last transaction. This holds at any synchronous level.
+//   - A power loss or kernel crash: every commit too, because FULL fsyncs the
+//     log at each commit. NORMAL, WAL's usual level, syncs only at
+//     checkpoints and may lose the last commits (the file stays whole). This
+//     needs a disk that honours flushes; macOS's fsync does not flush the
+//     drive's cache (SQLite's fullfsync would, at a large cost per commit).
 func openPool(path string, size int) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")

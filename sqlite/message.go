@@ -29,12 +29,14 @@ func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
 			return chatapp.ErrDuplicate
 		}
 	}
-	now := time.Now()
-	if m.Timestamp == 0 {
-		m.Timestamp = now.UnixMilli()
-	}
 	if m.ID == "" {
-		m.ID = chatapp.NewMessageID(now)
+		var ms int64
+		m.ID, ms = chatapp.NextMessageID()
+		if m.Timestamp == 0 {
+			m.Timestamp = ms
+		}
+	} else if m.Timestamp == 0 {
+		m.Timestamp = time.Now().UnixMilli()
 	}
 	_, err := db.writer.ExecContext(ctx,
 		`INSERT INTO messages (room_id, id, timestamp, user_id, name, message, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)`,

@@ -21,6 +21,7 @@ import (
 type Store interface {
 	chatapp.MessageStore
 	chatapp.ConnectionStore
+	chatapp.ConnectionLister
 }
 
 // Run runs the suite. open returns the store a subtest uses; it may return
@@ -48,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConnectionReplaced", testConnectionReplaced},
 		{"Presence", testPresence},
 		{"ManyConnections", testManyConnections},
+		{"ListConnections", testListConnections},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -537,4 +539,57 @@ func testManyConnections(t *testing.T, s Store) {
 		return
 	}
 	assertConnections(t, byRoom(t, s, room), want)
+}
+
+// testListConnections checks that a listing holds every room's rows, whole,
+// and no deleted one. The store may be shared with other subtests, so only
+// this subtest's rows are checked.
+func testListConnections(t *testing.T, s Store) {
+	rooms := []string{newID("room"), newID("room"), newID("room")}
+	now := time.Now().UnixMilli()
+	const n = 60 // spans several pages of a paged store
+	want := map[string]*chatapp.Connection{}
+	for i := range n {
+		c := &chatapp.Connection{ID: newID("c") + "=", RoomID: rooms[i%len(rooms)], UserID: fmt.Sprintf("u%d", i), Name: "N", Timestamp: now - int64(i), Presence: i%2 == 0}
+		createConnection(t, s, c)
+		want[c.ID] = c
+	}
+	gone := []string{}
+	for id := range want {
+		if len(gone) == 5 {
+			break
+		}
+		if err := s.DeleteConnection(ctx(t), id); err != nil {
+			t.Fatalf("DeleteConnection: %v", err)
+		}
+		gone = append(gone, id)
+	}
+	for _, id := range gone {
+		delete(want, id)
+	}
+
+	all, err := s.ListConnections(ctx(t))
+	if err != nil {
+		t.Fatalf("ListConnections: %v", err)
+	}
+	seen := map[string]bool{}
+	for _, c := range all {
+		if slices.Contains(gone, c.ID) {
+			t.Errorf("ListConnections holds deleted connection %s", c.ID)
+		}
+		w, ok := want[c.ID]
+		if !ok {
+			continue // another subtest's row
+		}
+		if seen[c.ID] {
+			t.Errorf("ListConnections holds %s twice", c.ID)
+		}
+		seen[c.ID] = true
+		if *c != *w {
+			t.Errorf("listed %+v, want %+v", *c, *w)
+		}
+	}
+	if len(seen) != len(want) {
+		t.Errorf("ListConnections holds %d of this subtest's %d connections", len(seen), len(want))
+	}
 }

@@ -7,8 +7,19 @@
 //	CHATAPP_MESSAGES_TABLE       messages table (default chatapp-chat-messages)
 //	CHATAPP_CONNECTIONS_TABLE    connections table (default chatapp-userlist)
 //	CHATAPP_MESSAGE_RETENTION    expire messages after this Go duration (default: keep)
+//	CHATAPP_SEND_RATE, _BURST    sends a second per user in one instance (default: no limit)
 //	CHATAPP_MANAGEMENT_ENDPOINT  push through this endpoint (a custom domain, the
 //	                             local gateway); default: the event's API and stage
+//	CHATAPP_MANAGEMENT_ACCESS_KEY_ID, _SECRET_ACCESS_KEY
+//	                             sign pushes with these instead of the function's
+//	                             AWS credentials (the local gateway's; DynamoDB
+//	                             keeps the AWS ones)
+//	CHATAPP_REQUIRE_AUTH         true: the caller is the authorizer's identity, not
+//	                             the user_id a request names (see handler.Handler)
+//	CHATAPP_AUTH_SECRET          the authorizer's HS256 secret, or
+//	CHATAPP_AUTH_JWKS_URL        the JWKS of the identity provider it trusts, with
+//	CHATAPP_AUTH_ISSUER          the iss and
+//	CHATAPP_AUTH_AUDIENCE        aud the tokens must carry (optional)
 //
 // and the usual AWS variables (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, ...).
 package main
@@ -18,15 +29,21 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/apigw"
+	"github.com/chatapp-dev/chatapp/auth"
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/ratelimit"
 )
 
 func main() {
@@ -41,6 +58,10 @@ func main() {
 
 // function builds the handler named by name from the environment.
 func function(ctx context.Context, name string, logger *slog.Logger) (any, error) {
+	if name == awslambda.Authorize {
+		// The authorizer only checks tokens: no store, no AWS calls.
+		return authorizer(ctx, logger)
+	}
 	// AWS_ENDPOINT_URL_DYNAMODB points the store at DynamoDB Local when the
 	// function runs under the runtime interface emulator.
 	dynamoEndpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
@@ -62,14 +83,72 @@ func function(ctx context.Context, name string, logger *slog.Logger) (any, error
 	h := &handler.Handler{
 		Messages:    db,
 		Connections: db,
-		Notifier:    &apigw.Notifier{Connections: db, AWS: awsConfig, Endpoint: endpoint, Logger: logger},
+		Notifier:    &apigw.Notifier{Connections: db, AWS: managementConfig(awsConfig), Endpoint: endpoint, Logger: logger},
 		Logger:      logger,
+	}
+	if h.SendLimiter, err = sendLimiter(); err != nil {
+		return nil, err
+	}
+	if s := os.Getenv("CHATAPP_REQUIRE_AUTH"); s != "" {
+		if h.RequireAuth, err = strconv.ParseBool(s); err != nil {
+			return nil, fmt.Errorf("CHATAPP_REQUIRE_AUTH: %w", err)
+		}
 	}
 	fn, ok := awslambda.Handlers(h, endpoint != "")[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown handler %q: want one of %s", name, strings.Join(awslambda.Names(), ", "))
 	}
 	return fn, nil
+}
+
+// sendLimiter bounds each user's sends within this instance, from
+// CHATAPP_SEND_RATE (a second) and CHATAPP_SEND_BURST. A Lambda instance
+// runs one invocation at a time, so across instances the bound is the stage's
+// throttling (template.yaml), not this.
+func sendLimiter() (chatapp.RateLimiter, error) {
+	s := os.Getenv("CHATAPP_SEND_RATE")
+	if s == "" || s == "0" {
+		return nil, nil
+	}
+	perSecond, err := strconv.ParseFloat(s, 64)
+	if err != nil || perSecond < 0 {
+		return nil, fmt.Errorf("CHATAPP_SEND_RATE %q is not a rate", s)
+	}
+	burst, err := strconv.Atoi(envOr("CHATAPP_SEND_BURST", "1"))
+	if err != nil {
+		return nil, fmt.Errorf("CHATAPP_SEND_BURST: %w", err)
+	}
+	return ratelimit.New(perSecond, burst), nil
+}
+
+// authorizer is the REQUEST authorizer, trusting the key the environment
+// names. Without one it does not start: a misconfigured stack refuses
+// everyone instead of trusting anyone.
+func authorizer(ctx context.Context, logger *slog.Logger) (any, error) {
+	cfg := auth.Config{
+		Secret:   []byte(os.Getenv("CHATAPP_AUTH_SECRET")),
+		JWKSURL:  os.Getenv("CHATAPP_AUTH_JWKS_URL"),
+		Issuer:   os.Getenv("CHATAPP_AUTH_ISSUER"),
+		Audience: os.Getenv("CHATAPP_AUTH_AUDIENCE"),
+	}
+	if cfg.JWKSURL != "" {
+		cfg.Secret = nil // the JWKS wins over a placeholder secret
+	}
+	v, err := auth.NewVerifier(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: set CHATAPP_AUTH_SECRET or CHATAPP_AUTH_JWKS_URL: %w", awslambda.Authorize, err)
+	}
+	h := &handler.Handler{Tokens: v, Logger: logger}
+	return awslambda.Handlers(h, true)[awslambda.Authorize], nil
+}
+
+// managementConfig is the SDK configuration of pushes: awsConfig, with the
+// credentials the local gateway handed over when it runs this function.
+func managementConfig(awsConfig aws.Config) aws.Config {
+	if key := os.Getenv("CHATAPP_MANAGEMENT_ACCESS_KEY_ID"); key != "" {
+		awsConfig.Credentials = credentials.NewStaticCredentialsProvider(key, os.Getenv("CHATAPP_MANAGEMENT_SECRET_ACCESS_KEY"), "")
+	}
+	return awsConfig
 }
 
 func envOr(key, fallback string) string {

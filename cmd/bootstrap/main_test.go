@@ -7,11 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
 	"github.com/chatapp-dev/chatapp/awslambda"
 )
 
 func TestEveryHandlerNameStarts(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("CHATAPP_AUTH_SECRET", "bootstrap-test-secret-0123456789abcdef")
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, name := range awslambda.Names() {
 		fn, err := function(context.Background(), name, logger)
@@ -35,4 +39,48 @@ func TestBadRetentionIsRefused(t *testing.T) {
 	if _, err := function(context.Background(), awslambda.GetMessages, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
 		t.Fatal("a retention Go cannot parse was accepted")
 	}
+}
+
+func TestAuthorizerNeedsAKey(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for name, secret := range map[string]string{"no secret": "", "short secret": "too-short"} {
+		t.Setenv("CHATAPP_AUTH_SECRET", secret)
+		if _, err := function(context.Background(), awslambda.Authorize, logger); err == nil {
+			t.Errorf("%s: the authorizer started", name)
+		}
+	}
+}
+
+func TestBadRequireAuthIsRefused(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("CHATAPP_REQUIRE_AUTH", "yes please")
+	if _, err := function(context.Background(), awslambda.Connect, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+		t.Fatal("a CHATAPP_REQUIRE_AUTH that is not a boolean was accepted")
+	}
+}
+
+// Pushes sign with the local gateway's credentials when it hands them
+// over; the configuration DynamoDB uses keeps its own.
+func TestManagementConfigUsesHandedOverCredentials(t *testing.T) {
+	base := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("dynamo", "dynamo-secret", "")}
+	if got := retrieve(t, managementConfig(base)); got.AccessKeyID != "dynamo" {
+		t.Errorf("without CHATAPP_MANAGEMENT_ACCESS_KEY_ID: key %q, want the AWS one", got.AccessKeyID)
+	}
+	t.Setenv("CHATAPP_MANAGEMENT_ACCESS_KEY_ID", "AKIAGATEWAY")
+	t.Setenv("CHATAPP_MANAGEMENT_SECRET_ACCESS_KEY", "gateway-secret")
+	if got := retrieve(t, managementConfig(base)); got.AccessKeyID != "AKIAGATEWAY" || got.SecretAccessKey != "gateway-secret" {
+		t.Errorf("management credentials = %q/%q, want the gateway's", got.AccessKeyID, got.SecretAccessKey)
+	}
+	if got := retrieve(t, base); got.AccessKeyID != "dynamo" {
+		t.Errorf("the base configuration changed to key %q", got.AccessKeyID)
+	}
+}
+
+func retrieve(t *testing.T, cfg aws.Config) aws.Credentials {
+	t.Helper()
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return creds
 }

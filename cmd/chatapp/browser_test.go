@@ -4,9 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +22,9 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/auth"
 )
 
 // The web chat page (web/static), end to end: a real headless Chromium,
@@ -529,4 +538,204 @@ func checkLayout(t *testing.T, tb *tab, name string, phone bool) {
 	if !phone && (!l.SidebarShown || l.ToggleShown) {
 		t.Errorf("%s: on a desktop the member list should be a sidebar: %+v", name, l)
 	}
+}
+
+// tokenCounter is a reverse proxy in front of a server that counts the
+// requests carrying each token (as Authorization: Bearer or ?token=), the
+// WebSocket handshakes included.
+type tokenCounter struct {
+	URL string
+
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func newTokenCounter(t *testing.T, backend string) *tokenCounter {
+	t.Helper()
+	target, err := url.Parse(backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := &tokenCounter{counts: map[string]int{}}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	lw := &testLogWriter{t: t}
+	proxy.ErrorLog = log.New(lw, "proxy: ", 0)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := r.URL.Query().Get("token")
+		if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			token = h
+		}
+		if token != "" {
+			tc.mu.Lock()
+			tc.counts[token]++
+			tc.mu.Unlock()
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		srv.Close()
+		lw.stop()
+	})
+	tc.URL = srv.URL
+	return tc
+}
+
+func (tc *tokenCounter) count(token string) int {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return tc.counts[token]
+}
+
+// openWithToken opens the page at path with the token in the URL fragment,
+// as a sign-in link does.
+func (tb *tab) openWithToken(path, token string) {
+	tb.t.Helper()
+	tb.do("open "+path+" with a token", chromedp.Navigate(tb.base+path+"#token="+token))
+}
+
+// TestBrowserAuth runs the page against a server with auth on. Two pages
+// signed in with #token= links of two users chat, shown by the names of
+// their tokens, and the token leaves the address bar at once. A page with
+// an expired, a forged or a garbage token says that sign-in is needed, and
+// one with a token for other rooms that it is not allowed in: each stops
+// after a bounded few requests instead of reconnecting.
+func TestBrowserAuth(t *testing.T) {
+	srv := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
+	front := newTokenCounter(t, srv.URL)
+	browser := newBrowser(t)
+	const room = "auth-room"
+
+	adaTok := devToken(t, chatapp.Identity{UserID: "ada", Name: "Ada Lovelace"})
+	bobTok := devToken(t, chatapp.Identity{UserID: "bob", Name: "Bob", Rooms: []string{room}})
+
+	// Ada's link names the room: the page joins it by itself, as the
+	// token's user with the token's name.
+	ada := newTab(t, browser, "ada", front.URL)
+	ada.openWithToken("/?room="+room, adaTok)
+	ada.waitConnected()
+	for _, tb := range []struct {
+		what, expr string
+	}{
+		{"location.href", "location.href"},
+		{"history.state", "JSON.stringify(history.state)"},
+		{"localStorage", "JSON.stringify(localStorage)"},
+		{"the page", "document.documentElement.outerHTML"},
+	} {
+		if got := eval[string](ada, tb.expr); strings.Contains(got, adaTok) {
+			t.Errorf("ada: the token is in %s: %s", tb.what, got)
+		}
+	}
+	if got := eval[string](ada, "location.href"); got != front.URL+"/?room="+room {
+		t.Errorf("ada: location.href = %q, want the room URL without the token", got)
+	}
+	if got := eval[string](ada, `document.getElementById("whoami").textContent`); got != "Signed in as Ada Lovelace (ada)" {
+		t.Errorf("ada: identity shown %q%s", got, ada.state())
+	}
+
+	// Bob's link opens the join form, with his token's name fixed.
+	bob := newTab(t, browser, "bob", front.URL)
+	bob.openWithToken("/", bobTok)
+	bob.do("join with the form",
+		chromedp.WaitVisible(chromedp.CSS("#join-form")),
+		chromedp.SetValue(chromedp.CSS("#room"), room),
+		chromedp.Click(chromedp.CSS("#join")),
+		chromedp.WaitVisible(chromedp.CSS("#chat-view")),
+	)
+	bob.waitConnected()
+	if got := eval[string](bob, `document.getElementById("identity").textContent + "|" + document.getElementById("name").value + "|" + document.getElementById("name").readOnly`); got != "Signed in as Bob (bob)|Bob|true" {
+		t.Errorf("bob: join form identity|name|readonly = %q", got)
+	}
+	if strings.Contains(eval[string](bob, "location.href"), bobTok) {
+		t.Errorf("bob: the token is in location.href")
+	}
+	ada.waitMembers("Ada Lovelace", "Bob")
+	bob.waitMembers("Ada Lovelace", "Bob")
+
+	ada.send("Hello Bob, signed in", false)
+	bob.waitMessage("Hello Bob, signed in", "Ada Lovelace")
+	ada.waitMessage("Hello Bob, signed in", "Ada Lovelace")
+	bob.send("<b>Hi</b> Ada", true)
+	ada.waitMessage("<b>Hi</b> Ada", "Bob")
+	if n := eval[int](ada, `document.querySelectorAll("#messages b").length`); n != 0 {
+		t.Errorf("ada: markup in a message became %d elements", n)
+	}
+	if !eval[bool](ada, `document.querySelector("#messages .message.own .text").textContent === "Hello Bob, signed in"`) {
+		t.Errorf("ada: her own message (by the token's sub) is not marked .own%s", ada.state())
+	}
+
+	// A reload keeps the token (sessionStorage, this tab only) and the
+	// history, read with the Authorization header.
+	bob.do("reload", chromedp.Reload())
+	bob.waitConnected()
+	bob.waitMessage("Hello Bob, signed in", "Ada Lovelace")
+
+	// The server stored the messages as the tokens' users.
+	var h history
+	r := do(t, http.MethodGet, srv.URL+"/chat?room_id="+room, nil, map[string]string{"Authorization": "Bearer " + adaTok})
+	decodeJSON(t, r.Body, &h)
+	var got []string
+	for _, m := range h.Messages {
+		got = append(got, m.UserID+"/"+m.Name+": "+m.Text)
+	}
+	if want := []string{"ada/Ada Lovelace: Hello Bob, signed in", "bob/Bob: <b>Hi</b> Ada"}; !slices.Equal(got, want) {
+		t.Errorf("history = %q, want %q", got, want)
+	}
+
+	// Refused tokens: a clear message, and a bounded few requests.
+	expired, err := (&auth.Issuer{Secret: []byte(authTestSecret), Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}).
+		Issue(chatapp.Identity{UserID: "eve", Name: "Eve"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := (&auth.Issuer{Secret: []byte("some-other-secret-0123456789abcdefgh")}).Issue(chatapp.Identity{UserID: "ada", Name: "Ada"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, token, state, text string
+	}{
+		{"expired", expired, "unauthorized", "Sign-in needed"},
+		{"forged", forged, "unauthorized", "Sign-in needed"},
+		{"garbage", "abc.def.ghi", "unauthorized", "Sign-in needed"},
+		{"other room", bobTok, "forbidden", "Not allowed in this room"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := front.count(tc.token)
+			eve := newTab(t, browser, "eve "+tc.name, front.URL)
+			eve.openWithToken("/?room=elsewhere", tc.token)
+			if tc.name == "garbage" {
+				// No name to read from it: the page asks for one.
+				eve.do("join with the form",
+					chromedp.WaitVisible(chromedp.CSS("#join-form")),
+					chromedp.SendKeys(chromedp.CSS("#name"), "Eve"),
+					chromedp.Click(chromedp.CSS("#join")),
+				)
+			}
+			eve.waitJS("the page says it is refused", `document.getElementById("status").dataset.state === `+js(tc.state))
+			if msg := eval[string](eve, `document.getElementById("error").hidden ? "" : document.getElementById("error-text").textContent`); !strings.HasPrefix(msg, tc.text) {
+				t.Errorf("error banner %q, want %q…", msg, tc.text)
+			}
+			if !eval[bool](eve, `document.getElementById("send").disabled && document.getElementById("input").disabled`) {
+				t.Errorf("the composer is enabled on a refused page%s", eve.state())
+			}
+			// Longer than the first reconnect delays (0.5 s, 1 s, 2 s).
+			n := front.count(tc.token) - before
+			time.Sleep(2500 * time.Millisecond)
+			if later := front.count(tc.token) - before; later != n || n > 3 {
+				t.Errorf("requests with the refused token: %d when refused, %d 2.5 s later; want at most 3 and no more after", n, later)
+			}
+			if strings.Contains(eval[string](eve, "location.href"), tc.token) {
+				t.Errorf("the token is in location.href")
+			}
+			if got := eval[string](eve, `document.getElementById("status").dataset.state`); got != tc.state {
+				t.Errorf("status %q after waiting, want %q", got, tc.state)
+			}
+			t.Logf("%s: %d requests carried the token", tc.name, n)
+			eve.close()
+		})
+	}
+
+	// The pages signed in are still live.
+	ada.send("still here", false)
+	bob.waitMessage("still here", "Ada Lovelace")
 }

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +32,8 @@ Flags:
 // chatConfig is what `chatapp chat` is started with.
 type chatConfig struct {
 	Server, API, WS string
+	// Token is the bearer token for a server with auth on.
+	Token string
 	chatIdentity
 }
 
@@ -52,9 +56,18 @@ func parseChatFlags(args []string, stdout, stderr io.Writer) (chatConfig, error)
 	fs.StringVar(&cfg.WS, "ws", "", "the WebSocket API URL of a deployed stage, e.g. wss://ID.execute-api.REGION.amazonaws.com/dev (with --api)")
 	fs.StringVar(&cfg.Room, "room", "lobby", "the room")
 	fs.StringVar(&cfg.Name, "name", "", "your display name (default: $USER, else guest)")
-	fs.StringVar(&cfg.UserID, "user", "", "your user id (default: the name and a random suffix)")
+	fs.StringVar(&cfg.UserID, "user", "", "your user id (default: the token's, else the name and a random suffix)")
+	fs.StringVar(&cfg.Token, "token", "", "a bearer token, for a server with auth on (default $CHATAPP_TOKEN; see chatapp token)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
+	}
+	if cfg.Token == "" {
+		cfg.Token = os.Getenv("CHATAPP_TOKEN")
+	}
+	if cfg.Token != "" {
+		// The server takes who we are from the token; read it to show it.
+		sub, name := tokenClaims(cfg.Token)
+		cfg.UserID, cfg.Name = cmp.Or(cfg.UserID, sub), cmp.Or(name, cfg.Name)
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
@@ -106,6 +119,7 @@ func (cfg chatConfig) clientConfig() client.Config {
 		Room:         cfg.Room,
 		UserID:       cfg.UserID,
 		Name:         cfg.Name,
+		Token:        cfg.Token,
 		Presence:     true,
 		Backlog:      100,
 	}
@@ -129,4 +143,23 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return nil // interrupted
 	}
 	return err
+}
+
+// tokenClaims reads a JWT's sub and name without verifying it: only the
+// server can, and does.
+func tokenClaims(token string) (sub, name string) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", ""
+	}
+	var c struct {
+		Sub  string `json:"sub"`
+		Name string `json:"name"`
+	}
+	json.Unmarshal(payload, &c)
+	return c.Sub, c.Name
 }

@@ -411,7 +411,7 @@ func testPresence(t *testing.T, cfg ServeConfig) {
 }
 
 // TestManagementAPI drives the Management API over HTTP, as a function
-// running out of process would.
+// running out of process would, signing with the gateway's credentials.
 func TestManagementAPI(t *testing.T) {
 	s := startServer(t, ServeConfig{})
 	c := dial(t, s.URL, "target", "user_id=t&room_id=mgmt&")
@@ -428,14 +428,14 @@ func TestManagementAPI(t *testing.T) {
 
 	// POST: exactly that frame, to that connection only.
 	payload := `{"custom":"frame","n":1}`
-	if r := do(t, http.MethodPost, connURL, payload, nil); r.Status != http.StatusOK {
+	if r := signedDo(t, s, http.MethodPost, connURL, payload, nil); r.Status != http.StatusOK {
 		t.Fatalf("POST @connections: %d %s", r.Status, r.Body)
 	}
 	if got := string(c.next()); got != payload {
 		t.Errorf("target got %q, want %q", got, payload)
 	}
 	// Also under the stage prefix, as an SDK endpoint with a stage calls it.
-	if r := do(t, http.MethodPost, s.URL+"/dev/@connections/"+url.PathEscape(id), "second", nil); r.Status != http.StatusOK {
+	if r := signedDo(t, s, http.MethodPost, s.URL+"/dev/@connections/"+url.PathEscape(id), "second", nil); r.Status != http.StatusOK {
 		t.Fatalf("POST /dev/@connections: %d %s", r.Status, r.Body)
 	}
 	if got := string(c.next()); got != "second" {
@@ -450,7 +450,7 @@ func TestManagementAPI(t *testing.T) {
 	}
 
 	// GET: the connection's description.
-	r := do(t, http.MethodGet, connURL, nil, nil)
+	r := signedDo(t, s, http.MethodGet, connURL, nil, nil)
 	if r.Status != http.StatusOK {
 		t.Fatalf("GET @connections: %d %s", r.Status, r.Body)
 	}
@@ -470,7 +470,7 @@ func TestManagementAPI(t *testing.T) {
 	}
 
 	// DELETE: the client sees its socket closed and leaves the room.
-	r = do(t, http.MethodDelete, connURL, nil, nil)
+	r = signedDo(t, s, http.MethodDelete, connURL, nil, nil)
 	if r.Status != http.StatusNoContent {
 		t.Fatalf("DELETE @connections: %d %s", r.Status, r.Body)
 	}
@@ -483,7 +483,7 @@ func TestManagementAPI(t *testing.T) {
 	// It is gone now, and so is an id that never was.
 	for _, u := range []string{connURL, s.URL + "/@connections/" + url.PathEscape("AAAAAAAAAAAAAAA=")} {
 		for _, method := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
-			r := do(t, method, u, "data", nil)
+			r := signedDo(t, s, method, u, "data", nil)
 			if r.Status != http.StatusGone || r.Header.Get("X-Amzn-ErrorType") != "GoneException" {
 				t.Errorf("%s %s: %d X-Amzn-ErrorType=%q, want 410 GoneException", method, u, r.Status, r.Header.Get("X-Amzn-ErrorType"))
 			}
@@ -491,11 +491,11 @@ func TestManagementAPI(t *testing.T) {
 	}
 	// A frame over 128 KB is refused.
 	peerID := getUsers(t, s.URL, "mgmt")[0].ConnectionID
-	r = do(t, http.MethodPost, s.URL+"/@connections/"+url.PathEscape(peerID), bytes.Repeat([]byte("x"), 128*1024+1), nil)
+	r = signedDo(t, s, http.MethodPost, s.URL+"/@connections/"+url.PathEscape(peerID), bytes.Repeat([]byte("x"), 128*1024+1), nil)
 	if r.Status != http.StatusRequestEntityTooLarge {
 		t.Errorf("POST of 128 KB + 1: %d, want 413", r.Status)
 	}
-	if r := do(t, http.MethodPut, s.URL+"/@connections/"+url.PathEscape(peerID), "x", nil); r.Status != http.StatusMethodNotAllowed {
+	if r := signedDo(t, s, http.MethodPut, s.URL+"/@connections/"+url.PathEscape(peerID), "x", nil); r.Status != http.StatusMethodNotAllowed {
 		t.Errorf("PUT @connections: %d, want 405", r.Status)
 	}
 	putMessage(t, s.URL, "mgmt", "x", "X", "peer still fine")

@@ -27,7 +27,9 @@ type (
 type integrations struct {
 	rest      map[string]gateway.RESTFunc
 	websocket map[string]gateway.WebSocketFunc
-	closers   []io.Closer
+	// authorizer is the REQUEST authorizer, nil with auth off.
+	authorizer gateway.AuthorizerFunc
+	closers    []io.Closer
 }
 
 func (in *integrations) Close() error {
@@ -48,16 +50,24 @@ func inProcess(h *handler.Handler) *integrations {
 	for route, name := range awslambda.WebSocketRoutes {
 		in.websocket[route] = fns[name].(websocketFunc)
 	}
+	if h.Tokens != nil {
+		in.authorizer = h.Authorize
+	}
 	return in
 }
 
 // underRIE starts every function in the Lambda runtime interface emulator,
 // running the real bootstrap binary, and routes requests to them through
 // the Lambda Invoke API. The functions use DynamoDB and push back through
-// the gateway's /@connections endpoint at managementURL.
-func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, logs io.Writer) (*integrations, error) {
+// the gateway's /@connections endpoint at managementURL, signing with
+// management, the gateway's credentials.
+func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, management aws.Credentials, logs io.Writer) (*integrations, error) {
 	env := []string{
 		"CHATAPP_MANAGEMENT_ENDPOINT=" + managementURL,
+		// Not AWS_ACCESS_KEY_ID: DynamoDB keeps the environment's
+		// credentials, and DynamoDB Local keeps one set of tables per key.
+		"CHATAPP_MANAGEMENT_ACCESS_KEY_ID=" + management.AccessKeyID,
+		"CHATAPP_MANAGEMENT_SECRET_ACCESS_KEY=" + management.SecretAccessKey,
 		"CHATAPP_MESSAGES_TABLE=" + cfg.DynamoDB.MessagesTable,
 		"CHATAPP_CONNECTIONS_TABLE=" + cfg.DynamoDB.ConnectionsTable,
 		"AWS_ENDPOINT_URL_DYNAMODB=" + cfg.DynamoDB.Endpoint,
@@ -68,9 +78,13 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, logs i
 		// store used (see dynamodb.NewClient).
 		env = append(env, "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
 	}
+	env = append(env, cfg.Auth.env()...)
 	in := &integrations{rest: map[string]gateway.RESTFunc{}, websocket: map[string]gateway.WebSocketFunc{}}
 	invokers := map[string]*awslambda.Invoker{}
 	for _, name := range awslambda.Names() {
+		if name == awslambda.Authorize && !cfg.Auth.enabled() {
+			continue // auth off: no authorizer to run
+		}
 		p, err := rie.Start(ctx, rie.Options{RIE: cfg.RIE.Binary, Bootstrap: cfg.RIE.Bootstrap, Handler: name, Env: env, Output: logs})
 		if err != nil {
 			in.Close()
@@ -89,6 +103,9 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, logs i
 	}
 	for route, name := range awslambda.WebSocketRoutes {
 		in.websocket[route] = invokers[name].WebSocket()
+	}
+	if authorizer, ok := invokers[awslambda.Authorize]; ok {
+		in.authorizer = authorizer.Authorizer()
 	}
 	return in, nil
 }

@@ -17,6 +17,7 @@ const usage = `chatapp: a serverless chat backend, on AWS or on one machine.
 Usage:
   chatapp serve [flags]   run the API Gateway emulator, the handlers, the store and the web page
   chatapp chat [flags]    chat in a room from the terminal
+  chatapp token [flags]   print a development token for a serve started with --auth-secret
 
 Run "chatapp serve -h" or "chatapp chat -h" for their flags.
 `
@@ -40,6 +41,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "chat":
 		return runChat(ctx, args[1:], stdout, stderr)
+	case "token":
+		return runToken(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

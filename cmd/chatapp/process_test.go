@@ -159,17 +159,24 @@ func startProcess(t *testing.T, bin, dir string) *process {
 // interrupt sends SIGINT and waits up to 10 s for a clean exit.
 func (p *process) interrupt(t *testing.T) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatalf("SIGINT: %v", err)
+	p.stop(t, os.Interrupt)
+}
+
+// stop sends sig (SIGINT, SIGTERM) and waits up to 10 s for a clean exit:
+// status 0.
+func (p *process) stop(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("%v: %v", sig, err)
 	}
 	select {
 	case <-p.exited:
 	case <-time.After(10 * time.Second):
-		t.Fatalf("chatapp did not exit within 10 s of SIGINT")
+		t.Fatalf("chatapp did not exit within 10 s of %v", sig)
 	}
 	var exitErr *exec.ExitError
 	if errors.As(p.err, &exitErr) {
-		t.Fatalf("chatapp exited with code %d after SIGINT:\n%s", exitErr.ExitCode(), p.stderr.String())
+		t.Fatalf("chatapp exited with %v after %v:\n%s", exitErr, sig, p.stderr.String())
 	} else if p.err != nil {
 		t.Fatalf("chatapp: %v", p.err)
 	}

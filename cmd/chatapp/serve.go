@@ -16,6 +16,7 @@ import (
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/ratelimit"
 	"github.com/chatapp-dev/chatapp/sqlite"
 	"github.com/chatapp-dev/chatapp/web"
 )
@@ -34,10 +35,31 @@ type ServeConfig struct {
 	// the Lambda runtime interface emulator, invoked through the Invoke API.
 	Functions string
 	RIE       RIEConfig
-	Logger    *slog.Logger
+	Limits    Limits
+	// Auth, when set, requires a token of every client (see AuthConfig).
+	Auth   AuthConfig
+	Logger *slog.Logger
 	// FunctionLogs receives the output of functions run under the emulator.
 	FunctionLogs io.Writer
+	// SweepInterval is how often connection rows with no socket in this
+	// gateway are deleted, and SweepGrace the age under which they are
+	// spared; 0 means gateway.DefaultSweepInterval and DefaultSweepGrace.
+	SweepInterval time.Duration
+	SweepGrace    time.Duration
 }
+
+// Limits bound what one user or connection may do; a zero field is no limit.
+type Limits struct {
+	SendRate           float64 // sends a second per user, REST and WebSocket together
+	SendBurst          int
+	FrameRate          float64 // inbound WebSocket frames a second per connection
+	FrameBurst         int
+	ConnectionsPerUser int
+}
+
+// DefaultLimits are `chatapp serve`'s: far above a person chatting, far below
+// a script flooding.
+var DefaultLimits = Limits{SendRate: 20, SendBurst: 40, FrameRate: 50, FrameBurst: 100, ConnectionsPerUser: 20}
 
 // DynamoDBConfig says where the DynamoDB store is.
 type DynamoDBConfig struct {
@@ -61,6 +83,7 @@ type Server struct {
 	gateway      *gateway.Gateway
 	http         *http.Server
 	served       chan error
+	stopSweeper  func()
 }
 
 // StartServer opens the store, wires the functions into the gateway and
@@ -99,7 +122,17 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		return err
 	}
 	s.store = closer
-	h := &handler.Handler{Messages: db, Logger: cfg.Logger}
+	h := &handler.Handler{Messages: db, Logger: cfg.Logger, MaxConnectionsPerUser: cfg.Limits.ConnectionsPerUser}
+	if cfg.Limits.SendRate > 0 {
+		h.SendLimiter = ratelimit.New(cfg.Limits.SendRate, cfg.Limits.SendBurst)
+	}
+	verifier, err := setupAuth(ctx, cfg, h)
+	if err != nil {
+		closer.Close()
+		return err
+	}
+	// Functions out of process sign their pushes to /@connections with these.
+	managementCredentials := gateway.NewManagementCredentials()
 	switch cfg.Functions {
 	case "", "inprocess":
 		s.integrations = inProcess(h)
@@ -108,7 +141,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		if logs == nil {
 			logs = io.Discard
 		}
-		if s.integrations, err = underRIE(ctx, cfg, s.URL, logs); err != nil {
+		if s.integrations, err = underRIE(ctx, cfg, s.URL, managementCredentials, logs); err != nil {
 			closer.Close()
 			return err
 		}
@@ -116,12 +149,19 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		closer.Close()
 		return fmt.Errorf("unknown --functions %q: want inprocess or rie", cfg.Functions)
 	}
+	if verifier != nil {
+		s.integrations.closers = append(s.integrations.closers, verifier)
+	}
 	s.gateway = gateway.New(gateway.Config{
 		REST:                  s.integrations.rest,
 		WebSocket:             s.integrations.websocket,
 		Stage:                 cfg.Stage,
 		IdleTimeout:           cfg.IdleTimeout,
 		MaxConnectionDuration: cfg.MaxConnectionDuration,
+		FrameRate:             cfg.Limits.FrameRate,
+		FrameBurst:            cfg.Limits.FrameBurst,
+		Authorizer:            s.integrations.authorizer,
+		ManagementCredentials: managementCredentials,
 		Fallback:              web.Handler(),
 		Logger:                cfg.Logger,
 	})
@@ -131,6 +171,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		h.Notifier = s.gateway.Hub()
 		h.Connections = s.gateway.Hub().TrackConnections(db)
 	}
+	s.startSweeper(ctx, cfg, db)
 	return nil
 }
 
@@ -139,6 +180,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	s.stopSweeper()
 	err := s.http.Shutdown(ctx)
 	s.gateway.Close()
 	if serr := <-s.served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
@@ -164,10 +206,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Functions, "functions", "inprocess", "run the functions inprocess, or under the Lambda runtime interface emulator (rie)")
 	fs.StringVar(&cfg.RIE.Binary, "rie", "aws-lambda-rie", "the aws-lambda-rie binary, for --functions rie")
 	fs.StringVar(&cfg.RIE.Bootstrap, "bootstrap", "bin/local/bootstrap", "the functions' bootstrap binary, for --functions rie (make bootstrap-local)")
+	fs.DurationVar(&cfg.SweepInterval, "sweep-interval", gateway.DefaultSweepInterval, "delete connection rows whose socket is gone this often (and at start)")
+	fs.DurationVar(&cfg.SweepGrace, "sweep-grace", gateway.DefaultSweepGrace, "spare connection rows younger than this from the sweep")
+	cfg.Limits = DefaultLimits
+	fs.Float64Var(&cfg.Limits.SendRate, "send-rate", cfg.Limits.SendRate, "sends a second per user (0: no limit)")
+	fs.IntVar(&cfg.Limits.SendBurst, "send-burst", cfg.Limits.SendBurst, "burst of sends per user")
+	fs.Float64Var(&cfg.Limits.FrameRate, "frame-rate", cfg.Limits.FrameRate, "WebSocket frames a second per connection (0: no limit)")
+	fs.IntVar(&cfg.Limits.FrameBurst, "frame-burst", cfg.Limits.FrameBurst, "burst of WebSocket frames per connection")
+	fs.IntVar(&cfg.Limits.ConnectionsPerUser, "max-connections-per-user", cfg.Limits.ConnectionsPerUser, "open WebSocket connections per user (0: no limit)")
+	authFlags(fs, &cfg.Auth)
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cfg.Auth.fill()
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
@@ -184,14 +236,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
   web chat        %[1]s/
   REST API        %[1]s/chat  (GET history, PUT send, GET /chat/users)
   WebSocket API   %[2]s/ws?room_id=ROOM&user_id=USER
-  management API  %[1]s/@connections/{connection_id}  (loopback only)
+  management API  %[1]s/@connections/{connection_id}  (loopback only, SigV4-signed by the functions)
   store           %[3]s
+  auth            %[4]s
 Press Ctrl-C to stop.
-`, s.URL, ws, describeStore(cfg))
+`, s.URL, ws, describeStore(cfg), cfg.Auth.describe())
 
 	select {
 	case <-ctx.Done():
 	case err := <-s.served:
+		s.stopSweeper()
 		return errors.Join(err, s.integrations.Close(), s.store.Close())
 	}
 	fmt.Fprintln(stdout, "chatapp: stopping")

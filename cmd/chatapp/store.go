@@ -14,6 +14,7 @@ import (
 type store interface {
 	chatapp.MessageStore
 	chatapp.ConnectionStore
+	chatapp.ConnectionLister // for the sweeper of stale connections
 }
 
 // openStore opens the embedded store or DynamoDB, as cfg.Store says.

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"maps"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/auth"
 )
 
 // unityAway is how many messages the test sends to the harness's room while
@@ -92,6 +97,13 @@ func TestUnityClient(t *testing.T) {
 			}
 			srv = restartWhileAway(t, srv, data, addr, room)
 			restarted = true
+		case strings.HasPrefix(line, "DROP-CONNECTION id="):
+			// DeleteConnection must be signed with the gateway's credentials,
+			// which only this side holds.
+			id := strings.TrimPrefix(line, "DROP-CONNECTION id=")
+			if r := signedDo(t, srv, http.MethodDelete, srv.URL+"/@connections/"+url.PathEscape(id), nil, nil); r.Status != http.StatusNoContent {
+				t.Errorf("DeleteConnection %s: %d %s, want 204", id, r.Status, r.Body)
+			}
 		case line == "RECONNECTED":
 			if !restarted {
 				t.Fatal("harness reconnected before the server restarted")
@@ -341,5 +353,94 @@ func readUnityJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// TestUnityClientAuth runs the harness's --auth mode against a server with
+// auth on: a client with a token and no user id connects, sends and
+// receives as the token's user and name; no token, an expired token, another
+// user's id and a room the token does not allow are refused as
+// unauthorized or forbidden with one request, not retried; and a reconnect
+// refused after the token expired closes the client instead of retrying.
+func TestUnityClientAuth(t *testing.T) {
+	mcs, mono := monoTools(t)
+	dir := buildUnityHarness(t, mcs)
+	srv := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
+
+	expired, err := (&auth.Issuer{Secret: []byte(authTestSecret), Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}).
+		Issue(chatapp.Identity{UserID: "unity-ada", Name: "Ada"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{
+		"CHATAPP_TOKEN_A=" + devToken(t, chatapp.Identity{UserID: "unity-ada", Name: "Ada"}),
+		"CHATAPP_TOKEN_B=" + devToken(t, chatapp.Identity{UserID: "unity-bob", Name: "Bob", Rooms: []string{"unity-auth"}}),
+		"CHATAPP_TOKEN_EXPIRED=" + expired,
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), unityBudget)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, mono, "--debug", filepath.Join(dir, "harness.exe"), "--auth", srv.URL)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.WaitDelay = 5 * time.Second
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		t.Logf("harness: %s", line)
+		out = append(out, line)
+		if id, ok := strings.CutPrefix(line, "DROP-CONNECTION id="); ok {
+			if r := signedDo(t, srv, http.MethodDelete, srv.URL+"/@connections/"+url.PathEscape(id), nil, nil); r.Status != http.StatusNoContent {
+				t.Errorf("DeleteConnection %s: %d %s, want 204", id, r.Status, r.Body)
+			}
+		}
+	}
+	err = cmd.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("harness did not finish within %v\nstderr:\n%s", unityBudget, stderr.String())
+	}
+	if err != nil {
+		t.Errorf("harness: %v (want exit 0)\nstderr:\n%s", err, stderr.String())
+	}
+	passes := map[string]bool{}
+	for _, l := range out {
+		if strings.HasPrefix(l, "FAIL") {
+			t.Errorf("harness: %s", l)
+		}
+		if name, ok := strings.CutPrefix(l, "PASS "); ok {
+			passes[name] = true
+		}
+		for _, kv := range env {
+			if _, token, _ := strings.Cut(kv, "="); strings.Contains(l, token) {
+				t.Errorf("the harness printed a token: %s", l)
+			}
+		}
+	}
+	for _, want := range []string{
+		"auth: no token is unauthorized, not retried",
+		"auth: expired token is unauthorized, not retried",
+		"auth: another user's id is forbidden",
+		"auth: a room the token does not allow is forbidden",
+		"auth: connect with a token and no user id",
+		"auth: send and receive with tokens",
+		"auth: a retried send finds its message by the token's user",
+		"auth: a refused reconnect stops the client",
+	} {
+		if !passes[want] {
+			t.Errorf("no PASS line for %q", want)
+		}
+	}
+	if len(out) == 0 || !strings.HasPrefix(out[len(out)-1], "PASS all ") {
+		t.Errorf("the harness did not end with PASS all N checks")
 	}
 }

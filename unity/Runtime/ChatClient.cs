@@ -85,7 +85,7 @@ namespace ChatApp.Client
         public event Action<ConnectedInfo> Connected;
         /// <summary>The connection was lost (or an attempt failed); the client waits Delay, then tries again.</summary>
         public event Action<ReconnectingInfo> Reconnecting;
-        /// <summary>Closed for good: by CloseAsync/Dispose, or after MaxReconnectAttempts.</summary>
+        /// <summary>Closed for good: by CloseAsync/Dispose, after MaxReconnectAttempts, or when the server refused a reconnect (401/403; see DisconnectedInfo.Error).</summary>
         public event Action<DisconnectedInfo> Disconnected;
         /// <summary>An error frame from the server (a bad WebSocket send), or a problem in the background.</summary>
         public event Action<ChatError> Error;
@@ -125,7 +125,12 @@ namespace ChatApp.Client
         /// the first ones possibly before this returns. Throws
         /// <see cref="ChatException"/> when the server cannot be reached or
         /// refuses the connection; then ConnectAsync may be called again.
-        /// Once connected, a lost connection is reconnected by itself.
+        /// A refusal for the token (code unauthorized, 401) or the room or
+        /// user id (forbidden, 403) is told apart from an unreachable server
+        /// (unavailable) by one GET of the members after the failed
+        /// handshake. Once connected, a lost connection is reconnected by
+        /// itself, except after such a refusal: then the client closes
+        /// (<see cref="Disconnected"/> with the error).
         /// </summary>
         public async Task<HistoryPage> ConnectAsync(CancellationToken cancellationToken = default(CancellationToken))
         {
@@ -176,17 +181,27 @@ namespace ChatApp.Client
                 using (var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.Token))
                 {
                     cts.CancelAfter(options.ConnectTimeout);
+                    Exception failed = null;
                     try
                     {
                         await t.ConnectAsync(SocketUri(), cts.Token).ConfigureAwait(false);
                     }
                     catch (Exception e)
                     {
+                        failed = e;
+                    }
+                    if (failed != null)
+                    {
                         if (cancellationToken.IsCancellationRequested || lifetime.IsCancellationRequested)
                         {
-                            throw new OperationCanceledException("connect cancelled", e);
+                            throw new OperationCanceledException("connect cancelled", failed);
                         }
-                        throw new ChatException(ChatError.Unavailable, "WebSocket connect to " + options.WebSocketUrl + " failed: " + Describe(e), 0, e);
+                        ChatException refused = await RefusalAsync(cancellationToken).ConfigureAwait(false);
+                        if (refused != null)
+                        {
+                            throw refused;
+                        }
+                        throw new ChatException(ChatError.Unavailable, "WebSocket connect to " + options.WebSocketUrl + " failed: " + Redact(Describe(failed)), 0, failed);
                     }
                 }
                 lock (gate)
@@ -280,8 +295,17 @@ namespace ChatApp.Client
         {
             string u = options.WebSocketUrl;
             u += (u.IndexOf('?') >= 0 ? "&" : "?") +
-                "room_id=" + Uri.EscapeDataString(options.RoomId) +
-                "&user_id=" + Uri.EscapeDataString(options.UserId);
+                "room_id=" + Uri.EscapeDataString(options.RoomId);
+            if (!string.IsNullOrEmpty(options.UserId))
+            {
+                u += "&user_id=" + Uri.EscapeDataString(options.UserId);
+            }
+            if (!string.IsNullOrEmpty(options.Token))
+            {
+                // A browser's WebSocket (WebGL) cannot send headers: the
+                // query works for every transport.
+                u += "&token=" + Uri.EscapeDataString(options.Token);
+            }
             if (!string.IsNullOrEmpty(options.Name))
             {
                 u += "&name=" + Uri.EscapeDataString(options.Name);
@@ -291,6 +315,122 @@ namespace ChatApp.Client
                 u += "&events=presence";
             }
             return new Uri(u);
+        }
+
+        // RefusalAsync finds out why a handshake failed, which a WebSocket
+        // client (a browser's, Mono's) does not always tell: the REST API
+        // answers a token and a room the same way, so one GET of the
+        // members says whether the server refuses us (401/403). It returns
+        // that refusal, or null when the server did not refuse (it is down,
+        // or refused for another reason: the caller retries).
+        private async Task<ChatException> RefusalAsync(CancellationToken cancellationToken)
+        {
+            string url = options.RestUrl.TrimEnd('/') + "/users?room_id=" + Uri.EscapeDataString(options.RoomId);
+            HttpTransportResponse resp;
+            try
+            {
+                using (var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.Token))
+                {
+                    resp = await http.SendAsync(NewRequest("GET", url), cts.Token).ConfigureAwait(false);
+                }
+            }
+            catch (Exception)
+            {
+                return null;
+            }
+            if (IsRefusal(resp.StatusCode))
+            {
+                ChatException e = ErrorFrom(resp);
+                return new ChatException(e.Code, "the server refused the WebSocket connection: " + e.Message, resp.StatusCode);
+            }
+            string sub = TokenSubject(options.Token);
+            if (resp.StatusCode == 200 && !string.IsNullOrEmpty(options.UserId) && sub != null && sub != options.UserId)
+            {
+                // The members list names no user; the handshake does.
+                return new ChatException(ChatError.Forbidden, "the server refused the WebSocket connection: user_id " + options.UserId + " is not the user of the token (" + sub + ")", 403);
+            }
+            return null;
+        }
+
+        // IsRefusal: an answer that a retry with the same token cannot change.
+        private static bool IsRefusal(int status)
+        {
+            return status == 401 || status == 403;
+        }
+
+        /// <summary>
+        /// The user id the client is: <see cref="ChatClientOptions.UserId"/>,
+        /// or without one the sub claim of the token (read, not verified:
+        /// the server verifies it); null if neither says.
+        /// </summary>
+        public string UserId
+        {
+            get
+            {
+                return string.IsNullOrEmpty(options.UserId) ? TokenSubject(options.Token) : options.UserId;
+            }
+        }
+
+        // TokenSubject reads a JWT's sub claim without verifying it; null
+        // when token is not a JWT with a string sub.
+        internal static string TokenSubject(string token)
+        {
+            if (string.IsNullOrEmpty(token))
+            {
+                return null;
+            }
+            string[] parts = token.Split('.');
+            if (parts.Length != 3)
+            {
+                return null;
+            }
+            try
+            {
+                string b64 = parts[1].Replace('-', '+').Replace('_', '/');
+                switch (b64.Length % 4)
+                {
+                    case 2:
+                        b64 += "==";
+                        break;
+                    case 3:
+                        b64 += "=";
+                        break;
+                }
+                string json = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64));
+                string sub = ChatJson.GetString(ChatJson.ParseObject(json), "sub");
+                return string.IsNullOrEmpty(sub) ? null : sub;
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+            catch (ArgumentException)
+            {
+                return null;
+            }
+        }
+
+        // NewRequest makes a request with the token's Authorization header.
+        private HttpTransportRequest NewRequest(string method, string url, string body = null)
+        {
+            var req = new HttpTransportRequest(method, url, body);
+            if (!string.IsNullOrEmpty(options.Token))
+            {
+                req.Headers["Authorization"] = "Bearer " + options.Token;
+            }
+            return req;
+        }
+
+        // Redact takes the token out of a message (an exception's may hold
+        // the WebSocket URL).
+        private string Redact(string s)
+        {
+            string token = options.Token;
+            if (string.IsNullOrEmpty(s) || string.IsNullOrEmpty(token))
+            {
+                return s;
+            }
+            return s.Replace(Uri.EscapeDataString(token), "REDACTED").Replace(token, "REDACTED");
         }
 
         // ReadMissedAsync reads the history after the last message
@@ -444,6 +584,23 @@ namespace ChatApp.Client
                         return;
                     }
                     reason = Describe(e);
+                    var ce = e as ChatException;
+                    if (ce != null && (ce.Code == ChatError.Unauthorized || ce.Code == ChatError.Forbidden))
+                    {
+                        // The token expired, or no longer allows the room:
+                        // retrying cannot help.
+                        lock (gate)
+                        {
+                            if (state == ChatConnectionState.Closed)
+                            {
+                                return;
+                            }
+                            SetState(ChatConnectionState.Closed);
+                            var refused = new DisconnectedInfo { ByClient = false, Reason = "refused: " + reason, Error = ce.Error };
+                            Post(() => Raise(Disconnected, refused));
+                        }
+                        return;
+                    }
                 }
             }
         }
@@ -579,7 +736,7 @@ namespace ChatApp.Client
             string body = new ChatJson.ObjectWriter()
                 .Add("room_id", options.RoomId)
                 .Add("text", text)
-                .Add("user_id", options.UserId)
+                .Add("user_id", string.IsNullOrEmpty(options.UserId) ? null : options.UserId)
                 .Add("name", options.Name ?? "")
                 .ToString();
             string checkpoint;
@@ -599,7 +756,7 @@ namespace ChatApp.Client
 
             for (int puts = 1; ; puts++)
             {
-                var req = new HttpTransportRequest("PUT", options.RestUrl, body);
+                var req = NewRequest("PUT", options.RestUrl, body);
                 req.Headers["Idempotency-Key"] = key;
                 HttpTransportResponse resp = null;
                 string failure;
@@ -720,6 +877,7 @@ namespace ChatApp.Client
         private async Task<ChatMessage> FindSentAsync(string checkpoint, long seenMark, string text, CancellationToken cancellationToken)
         {
             string after = MessageIds.Rewind(checkpoint, options.CatchUpOverlap, null);
+            string me = UserId;
             for (int i = 0; i < options.CatchUpMaxPages; i++)
             {
                 HistoryPage p = await GetPageAsync(options.CatchUpPageSize, null, after, options.SendMaxAttempts, cancellationToken).ConfigureAwait(false);
@@ -727,7 +885,7 @@ namespace ChatApp.Client
                 {
                     foreach (ChatMessage m in p.Messages)
                     {
-                        if (m.UserId == options.UserId && m.Text == text &&
+                        if (m.UserId == me && m.Text == text &&
                             !seen.AddedBefore(m.Id, seenMark) && !claimed.Contains(m.Id))
                         {
                             claimed.Add(m.Id);
@@ -837,7 +995,7 @@ namespace ChatApp.Client
                 HttpTransportResponse resp;
                 try
                 {
-                    resp = await http.SendAsync(new HttpTransportRequest("GET", url), cancellationToken).ConfigureAwait(false);
+                    resp = await http.SendAsync(NewRequest("GET", url), cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -887,7 +1045,10 @@ namespace ChatApp.Client
             }
             if (e == null || e.Code.Length == 0)
             {
-                string code = resp.StatusCode >= 500 ? ChatError.Internal : "http_" + resp.StatusCode;
+                string code = resp.StatusCode >= 500 ? ChatError.Internal
+                    : resp.StatusCode == 401 ? ChatError.Unauthorized
+                    : resp.StatusCode == 403 ? ChatError.Forbidden
+                    : "http_" + resp.StatusCode;
                 e = new ChatError(code, "HTTP " + resp.StatusCode + ": " + Truncate(resp.Body));
             }
             return new ChatException(e.Code, e.Message, resp.StatusCode);

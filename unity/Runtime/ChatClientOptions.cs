@@ -74,8 +74,24 @@ namespace ChatApp.Client
         /// <summary>The room: 1–128 letters, digits and -_.:@+.</summary>
         public string RoomId { get; set; }
 
-        /// <summary>The user id: same rules as the room.</summary>
+        /// <summary>
+        /// The user id: same rules as the room. May be empty with a
+        /// <see cref="Token"/>: the server takes the user from the token,
+        /// and refuses (forbidden) a user id that is not the token's.
+        /// </summary>
         public string UserId { get; set; }
+
+        /// <summary>
+        /// A bearer token (a JWT) for a server with auth on (docs/auth.md):
+        /// sent as Authorization: Bearer on every REST request and as the
+        /// token query parameter of the WebSocket (where a browser, and so a
+        /// WebGL build, cannot set headers). The server takes the user id
+        /// and the display name from it. Null or empty: no token (a server
+        /// with auth off). It is read for each request and each (re)connect,
+        /// so a renewed token may be set on <see cref="ChatClient.Options"/>
+        /// while the client runs.
+        /// </summary>
+        public string Token { get; set; }
 
         /// <summary>The display name: at most 64 printable characters; may be empty.</summary>
         public string Name { get; set; }
@@ -148,9 +164,9 @@ namespace ChatApp.Client
             {
                 throw new ArgumentException("RoomId is required");
             }
-            if (string.IsNullOrEmpty(UserId))
+            if (string.IsNullOrEmpty(UserId) && string.IsNullOrEmpty(Token))
             {
-                throw new ArgumentException("UserId is required");
+                throw new ArgumentException("UserId is required (or a Token, whose user the server takes)");
             }
             if (HistoryPageSize < 1 || CatchUpPageSize < 1 || CatchUpMaxPages < 1 || SendMaxAttempts < 1)
             {

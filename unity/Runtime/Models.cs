@@ -162,6 +162,10 @@ namespace ChatApp.Client
         public const string TooLarge = "too_large";
         /// <summary>A server fault (500, 502).</summary>
         public const string Internal = "internal";
+        /// <summary>No token, or an expired, forged or malformed one (401); also a refused WebSocket handshake. Not retried.</summary>
+        public const string Unauthorized = "unauthorized";
+        /// <summary>The token does not allow this room, or names another user than UserId (403). Not retried.</summary>
+        public const string Forbidden = "forbidden";
         /// <summary>Client: the server could not be reached, or kept failing, and nothing was stored.</summary>
         public const string Unavailable = "unavailable";
         /// <summary>Client: a send failed and whether it was stored could not be checked.</summary>
@@ -312,5 +316,11 @@ namespace ChatApp.Client
         public bool ByClient { get; internal set; }
         /// <summary>Why.</summary>
         public string Reason { get; internal set; }
+        /// <summary>
+        /// When the server refused a reconnect (code unauthorized: the token
+        /// expired; forbidden): the error; null otherwise. Reconnect with a
+        /// new <see cref="ChatClient"/> and a new token.
+        /// </summary>
+        public ChatError Error { get; internal set; }
     }
 }

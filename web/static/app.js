@@ -3,6 +3,10 @@
 //
 // Security rule for this file: user-supplied text (messages, names, rooms,
 // ids) only ever reaches the DOM through textContent, never as markup.
+//
+// Sign-in: a server with auth on (docs/auth.md) wants a token. Open the page
+// with #token=TOKEN (or ?token=TOKEN); the page keeps it for this tab only
+// and takes it out of the address bar.
 (function () {
   "use strict";
 
@@ -17,6 +21,9 @@
   // How close to the bottom (px) still counts as "reading the latest".
   const NEAR_BOTTOM_PX = 80;
 
+  // sessionStorage key of the token: this tab only, gone when it closes.
+  const TOKEN_KEY = "chat.token";
+
   const $ = (id) => document.getElementById(id);
   const el = {
     error: $("error"),
@@ -26,9 +33,11 @@
     joinForm: $("join-form"),
     room: $("room"),
     name: $("name"),
+    identity: $("identity"),
     chatView: $("chat-view"),
     roomName: $("room-name"),
     status: $("status"),
+    whoami: $("whoami"),
     membersToggle: $("members-toggle"),
     membersToggleCount: $("members-toggle-count"),
     leave: $("leave"),
@@ -43,7 +52,9 @@
   };
 
   const config = readConfig();
-  const userId = loadUserId();
+  // With a token the server knows who we are from it; null without one.
+  const auth = readAuth();
+  const userId = auth ? auth.sub : loadUserId();
   // The room being shown; null while on the join form. Every async callback
   // checks that its session is still this one, so late answers for a room we
   // already left are dropped.
@@ -81,6 +92,72 @@
     }
   }
 
+  function sessionGet(key) {
+    try {
+      return sessionStorage.getItem(key);
+    } catch (_) {
+      return null;
+    }
+  }
+
+  function sessionSet(key, value) {
+    try {
+      if (value) sessionStorage.setItem(key, value);
+      else sessionStorage.removeItem(key);
+    } catch (_) {
+      // Kept in memory only: a reload forgets it.
+    }
+  }
+
+  // The token comes in the fragment (#token=..., preferred: a browser never
+  // sends the fragment to a server, so it stays out of access logs) or the
+  // query (?token=...). It is kept in sessionStorage (this tab only, never
+  // localStorage) so that a reload keeps it, and removed from the address
+  // bar at once so that copying the URL does not share it. An empty
+  // #token= forgets it.
+  function readAuth() {
+    const url = new URL(location.href);
+    const fragment = new URLSearchParams(url.hash.replace(/^#/, ""));
+    let token;
+    if (fragment.has("token") || url.searchParams.has("token")) {
+      token = fragment.get("token") || url.searchParams.get("token") || "";
+      fragment.delete("token");
+      url.searchParams.delete("token");
+      const rest = fragment.toString();
+      url.hash = rest ? "#" + rest : "";
+      history.replaceState(null, "", url);
+      sessionSet(TOKEN_KEY, token);
+    } else {
+      token = sessionGet(TOKEN_KEY);
+    }
+    token = (token || "").trim();
+    if (!token) return null;
+    const claims = decodeClaims(token);
+    const str = (v) => (typeof v === "string" ? v : "");
+    return { token: token, sub: str(claims.sub), name: str(claims.name), exp: Number(claims.exp) || 0 };
+  }
+
+  // The token's payload, for display only: the server verifies the token
+  // and takes the identity from it, whatever this page thinks.
+  function decodeClaims(token) {
+    try {
+      const part = token.split(".")[1];
+      const b64 = part.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((part.length + 3) % 4);
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const claims = JSON.parse(new TextDecoder().decode(bytes));
+      return claims && typeof claims === "object" ? claims : {};
+    } catch (_) {
+      return {};
+    }
+  }
+
+  // "Ada (ada)" for the token's identity.
+  function identityText() {
+    if (!auth) return "";
+    const who = auth.name && auth.sub ? auth.name + " (" + auth.sub + ")" : auth.name || auth.sub || "unknown user";
+    return "Signed in as " + who;
+  }
+
   function loadUserId() {
     let id = storageGet("chat.userId");
     if (!id) {
@@ -108,19 +185,32 @@
 
   // fetch that resolves to the parsed JSON body and rejects with the
   // server's error message ({"error":{"message"}}) on a non-2xx answer.
+  // The error has the HTTP status and the server's code, if any. With a
+  // token, every request carries it as Authorization: Bearer.
   async function requestJSON(url, options) {
+    const opts = Object.assign({}, options);
+    if (auth) opts.headers = Object.assign({}, opts.headers, { Authorization: "Bearer " + auth.token });
     let resp;
     try {
-      resp = await fetch(url, options);
+      resp = await fetch(url, opts);
     } catch (_) {
       throw new Error("Network error: could not reach the chat server");
     }
     const body = await resp.json().catch(() => null);
     if (!resp.ok) {
-      const message = body && body.error && body.error.message;
-      throw new Error(message || "Request failed (HTTP " + resp.status + ")");
+      const info = (body && body.error) || {};
+      const err = new Error(info.message || "Request failed (HTTP " + resp.status + ")");
+      err.status = resp.status;
+      err.code = info.code || "";
+      throw err;
     }
     return body || {};
+  }
+
+  // 401 (no or a bad token) and 403 (a room the token does not allow) will
+  // not pass on a retry.
+  function isRefusal(err) {
+    return Boolean(err) && (err.status === 401 || err.status === 403);
   }
 
   // ---- error banner ----
@@ -138,8 +228,39 @@
   // Reports a failed background request unless the room was left meanwhile.
   function reportFor(s) {
     return (err) => {
-      if (s === session) showError(err.message);
+      if (s !== session) return;
+      if (isRefusal(err)) refuse(s, err);
+      else showError(err.message);
     };
+  }
+
+  // The server refused us: stop reconnecting, drop the socket and say what
+  // to do, instead of retrying what cannot succeed.
+  function refuse(s, err) {
+    if (s !== session || s.refused) return;
+    s.refused = true;
+    clearTimeout(s.reconnectTimer);
+    clearInterval(s.countdownTimer);
+    clearTimeout(s.membersTimer);
+    s.reconnectTimer = 0;
+    const socket = s.socket;
+    s.socket = null;
+    if (socket) socket.close(1000, "refused");
+    const why = err.message ? " (" + err.message + ")" : "";
+    if (err.status === 401) {
+      setStatus("unauthorized", "sign-in needed");
+      showError(
+        "Sign-in needed: " +
+          (auth ? "the token is expired or not valid" : "this chat server requires a token") +
+          ". Open the page with a new link ending in #token=…" +
+          why
+      );
+    } else {
+      setStatus("forbidden", "not allowed in this room");
+      showError("Not allowed in this room: " + (auth ? "the token does not allow room " + s.room : "refused by the server") + why);
+    }
+    el.input.disabled = true;
+    updateComposer();
   }
 
   // ---- join / leave ----
@@ -149,11 +270,16 @@
     el.joinView.hidden = false;
     el.room.value = config.room || "lobby";
     el.name.value = storageGet("chat.name") || "";
+    if (auth && auth.name) {
+      // The server uses the token's name: show it, not an input for another.
+      el.name.value = auth.name;
+      el.name.readOnly = true;
+    }
     (el.name.value ? el.room : el.name).focus();
   }
 
   function join(room, name) {
-    storageSet("chat.name", name);
+    if (!(auth && auth.name)) storageSet("chat.name", name);
     // Put the room in the URL (keeping ?api=/&ws=) so a reload rejoins it.
     const url = new URL(location.href);
     url.searchParams.set("room", room);
@@ -173,6 +299,7 @@
       reconnectTimer: 0,
       countdownTimer: 0,
       membersTimer: 0,
+      refused: false, // a 401/403: no more reconnects
     };
 
     el.roomName.textContent = room;
@@ -184,6 +311,7 @@
     el.joinView.hidden = true;
     el.chatView.hidden = false;
     el.input.value = "";
+    el.input.disabled = false;
     updateComposer();
     el.input.focus();
     connect(session);
@@ -218,7 +346,10 @@
     try {
       const url = new URL(config.ws, location.href);
       url.searchParams.set("room_id", s.room);
-      url.searchParams.set("user_id", userId);
+      // A browser cannot set headers on a WebSocket: the token goes in the
+      // query, and the server takes the user id from it.
+      if (auth) url.searchParams.set("token", auth.token);
+      else url.searchParams.set("user_id", userId);
       url.searchParams.set("name", s.name);
       url.searchParams.set("events", "presence");
       socket = new WebSocket(url);
@@ -246,9 +377,30 @@
     socket.onclose = () => {
       if (s !== session || s.socket !== socket) return;
       s.socket = null;
+      if (!openedAt) {
+        probeThenReconnect(s);
+        return;
+      }
       if (openedAt && Date.now() - openedAt >= STABLE_CONNECTION_MS) s.attempt = 0;
       scheduleReconnect(s);
     };
+  }
+
+  // A page cannot see why a WebSocket handshake failed. The REST API
+  // answers the same token and room the same way, so ask it: a 401/403
+  // stops the reconnecting; anything else (the server is down) goes to the
+  // backoff as before.
+  function probeThenReconnect(s) {
+    requestJSON(apiURL("/users", { room_id: s.room })).then(
+      () => {
+        if (s === session && !s.refused) scheduleReconnect(s);
+      },
+      (err) => {
+        if (s !== session || s.refused) return;
+        if (isRefusal(err)) refuse(s, err);
+        else scheduleReconnect(s);
+      }
+    );
   }
 
   // Exponential backoff with jitter: wait between half and all of a ceiling
@@ -271,10 +423,15 @@
     // Without a socket, still show the room and let PUT send messages. A
     // failure here is expected while the server is down, and the status
     // line already says so: no banner.
-    if (!s.historyLoaded) loadLatest(s).catch(() => {});
+    if (!s.historyLoaded) {
+      loadLatest(s).catch((err) => {
+        if (isRefusal(err)) refuse(s, err);
+      });
+    }
   }
 
   function reconnectNow(s) {
+    if (s.refused) return;
     clearTimeout(s.reconnectTimer);
     clearInterval(s.countdownTimer);
     s.reconnectTimer = 0;
@@ -496,7 +653,8 @@
   // ---- sending ----
 
   function updateComposer() {
-    el.send.disabled = el.input.value.trim() === "" || Boolean(session && session.sending);
+    el.send.disabled =
+      el.input.value.trim() === "" || Boolean(session && (session.sending || session.refused));
     // Grow with the text up to the CSS max-height, then scroll.
     el.input.style.height = "auto";
     el.input.style.height = el.input.scrollHeight + "px";
@@ -505,7 +663,7 @@
   async function sendMessage() {
     const s = session;
     const text = el.input.value.trim();
-    if (!s || !text || s.sending) return;
+    if (!s || !text || s.sending || s.refused) return;
 
     if (s.socket && s.socket.readyState === WebSocket.OPEN) {
       // The server pushes the message back to us; it is shown then.
@@ -521,7 +679,8 @@
       const body = await requestJSON(config.api, {
         method: "PUT",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ room_id: s.room, text: text, user_id: userId, name: s.name }),
+        // With a token the server knows the user: no user_id.
+        body: JSON.stringify({ room_id: s.room, text: text, user_id: auth ? undefined : userId, name: s.name }),
       });
       if (s !== session) return;
       if (body.message) addMessages(s, [body.message]);
@@ -580,8 +739,16 @@
     if (session && session.reconnectTimer) reconnectNow(session);
   });
 
-  // A reload of a room URL rejoins directly when we already know the name.
-  const savedName = storageGet("chat.name");
+  if (auth) {
+    el.identity.textContent = identityText();
+    el.identity.hidden = false;
+    el.whoami.textContent = identityText();
+    el.whoami.hidden = false;
+  }
+
+  // A reload of a room URL rejoins directly when we already know the name
+  // (a token's name counts).
+  const savedName = auth && auth.name ? auth.name : storageGet("chat.name");
   if (config.room && config.room.trim() && savedName) {
     join(config.room.trim(), savedName);
   } else {

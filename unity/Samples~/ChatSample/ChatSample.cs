@@ -38,8 +38,11 @@ namespace ChatApp.Client.Samples
 
         public string roomId = "lobby";
 
-        [Tooltip("Empty: a random id for this run.")]
+        [Tooltip("Empty: a random id for this run, or the token's user with a token.")]
         public string userId = "";
+
+        [Tooltip("For a server with auth on: a token (`chatapp token --user U --name N`). The server takes the user and the name from it. Do not commit a real one.")]
+        public string token = "";
 
         public string userName = "Unity";
 
@@ -67,7 +70,7 @@ namespace ChatApp.Client.Samples
 
         private void Awake()
         {
-            if (string.IsNullOrEmpty(userId))
+            if (string.IsNullOrEmpty(userId) && string.IsNullOrEmpty(token))
             {
                 userId = "unity-" + Guid.NewGuid().ToString("N").Substring(0, 8);
             }
@@ -105,7 +108,9 @@ namespace ChatApp.Client.Samples
             {
                 options.WebSocketUrl = webSocketUrlOverride;
             }
+            options.Token = token;
             client = new ChatClient(options);
+            userId = client.UserId ?? ""; // with a token and no user id: the token's
 
             // Background thread → queue; Update runs them on the main thread.
             client.MessageReceived += m => mainThread.Enqueue(() => AddMessage(m));

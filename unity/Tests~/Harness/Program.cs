@@ -11,6 +11,14 @@
 // attempts fail), with N messages "away 1".."away N" sent to ROOM in
 // between; it prints "RECONNECTED" once both of its clients are back, and
 // checks that each got those messages exactly once.
+//
+// It prints "DROP-CONNECTION id=ID" when it expects the connection ID to be
+// deleted through the Management API (DeleteConnection).
+//
+// With --auth it checks a server with auth on instead (docs/auth.md), in
+// room unity-auth, with the tokens in the environment: CHATAPP_TOKEN_A and
+// CHATAPP_TOKEN_B (users with names; B's token allows only unity-auth) and
+// CHATAPP_TOKEN_EXPIRED. It prints DROP-CONNECTION too.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -38,9 +46,14 @@ namespace ChatApp.Client.Harness
         {
             string url = Environment.GetEnvironmentVariable("CHATAPP_URL");
             int away = 0;
+            bool auth = false;
             for (int i = 0; i < args.Length; i++)
             {
-                if (args[i] == "--away" && i + 1 < args.Length)
+                if (args[i] == "--auth")
+                {
+                    auth = true;
+                }
+                else if (args[i] == "--away" && i + 1 < args.Length)
                 {
                     away = int.Parse(args[++i], CultureInfo.InvariantCulture);
                 }
@@ -51,7 +64,7 @@ namespace ChatApp.Client.Harness
             }
             if (string.IsNullOrEmpty(url))
             {
-                Console.Error.WriteLine("usage: harness.exe [--away N] http://HOST:PORT (or CHATAPP_URL)");
+                Console.Error.WriteLine("usage: harness.exe [--away N | --auth] http://HOST:PORT (or CHATAPP_URL)");
                 return 2;
             }
             var watchdog = new Timer(_ =>
@@ -61,7 +74,14 @@ namespace ChatApp.Client.Harness
             }, null, Watchdog, Timeout.InfiniteTimeSpan);
             try
             {
-                new Run(url.TrimEnd('/'), away).AllAsync().GetAwaiter().GetResult();
+                if (auth)
+                {
+                    new AuthRun(url.TrimEnd('/')).AllAsync().GetAwaiter().GetResult();
+                }
+                else
+                {
+                    new Run(url.TrimEnd('/'), away).AllAsync().GetAwaiter().GetResult();
+                }
                 Say("PASS all " + passed + " checks");
                 return 0;
             }
@@ -471,12 +491,11 @@ namespace ChatApp.Client.Harness
                 Program.Equal(null, e.LastMessageId, "last id");
                 IList<ChatMember> users = await e.GetMembersAsync();
                 Program.Equal(1, users.Count, "E's connections");
-                // The Management API's DeleteConnection (loopback only)
-                // closes the socket with 1000; a message follows at once,
-                // most likely while E is away.
-                var del = new HttpTransportRequest("DELETE", url + "/@connections/" + Uri.EscapeDataString(users[0].ConnectionId));
-                HttpTransportResponse r = await http.SendAsync(del, CancellationToken.None);
-                Program.Equal(204, r.StatusCode, "DeleteConnection status");
+                // The Management API's DeleteConnection closes the socket
+                // with 1000; a message follows at once, most likely while E
+                // is away. It takes requests signed with the gateway's
+                // credentials only, so the test that runs us sends it.
+                Program.Say("DROP-CONNECTION id=" + users[0].ConnectionId);
                 await Program.Eventually("E reconnecting", () => re.Count(re.Reconnects, i => true) > 0);
                 var fo = Options("unity-f", "Fay");
                 fo.RoomId = o.RoomId;
@@ -693,6 +712,254 @@ namespace ChatApp.Client.Harness
                 IList<ChatMember> users = await a.GetMembersAsync();
                 Program.Equal(2, users.Count, "members after reconnect: " + string.Join(",", users.Select(u => u.UserId)));
             });
+        }
+    }
+
+    // CountingHttp forwards to a real transport and records each request.
+    internal sealed class CountingHttp : IHttpTransport
+    {
+        private readonly IHttpTransport inner;
+        private readonly IDictionary<string, string> names;
+        private readonly List<string> seen = new List<string>();
+
+        // names maps tokens to the names that Requests shows them by.
+        public CountingHttp(IHttpTransport inner, IDictionary<string, string> names)
+        {
+            this.inner = inner;
+            this.names = names;
+        }
+
+        // Requests lists "METHOD status TOKEN" per request so far: the
+        // name of the bearer token sent, "-" for none, "?" for another.
+        public List<string> Requests()
+        {
+            lock (seen)
+            {
+                return new List<string>(seen);
+            }
+        }
+
+        public void Clear()
+        {
+            lock (seen)
+            {
+                seen.Clear();
+            }
+        }
+
+        public async Task<HttpTransportResponse> SendAsync(HttpTransportRequest request, CancellationToken cancellationToken)
+        {
+            HttpTransportResponse resp = await inner.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            string authz, name = "-";
+            if (request.Headers.TryGetValue("Authorization", out authz))
+            {
+                string token = authz.StartsWith("Bearer ", StringComparison.Ordinal) ? authz.Substring(7) : "";
+                if (!names.TryGetValue(token, out name))
+                {
+                    name = "?";
+                }
+            }
+            lock (seen)
+            {
+                seen.Add(request.Method + " " + resp.StatusCode + " " + name);
+            }
+            return resp;
+        }
+    }
+
+    // AuthRun checks the client against a server with auth on.
+    internal sealed class AuthRun
+    {
+        private const string Room = "unity-auth";
+        private readonly string url;
+        private readonly string tokenA = Environment.GetEnvironmentVariable("CHATAPP_TOKEN_A");
+        private readonly string tokenB = Environment.GetEnvironmentVariable("CHATAPP_TOKEN_B");
+        private readonly string expired = Environment.GetEnvironmentVariable("CHATAPP_TOKEN_EXPIRED");
+        private readonly HttpClientTransport http = new HttpClientTransport();
+
+        public AuthRun(string url)
+        {
+            this.url = url;
+        }
+
+        private ChatClientOptions Options(string token, string user, IHttpTransport transport = null, string room = Room)
+        {
+            ChatClientOptions o = ChatClientOptions.ForServer(url, room, user, "Ignored");
+            o.Token = token;
+            o.Http = transport ?? http;
+            o.ReconnectMinDelay = TimeSpan.FromMilliseconds(100);
+            o.ReconnectMaxDelay = TimeSpan.FromMilliseconds(400);
+            o.RetryMinDelay = TimeSpan.FromMilliseconds(20);
+            o.RetryMaxDelay = TimeSpan.FromMilliseconds(200);
+            o.SendMaxAttempts = 3;
+            return o;
+        }
+
+        // NoToken fails if an error message shows a token.
+        private void NoToken(string s, string what)
+        {
+            foreach (string t in new[] { tokenA, tokenB, expired })
+            {
+                Program.Expect(s.IndexOf(t, StringComparison.Ordinal) < 0 && s.IndexOf(Uri.EscapeDataString(t), StringComparison.Ordinal) < 0, what + " shows a token: " + s);
+            }
+        }
+
+        // Refused checks that every way in is refused with code, each with
+        // one request only: not retried.
+        private async Task Refused(ChatClientOptions o, CountingHttp counter, string code, int status, string what, bool readable = false)
+        {
+            var c = new ChatClient(o);
+            try
+            {
+                counter.Clear();
+                ChatException e = await Program.Throws(() => c.ConnectAsync(), what + ": connect");
+                Program.Equal(code, e.Code, what + ": connect code (" + e.Message + ")");
+                Program.Equal(status, e.StatusCode, what + ": connect status");
+                Program.Equal(ChatConnectionState.Disconnected, c.State, what + ": state after the refused connect");
+                Program.Equal(1, counter.Requests().Count, what + ": requests of a refused connect: " + string.Join(", ", counter.Requests()));
+                NoToken(e.ToString(), what);
+
+                if (!readable)
+                {
+                    counter.Clear();
+                    e = await Program.Throws(() => c.GetHistoryAsync(), what + ": history");
+                    Program.Equal(code, e.Code, what + ": history code");
+                    Program.Equal(status, e.StatusCode, what + ": history status");
+                    Program.Equal(1, counter.Requests().Count, what + ": GETs of a refused history");
+                }
+
+                counter.Clear();
+                e = await Program.Throws(() => c.SendAsync("refused " + what), what + ": send");
+                Program.Equal(code, e.Code, what + ": send code");
+                Program.Equal(status, e.StatusCode, what + ": send status");
+                Program.Expect(e.Attempts <= 1, what + ": send attempts " + e.Attempts);
+                Program.Expect(counter.Requests().Count <= 2 && counter.Requests().Count(r => r.StartsWith("PUT", StringComparison.Ordinal)) <= 1,
+                    what + ": a refused send's requests: " + string.Join(", ", counter.Requests()));
+                NoToken(e.ToString(), what);
+            }
+            finally
+            {
+                c.Dispose();
+            }
+        }
+
+        public async Task AllAsync()
+        {
+            await Program.Check("auth: tokens given", () =>
+            {
+                Program.Expect(!string.IsNullOrEmpty(tokenA) && !string.IsNullOrEmpty(tokenB) && !string.IsNullOrEmpty(expired),
+                    "CHATAPP_TOKEN_A, CHATAPP_TOKEN_B and CHATAPP_TOKEN_EXPIRED are required");
+                Func<string, string, string> userOf = (token, user) =>
+                {
+                    using (var c = new ChatClient(Options(token, user)))
+                    {
+                        return c.UserId;
+                    }
+                };
+                Program.Equal("unity-ada", userOf(tokenA, ""), "A's user id: the token's sub");
+                Program.Equal("given", userOf(tokenA, "given"), "a given user id wins");
+                Program.Equal(null, userOf("abc.def.ghi", ""), "garbage has no sub");
+                Program.Equal(null, userOf("not a jwt", null), "not a JWT");
+                Program.Equal("u", userOf(null, "u"), "no token");
+                var noUser = ChatClientOptions.ForServer(url, Room, null);
+                try
+                {
+                    new ChatClient(noUser).Dispose();
+                    throw new CheckFailed("a client without a user id or a token was made");
+                }
+                catch (ArgumentException)
+                {
+                }
+                return Task.FromResult(0);
+            });
+
+            var counter = new CountingHttp(http, new Dictionary<string, string> { { tokenA, "A" }, { tokenB, "B" }, { expired, "expired" } });
+            await Program.Check("auth: no token is unauthorized, not retried", () =>
+            {
+                var o = Options(null, "unity-ada", counter);
+                return Refused(o, counter, ChatError.Unauthorized, 401, "no token");
+            });
+            await Program.Check("auth: expired token is unauthorized, not retried", () =>
+                Refused(Options(expired, "", counter), counter, ChatError.Unauthorized, 401, "expired"));
+            await Program.Check("auth: another user's id is forbidden", () =>
+                Refused(Options(tokenA, "unity-bob", counter), counter, ChatError.Forbidden, 403, "spoofed user id", true));
+            await Program.Check("auth: a room the token does not allow is forbidden", () =>
+                Refused(Options(tokenB, "", counter, Room + "-other"), counter, ChatError.Forbidden, 403, "other room"));
+
+            var a = new ChatClient(Options(tokenA, "", counter));
+            var b = new ChatClient(Options(tokenB, "unity-bob")); // the token's own id may be given
+            var ra = new Recorder("A", a);
+            var rb = new Recorder("B", b);
+            await Program.Check("auth: connect with a token and no user id", async () =>
+            {
+                counter.Clear();
+                await a.ConnectAsync();
+                Program.Equal("unity-ada", a.UserId, "A's user id, from the token");
+                Program.Expect(counter.Requests().Count > 0 && counter.Requests().All(r => r == "GET 200 A"), "A's requests carry A's token: " + string.Join(", ", counter.Requests()));
+                await b.ConnectAsync();
+                await Program.Eventually("A sees B join", () => ra.Count(ra.Joins, p => p.UserId == "unity-bob" && p.Name == "Bob") == 1);
+                IList<ChatMember> users = await a.GetMembersAsync();
+                Program.Equal("Ada|Bob", string.Join("|", users.Select(u => u.Name).OrderBy(n => n, StringComparer.Ordinal)), "members by the tokens' names");
+                Program.Equal("unity-ada|unity-bob", string.Join("|", users.Select(u => u.UserId).OrderBy(n => n, StringComparer.Ordinal)), "members by the tokens' users");
+            });
+
+            await Program.Check("auth: send and receive with tokens", async () =>
+            {
+                SendResult r = await a.SendAsync("hello with a token");
+                Program.Equal("unity-ada", r.Message.UserId, "stored user");
+                Program.Equal("Ada", r.Message.Name, "stored name: the token's, not the options'");
+                ChatMessage got = await rb.Got("hello with a token");
+                Program.Equal(r.Message.Id, got.Id, "B's push");
+                Program.Equal("Ada", got.Name, "pushed name");
+                await b.SendOverWebSocketAsync("hi over the socket with a token");
+                got = await ra.Got("hi over the socket with a token");
+                Program.Equal("unity-bob", got.UserId, "socket sender");
+                Program.Equal("Bob", got.Name, "socket sender's name");
+                HistoryPage p = await b.GetHistoryAsync();
+                Program.Equal("unity-ada: hello with a token|unity-bob: hi over the socket with a token",
+                    string.Join("|", p.Messages.Select(m => m.UserId + ": " + m.Text)), "history");
+            });
+
+            await Program.Check("auth: a retried send finds its message by the token's user", async () =>
+            {
+                var faulty = new FaultyHttp(http);
+                var d = new ChatClient(Options(tokenA, "", faulty));
+                faulty.Reset(n => n == 1 ? Fault.DropAfter : Fault.None);
+                SendResult r = await d.SendAsync("lost answer with a token");
+                Program.Equal(true, r.Recovered, "recovered");
+                Program.Equal(1, faulty.Puts, "PUTs");
+                Program.Equal("unity-ada", r.Message.UserId, "user");
+                await rb.Got("lost answer with a token");
+                d.Dispose();
+            });
+
+            await Program.Check("auth: a refused reconnect stops the client", async () =>
+            {
+                // The token expires while A is connected (A swaps it), then
+                // the server drops A's connection: the reconnect is refused
+                // and not tried again.
+                IList<ChatMember> users = await a.GetMembersAsync();
+                ChatMember mine = users.First(u => u.UserId == "unity-ada");
+                a.Options.Token = expired;
+                counter.Clear();
+                Program.Say("DROP-CONNECTION id=" + mine.ConnectionId);
+                await Program.Eventually("A disconnected", () => ra.Count(ra.Disconnects, i => true) == 1);
+                DisconnectedInfo info = ra.Snapshot(ra.Disconnects)[0];
+                Program.Equal(false, info.ByClient, "by client");
+                Program.Expect(info.Error != null, "an error in the Disconnected event: " + info.Reason);
+                Program.Equal(ChatError.Unauthorized, info.Error.Code, "error code");
+                Program.Equal(ChatConnectionState.Closed, a.State, "A's state");
+                NoToken(info.Reason, "Disconnected reason");
+                await Task.Delay(1000); // more than the longest reconnect delay
+                Program.Equal(1, ra.Count(ra.Reconnects, i => true), "reconnect attempts");
+                Program.Equal(1, counter.Requests().Count, "requests after the drop: " + string.Join(", ", counter.Requests()));
+                ChatException e = await Program.Throws(() => a.SendOverWebSocketAsync("x"), "send on a closed client");
+                Program.Equal(ChatError.NotConnected, e.Code, "code");
+            });
+
+            await b.CloseAsync();
+            a.Dispose();
+            b.Dispose();
         }
     }
 

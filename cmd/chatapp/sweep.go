@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+
+	"github.com/chatapp-dev/chatapp/gateway"
+)
+
+// startSweeper deletes the connection rows that have no socket in this
+// gateway (left by a crash, or by an earlier run on the same DynamoDB
+// tables) once now, then every cfg.SweepInterval until stopSweeper.
+// $disconnect is best-effort; on AWS the table's TTL does this instead.
+func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store gateway.SweepStore) {
+	s.stopSweeper = func() {}
+	if cfg.Store == "dynamodb" && cfg.DynamoDB.Endpoint == "" {
+		// Tables on AWS may be a deployed stage's, whose live connections
+		// have no socket here: leave their rows to the TTL.
+		cfg.Logger.Info("not sweeping stale connections: the DynamoDB tables are on AWS, where TTL expires them")
+		return
+	}
+	interval, grace := cfg.SweepInterval, cfg.SweepGrace
+	if interval <= 0 {
+		interval = gateway.DefaultSweepInterval
+	}
+	if grace <= 0 {
+		grace = gateway.DefaultSweepGrace
+	}
+	hub := s.gateway.Hub()
+	if n, err := hub.SweepConnections(ctx, store, grace); err != nil {
+		cfg.Logger.Warn("sweeping stale connections failed", "err", err)
+	} else if n > 0 {
+		cfg.Logger.Info("removed stale connections", "removed", n)
+	}
+	sweepCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hub.SweepConnectionsEvery(sweepCtx, store, interval, grace)
+	}()
+	s.stopSweeper = func() { cancel(); <-done }
+}

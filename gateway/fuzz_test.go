@@ -1,0 +1,101 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/awslambda"
+	"github.com/chatapp-dev/chatapp/gateway"
+	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/sqlite"
+)
+
+// The fuzz targets of this file's package drive the gateway from outside,
+// wired as `chatapp serve` wires it: the real handlers in process and the
+// SQLite store. Whatever a client sends, it gets an answer that is not a
+// server fault, and nothing panics. `make fuzz` runs each briefly.
+
+// fuzzEnv is one gateway and its store, shared by a fuzz worker's inputs.
+type fuzzEnv struct {
+	g    *gateway.Gateway
+	db   *sqlite.DB
+	logs *syncBuffer
+}
+
+func newFuzzEnv(f *testing.F) *fuzzEnv {
+	f.Helper()
+	db, err := sqlite.Open(context.Background(), f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h := &handler.Handler{Messages: db, Logger: logger}
+	fns := awslambda.Handlers(h, true)
+	cfg := gateway.Config{REST: map[string]gateway.RESTFunc{}, WebSocket: map[string]gateway.WebSocketFunc{}, Logger: logger}
+	for route, name := range awslambda.RESTRoutes {
+		cfg.REST[route] = fns[name].(func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error))
+	}
+	for route, name := range awslambda.WebSocketRoutes {
+		cfg.WebSocket[route] = fns[name].(func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error))
+	}
+	g := gateway.New(cfg)
+	h.Notifier = g.Hub()
+	h.Connections = g.Hub().TrackConnections(db)
+	f.Cleanup(func() {
+		g.Close()
+		db.Close()
+	})
+	return &fuzzEnv{g: g, db: db, logs: logs}
+}
+
+// checkLogs fails on a server error logged while handling one input: a
+// fault the client might not see (a failed $disconnect, a failed push).
+func (e *fuzzEnv) checkLogs(t *testing.T) {
+	t.Helper()
+	if s := e.logs.take(); strings.Contains(s, "level=ERROR") {
+		t.Fatalf("server logged an error:\n%s", s)
+	}
+}
+
+// checkErrorBody fails unless body is the JSON error, with a code that is
+// not a server fault.
+func checkErrorBody(t *testing.T, what string, body []byte) string {
+	t.Helper()
+	var e chatapp.ErrorBody
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+		t.Fatalf("%s: body %q, want the JSON error", what, body)
+	}
+	if e.Error.Code == chatapp.EINTERNAL {
+		t.Fatalf("%s: server fault %q", what, body)
+	}
+	return e.Error.Code
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// take returns what was written since the last take.
+func (b *syncBuffer) take() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	b.buf.Reset()
+	return s
+}

@@ -1,0 +1,82 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// Defaults of the stale connection sweeper.
+const (
+	DefaultSweepInterval = time.Minute
+	// DefaultSweepGrace spares rows younger than this. It is longer than
+	// a $connect integration may run (29 s), so no row of a handshake in
+	// flight is swept even if its socket were not tracked yet.
+	DefaultSweepGrace = time.Minute
+)
+
+// SweepStore is a connection store that the sweeper can list.
+type SweepStore interface {
+	chatapp.ConnectionLister
+	DeleteConnection(ctx context.Context, id string) error
+}
+
+// SweepConnections deletes the rows of store whose connection has no open
+// socket in this gateway and that were connected more than grace ago:
+// rows whose $disconnect never ran, left by a crash, a SIGKILL or an
+// earlier run on the same tables. It returns how many it deleted.
+//
+// The hub tracks a socket from before its $connect runs until after it
+// closes, so a row of a live connection is never swept. A gateway must not
+// sweep tables another running gateway also uses: that one's rows have no
+// socket here.
+func (h *Hub) SweepConnections(ctx context.Context, store SweepStore, grace time.Duration) (int, error) {
+	conns, err := store.ListConnections(ctx)
+	if err != nil {
+		return 0, err
+	}
+	cutoff := time.Now().Add(-grace).UnixMilli()
+	removed := 0
+	var errs []error
+	for _, c := range conns {
+		if c.Timestamp > cutoff || h.isOpen(c.ID) {
+			continue
+		}
+		if err := store.DeleteConnection(ctx, c.ID); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed++
+	}
+	return removed, errors.Join(errs...)
+}
+
+// SweepConnectionsEvery runs SweepConnections every interval until ctx is
+// done, logging what it removed and any failure.
+func (h *Hub) SweepConnectionsEvery(ctx context.Context, store SweepStore, interval, grace time.Duration) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		n, err := h.SweepConnections(ctx, store, grace)
+		if err != nil && ctx.Err() == nil {
+			h.logger.Warn("sweeping stale connections failed", "removed", n, "err", err)
+		} else if n > 0 {
+			h.logger.Info("removed stale connections", "removed", n)
+		}
+	}
+}
+
+// isOpen tells whether the gateway holds a socket of that connection id.
+func (h *Hub) isOpen(id string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	_, ok := h.sockets[id]
+	return ok
+}

@@ -1,0 +1,61 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// maxRefusedFrames is how many refused frames a connection may run up
+// beyond what it is refused at its own rate: a client that keeps sending
+// several times faster than it is allowed is flooding, not chatting.
+const maxRefusedFrames = 100
+
+// frameThrottle is one connection's budget of inbound frames, and its
+// budget of refusals. It is used by the connection's read loop only.
+type frameThrottle struct {
+	lim     *rate.Limiter
+	strikes *rate.Limiter // refusals; spent, the connection is closed
+	refused bool          // the last frame was refused (to log once an episode)
+}
+
+// allowFrame takes one frame from the socket's budget. Over it, the client
+// gets a rate_limited error frame; once its refusals outrun the frame rate by
+// maxRefusedFrames, the socket is closed with 1008. Each episode is logged
+// once.
+func (g *Gateway) allowFrame(s *socket) bool {
+	if g.cfg.FrameRate <= 0 {
+		return true
+	}
+	if s.isClosing() {
+		return false // closed for flooding; the read loop is ending
+	}
+	t := &s.throttle
+	if t.lim == nil {
+		t.lim = rate.NewLimiter(rate.Limit(g.cfg.FrameRate), max(g.cfg.FrameBurst, 1))
+		t.strikes = rate.NewLimiter(rate.Limit(g.cfg.FrameRate), maxRefusedFrames)
+	}
+	now := time.Now()
+	r := t.lim.ReserveN(now, 1)
+	delay := r.DelayFrom(now)
+	if delay == 0 {
+		t.refused = false
+		return true
+	}
+	r.CancelAt(now)
+	if !t.strikes.AllowN(now, 1) {
+		g.cfg.Logger.Warn("closing a flooding connection", "connection_id", s.id, "rate", g.cfg.FrameRate)
+		s.close(websocket.StatusPolicyViolation, "rate limit exceeded")
+		return false
+	}
+	if !t.refused {
+		t.refused = true
+		g.cfg.Logger.Info("frame rate limit exceeded", "connection_id", s.id, "rate", g.cfg.FrameRate, "burst", g.cfg.FrameBurst)
+	}
+	e := chatapp.Errorf(chatapp.ERATELIMIT, "too many frames: retry in %v", delay.Round(time.Millisecond))
+	s.enqueue(chatapp.EncodeError(e))
+	return false
+}
