@@ -78,9 +78,6 @@ type Gateway struct {
 	cfg Config
 	hub *Hub
 	mux *http.ServeMux
-	// sockets counts live WebSocket handlers so Close can wait for their
-	// $disconnect invocations.
-	sockets sync.WaitGroup
 	// authorizers holds each connection's authorizer output (connection id
 	// → requestContext.authorizer), which API Gateway gives every route.
 	authorizers sync.Map
@@ -136,7 +133,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.Serv
 // on a deployment, and waits until their $disconnect routes have run.
 func (g *Gateway) Close() {
 	g.hub.closeAll()
-	g.sockets.Wait()
+	g.hub.live.Wait()
 }
 
 // resources lists the REST resources configured, without methods.

@@ -21,6 +21,12 @@ type Hub struct {
 	sockets map[string]*socket
 	rooms   map[string]map[*socket]struct{}
 	users   map[string]int // joined connections per user id
+	closed  bool           // closeAll ran: no socket is added any more
+
+	// live counts the sockets added and not yet done, so that the gateway's
+	// Close can wait for their $disconnect. It is added to under mu, before
+	// closed is set, which orders every Add before Close's Wait.
+	live sync.WaitGroup
 }
 
 var _ chatapp.Notifier = (*Hub)(nil)
@@ -29,11 +35,21 @@ func newHub(logger *slog.Logger) *Hub {
 	return &Hub{logger: logger, sockets: map[string]*socket{}, rooms: map[string]map[*socket]struct{}{}, users: map[string]int{}}
 }
 
-func (h *Hub) add(s *socket) {
+// add registers a new socket; it reports false once the hub is closing.
+// Each socket added must be marked done when its handler ends.
+func (h *Hub) add(s *socket) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
 	h.sockets[s.id] = s
+	h.live.Add(1)
+	return true
 }
+
+// done marks the end of an added socket's handler, $disconnect included.
+func (h *Hub) done() { h.live.Done() }
 
 // remove forgets a socket that closed.
 func (h *Hub) remove(s *socket) {
@@ -166,9 +182,11 @@ func (h *Hub) Len() int {
 	return len(h.sockets)
 }
 
+// closeAll closes every socket with 1001 and refuses new ones.
 func (h *Hub) closeAll() {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
 	for _, s := range h.sockets {
 		s.close(websocket.StatusGoingAway, "server shutting down")
 	}

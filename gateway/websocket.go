@@ -36,7 +36,11 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		g.authorizers.Store(id, authorizer)
 		defer g.authorizers.Delete(id)
 	}
-	g.hub.add(s)
+	if !g.hub.add(s) {
+		writeError(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "the server is shutting down"))
+		return
+	}
+	defer g.hub.done()
 
 	connect := g.wsEvent(s, "$connect", "CONNECT")
 	connect.Headers, connect.MultiValueHeaders = splitHeaders(r)
@@ -70,8 +74,6 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		g.disconnect(s, websocket.StatusAbnormalClosure, "handshake failed")
 		return
 	}
-	g.sockets.Add(1)
-	defer g.sockets.Done()
 	conn.SetReadLimit(MaxFrameBytes)
 
 	writerDone := make(chan struct{})
