@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/chatapp-dev/chatapp"
 )
@@ -171,7 +171,7 @@ func (h *Hub) DeleteConnection(connectionID string) error {
 	if !ok || s.isClosing() {
 		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
 	}
-	s.close(websocket.StatusNormalClosure, "")
+	s.close(ws.StatusNormalClosure, "")
 	return nil
 }
 
@@ -188,6 +188,6 @@ func (h *Hub) closeAll() {
 	defer h.mu.Unlock()
 	h.closed = true
 	for _, s := range h.sockets {
-		s.close(websocket.StatusGoingAway, "server shutting down")
+		s.close(ws.StatusGoingAway, "server shutting down")
 	}
 }

@@ -3,7 +3,7 @@ package gateway
 import (
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 	"golang.org/x/time/rate"
 
 	"github.com/chatapp-dev/chatapp"
@@ -48,7 +48,7 @@ func (g *Gateway) allowFrame(s *socket) bool {
 	r.CancelAt(now)
 	if !t.strikes.AllowN(now, 1) {
 		g.cfg.Logger.Warn("closing a flooding connection", "connection_id", s.id, "rate", g.cfg.FrameRate)
-		s.close(websocket.StatusPolicyViolation, "rate limit exceeded")
+		s.close(ws.StatusPolicyViolation, "rate limit exceeded")
 		return false
 	}
 	if !t.refused {

@@ -1,20 +1,26 @@
 package gateway
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/chatapp-dev/chatapp"
 )
 
 // serveWebSocket runs one client connection: $connect before the handshake
 // (a non-2xx answer rejects it), a route per frame, $disconnect on any close.
+// After the handshake the connection is served by a goroutine of its own,
+// with a small stack, and the HTTP handler returns.
 func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if !isUpgrade(r) {
 		w.Header().Set("Upgrade", "websocket")
@@ -31,16 +37,19 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	id := newConnectionID()
 	ident := identity(r)
 	s := newSocket(id, ident.SourceIP, ident.UserAgent, r.Host)
-	if authorizer != nil {
-		// Every route of the connection gets $connect's authorizer output.
-		g.authorizers.Store(id, authorizer)
-		defer g.authorizers.Delete(id)
-	}
 	if !g.hub.add(s) {
 		writeError(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "the server is shutting down"))
 		return
 	}
-	defer g.hub.done()
+	if authorizer != nil {
+		// Every route of the connection gets $connect's authorizer output.
+		g.authorizers.Store(id, authorizer)
+	}
+	// end forgets the socket; it runs once, when its handler is done.
+	end := func() {
+		g.authorizers.Delete(id)
+		g.hub.done()
+	}
 
 	connect := g.wsEvent(s, "$connect", "CONNECT")
 	connect.Headers, connect.MultiValueHeaders = splitHeaders(r)
@@ -48,7 +57,8 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	resp, err := g.invoke(connect)
 	if err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
 		g.hub.remove(s)
-		s.close(websocket.StatusPolicyViolation, "")
+		s.close(ws.StatusPolicyViolation, "")
+		end()
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, chatapp.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
 			return
@@ -57,54 +67,106 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	opts := &websocket.AcceptOptions{
-		// API Gateway accepts any origin; authorization is the $connect
-		// route's business.
-		InsecureSkipVerify: true,
-		OnPingReceived:     func(context.Context, []byte) bool { s.touch(); return true },
-		OnPongReceived:     func(context.Context, []byte) { s.touch() },
-	}
+	// API Gateway accepts any origin; authorization is the $connect
+	// route's business.
+	upgrader := ws.HTTPUpgrader{Timeout: writeTimeout}
 	if p := resp.Headers["Sec-WebSocket-Protocol"]; p != "" {
-		opts.Subprotocols = []string{p}
+		upgrader.Protocol = func(offered string) bool { return offered == p }
 	}
-	conn, err := websocket.Accept(w, r, opts)
+	conn, rw, _, err := upgrader.Upgrade(r, w)
 	if err != nil {
+		if conn != nil {
+			conn.Close()
+		}
 		g.hub.remove(s)
-		s.close(websocket.StatusProtocolError, "")
-		g.disconnect(s, websocket.StatusAbnormalClosure, "handshake failed")
+		s.close(ws.StatusProtocolError, "")
+		g.disconnect(s, ws.StatusAbnormalClosure, "handshake failed")
+		end()
 		return
 	}
-	conn.SetReadLimit(MaxFrameBytes)
+	// Bytes the client sent right behind its handshake are in the HTTP
+	// server's buffer: read them first, then the connection unbuffered
+	// but for a small buffer of its own.
+	var in io.Reader = conn
+	if n := rw.Reader.Buffered(); n > 0 {
+		early, _ := rw.Reader.Peek(n)
+		in = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+	}
+	go func() {
+		defer end()
+		g.serveSocket(s, conn, bufio.NewReaderSize(in, readBufferSize))
+	}()
+}
 
-	writerDone := make(chan struct{})
-	go func() { s.writeLoop(conn); close(writerDone) }()
-	go s.expire(g.cfg.IdleTimeout, g.cfg.MaxConnectionDuration)
+// readBufferSize holds a few small frames: a client's frames are read
+// through it, one header and payload at a time.
+const readBufferSize = 512
 
-	code, reason := g.readLoop(conn, s)
+// serveSocket runs an upgraded connection until it closes, then runs
+// $disconnect.
+func (g *Gateway) serveSocket(s *socket, conn net.Conn, in io.Reader) {
+	s.attach(conn)
+	s.startTimers(g.cfg.IdleTimeout, g.cfg.MaxConnectionDuration)
+	code, reason := g.readLoop(s, &messageReader{r: in, limit: MaxFrameBytes})
 	s.close(code, reason)
-	<-writerDone
+	s.stopTimers()
 	g.hub.remove(s)
+	g.awaitClose(s, conn)
 	g.disconnect(s, code, reason)
 }
 
-// readLoop invokes a route for every frame until the connection ends, and
-// returns the close code and reason.
-func (g *Gateway) readLoop(conn *websocket.Conn, s *socket) (websocket.StatusCode, string) {
+// awaitClose gives the writer a moment to send the close frame, then drops
+// the connection.
+func (g *Gateway) awaitClose(s *socket, conn net.Conn) {
+	deadline := time.Now().Add(closeWait)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		busy := s.writing
+		s.mu.Unlock()
+		if !busy {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	conn.Close()
+}
+
+// readLoop invokes a route for every message until the connection ends,
+// and returns the close code and reason.
+func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string) {
 	for {
-		typ, data, err := conn.Read(context.Background())
+		msg, err := mr.next()
 		if err != nil {
 			return closeStatus(err, s)
 		}
 		s.touch()
+		switch msg.op {
+		case ws.OpPing:
+			s.pong(msg.payload)
+			continue
+		case ws.OpPong:
+			continue
+		case ws.OpClose:
+			if s.isClosing() {
+				return s.closeStatus() // the client's answer to our close
+			}
+			code, reason := ws.ParseCloseFrameData(msg.payload)
+			if code.Empty() {
+				code = ws.StatusNoStatusRcvd
+			}
+			// Echo the client's code, as RFC 6455 asks.
+			s.close(code, reason)
+			return code, reason
+		}
 		if !g.allowFrame(s) {
 			continue
 		}
-		route := selectRoute(data, typ == websocket.MessageBinary, g.cfg.WebSocket)
+		route := selectRoute(msg.payload, msg.op == ws.OpBinary, g.cfg.WebSocket)
 		event := g.wsEvent(s, route, "MESSAGE")
 		event.RequestContext.MessageID = newRequestID()
 		// Bytes that are not UTF-8 travel as base64: a JSON event would
 		// otherwise replace them before the function could refuse them.
-		event.Body, event.IsBase64Encoded = encodeBody(data)
+		event.Body, event.IsBase64Encoded = encodeBody(msg.payload)
 		if _, err := g.invoke(event); err != nil {
 			// API Gateway answers a failed integration with an error frame.
 			s.enqueue(chatapp.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
@@ -112,25 +174,26 @@ func (g *Gateway) readLoop(conn *websocket.Conn, s *socket) (websocket.StatusCod
 	}
 }
 
-// closeStatus tells why a read ended: the client's close code, 1009 for an
-// oversize frame, the gateway's own code when it closed, or 1006.
-func closeStatus(err error, s *socket) (websocket.StatusCode, string) {
-	if s.isClosing() {
+// closeStatus tells why a read ended: the gateway's own code when it
+// closed, 1009 for an oversize message, 1002 for a protocol error, or 1006.
+func closeStatus(err error, s *socket) (ws.StatusCode, string) {
+	switch {
+	case s.isClosing():
+		return s.closeStatus()
+	case errors.Is(err, errMessageTooBig):
+		s.close(ws.StatusMessageTooBig, "frame larger than 128 KB")
+	case errors.Is(err, errProtocol):
+		s.close(ws.StatusProtocolError, "protocol error")
+	default:
 		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.closeCode, s.closeReason
+		s.closeLocked(ws.StatusAbnormalClosure, "connection lost")
+		s.aborted = true // nobody to send a close frame to
+		s.mu.Unlock()
 	}
-	var ce websocket.CloseError
-	if errors.As(err, &ce) {
-		return ce.Code, ce.Reason
-	}
-	if strings.Contains(err.Error(), "read limited at") {
-		return websocket.StatusMessageTooBig, "frame larger than 128 KB"
-	}
-	return websocket.StatusAbnormalClosure, "connection lost"
+	return s.closeStatus()
 }
 
-func (g *Gateway) disconnect(s *socket, code websocket.StatusCode, reason string) {
+func (g *Gateway) disconnect(s *socket, code ws.StatusCode, reason string) {
 	event := g.wsEvent(s, "$disconnect", "DISCONNECT")
 	event.RequestContext.DisconnectStatusCode = int64(code)
 	event.RequestContext.DisconnectReason = &reason

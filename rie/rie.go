@@ -44,7 +44,23 @@ type Process struct {
 // Start starts the emulator on two free loopback ports (both addresses are
 // always passed: its defaults listen on every interface) and waits until
 // it accepts connections.
+//
+// A port found free may be taken by another process before the emulator
+// binds it; the emulator then exits at once, and Start tries new ports.
 func Start(ctx context.Context, opts Options) (*Process, error) {
+	var err error
+	for range 3 {
+		var p *Process
+		if p, err = start(ctx, opts); !errors.Is(err, errExitedDuringStart) {
+			return p, err
+		}
+	}
+	return nil, err
+}
+
+var errExitedDuringStart = errors.New("rie: the emulator exited during start")
+
+func start(ctx context.Context, opts Options) (*Process, error) {
 	apiAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -88,7 +104,7 @@ func (p *Process) waitReady(ctx context.Context, addr string) error {
 		}
 		select {
 		case <-p.done:
-			return errors.New("rie: the emulator exited during start")
+			return errExitedDuringStart
 		case <-ctx.Done():
 			return fmt.Errorf("rie: the emulator did not listen on %s: %w", addr, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
