@@ -73,6 +73,12 @@ lambda:
 		else zip -q -X ../lambda.zip bootstrap; fi
 	@echo "built $(LAMBDA_DIR)/bootstrap and bin/lambda.zip"
 
+# The bootstrap's size and what takes it (BENCHMARKS.md: target ≤ 10 MB).
+.PHONY: lambda-size
+lambda-size: lambda
+	@echo "bootstrap: $$(stat -c %s $(LAMBDA_DIR)/bootstrap) bytes"
+	@$(GO) version -m $(LAMBDA_DIR)/bootstrap | awk '$$1 == "dep" {print "  " $$2}'
+
 # --resolve-s3: SAM's managed bucket holds the upload. CAPABILITY_IAM: the
 # stack makes one role per function. The template is named so that a stale
 # .aws-sam/build from `sam build` is never deployed instead.

@@ -18,6 +18,7 @@ import (
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/internal/awsconfig"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -174,7 +175,7 @@ func TestEndpointFromEvent(t *testing.T) {
 
 // TestThrottledPostsAreRetried stands in for API Gateway answering
 // LimitExceededException (429), as it does when posts exceed the account's
-// rate: the SDK's retryer, as dynamodb.LoadConfig configures it, retries
+// rate: the SDK's retryer, as awsconfig.Load configures it, retries
 // with backoff until the post goes through.
 func TestThrottledPostsAreRetried(t *testing.T) {
 	var calls atomic.Int32
@@ -189,7 +190,7 @@ func TestThrottledPostsAreRetried(t *testing.T) {
 	}))
 	defer srv.Close()
 	t.Setenv("AWS_REGION", "us-east-1")
-	cfg, err := dynamodb.LoadConfig(context.Background(), dynamodb.ClientConfig{Endpoint: srv.URL})
+	cfg, err := awsconfig.Load(context.Background(), dynamodb.ClientConfig{Endpoint: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,5 +200,31 @@ func TestThrottledPostsAreRetried(t *testing.T) {
 	}
 	if got := calls.Load(); got != 3 {
 		t.Errorf("%d attempts, want 3", got)
+	}
+}
+
+// TestBroadcastReusesConnections: posts in flight at once never exceed the
+// bound, and later broadcasts reuse the connections of the first instead
+// of redialing (on AWS, a TLS handshake each). The SDK's default transport
+// keeps 10 idle, so it would redial most of 64 at every round of posts.
+func TestBroadcastReusesConnections(t *testing.T) {
+	n, api := slowBroadcastNotifier(t, 300)
+	n.Concurrency = 64
+	broadcast := func() {
+		d, err := n.Broadcast(context.Background(), "big", benchPush)
+		if err != nil || d.Delivered != 300 {
+			t.Fatalf("delivered %d, failed %d, %v", d.Delivered, d.Failed, err)
+		}
+	}
+	broadcast()
+	first := api.dials.Load()
+	broadcast()
+	broadcast()
+	if got := api.maxInFlight.Load(); got > 64 {
+		t.Errorf("%d posts in flight, bound 64", got)
+	}
+	// A dial racing a returning connection may leave a few over the limit.
+	if later := api.dials.Load() - first; first > 64+8 || later > 8 {
+		t.Errorf("dials: %d in the first broadcast, %d in the next two; want ≤ 72 and ≤ 8 (of 600 posts)", first, later)
 	}
 }

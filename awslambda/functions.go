@@ -1,8 +1,7 @@
-// Package awslambda connects the handlers to AWS Lambda: on the function
-// side it maps the Handler names of template.yaml to the functions of one
-// bootstrap binary; on the gateway side it turns Lambda Invoke calls into
-// the local gateway's integrations, so the gateway can run the functions out
-// of process (under the Lambda runtime interface emulator).
+// Package awslambda connects the handlers to AWS Lambda: it maps the
+// Handler names of template.yaml to the functions of one bootstrap binary,
+// and names the function of each route. The gateway side, Lambda Invoke
+// calls, is its subpackage invoke.
 package awslambda
 
 import (

@@ -18,6 +18,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/dynamodb"
+	"github.com/chatapp-dev/chatapp/internal/awsconfig"
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
 	"github.com/chatapp-dev/chatapp/storetest"
 )
@@ -47,7 +48,7 @@ func open(t *testing.T, cfg dynamodb.Config) (*ddb.Client, *dynamodb.DB) {
 	setup.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if setup.client, setup.err = dynamodb.NewClient(ctx, dynamodb.ClientConfig{Endpoint: endpoint}); setup.err == nil {
+		if setup.client, setup.err = awsconfig.NewDynamoDBClient(ctx, dynamodb.ClientConfig{Endpoint: endpoint}); setup.err == nil {
 			setup.err = dynamodb.New(setup.client, base).CreateTables(ctx)
 		}
 	})

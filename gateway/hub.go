@@ -104,6 +104,19 @@ func (h *Hub) leaveLocked(s *socket) {
 	s.member = nil
 }
 
+// member returns a copy of the connection row of an open socket, nil if
+// the socket is unknown or has not joined.
+func (h *Hub) member(id string) *chatapp.Connection {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	s, ok := h.sockets[id]
+	if !ok || s.member == nil {
+		return nil
+	}
+	c := *s.member
+	return &c
+}
+
 // CountUserConnections returns how many open connections the user has
 // joined to a room.
 func (h *Hub) CountUserConnections(userID string) int {

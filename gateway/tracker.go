@@ -40,3 +40,13 @@ func (t *trackingStore) DeleteConnection(ctx context.Context, id string) error {
 func (t *trackingStore) CountUserConnections(userID string) int {
 	return t.hub.CountUserConnections(userID)
 }
+
+// FindConnection answers from memory for a connection joined through this
+// gateway: a sendmessage frame then costs no read of the table. Others
+// (rows of another process, or left by a crash) come from the store.
+func (t *trackingStore) FindConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
+	if c := t.hub.member(id); c != nil {
+		return c, nil
+	}
+	return t.ConnectionStore.FindConnection(ctx, id)
+}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -85,8 +84,9 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Bytes the client sent right behind its handshake are in the HTTP
-	// server's buffer: read them first, then the connection unbuffered
-	// but for a small buffer of its own.
+	// server's buffer: read them first, then the connection itself. No
+	// buffer of its own: an idle socket holds none, and a frame costs a
+	// read for its header and one for its payload.
 	var in io.Reader = conn
 	if n := rw.Reader.Buffered(); n > 0 {
 		early, _ := rw.Reader.Peek(n)
@@ -94,30 +94,29 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	go func() {
 		defer end()
-		g.serveSocket(s, conn, bufio.NewReaderSize(in, readBufferSize))
+		g.serveSocket(s, conn, in)
 	}()
 }
-
-// readBufferSize holds a few small frames: a client's frames are read
-// through it, one header and payload at a time.
-const readBufferSize = 512
 
 // serveSocket runs an upgraded connection until it closes, then runs
 // $disconnect.
 func (g *Gateway) serveSocket(s *socket, conn net.Conn, in io.Reader) {
 	s.attach(conn)
 	s.startTimers(g.cfg.IdleTimeout, g.cfg.MaxConnectionDuration)
-	code, reason := g.readLoop(s, &messageReader{r: in, limit: MaxFrameBytes})
+	code, reason, err := g.readLoop(s, &messageReader{r: in, limit: MaxFrameBytes})
 	s.close(code, reason)
 	s.stopTimers()
 	g.hub.remove(s)
-	g.awaitClose(s, conn)
+	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errProtocol))
 	g.disconnect(s, code, reason)
 }
 
 // awaitClose gives the writer a moment to send the close frame, then drops
-// the connection.
-func (g *Gateway) awaitClose(s *socket, conn net.Conn) {
+// the connection. After a frame it refused unread (too big, malformed), it
+// first reads and drops what the client still sends, until the client
+// closes or closeWait passes: closing with unread bytes would reset the
+// connection, and the client would lose the close frame that says why.
+func (g *Gateway) awaitClose(s *socket, conn net.Conn, in io.Reader, linger bool) {
 	deadline := time.Now().Add(closeWait)
 	for time.Now().Before(deadline) {
 		s.mu.Lock()
@@ -128,16 +127,21 @@ func (g *Gateway) awaitClose(s *socket, conn net.Conn) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	if linger {
+		conn.SetReadDeadline(deadline)
+		io.Copy(io.Discard, in)
+	}
 	conn.Close()
 }
 
 // readLoop invokes a route for every message until the connection ends,
 // and returns the close code and reason.
-func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string) {
+func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string, error) {
 	for {
 		msg, err := mr.next()
 		if err != nil {
-			return closeStatus(err, s)
+			code, reason := closeStatus(err, s)
+			return code, reason, err
 		}
 		s.touch()
 		switch msg.op {
@@ -148,7 +152,8 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string)
 			continue
 		case ws.OpClose:
 			if s.isClosing() {
-				return s.closeStatus() // the client's answer to our close
+				code, reason := s.closeStatus() // the client's answer to our close
+				return code, reason, nil
 			}
 			code, reason := ws.ParseCloseFrameData(msg.payload)
 			if code.Empty() {
@@ -156,7 +161,10 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string)
 			}
 			// Echo the client's code, as RFC 6455 asks.
 			s.close(code, reason)
-			return code, reason
+			return code, reason, nil
+		}
+		if s.isClosing() {
+			continue // closed by us: only the client's close frame matters now
 		}
 		if !g.allowFrame(s) {
 			continue

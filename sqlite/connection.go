@@ -14,27 +14,28 @@ var (
 	_ chatapp.ConnectionLister = (*DB)(nil)
 )
 
-// CreateConnection stores c, replacing a row of the same id.
+// CreateConnection stores c, replacing a row of the same id. It shares a
+// commit with the writes queued beside it.
 func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection) error {
-	db.writeMu.Lock()
-	defer db.writeMu.Unlock()
-	_, err := db.writer.ExecContext(ctx,
-		`INSERT OR REPLACE INTO connections (connection_id, room_id, user_id, name, timestamp, presence) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.ID, c.RoomID, c.UserID, c.Name, c.Timestamp, c.Presence)
-	if err != nil {
-		return fmt.Errorf("insert connection: %w", err)
-	}
-	return nil
+	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx,
+			`INSERT OR REPLACE INTO connections (connection_id, room_id, user_id, name, timestamp, presence) VALUES (?, ?, ?, ?, ?, ?)`,
+			c.ID, c.RoomID, c.UserID, c.Name, c.Timestamp, c.Presence)
+		if err != nil {
+			return fmt.Errorf("insert connection: %w", err)
+		}
+		return nil
+	})
 }
 
 // DeleteConnection removes a connection if it is stored.
 func (db *DB) DeleteConnection(ctx context.Context, id string) error {
-	db.writeMu.Lock()
-	defer db.writeMu.Unlock()
-	if _, err := db.writer.ExecContext(ctx, `DELETE FROM connections WHERE connection_id = ?`, id); err != nil {
-		return fmt.Errorf("delete connection: %w", err)
-	}
-	return nil
+	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE connection_id = ?`, id); err != nil {
+			return fmt.Errorf("delete connection: %w", err)
+		}
+		return nil
+	})
 }
 
 // DeleteAllConnections empties the connections table. The local gateway

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -22,9 +23,18 @@ const FileName = "chatapp.db"
 type DB struct {
 	// SQLite has one writer at a time: one connection writes, under writeMu,
 	// so ids assigned under the lock are committed in id order; a pool reads.
+	// Messages are written by one goroutine in batches (groupcommit.go).
 	writer  *sql.DB
 	reader  *sql.DB
 	writeMu sync.Mutex
+
+	insertMessage, findIdempotent *sql.Stmt // prepared on the writer
+
+	queue    chan *createRequest
+	loopDone chan struct{}
+	closeMu  sync.RWMutex // closing is set under it, sends to queue happen under RLock
+	closing  bool
+	commits  atomic.Int64 // batches committed, for tests and benchmarks
 }
 
 // Open opens or creates the store in directory dir.
@@ -46,7 +56,23 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		writer.Close()
 		return nil, err
 	}
+	if err := db.prepare(ctx); err != nil {
+		db.reader.Close()
+		writer.Close()
+		return nil, err
+	}
+	db.startCommitLoop()
 	return db, nil
+}
+
+func (db *DB) prepare(ctx context.Context) (err error) {
+	if db.insertMessage, err = db.writer.PrepareContext(ctx, insertMessageSQL); err != nil {
+		return fmt.Errorf("prepare insert: %w", err)
+	}
+	if db.findIdempotent, err = db.writer.PrepareContext(ctx, findIdempotentSQL); err != nil {
+		return fmt.Errorf("prepare idempotency lookup: %w", err)
+	}
+	return nil
 }
 
 // openPool opens a pool whose every connection is in WAL mode with full
@@ -82,8 +108,10 @@ func openPool(path string, size int) (*sql.DB, error) {
 	return pool, nil
 }
 
-// Close closes the store; committed data is on disk.
+// Close commits the sends already queued, waits for them, and closes the
+// store; committed data is on disk. Sends after Close get ErrClosed.
 func (db *DB) Close() error {
+	db.stopCommitLoop()
 	var rerr error
 	if db.reader != nil {
 		rerr = db.reader.Close()

@@ -5,53 +5,36 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/chatapp-dev/chatapp"
 )
 
 var _ chatapp.MessageStore = (*DB)(nil)
 
-// CreateMessage commits m, assigning its id and timestamp under the write
-// lock so that id order is commit order. A used idempotency key gives the
-// stored message and ErrDuplicate; the lock makes the check and the insert
-// one step.
+// CreateMessage commits m, assigning its id and timestamp in the writer
+// goroutine so that id order is commit order (see groupcommit.go). It
+// returns once the transaction holding m has committed. A used idempotency
+// key gives the stored message and ErrDuplicate; the single writer makes the
+// check and the insert one step.
 func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
-	db.writeMu.Lock()
-	defer db.writeMu.Unlock()
-	if m.IdempotencyKey != "" {
-		stored, err := db.findByIdempotencyKey(ctx, m)
-		if err != nil {
-			return err
-		}
-		if stored != nil {
-			*m = *stored
-			return chatapp.ErrDuplicate
-		}
+	r := &createRequest{ctx: ctx, m: m, done: make(chan error, 1)}
+	if err := db.enqueue(r); err != nil {
+		return err
 	}
-	if m.ID == "" {
-		var ms int64
-		m.ID, ms = chatapp.NextMessageID()
-		if m.Timestamp == 0 {
-			m.Timestamp = ms
-		}
-	} else if m.Timestamp == 0 {
-		m.Timestamp = time.Now().UnixMilli()
-	}
-	_, err := db.writer.ExecContext(ctx,
-		`INSERT INTO messages (room_id, id, timestamp, user_id, name, message, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		m.RoomID, m.ID, m.Timestamp, m.UserID, m.Name, m.Text, sql.NullString{String: m.IdempotencyKey, Valid: m.IdempotencyKey != ""})
-	if err != nil {
-		return fmt.Errorf("insert message: %w", err)
-	}
-	return nil
+	// Once queued, m belongs to the writer until its batch is done: wait
+	// for the outcome even if ctx ends meanwhile.
+	return <-r.done
 }
 
-func (db *DB) findByIdempotencyKey(ctx context.Context, m *chatapp.Message) (*chatapp.Message, error) {
+const (
+	insertMessageSQL  = `INSERT INTO messages (room_id, id, timestamp, user_id, name, message, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?)`
+	findIdempotentSQL = `SELECT id, timestamp, name, message FROM messages WHERE room_id = ? AND user_id = ? AND idempotency_key = ?`
+)
+
+func findByIdempotencyKey(ctx context.Context, lookup *sql.Stmt, m *chatapp.Message) (*chatapp.Message, error) {
 	stored := &chatapp.Message{RoomID: m.RoomID, UserID: m.UserID, IdempotencyKey: m.IdempotencyKey}
-	err := db.writer.QueryRowContext(ctx,
-		`SELECT id, timestamp, name, message FROM messages WHERE room_id = ? AND user_id = ? AND idempotency_key = ?`,
-		m.RoomID, m.UserID, m.IdempotencyKey).Scan(&stored.ID, &stored.Timestamp, &stored.Name, &stored.Text)
+	err := lookup.QueryRowContext(ctx, m.RoomID, m.UserID, m.IdempotencyKey).
+		Scan(&stored.ID, &stored.Timestamp, &stored.Name, &stored.Text)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -67,23 +50,7 @@ func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatap
 	if err := f.Validate(); err != nil {
 		return chatapp.MessagePage{}, err
 	}
-	query := `SELECT id, timestamp, user_id, name, message FROM messages WHERE room_id = ?`
-	args := []any{f.RoomID}
-	newestFirst := true
-	switch {
-	case f.After != "":
-		query += ` AND id > ? ORDER BY id ASC`
-		args = append(args, f.After)
-		newestFirst = false
-	case f.Before != "":
-		query += ` AND id < ? ORDER BY id DESC`
-		args = append(args, f.Before)
-	default:
-		query += ` ORDER BY id DESC`
-	}
-	query += ` LIMIT ?`
-	args = append(args, f.Limit+1)
-
+	query, args, newestFirst := historyQuery(f)
 	rows, err := db.reader.QueryContext(ctx, query, args...)
 	if err != nil {
 		return chatapp.MessagePage{}, fmt.Errorf("query messages: %w", err)
@@ -107,6 +74,29 @@ func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatap
 		reverse(page.Messages)
 	}
 	return page, nil
+}
+
+// historyQuery is the SQL of a page. Every form is a range of the primary
+// key (room_id, id), read in key order, so a page costs its own rows
+// whatever the room's size (TestHistoryQueryPlans).
+func historyQuery(f chatapp.MessageFilter) (query string, args []any, newestFirst bool) {
+	query = `SELECT id, timestamp, user_id, name, message FROM messages WHERE room_id = ?`
+	args = []any{f.RoomID}
+	newestFirst = true
+	switch {
+	case f.After != "":
+		query += ` AND id > ? ORDER BY id ASC`
+		args = append(args, f.After)
+		newestFirst = false
+	case f.Before != "":
+		query += ` AND id < ? ORDER BY id DESC`
+		args = append(args, f.Before)
+	default:
+		query += ` ORDER BY id DESC`
+	}
+	query += ` LIMIT ?`
+	args = append(args, f.Limit+1)
+	return query, args, newestFirst
 }
 
 func reverse(ms []*chatapp.Message) {

@@ -65,10 +65,9 @@ func function(ctx context.Context, name string, logger *slog.Logger) (any, error
 	// AWS_ENDPOINT_URL_DYNAMODB points the store at DynamoDB Local when the
 	// function runs under the runtime interface emulator.
 	dynamoEndpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
-	awsConfig, err := dynamodb.LoadConfig(ctx, dynamodb.ClientConfig{Endpoint: dynamoEndpoint})
-	if err != nil {
-		return nil, err
-	}
+	// The region and credentials Lambda sets; not the SDK's default loader.
+	awsConfig := dynamodb.EnvConfig(dynamodb.ClientConfig{Endpoint: dynamoEndpoint})
+	var err error
 	cfg := dynamodb.Config{
 		MessagesTable:    envOr("CHATAPP_MESSAGES_TABLE", dynamodb.DefaultMessagesTable),
 		ConnectionsTable: envOr("CHATAPP_CONNECTIONS_TABLE", dynamodb.DefaultConnectionsTable),

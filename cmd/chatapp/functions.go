@@ -13,8 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/chatapp-dev/chatapp/awslambda"
+	"github.com/chatapp-dev/chatapp/awslambda/invoke"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/metrics"
 	"github.com/chatapp-dev/chatapp/rie"
 )
 
@@ -75,12 +77,12 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, manage
 	}
 	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
 		// DynamoDB Local keeps tables per access key: use the one the
-		// store used (see dynamodb.NewClient).
+		// store used (see awsconfig.NewDynamoDBClient).
 		env = append(env, "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
 	}
 	env = append(env, cfg.Auth.env()...)
 	in := &integrations{rest: map[string]gateway.RESTFunc{}, websocket: map[string]gateway.WebSocketFunc{}}
-	invokers := map[string]*awslambda.Invoker{}
+	invokers := map[string]*invoke.Invoker{}
 	for _, name := range awslambda.Names() {
 		if name == awslambda.Authorize && !cfg.Auth.enabled() {
 			continue // auth off: no authorizer to run
@@ -96,7 +98,7 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, manage
 			BaseEndpoint: aws.String(p.Endpoint),
 			Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
 		})
-		invokers[name] = &awslambda.Invoker{Client: client, FunctionName: rie.FunctionName, Serial: true}
+		invokers[name] = &invoke.Invoker{Client: client, FunctionName: rie.FunctionName, Serial: true}
 	}
 	for route, name := range awslambda.RESTRoutes {
 		in.rest[route] = invokers[name].REST()
@@ -115,4 +117,16 @@ func envOr(key, fallback string) string {
 		return v
 	}
 	return fallback
+}
+
+// instrument wraps every route and the authorizer so that their error
+// answers are counted by code; without metrics it changes nothing.
+func (in *integrations) instrument(m *metrics.Metrics) {
+	for route, fn := range in.rest {
+		in.rest[route] = m.REST(route, fn)
+	}
+	for route, fn := range in.websocket {
+		in.websocket[route] = m.WebSocket(route, fn)
+	}
+	in.authorizer = m.Authorizer(in.authorizer)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/dynamodb"
+	"github.com/chatapp-dev/chatapp/internal/awsconfig"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -118,7 +119,7 @@ func connectionStore(t *testing.T, cfg ServeConfig) chatapp.ConnectionStore {
 	t.Helper()
 	ctx := t.Context()
 	if cfg.Store == "dynamodb" {
-		client, err := dynamodb.NewClient(ctx, dynamodb.ClientConfig{Endpoint: cfg.DynamoDB.Endpoint})
+		client, err := awsconfig.NewDynamoDBClient(ctx, dynamodb.ClientConfig{Endpoint: cfg.DynamoDB.Endpoint})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/metrics"
 	"github.com/chatapp-dev/chatapp/ratelimit"
 	"github.com/chatapp-dev/chatapp/sqlite"
 	"github.com/chatapp-dev/chatapp/web"
@@ -46,6 +47,11 @@ type ServeConfig struct {
 	// spared; 0 means gateway.DefaultSweepInterval and DefaultSweepGrace.
 	SweepInterval time.Duration
 	SweepGrace    time.Duration
+	// Metrics serves Prometheus metrics at /metrics (`serve` turns it on by
+	// default); Pprof serves net/http/pprof at /debug/pprof/ to loopback
+	// callers. /healthz is always served.
+	Metrics bool
+	Pprof   bool
 }
 
 // Limits bound what one user or connection may do; a zero field is no limit.
@@ -81,6 +87,8 @@ type Server struct {
 	store        io.Closer
 	integrations *integrations
 	gateway      *gateway.Gateway
+	metrics      *metrics.Metrics // nil without ServeConfig.Metrics
+	handler      http.Handler     // the gateway and the operator's endpoints
 	http         *http.Server
 	served       chan error
 	stopSweeper  func()
@@ -110,7 +118,7 @@ func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	s.http = &http.Server{Handler: s.gateway, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { s.served <- s.http.Serve(ln) }()
 	return s, nil
 }
@@ -122,7 +130,10 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		return err
 	}
 	s.store = closer
-	h := &handler.Handler{Messages: db, Logger: cfg.Logger, MaxConnectionsPerUser: cfg.Limits.ConnectionsPerUser}
+	if cfg.Metrics {
+		s.metrics = metrics.New()
+	}
+	h := &handler.Handler{Messages: s.metrics.MessageStore(db), Logger: cfg.Logger, MaxConnectionsPerUser: cfg.Limits.ConnectionsPerUser}
 	if cfg.Limits.SendRate > 0 {
 		h.SendLimiter = ratelimit.New(cfg.Limits.SendRate, cfg.Limits.SendBurst)
 	}
@@ -152,6 +163,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 	if verifier != nil {
 		s.integrations.closers = append(s.integrations.closers, verifier)
 	}
+	s.integrations.instrument(s.metrics)
 	s.gateway = gateway.New(gateway.Config{
 		REST:                  s.integrations.rest,
 		WebSocket:             s.integrations.websocket,
@@ -168,9 +180,11 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 	if cfg.Functions != "rie" {
 		// In process, pushes go straight to the gateway's sockets, and the
 		// gateway learns each connection's room as $connect stores it.
-		h.Notifier = s.gateway.Hub()
-		h.Connections = s.gateway.Hub().TrackConnections(db)
+		h.Notifier = s.metrics.Notifier(s.gateway.Hub())
+		h.Connections = s.gateway.Hub().TrackConnections(s.metrics.ConnectionStore(db))
 	}
+	s.metrics.WatchHub(s.gateway.Hub())
+	s.handler = opsRoutes(s.gateway, db, s.metrics, cfg.Pprof, cfg.Logger)
 	s.startSweeper(ctx, cfg, db)
 	return nil
 }
@@ -215,6 +229,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Limits.FrameBurst, "frame-burst", cfg.Limits.FrameBurst, "burst of WebSocket frames per connection")
 	fs.IntVar(&cfg.Limits.ConnectionsPerUser, "max-connections-per-user", cfg.Limits.ConnectionsPerUser, "open WebSocket connections per user (0: no limit)")
 	authFlags(fs, &cfg.Auth)
+	fs.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics (--metrics=false: off)")
+	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve net/http/pprof at /debug/pprof/ to loopback callers")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -237,10 +253,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
   REST API        %[1]s/chat  (GET history, PUT send, GET /chat/users)
   WebSocket API   %[2]s/ws?room_id=ROOM&user_id=USER
   management API  %[1]s/@connections/{connection_id}  (loopback only, SigV4-signed by the functions)
-  store           %[3]s
+  health          %[1]s/healthz
+%[5]s  store           %[3]s
   auth            %[4]s
 Press Ctrl-C to stop.
-`, s.URL, ws, describeStore(cfg), cfg.Auth.describe())
+`, s.URL, ws, describeStore(cfg), cfg.Auth.describe(), describeOps(cfg, s.URL))
 
 	select {
 	case <-ctx.Done():
@@ -250,6 +267,18 @@ Press Ctrl-C to stop.
 	}
 	fmt.Fprintln(stdout, "chatapp: stopping")
 	return s.Close()
+}
+
+// describeOps lists the optional operator's endpoints, one banner line each.
+func describeOps(cfg ServeConfig, base string) string {
+	var lines string
+	if cfg.Metrics {
+		lines += fmt.Sprintf("  metrics         %s/metrics  (Prometheus)\n", base)
+	}
+	if cfg.Pprof {
+		lines += fmt.Sprintf("  pprof           %s/debug/pprof/  (loopback only)\n", base)
+	}
+	return lines
 }
 
 func describeStore(cfg ServeConfig) string {

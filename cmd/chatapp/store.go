@@ -7,6 +7,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/dynamodb"
+	"github.com/chatapp-dev/chatapp/internal/awsconfig"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -33,7 +34,7 @@ func openStore(ctx context.Context, cfg ServeConfig) (store, io.Closer, error) {
 		}
 		return db, db, nil
 	case "dynamodb":
-		client, err := dynamodb.NewClient(ctx, dynamodb.ClientConfig{Endpoint: cfg.DynamoDB.Endpoint})
+		client, err := awsconfig.NewDynamoDBClient(ctx, dynamodb.ClientConfig{Endpoint: cfg.DynamoDB.Endpoint})
 		if err != nil {
 			return nil, nil, err
 		}

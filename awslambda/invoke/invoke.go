@@ -1,4 +1,9 @@
-package awslambda
+// Package invoke calls Lambda functions through the Invoke API
+// (aws-sdk-go-v2's lambda client), so that the local gateway can run its
+// integrations out of process, under the runtime interface emulator. It is a
+// package of its own so that the functions' bootstrap does not link the
+// Lambda client.
+package invoke
 
 import (
 	"context"

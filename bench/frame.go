@@ -1,0 +1,104 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+)
+
+// A benchmark message's text is "cb <send unix nanos> <sender> <seq>",
+// padded with '.' to the configured size. The receivers parse it back to
+// measure send-to-receive latency (one host, one clock) and to count every
+// sender's sequence numbers.
+const textPrefix = "cb "
+
+func messageText(sentNanos int64, sender, seq int, size int) string {
+	b := make([]byte, 0, max(size, 48))
+	b = append(b, textPrefix...)
+	b = strconv.AppendInt(b, sentNanos, 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(sender), 10)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, int64(seq), 10)
+	if len(b) < size {
+		b = append(b, ' ')
+		for len(b) < size {
+			b = append(b, '.')
+		}
+	}
+	return string(b)
+}
+
+// benchText is a parsed message text.
+type benchText struct {
+	sentNanos int64
+	sender    int
+	seq       int
+}
+
+func parseText(text []byte) (benchText, bool) {
+	if !bytes.HasPrefix(text, []byte(textPrefix)) {
+		return benchText{}, false
+	}
+	f := bytes.Fields(text[len(textPrefix):])
+	if len(f) < 3 {
+		return benchText{}, false
+	}
+	sent, err1 := strconv.ParseInt(string(f[0]), 10, 64)
+	sender, err2 := strconv.Atoi(string(f[1]))
+	seq, err3 := strconv.Atoi(string(f[2]))
+	if err1 != nil || err2 != nil || err3 != nil || sender < 0 || seq < 0 {
+		return benchText{}, false
+	}
+	return benchText{sent, sender, seq}, true
+}
+
+// pushFrame is a message frame as the server pushes it.
+type pushFrame struct {
+	ID      string `json:"id"`
+	RoomID  string `json:"room_id"`
+	Message string `json:"message"`
+	UserID  string `json:"user_id"`
+}
+
+// parseFrame returns a pushed message's id and text. It scans for the two
+// fields first (the server writes them without escapes for benchmark
+// texts) and falls back to JSON decoding.
+func parseFrame(frame []byte) (id, text []byte, ok bool) {
+	if id, ok = stringField(frame, `"id":"`); ok {
+		if text, ok = stringField(frame, `"message":"`); ok {
+			return id, text, true
+		}
+	}
+	var f pushFrame
+	if err := json.Unmarshal(frame, &f); err != nil || f.ID == "" {
+		return nil, nil, false
+	}
+	return []byte(f.ID), []byte(f.Message), true
+}
+
+// stringField finds key (`"name":"`) and returns the string after it if it
+// has no escape.
+func stringField(frame []byte, key string) ([]byte, bool) {
+	i := bytes.Index(frame, []byte(key))
+	if i < 0 {
+		return nil, false
+	}
+	rest := frame[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+		return nil, false
+	}
+	return rest[:j], true
+}
+
+// idHash is what receivers and senders XOR together to compare the sets of
+// ids they saw without keeping them.
+func idHash(id []byte) uint64 {
+	h := uint64(14695981039346656037) // FNV-1a
+	for _, c := range id {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}

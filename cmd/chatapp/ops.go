@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/metrics"
+)
+
+// healthTimeout bounds the store's answer to a health check: a load
+// balancer's probe wants a prompt no rather than a late yes.
+const healthTimeout = 2 * time.Second
+
+// healthRoom is the room a health check reads one message of: an indexed
+// read of one row at most, whatever the room holds.
+const healthRoom = "_healthz"
+
+// opsRoutes serves the operator's endpoints beside the gateway: /healthz
+// always, /metrics with metrics (not nil), /debug/pprof/ with pprof.
+func opsRoutes(api http.Handler, messages chatapp.MessageStore, m *metrics.Metrics, withPprof bool, logger *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	mux.Handle("/healthz", healthHandler(messages, logger))
+	if m != nil {
+		mux.Handle("/metrics", m.Handler())
+	}
+	if withPprof {
+		mux.Handle("/debug/pprof/", loopbackOnly(pprofHandler()))
+	}
+	return mux
+}
+
+// healthHandler answers 200 {"status":"ok"} when the store answers a cheap
+// read in time, and 503 with the JSON error otherwise.
+func healthHandler(messages chatapp.MessageStore, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if _, err := messages.FindMessages(ctx, chatapp.MessageFilter{RoomID: healthRoom, Limit: 1}); err != nil {
+			logger.Warn("health check failed", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write(chatapp.EncodeError(chatapp.Errorf(chatapp.EUNAVAILABLE, "the store does not answer")))
+			return
+		}
+		w.Write([]byte(`{"status":"ok"}`))
+	})
+}
+
+// pprofHandler serves net/http/pprof under /debug/pprof/. The handlers are
+// mounted one by one: the package's own registration is on
+// http.DefaultServeMux, which this server does not serve.
+func pprofHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // and the named profiles: heap, goroutine, ...
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// loopbackOnly refuses callers from other machines: profiles expose the
+// program's memory and command line.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write(chatapp.EncodeError(chatapp.Errorf(chatapp.EFORBIDDEN, "pprof answers loopback callers only")))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
