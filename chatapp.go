@@ -21,6 +21,16 @@ type MessageStore interface {
 	FindMessages(ctx context.Context, filter MessageFilter) (MessagePage, error)
 }
 
+// MessageQueuer is implemented by message stores that commit queued
+// messages in queue order, several per commit (group commit). QueueMessage
+// queues m and returns at once; wait returns what CreateMessage would,
+// once m's commit is done. Sends to one room can then share a commit, and
+// the handler still pushes them in the order they were queued, which is id
+// order.
+type MessageQueuer interface {
+	QueueMessage(ctx context.Context, m *Message) (wait func() error, err error)
+}
+
 // ConnectionStore keeps the WebSocket connections of every room: the
 // original's "userlist" table.
 type ConnectionStore interface {

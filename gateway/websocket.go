@@ -84,9 +84,8 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Bytes the client sent right behind its handshake are in the HTTP
-	// server's buffer: read them first, then the connection itself. No
-	// buffer of its own: an idle socket holds none, and a frame costs a
-	// read for its header and one for its payload.
+	// server's buffer: read them first, then the connection itself, through
+	// a reader that holds no buffer while the client is quiet.
 	var in io.Reader = conn
 	if n := rw.Reader.Buffered(); n > 0 {
 		early, _ := rw.Reader.Peek(n)
@@ -94,7 +93,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	go func() {
 		defer end()
-		g.serveSocket(s, conn, in)
+		g.serveSocket(s, conn, &lazyReader{conn: in})
 	}()
 }
 

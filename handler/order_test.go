@@ -48,9 +48,25 @@ func (s lateReturn) CreateMessage(ctx context.Context, m *chatapp.Message) error
 // history's order.
 func TestConcurrentSendsPushInStoredOrder(t *testing.T) {
 	e := newEnv(t)
+	e.h.Messages = lateReturn{e.db} // hides group commit: the room lock's path
+	checkPushOrder(t, e)
+}
+
+// TestGroupCommittedSendsPushInStoredOrder: on a store with group commit,
+// many sends of a room share a commit and are woken together; they are
+// still pushed in id order.
+func TestGroupCommittedSendsPushInStoredOrder(t *testing.T) {
+	e := newEnv(t)
+	if _, ok := e.h.Messages.(chatapp.MessageQueuer); !ok {
+		t.Fatal("the SQLite store does not queue messages")
+	}
+	checkPushOrder(t, e)
+}
+
+func checkPushOrder(t *testing.T, e *env) {
+	t.Helper()
 	n := &orderNotifier{ids: map[string][]string{}}
 	e.h.Notifier = n
-	e.h.Messages = lateReturn{e.db}
 	rooms := []string{"a", "b"}
 	const senders, each = 8, 25
 	var wg sync.WaitGroup

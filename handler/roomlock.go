@@ -2,12 +2,19 @@ package handler
 
 import "sync"
 
-// roomLocks serializes the sends of one room inside a process, from the
-// store's commit to the push, so that the connections a process serves get a
-// room's messages in stored (id) order. Without it two concurrent sends could
+// roomLocks orders each room's sends inside a process, from the store's
+// commit to the push, so that the connections a process serves get a room's
+// messages in stored (id) order. Without it two concurrent sends could
 // commit in one order and push in the other. Sends to different rooms do not
 // wait for each other. On Lambda an instance runs one invocation at a time,
 // so this costs nothing there; across instances, order is the history's.
+//
+// Two ways, by store:
+//   - lock: the room is held from commit to push, one send at a time.
+//   - tickets, for a chatapp.MessageQueuer (group commit, in queue order):
+//     a send takes a ticket while it queues its message, so ticket order is
+//     id order; many of a room's sends then share a commit, and each pushes
+//     when the sends of the tickets before it have.
 type roomLocks struct {
 	mu    sync.Mutex
 	rooms map[string]*roomLock
@@ -15,30 +22,72 @@ type roomLocks struct {
 
 type roomLock struct {
 	sync.Mutex
-	waiters int // holders and waiters; the entry is freed at zero
+	users int // holders, waiters and ticket holders; the entry is freed at zero
+
+	turn   *sync.Cond // signalled when pushed moves
+	issued uint64     // tickets handed out
+	pushed uint64     // tickets done: ticket pushed may push next
 }
 
-// lock locks the room and returns its unlock.
-func (l *roomLocks) lock(room string) (unlock func()) {
+// get returns the room's entry, counted as used until release.
+func (l *roomLocks) get(room string) *roomLock {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.rooms == nil {
 		l.rooms = make(map[string]*roomLock)
 	}
 	rl := l.rooms[room]
 	if rl == nil {
 		rl = &roomLock{}
+		rl.turn = sync.NewCond(&rl.Mutex)
 		l.rooms[room] = rl
 	}
-	rl.waiters++
-	l.mu.Unlock()
+	rl.users++
+	return rl
+}
 
+func (l *roomLocks) release(room string, rl *roomLock) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if rl.users--; rl.users == 0 {
+		delete(l.rooms, room)
+	}
+}
+
+// lock locks the room and returns its unlock.
+func (l *roomLocks) lock(room string) (unlock func()) {
+	rl := l.get(room)
 	rl.Lock()
 	return func() {
 		rl.Unlock()
-		l.mu.Lock()
-		if rl.waiters--; rl.waiters == 0 {
-			delete(l.rooms, room)
-		}
-		l.mu.Unlock()
+		l.release(room, rl)
 	}
+}
+
+// ticket runs queue, which must queue the send for commit, under the room's
+// lock, and returns the send's turn: waitTurn blocks until every send that
+// queued before it in this room has called done, and done hands the turn on.
+// done must be called exactly once, whatever happens.
+func (l *roomLocks) ticket(room string, queue func()) (waitTurn, done func()) {
+	rl := l.get(room)
+	rl.Lock()
+	t := rl.issued
+	rl.issued++
+	queue()
+	rl.Unlock()
+	waitTurn = func() {
+		rl.Lock()
+		for rl.pushed != t {
+			rl.turn.Wait()
+		}
+		rl.Unlock()
+	}
+	done = func() {
+		rl.Lock()
+		rl.pushed++
+		rl.turn.Broadcast()
+		rl.Unlock()
+		l.release(room, rl)
+	}
+	return waitTurn, done
 }

@@ -23,10 +23,34 @@ func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatap
 	if err := h.allowSend(m.UserID); err != nil {
 		return chatapp.Delivery{}, false, err
 	}
+	if q, ok := h.Messages.(chatapp.MessageQueuer); ok {
+		return h.sendQueued(ctx, q, m)
+	}
 	// The id is assigned inside the room's lock, so pushes leave in id order.
 	unlock := h.rooms.lock(m.RoomID)
 	defer unlock()
-	err = h.Messages.CreateMessage(ctx, m)
+	return h.push(ctx, m, h.Messages.CreateMessage(ctx, m))
+}
+
+// sendQueued is send on a store with group commit: the message is queued
+// under the room's lock (so queue order, which is id order, is ticket
+// order), its commit is shared with the room's other sends, and it is pushed
+// in ticket order.
+func (h *Handler) sendQueued(ctx context.Context, q chatapp.MessageQueuer, m *chatapp.Message) (chatapp.Delivery, bool, error) {
+	var wait func() error
+	var err error
+	waitTurn, done := h.rooms.ticket(m.RoomID, func() { wait, err = q.QueueMessage(ctx, m) })
+	defer done()
+	if err == nil {
+		err = wait()
+	}
+	waitTurn()
+	return h.push(ctx, m, err)
+}
+
+// push finishes a send whose store call returned err: a replay is answered
+// with the room's connections, a stored message is pushed to the room.
+func (h *Handler) push(ctx context.Context, m *chatapp.Message, err error) (delivery chatapp.Delivery, replayed bool, _ error) {
 	if errors.Is(err, chatapp.ErrDuplicate) {
 		conns, err := h.Connections.FindConnectionsByRoom(ctx, m.RoomID)
 		return chatapp.Delivery{Connections: conns}, true, err

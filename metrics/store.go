@@ -41,7 +41,35 @@ func (m *Metrics) MessageStore(next chatapp.MessageStore) chatapp.MessageStore {
 	if m == nil {
 		return next
 	}
-	return &messageStore{next: next, sent: m.messagesSent, create: m.operation("create_message"), find: m.operation("find_messages")}
+	s := &messageStore{next: next, sent: m.messagesSent, create: m.operation("create_message"), find: m.operation("find_messages")}
+	if q, ok := next.(chatapp.MessageQueuer); ok {
+		// Keep the store's group commit visible to the handler.
+		return &queuingMessageStore{messageStore: s, queuer: q}
+	}
+	return s
+}
+
+// queuingMessageStore is messageStore over a chatapp.MessageQueuer.
+type queuingMessageStore struct {
+	*messageStore
+	queuer chatapp.MessageQueuer
+}
+
+func (s *queuingMessageStore) QueueMessage(ctx context.Context, msg *chatapp.Message) (func() error, error) {
+	start := time.Now()
+	wait, err := s.queuer.QueueMessage(ctx, msg)
+	if err != nil {
+		s.create.observe(start, err)
+		return nil, err
+	}
+	return func() error {
+		err := wait()
+		s.create.observe(start, err)
+		if err == nil {
+			s.sent.Inc()
+		}
+		return err
+	}, nil
 }
 
 type messageStore struct {

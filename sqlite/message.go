@@ -17,13 +17,26 @@ var _ chatapp.MessageStore = (*DB)(nil)
 // key gives the stored message and ErrDuplicate; the single writer makes the
 // check and the insert one step.
 func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
+	wait, err := db.QueueMessage(ctx, m)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+var _ chatapp.MessageQueuer = (*DB)(nil)
+
+// QueueMessage queues m for the writer and returns; wait returns the
+// outcome once m's batch is done. Messages are committed, and given their
+// ids, in queue order.
+func (db *DB) QueueMessage(ctx context.Context, m *chatapp.Message) (wait func() error, err error) {
 	r := &createRequest{ctx: ctx, m: m, done: make(chan error, 1)}
 	if err := db.enqueue(r); err != nil {
-		return err
+		return nil, err
 	}
 	// Once queued, m belongs to the writer until its batch is done: wait
 	// for the outcome even if ctx ends meanwhile.
-	return <-r.done
+	return func() error { return <-r.done }, nil
 }
 
 const (
