@@ -45,3 +45,17 @@ func ValidMessageID(s string) bool {
 	_, err := ulid.ParseStrict(s)
 	return err == nil
 }
+
+// AssignID gives m, as a store commits it, the next id and the time now,
+// unless it has them (a caller may bring its own, tests do).
+func (m *Message) AssignID() {
+	if m.ID == "" {
+		var ms int64
+		m.ID, ms = NextMessageID()
+		if m.Timestamp == 0 {
+			m.Timestamp = ms
+		}
+	} else if m.Timestamp == 0 {
+		m.Timestamp = time.Now().UnixMilli()
+	}
+}

@@ -35,15 +35,7 @@ type messageItem struct {
 // id order, so an After page read at that instant can miss a message whose
 // id is older than the cursor.
 func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
-	if m.ID == "" {
-		var ms int64
-		m.ID, ms = chatapp.NextMessageID()
-		if m.Timestamp == 0 {
-			m.Timestamp = ms
-		}
-	} else if m.Timestamp == 0 {
-		m.Timestamp = time.Now().UnixMilli()
-	}
+	m.AssignID()
 	it := messageItem{RoomID: m.RoomID, ID: m.ID, Timestamp: m.Timestamp, Text: m.Text, UserID: m.UserID, Name: m.Name}
 	if db.cfg.MessageRetention > 0 {
 		// Retention counts from the message's own time, so that it holds for

@@ -21,7 +21,7 @@ func (db *DB) BulkInsert(ctx context.Context, ms []*chatapp.Message) error {
 	defer tx.Rollback()
 	insert := tx.StmtContext(ctx, db.insertMessage)
 	for _, m := range ms {
-		assignIDAndTime(m)
+		m.AssignID()
 		if _, err := insert.ExecContext(ctx, m.RoomID, m.ID, m.Timestamp, m.UserID, m.Name, m.Text,
 			sql.NullString{String: m.IdempotencyKey, Valid: m.IdempotencyKey != ""}); err != nil {
 			return fmt.Errorf("insert message: %w", err)

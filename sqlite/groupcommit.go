@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -164,7 +163,7 @@ func (db *DB) commitBatch(batch []*createRequest) []error {
 			}
 			keys[k] = m
 		}
-		assignIDAndTime(m)
+		m.AssignID()
 		_, err := insert.ExecContext(ctx, m.RoomID, m.ID, m.Timestamp, m.UserID, m.Name, m.Text,
 			sql.NullString{String: m.IdempotencyKey, Valid: m.IdempotencyKey != ""})
 		if err != nil {
@@ -185,19 +184,6 @@ func (db *DB) commitBatch(batch []*createRequest) []error {
 }
 
 type idempotencyKey struct{ room, user, key string }
-
-// assignIDAndTime gives m the next id and the time now, unless it has them.
-func assignIDAndTime(m *chatapp.Message) {
-	if m.ID == "" {
-		var ms int64
-		m.ID, ms = chatapp.NextMessageID()
-		if m.Timestamp == 0 {
-			m.Timestamp = ms
-		}
-	} else if m.Timestamp == 0 {
-		m.Timestamp = time.Now().UnixMilli()
-	}
-}
 
 // fill sets every result to err: the batch failed as a whole.
 func fill(results []error, err error) []error {
