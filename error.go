@@ -86,6 +86,28 @@ var statusOf = map[string]int{
 	EUNAVAILABLE:  http.StatusServiceUnavailable,
 }
 
+// codeOf maps an HTTP status back to its error code: statusOf inverted.
+var codeOf = func() map[int]string {
+	m := make(map[int]string, len(statusOf))
+	for code, status := range statusOf {
+		m[status] = code
+	}
+	return m
+}()
+
+// ErrorCodeOf returns the code of an HTTP error status, for a client reading
+// an answer that has no JSON error body (a proxy's page, API Gateway's own
+// {"message":"Forbidden"}): EINVALID for another 4xx, EINTERNAL otherwise.
+func ErrorCodeOf(status int) string {
+	switch code, ok := codeOf[status]; {
+	case ok:
+		return code
+	case status >= 400 && status < 500:
+		return EINVALID
+	}
+	return EINTERNAL
+}
+
 // ErrorStatus returns the HTTP status for err.
 func ErrorStatus(err error) int {
 	if status, ok := statusOf[ErrorCode(err)]; ok {

@@ -8,21 +8,31 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// ulids is shared by the whole process so that ids made in the same
-// millisecond still increase.
+// ulids makes the ids of stored messages. Its monotonic entropy is its own:
+// an id made for another time (NewMessageID, a cursor) would reset it, and
+// the next id of the current millisecond could then sort before the last.
 var ulids = struct {
 	sync.Mutex
 	entropy *ulid.MonotonicEntropy
 	last    uint64 // the millisecond of the last id
 }{entropy: ulid.Monotonic(rand.Reader, 0)}
 
+// cursorULIDs makes ids of a given time (NewMessageID).
+var cursorULIDs = struct {
+	sync.Mutex
+	entropy *ulid.MonotonicEntropy
+}{entropy: ulid.Monotonic(rand.Reader, 0)}
+
+// clock is the time NextMessageID reads; tests turn it back.
+var clock = time.Now
+
 // NewMessageID returns a new message id for time t: a ULID, unique and
 // sorting in time order within one process (and by millisecond across them).
 // Stores use NextMessageID; this is for ids of a given time (cursors).
 func NewMessageID(t time.Time) string {
-	ulids.Lock()
-	defer ulids.Unlock()
-	return ulid.MustNew(ulid.Timestamp(t), ulids.entropy).String()
+	cursorULIDs.Lock()
+	defer cursorULIDs.Unlock()
+	return ulid.MustNew(ulid.Timestamp(t), cursorULIDs.entropy).String()
 }
 
 // NextMessageID returns the id of a message stored now and its time, in
@@ -34,7 +44,7 @@ func NewMessageID(t time.Time) string {
 func NextMessageID() (id string, ms int64) {
 	ulids.Lock()
 	defer ulids.Unlock()
-	at := max(ulid.Timestamp(time.Now()), ulids.last)
+	at := max(ulid.Timestamp(clock()), ulids.last)
 	ulids.last = at
 	return ulid.MustNew(at, ulids.entropy).String(), int64(at)
 }

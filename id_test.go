@@ -181,31 +181,44 @@ func TestConnectionWants(t *testing.T) {
 	}
 }
 
-// TestNextMessageIDAlwaysIncreases: ids made by concurrent callers increase
-// strictly in the order they are handed out, and each one's time is its
-// id's millisecond, across many millisecond boundaries.
+// TestNextMessageIDAlwaysIncreases: when the wall clock steps back (NTP),
+// ids still increase, keeping the later millisecond, and each id's time is
+// its id's millisecond.
 func TestNextMessageIDAlwaysIncreases(t *testing.T) {
-	var mu sync.Mutex
-	var got []string
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for range 2000 {
-				mu.Lock()
-				id, ms := chatapp.NextMessageID()
-				got = append(got, id)
-				mu.Unlock()
-				u, err := ulid.ParseStrict(id)
-				if err != nil || int64(u.Time()) != ms {
-					t.Errorf("id %s: %v, time %d, want %d", id, err, u.Time(), ms)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for i := 1; i < len(got); i++ {
-		if got[i] <= got[i-1] {
-			t.Fatalf("id %d %s is not above id %d %s", i, got[i], i-1, got[i-1])
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	readings := []time.Time{t0, t0.Add(time.Millisecond), t0, t0.Add(-time.Second), t0.Add(2 * time.Millisecond)}
+	i := 0
+	defer chatapp.SetClock(func() time.Time { r := readings[min(i, len(readings)-1)]; i++; return r })()
+	var last string
+	var lastMS int64
+	for range readings {
+		id, ms := chatapp.NextMessageID()
+		u, err := ulid.ParseStrict(id)
+		if err != nil || int64(u.Time()) != ms {
+			t.Fatalf("id %s: %v, time %d, want %d", id, err, u.Time(), ms)
 		}
+		if id <= last || ms < lastMS {
+			t.Fatalf("id %s (ms %d) after %s (ms %d): not increasing", id, ms, last, lastMS)
+		}
+		last, lastMS = id, ms
+	}
+	if want := t0.Add(2 * time.Millisecond).UnixMilli(); lastMS != want {
+		t.Errorf("last id at ms %d, want %d", lastMS, want)
+	}
+}
+
+// TestNextMessageIDIgnoresOtherTimes: ids made for other times between two
+// stored messages of one millisecond do not let the second sort first.
+func TestNextMessageIDIgnoresOtherTimes(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	defer chatapp.SetClock(func() time.Time { return t0 })()
+	last, _ := chatapp.NextMessageID()
+	for i := range 200 {
+		chatapp.NewMessageID(t0.Add(-time.Hour)) // a cursor, as a reader makes one
+		id, _ := chatapp.NextMessageID()
+		if id <= last {
+			t.Fatalf("id %d %s does not sort after %s", i, id, last)
+		}
+		last = id
 	}
 }

@@ -12,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/chatapp-dev/chatapp/awslambda"
+	"github.com/chatapp-dev/chatapp/awslambda/invoke"
 	"github.com/chatapp-dev/chatapp/bench"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
@@ -45,14 +43,8 @@ func startServer(t *testing.T) string {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h := &handler.Handler{Messages: db, Logger: logger}
-	fns := awslambda.Handlers(h, true)
-	cfg := gateway.Config{REST: map[string]gateway.RESTFunc{}, WebSocket: map[string]gateway.WebSocketFunc{}, Logger: logger}
-	for route, name := range awslambda.RESTRoutes {
-		cfg.REST[route] = fns[name].(func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error))
-	}
-	for route, name := range awslambda.WebSocketRoutes {
-		cfg.WebSocket[route] = fns[name].(func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error))
-	}
+	cfg := gateway.Config{Logger: logger}
+	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
 	g := gateway.New(cfg)
 	h.Notifier = g.Hub()
 	h.Connections = g.Hub().TrackConnections(db)

@@ -66,37 +66,7 @@ func decodeError(status int, body []byte) *Error {
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
-	return &Error{StatusCode: status, Code: codeOfStatus(status), Message: msg}
-}
-
-// codeOfStatus is the chatapp code for an HTTP status.
-func codeOfStatus(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return chatapp.EINVALID
-	case http.StatusUnauthorized:
-		return chatapp.EUNAUTHORIZED
-	case http.StatusForbidden:
-		return chatapp.EFORBIDDEN
-	case http.StatusNotFound:
-		return chatapp.ENOTFOUND
-	case http.StatusMethodNotAllowed:
-		return chatapp.ENOTALLOWED
-	case http.StatusConflict:
-		return chatapp.ECONFLICT
-	case http.StatusGone:
-		return chatapp.EGONE
-	case http.StatusRequestEntityTooLarge:
-		return chatapp.ETOOLARGE
-	case http.StatusTooManyRequests:
-		return chatapp.ERATELIMIT
-	case http.StatusServiceUnavailable:
-		return chatapp.EUNAVAILABLE
-	}
-	if status >= 400 && status < 500 {
-		return chatapp.EINVALID
-	}
-	return chatapp.EINTERNAL
+	return &Error{StatusCode: status, Code: chatapp.ErrorCodeOf(status), Message: msg}
 }
 
 // do sends one REST request and decodes a 2xx JSON answer into out.

@@ -9,10 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/chatapp-dev/chatapp"
-	"github.com/chatapp-dev/chatapp/awslambda"
+	"github.com/chatapp-dev/chatapp/awslambda/invoke"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
 	"github.com/chatapp-dev/chatapp/sqlite"
@@ -39,14 +37,8 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h := &handler.Handler{Messages: db, Logger: logger}
-	fns := awslambda.Handlers(h, true)
-	cfg := gateway.Config{REST: map[string]gateway.RESTFunc{}, WebSocket: map[string]gateway.WebSocketFunc{}, Logger: logger}
-	for route, name := range awslambda.RESTRoutes {
-		cfg.REST[route] = fns[name].(func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error))
-	}
-	for route, name := range awslambda.WebSocketRoutes {
-		cfg.WebSocket[route] = fns[name].(func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error))
-	}
+	cfg := gateway.Config{Logger: logger}
+	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
 	g := gateway.New(cfg)
 	h.Notifier = g.Hub()
 	h.Connections = g.Hub().TrackConnections(db)

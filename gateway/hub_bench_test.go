@@ -2,48 +2,41 @@ package gateway_test
 
 import (
 	"context"
-	"net/http"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/coder/websocket"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/awslambda/invoke"
 	"github.com/chatapp-dev/chatapp/gateway"
+	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
-// nopConnections stands for the table: the benchmark is the hub's, not the store's.
-type nopConnections struct{}
-
-func (nopConnections) CreateConnection(context.Context, *chatapp.Connection) error { return nil }
-func (nopConnections) DeleteConnection(context.Context, string) error              { return nil }
-func (nopConnections) FindConnection(context.Context, string) (*chatapp.Connection, error) {
-	return nil, chatapp.Errorf(chatapp.ENOTFOUND, "not found")
-}
-func (nopConnections) FindConnectionsByRoom(context.Context, string) ([]*chatapp.Connection, error) {
-	return nil, nil
-}
-
-// roomOfSockets opens n real WebSockets through the gateway into room "big"
-// and calls received once for every frame any of them reads.
+// roomOfSockets opens n real WebSockets, through the gateway wired to the
+// real handlers and store, into room "big" as user "u", and calls received
+// once for every frame any of them reads.
 func roomOfSockets(b *testing.B, n int, received func()) *gateway.Gateway {
 	b.Helper()
-	var gw *gateway.Gateway
-	gw = gateway.New(gateway.Config{WebSocket: map[string]gateway.WebSocketFunc{
-		"$connect": func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-			c := &chatapp.Connection{ID: ev.RequestContext.ConnectionID, RoomID: "big", UserID: "u", Timestamp: time.Now().UnixMilli()}
-			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, gw.Hub().TrackConnections(nopConnections{}).CreateConnection(ctx, c)
-		},
-	}})
+	db, err := sqlite.Open(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := &handler.Handler{Messages: db, Logger: slog.New(slog.DiscardHandler)}
+	cfg := gateway.Config{Logger: h.Logger}
+	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
+	gw := gateway.New(cfg)
+	h.Notifier, h.Connections = gw.Hub(), gw.Hub().TrackConnections(db)
 	srv := httptest.NewServer(gw)
 	ctx, cancel := context.WithCancel(context.Background())
 	var readers sync.WaitGroup
-	b.Cleanup(func() { cancel(); srv.Close(); gw.Close(); readers.Wait() })
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	b.Cleanup(func() { cancel(); srv.Close(); gw.Close(); readers.Wait(); db.Close() })
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws?room_id=big&user_id=u"
 	for i := range n {
 		c, _, err := websocket.Dial(ctx, url, nil)
 		if err != nil {
@@ -59,9 +52,9 @@ func roomOfSockets(b *testing.B, n int, received func()) *gateway.Gateway {
 			}
 		})
 	}
-	for deadline := time.Now().Add(10 * time.Second); gw.Hub().Len() < n; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); gw.Hub().CountUserConnections("u") < n; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d sockets joined", gw.Hub().Len(), n)
+			b.Fatalf("%d of %d sockets joined", gw.Hub().CountUserConnections("u"), n)
 		}
 	}
 	return gw

@@ -50,7 +50,8 @@ type socket struct {
 	conn        net.Conn // nil until the handshake completes
 	queue       []outFrame
 	queuedBytes int
-	writing     bool // a writer goroutine runs
+	writing     bool          // a writer goroutine runs
+	stopped     chan struct{} // closed when the writer stops, if someone waits for that
 	closing     bool
 	closeSent   bool
 	aborted     bool // dropped without a close handshake
@@ -195,7 +196,7 @@ func (s *socket) writeLoop(conn net.Conn) {
 		}
 		code, reason := s.closeCode, s.closeReason
 		if len(frames) == 0 && !sendClose || s.aborted {
-			s.writing = false
+			s.stopWritingLocked()
 			s.mu.Unlock()
 			return
 		}
@@ -218,7 +219,7 @@ func (s *socket) writeLoop(conn net.Conn) {
 			s.mu.Lock()
 			s.closeLocked(ws.StatusGoingAway, "write failed")
 			s.aborted = true
-			s.writing = false
+			s.stopWritingLocked()
 			s.mu.Unlock()
 			conn.Close()
 			return
@@ -228,6 +229,36 @@ func (s *socket) writeLoop(conn net.Conn) {
 			// deadline if none comes.
 			conn.SetReadDeadline(time.Now().Add(closeWait))
 		}
+	}
+}
+
+// stopWritingLocked records that the writer ends, and tells awaitWriter.
+func (s *socket) stopWritingLocked() {
+	s.writing = false
+	if s.stopped != nil {
+		close(s.stopped)
+		s.stopped = nil
+	}
+}
+
+// awaitWriter waits, at most d, until no writer runs: the close frame is
+// then sent, or the connection is broken.
+func (s *socket) awaitWriter(d time.Duration) {
+	s.mu.Lock()
+	if !s.writing {
+		s.mu.Unlock()
+		return
+	}
+	if s.stopped == nil {
+		s.stopped = make(chan struct{})
+	}
+	stopped := s.stopped
+	s.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-stopped:
+	case <-t.C:
 	}
 }
 

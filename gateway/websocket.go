@@ -117,15 +117,7 @@ func (g *Gateway) serveSocket(s *socket, conn net.Conn, in io.Reader) {
 // connection, and the client would lose the close frame that says why.
 func (g *Gateway) awaitClose(s *socket, conn net.Conn, in io.Reader, linger bool) {
 	deadline := time.Now().Add(closeWait)
-	for time.Now().Before(deadline) {
-		s.mu.Lock()
-		busy := s.writing
-		s.mu.Unlock()
-		if !busy {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	s.awaitWriter(closeWait)
 	if linger {
 		conn.SetReadDeadline(deadline)
 		io.Copy(io.Discard, in)

@@ -9,12 +9,9 @@ import "sync"
 // wait for each other. On Lambda an instance runs one invocation at a time,
 // so this costs nothing there; across instances, order is the history's.
 //
-// Two ways, by store:
-//   - lock: the room is held from commit to push, one send at a time.
-//   - tickets, for a chatapp.MessageQueuer (group commit, in queue order):
-//     a send takes a ticket while it queues its message, so ticket order is
-//     id order; many of a room's sends then share a commit, and each pushes
-//     when the sends of the tickets before it have.
+// A send takes a ticket while it queues its message for commit, under the
+// room's lock, so ticket order is id order; it pushes when the sends of the
+// tickets before it have.
 type roomLocks struct {
 	mu    sync.Mutex
 	rooms map[string]*roomLock
@@ -22,7 +19,7 @@ type roomLocks struct {
 
 type roomLock struct {
 	sync.Mutex
-	users int // holders, waiters and ticket holders; the entry is freed at zero
+	users int // ticket holders; the entry is freed at zero
 
 	turn   *sync.Cond // signalled when pushed moves
 	issued uint64     // tickets handed out
@@ -51,16 +48,6 @@ func (l *roomLocks) release(room string, rl *roomLock) {
 	defer l.mu.Unlock()
 	if rl.users--; rl.users == 0 {
 		delete(l.rooms, room)
-	}
-}
-
-// lock locks the room and returns its unlock.
-func (l *roomLocks) lock(room string) (unlock func()) {
-	rl := l.get(room)
-	rl.Lock()
-	return func() {
-		rl.Unlock()
-		l.release(room, rl)
 	}
 }
 

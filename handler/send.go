@@ -23,29 +23,30 @@ func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatap
 	if err := h.allowSend(m.UserID); err != nil {
 		return chatapp.Delivery{}, false, err
 	}
-	if q, ok := h.Messages.(chatapp.MessageQueuer); ok {
-		return h.sendQueued(ctx, q, m)
-	}
-	// The id is assigned inside the room's lock, so pushes leave in id order.
-	unlock := h.rooms.lock(m.RoomID)
-	defer unlock()
-	return h.push(ctx, m, h.Messages.CreateMessage(ctx, m))
-}
-
-// sendQueued is send on a store with group commit: the message is queued
-// under the room's lock (so queue order, which is id order, is ticket
-// order), its commit is shared with the room's other sends, and it is pushed
-// in ticket order.
-func (h *Handler) sendQueued(ctx context.Context, q chatapp.MessageQueuer, m *chatapp.Message) (chatapp.Delivery, bool, error) {
+	// The message is queued for its commit under the room's lock, which
+	// orders the room's ids; it is pushed in that order.
 	var wait func() error
-	var err error
-	waitTurn, done := h.rooms.ticket(m.RoomID, func() { wait, err = q.QueueMessage(ctx, m) })
+	waitTurn, done := h.rooms.ticket(m.RoomID, func() { wait = h.queue(ctx, m) })
 	defer done()
-	if err == nil {
-		err = wait()
-	}
+	err = wait()
 	waitTurn()
 	return h.push(ctx, m, err)
+}
+
+// queue starts storing m and returns the wait for its outcome. A store with
+// group commit (chatapp.MessageQueuer) commits queued messages in queue
+// order, so m's commit is shared with the sends queued beside it; any other
+// store commits m here, inside the room's lock, one send at a time.
+func (h *Handler) queue(ctx context.Context, m *chatapp.Message) (wait func() error) {
+	var err error
+	if q, ok := h.Messages.(chatapp.MessageQueuer); ok {
+		if wait, err = q.QueueMessage(ctx, m); err == nil {
+			return wait
+		}
+	} else {
+		err = h.Messages.CreateMessage(ctx, m)
+	}
+	return func() error { return err }
 }
 
 // push finishes a send whose store call returned err: a replay is answered

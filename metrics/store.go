@@ -59,17 +59,9 @@ func (s *queuingMessageStore) QueueMessage(ctx context.Context, msg *chatapp.Mes
 	start := time.Now()
 	wait, err := s.queuer.QueueMessage(ctx, msg)
 	if err != nil {
-		s.create.observe(start, err)
-		return nil, err
+		return nil, s.created(start, err)
 	}
-	return func() error {
-		err := wait()
-		s.create.observe(start, err)
-		if err == nil {
-			s.sent.Inc()
-		}
-		return err
-	}, nil
+	return func() error { return s.created(start, wait()) }, nil
 }
 
 type messageStore struct {
@@ -80,7 +72,11 @@ type messageStore struct {
 
 func (s *messageStore) CreateMessage(ctx context.Context, msg *chatapp.Message) error {
 	start := time.Now()
-	err := s.next.CreateMessage(ctx, msg)
+	return s.created(start, s.next.CreateMessage(ctx, msg))
+}
+
+// created records a CreateMessage begun at start that ended with err.
+func (s *messageStore) created(start time.Time, err error) error {
 	s.create.observe(start, err)
 	if err == nil {
 		s.sent.Inc()

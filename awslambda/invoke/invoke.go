@@ -1,8 +1,8 @@
-// Package invoke calls Lambda functions through the Invoke API
-// (aws-sdk-go-v2's lambda client), so that the local gateway can run its
-// integrations out of process, under the runtime interface emulator. It is a
-// package of its own so that the functions' bootstrap does not link the
-// Lambda client.
+// Package invoke makes the functions the local gateway's integrations: in
+// process (InProcess), or out of process through the Lambda Invoke API
+// (aws-sdk-go-v2's lambda client), under the runtime interface emulator. It
+// is a package of its own so that the functions' bootstrap links neither the
+// gateway nor the Lambda client.
 package invoke
 
 import (

@@ -44,14 +44,8 @@ func (in *integrations) Close() error {
 
 // inProcess routes every request to the handlers in this process.
 func inProcess(h *handler.Handler) *integrations {
-	fns := awslambda.Handlers(h, true)
-	in := &integrations{rest: map[string]gateway.RESTFunc{}, websocket: map[string]gateway.WebSocketFunc{}}
-	for route, name := range awslambda.RESTRoutes {
-		in.rest[route] = fns[name].(restFunc)
-	}
-	for route, name := range awslambda.WebSocketRoutes {
-		in.websocket[route] = fns[name].(websocketFunc)
-	}
+	in := &integrations{}
+	in.rest, in.websocket = invoke.InProcess(h)
 	if h.Tokens != nil {
 		in.authorizer = h.Authorize
 	}
