@@ -1,6 +1,7 @@
 package chatapp
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -60,6 +61,25 @@ func ValidateName(name string) error {
 		}
 	}
 	return nil
+}
+
+// SanitizeName makes a display name that ValidateName accepts out of one a
+// client cannot fix: a token's name claim, chosen by an identity provider.
+// It drops what is not printable, trims spaces and keeps the first
+// MaxNameRunes characters; invalid UTF-8 is dropped too.
+func SanitizeName(name string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.ToValidUTF8(name, "") {
+		if n == MaxNameRunes {
+			break
+		}
+		if unicode.IsPrint(r) {
+			b.WriteRune(r)
+			n++
+		}
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // ValidateText checks a message text: not blank (nor only invisible

@@ -244,3 +244,22 @@ func TestMessageFilterValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestSanitizeNameIsAlwaysValid(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Ada", "Ada"},
+		{"  Ada\x00\x1b[0m  ", "Ada[0m"},
+		{"\xff\xfeBob", "Bob"},
+		{"\u202eevil\u200b", "evil"},
+		{strings.Repeat("é", 100), strings.Repeat("é", chatapp.MaxNameRunes)},
+		{"\t\n", ""},
+	} {
+		got := chatapp.SanitizeName(tc.in)
+		if got != tc.want {
+			t.Errorf("SanitizeName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if err := chatapp.ValidateName(got); err != nil {
+			t.Errorf("SanitizeName(%q) = %q, which ValidateName refuses: %v", tc.in, got, err)
+		}
+	}
+}

@@ -2,7 +2,8 @@
 // Tokens signed with a shared HS256 secret, or by an identity provider
 // (Amazon Cognito and the like) that publishes its keys as a JWKS.
 //
-// Claims: sub is the user id, name the display name, rooms (optional) the
+// Claims: sub is the user id, name the display name (cleaned to what the
+// chat accepts: chatapp.SanitizeName), rooms (optional) the
 // room ids the token may join and send to, exp is required, iat is checked
 // when present, iss and aud when configured.
 package auth
@@ -138,7 +139,10 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*chatapp.Iden
 			return nil, chatapp.Errorf(chatapp.EUNAUTHORIZED, "invalid token: rooms holds an invalid room id")
 		}
 	}
-	return &chatapp.Identity{UserID: c.Subject, Name: c.Name, Rooms: c.Rooms}, nil
+	// The name is the provider's, not the user's to fix: a name the chat
+	// would refuse (too long, control characters) is cleaned, not refused,
+	// so that it cannot lock its user out.
+	return &chatapp.Identity{UserID: c.Subject, Name: chatapp.SanitizeName(c.Name), Rooms: c.Rooms}, nil
 }
 
 // reason names why a token failed, in words that cannot echo the token.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/auth"
@@ -189,6 +190,30 @@ func TestAuthEndToEnd(t *testing.T) {
 			}
 			if want := []string{"bob/Bob: hello from bob", "ada/Ada: over the socket"}; !slices.Equal(got, want) {
 				t.Errorf("history = %q, want %q", got, want)
+			}
+		})
+
+		t.Run("a name claim the chat would refuse", func(t *testing.T) {
+			// An identity provider's name: too long, with control
+			// characters. It is cleaned, not refused: refusing it would
+			// lock its user out of every route.
+			claims := jwt.MapClaims{"sub": "carol", "name": "\x1b[31mCarol\x00 " + strings.Repeat("n", 300), "exp": time.Now().Add(time.Hour).Unix()}
+			carol, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(authTestSecret))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws, status, body := dialAuth(t, s.URL, "room_id=names", carol)
+			if ws == nil {
+				t.Fatalf("$connect: %d %s", status, body)
+			}
+			defer ws.close()
+			r := do(t, http.MethodPut, s.URL+"/chat", `{"room_id":"names","text":"hi"}`, bearer(carol))
+			if r.Status != http.StatusOK {
+				t.Fatalf("PUT /chat: %d %s", r.Status, r.Body)
+			}
+			m := ws.nextMessage()
+			if want := "[31mCarol " + strings.Repeat("n", chatapp.MaxNameRunes-len("[31mCarol ")); m.Name != want {
+				t.Errorf("name = %q, want %q", m.Name, want)
 			}
 		})
 
