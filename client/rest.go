@@ -41,8 +41,9 @@ func (e *Error) Unwrap() error { return &chatapp.Error{Code: e.Code, Message: e.
 // maxErrorBody bounds how much of an error response is read.
 const maxErrorBody = 64 << 10
 
-// maxResponseBody bounds a successful response: a full history page of the
-// largest messages, with room to spare.
+// maxResponseBody bounds a successful response. A server bounds a history
+// page to 1 MiB (handler.MaxHistoryBodyBytes); an older one sent a full page
+// whatever its size.
 const maxResponseBody = 64 << 20
 
 // decodeError turns a non-2xx response body into an *Error. A body that is
@@ -213,10 +214,12 @@ type HistoryPage struct {
 	// Messages are oldest first.
 	Messages []*chatapp.Message
 	// NextCursor is set while older messages exist: pass it as Cursor for
-	// the page before this one.
+	// the page before this one. A page may hold fewer messages than its
+	// limit and still have a NextCursor: the server bounds a page in bytes.
 	NextCursor string
-	// HasMore is set on an After page that stopped at its limit: ask again
-	// with the last message's id.
+	// HasMore is set on an After page that stopped before the newest
+	// message, at its limit or at the server's byte bound: ask again with
+	// the last message's id.
 	HasMore bool
 }
 
