@@ -1,6 +1,7 @@
 package chatapp
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -125,11 +126,16 @@ type ErrorBody struct {
 	} `json:"error"`
 }
 
-// EncodeError returns the JSON error body for err.
+// EncodeError returns the JSON error body for err. Like every body the
+// server writes, it leaves <, > and & unescaped: json.Marshal's \u003c
+// escapes are for JSON embedded in HTML, which these bodies never are.
 func EncodeError(err error) []byte {
 	var body ErrorBody
 	body.Error.Code = ErrorCode(err)
 	body.Error.Message = ErrorMessage(err)
-	b, _ := json.Marshal(body)
-	return b
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(body) // two strings: cannot fail
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }

@@ -23,3 +23,12 @@ func TestErrorCodeOf(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeErrorNoHTMLEscape: an error body leaves <, > and & as they are
+// (json.Marshal would write each as a 6-byte \u003c escape) and stays JSON.
+func TestEncodeErrorNoHTMLEscape(t *testing.T) {
+	b := chatapp.EncodeError(chatapp.Errorf(chatapp.EINVALID, "<a & b>"))
+	if want := `{"error":{"code":"invalid","message":"<a & b>"}}`; string(b) != want {
+		t.Errorf("EncodeError = %s, want %s", b, want)
+	}
+}

@@ -190,19 +190,19 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	// The latest message when the socket opened is the baseline: it and
 	// all before it are history, delivered only as the Backlog. Anything
 	// after it arrives on the socket, or from a catch-up after a drop.
-	page, err := c.History(ctx, HistoryOptions{Limit: max(cfg.Backlog, 1)})
+	latest, err := c.latest(ctx, max(cfg.Backlog, 1))
 	if err != nil {
 		s.close(true)
 		c.closeIdle()
 		return nil, fmt.Errorf("client: read history: %w", err)
 	}
 	var baseline string
-	if n := len(page.Messages); n > 0 {
-		baseline = page.Messages[n-1].ID
+	if n := len(latest); n > 0 {
+		baseline = latest[n-1].ID
 	}
 	var backlog []*chatapp.Message
 	if cfg.Backlog > 0 {
-		backlog = page.Messages
+		backlog = latest
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.setConn(s.conn)
@@ -257,7 +257,7 @@ func (c *Client) SendWS(ctx context.Context, text string) error {
 		}
 		return ErrNotConnected
 	}
-	data, err := json.Marshal(struct {
+	data, err := marshal(struct {
 		Action string `json:"action"`
 		Text   string `json:"text"`
 	}{"sendmessage", text})
@@ -498,7 +498,29 @@ func (c *Client) reconnect(cause error) (*session, []*chatapp.Message, int) {
 	}
 }
 
-// catchUp reads every message after the resume cursor, page by page. It
+// latest reads the room's n latest messages, oldest first. The server ends
+// a page early when its messages are large (a page is bounded in bytes), so
+// it follows NextCursor until it has n or has reached the room's beginning.
+func (c *Client) latest(ctx context.Context, n int) ([]*chatapp.Message, error) {
+	var out []*chatapp.Message
+	opts := HistoryOptions{}
+	for len(out) < n {
+		opts.Limit = n - len(out)
+		page, err := c.History(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(page.Messages, out...)
+		if page.NextCursor == "" || len(page.Messages) == 0 {
+			break
+		}
+		opts.Cursor = page.NextCursor
+	}
+	return out, nil
+}
+
+// catchUp reads every message after the resume cursor, page by page, for as
+// long as the server says it has more: a page may end before its limit. It
 // runs once the new socket is open, so a message is either in it or pushed
 // on the socket (or both: dedupe drops the second).
 func (c *Client) catchUp(ctx context.Context) ([]*chatapp.Message, error) {

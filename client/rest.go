@@ -41,8 +41,9 @@ func (e *Error) Unwrap() error { return &chatapp.Error{Code: e.Code, Message: e.
 // maxErrorBody bounds how much of an error response is read.
 const maxErrorBody = 64 << 10
 
-// maxResponseBody bounds a successful response: a full history page of the
-// largest messages, with room to spare.
+// maxResponseBody bounds a successful response. A server bounds a history
+// page to 1 MiB (handler.MaxHistoryBodyBytes); an older one sent a full page
+// whatever its size.
 const maxResponseBody = 64 << 20
 
 // decodeError turns a non-2xx response body into an *Error. A body that is
@@ -73,7 +74,7 @@ func decodeError(status int, body []byte) *Error {
 func (c *Client) do(ctx context.Context, method, rawURL string, body any, out any) error {
 	var r io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
+		b, err := marshal(body)
 		if err != nil {
 			return err
 		}
@@ -107,6 +108,19 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any, out an
 		return fmt.Errorf("%s %s: decode: %w", method, redact(rawURL), err)
 	}
 	return nil
+}
+
+// marshal is json.Marshal without HTML escaping. json.Marshal writes each
+// <, > and & as a 6-byte escape: a message of 16 KiB of "<" became 96 KiB,
+// over the 64 KiB a server takes as a REST body.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // redactToken hides token wherever err's text quotes it (a URL in a dial
@@ -213,10 +227,12 @@ type HistoryPage struct {
 	// Messages are oldest first.
 	Messages []*chatapp.Message
 	// NextCursor is set while older messages exist: pass it as Cursor for
-	// the page before this one.
+	// the page before this one. A page may hold fewer messages than its
+	// limit and still have a NextCursor: the server bounds a page in bytes.
 	NextCursor string
-	// HasMore is set on an After page that stopped at its limit: ask again
-	// with the last message's id.
+	// HasMore is set on an After page that stopped before the newest
+	// message, at its limit or at the server's byte bound: ask again with
+	// the last message's id.
 	HasMore bool
 }
 

@@ -18,17 +18,13 @@ import (
 // to spare.
 const MaxBodyBytes = 64 * 1024
 
-// historyResponse is the body of GET /chat. NextCursor is set while older
-// messages exist; pass it back as ?cursor= to read them.
-type historyResponse struct {
-	Messages   []*chatapp.Message `json:"messages"`
-	NextCursor string             `json:"next_cursor,omitempty"`
-	// HasMore is set on an ?after= page that stopped at its limit.
-	HasMore bool `json:"has_more,omitempty"`
-}
-
-// GetMessages is REST GET /chat?room_id=R[&limit=N][&cursor=ID|&after=ID].
+// GetMessages is REST GET /chat?room_id=R[&limit=N][&cursor=ID|&after=ID]:
+// {"messages":[...],"next_cursor":ID} or {"messages":[...],"has_more":true}.
 // Without a cursor it returns the latest messages, oldest first.
+// next_cursor is set while older messages exist: pass it back as ?cursor=
+// to read them. has_more is set on an ?after= page that stopped before the
+// newest message: ask again after its last. A page holds at most limit
+// messages and MaxHistoryBodyBytes (see encodeHistory).
 func (h *Handler) GetMessages(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	q := req.QueryStringParameters
 	if _, err := h.caller(req.RequestContext.Authorizer, q["room_id"], ""); err != nil {
@@ -46,17 +42,11 @@ func (h *Handler) GetMessages(ctx context.Context, req events.APIGatewayProxyReq
 	if err != nil {
 		return h.errorResponse(ctx, "GET /chat", err)
 	}
-	resp := historyResponse{Messages: page.Messages}
-	if resp.Messages == nil {
-		resp.Messages = []*chatapp.Message{}
+	body, err := encodeHistory(page, filter.After != "", MaxHistoryBodyBytes)
+	if err != nil {
+		return h.errorResponse(ctx, "GET /chat", err)
 	}
-	switch {
-	case page.More && filter.After != "":
-		resp.HasMore = true
-	case page.More:
-		resp.NextCursor = page.Messages[0].ID
-	}
-	return jsonResponse(200, resp)
+	return events.APIGatewayProxyResponse{StatusCode: 200, Headers: headers(), Body: body}, nil
 }
 
 // putRequest is the body of PUT /chat, as the original client sends it.

@@ -2,7 +2,6 @@ package handler
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -11,7 +10,7 @@ import (
 
 // send validates, stores and pushes one message: the path shared by REST
 // PUT and the WebSocket sendmessage route. The push is encoded once for the
-// whole room. A failed push never fails the send: the message is stored and
+// whole room, without HTML escaping (see encoder). A failed push never fails the send: the message is stored and
 // the client can read it from history.
 //
 // A retried send (same idempotency key) is neither stored nor pushed again:
@@ -59,7 +58,7 @@ func (h *Handler) push(ctx context.Context, m *chatapp.Message, err error) (deli
 	if err != nil {
 		return chatapp.Delivery{}, false, err
 	}
-	data, err := json.Marshal(m)
+	data, err := marshal(m)
 	if err != nil {
 		return chatapp.Delivery{}, false, err
 	}

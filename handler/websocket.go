@@ -84,7 +84,7 @@ func (h *Handler) Disconnect(ctx context.Context, req events.APIGatewayWebsocket
 
 // announce pushes a presence event to the connections that opted in.
 func (h *Handler) announce(ctx context.Context, typ string, c *chatapp.Connection) {
-	data, _ := json.Marshal(chatapp.PresenceEvent{
+	data, _ := marshal(chatapp.PresenceEvent{
 		Type: typ, RoomID: c.RoomID, ConnectionID: c.ID, UserID: c.UserID, Name: c.Name, Timestamp: h.now().UnixMilli(),
 	})
 	if _, err := h.Notifier.Broadcast(ctx, c.RoomID, chatapp.Push{Kind: chatapp.PushPresence, Data: data}); err != nil {

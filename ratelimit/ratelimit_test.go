@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"testing"
 	"time"
@@ -109,5 +110,83 @@ func TestConcurrentAllow(t *testing.T) {
 	wg.Wait()
 	if allowed != 100 {
 		t.Errorf("%d of 400 concurrent events allowed, want the burst of 100", allowed)
+	}
+}
+
+// TestKeysCapped: a million distinct keys, sent faster than any bucket
+// refills (the clock does not move), leave at most MaxKeys buckets, and a
+// new key is still served: the limiter makes room rather than refusing.
+func TestKeysCapped(t *testing.T) {
+	const maxKeys = 64 * 2048 // MaxKeys, spelled out so that the test runs on code without it
+	l, _ := newTestLimiter(1, 1)
+	for i := range 1_000_000 {
+		if ok, _ := l.Allow(fmt.Sprint("flood-", i)); !ok {
+			t.Fatalf("new key %d refused", i)
+		}
+	}
+	if n := l.Len(); n > maxKeys {
+		t.Errorf("%d keys remembered after a flood of 1,000,000, want at most %d", n, maxKeys)
+	}
+	if ok, _ := l.Allow("newcomer"); !ok {
+		t.Error("a new key was refused after the flood")
+	}
+}
+
+// keysInShard returns n keys with prefix that fall in key's shard.
+func keysInShard(l *Limiter, key, prefix string, n int) []string {
+	want := maphash.String(l.seed, key) % shards
+	var out []string
+	for i := 0; len(out) < n; i++ {
+		k := fmt.Sprint(prefix, i)
+		if maphash.String(l.seed, k)%shards == want {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// TestFullBucketsEvictedFirst: in a full shard, the buckets that are full
+// again go before one that is still spending, even one used less recently;
+// and with none full again, the least recently used goes.
+func TestFullBucketsEvictedFirst(t *testing.T) {
+	l, clock := newTestLimiter(1, 2)
+	l.perShard = 8
+	// The spender empties its bucket, then others arrive and spend one
+	// token each.
+	for range 2 {
+		l.Allow("spender")
+	}
+	for _, k := range keysInShard(l, "spender", "early-", 7) {
+		l.Allow(k)
+	}
+	// A second later the others are full again; the spender has 1 of 2.
+	clock.add(time.Second)
+	for _, k := range keysInShard(l, "spender", "late-", 7) {
+		l.Allow(k)
+	}
+	if ok, _ := l.Allow("spender"); !ok {
+		t.Fatal("the spender's refilled token was refused")
+	}
+	if ok, _ := l.Allow("spender"); ok {
+		t.Error("the spender got a new bucket: its half-spent one was evicted before the full ones")
+	}
+	if n := l.Len(); n > shards*l.perShard {
+		t.Errorf("%d keys, over the cap", n)
+	}
+
+	// No bucket is full again (the clock stands still): each new key
+	// evicts the least recently used, here the spender's.
+	l2, _ := newTestLimiter(1, 2)
+	l2.perShard = 4
+	for range 2 {
+		l2.Allow("spender")
+	}
+	for _, k := range keysInShard(l2, "spender", "other-", 4) {
+		if ok, _ := l2.Allow(k); !ok {
+			t.Fatalf("new key %s refused in a full shard", k)
+		}
+	}
+	if ok, _ := l2.Allow("spender"); !ok {
+		t.Error("the spender, least recently used, kept its empty bucket in a full shard")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/auth"
+	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
 // The web chat page (web/static), end to end: a real headless Chromium,
@@ -113,10 +115,12 @@ type tab struct {
 	mu      sync.Mutex
 	dialogs []string      // messages of the JavaScript dialogs that opened
 	watched chan struct{} // closed when the dialog watch stops; nil before it starts
+	// accept makes the dialogs accepted (OK) instead of dismissed.
+	accept atomic.Bool
 }
 
 // newTab opens a tab in a new browser context. Every JavaScript dialog it
-// opens is recorded and dismissed.
+// opens is recorded and dismissed (accepted once tb.accept is set).
 func newTab(t *testing.T, browser context.Context, label, base string) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
@@ -137,7 +141,7 @@ func newTab(t *testing.T, browser context.Context, label, base string) *tab {
 			tb.mu.Unlock()
 			// An open dialog blocks the page: dismiss it.
 			cctx, ccancel := context.WithTimeout(ctx, browserWait)
-			chromedp.Call(cctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+			chromedp.Call(cctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: tb.accept.Load()})
 			ccancel()
 		}
 	}()
@@ -542,12 +546,13 @@ func checkLayout(t *testing.T, tb *tab, name string, phone bool) {
 
 // tokenCounter is a reverse proxy in front of a server that counts the
 // requests carrying each token (as Authorization: Bearer or ?token=), the
-// WebSocket handshakes included.
+// WebSocket handshakes included, and all requests.
 type tokenCounter struct {
 	URL string
 
 	mu     sync.Mutex
 	counts map[string]int
+	total  int
 }
 
 func newTokenCounter(t *testing.T, backend string) *tokenCounter {
@@ -565,11 +570,12 @@ func newTokenCounter(t *testing.T, backend string) *tokenCounter {
 		if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 			token = h
 		}
+		tc.mu.Lock()
+		tc.total++
 		if token != "" {
-			tc.mu.Lock()
 			tc.counts[token]++
-			tc.mu.Unlock()
 		}
+		tc.mu.Unlock()
 		proxy.ServeHTTP(w, r)
 	}))
 	t.Cleanup(func() {
@@ -584,6 +590,13 @@ func (tc *tokenCounter) count(token string) int {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	return tc.counts[token]
+}
+
+// requests is how many requests reached the server, with a token or not.
+func (tc *tokenCounter) requests() int {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return tc.total
 }
 
 // openWithToken opens the page at path with the token in the URL fragment,
@@ -738,4 +751,125 @@ func TestBrowserAuth(t *testing.T) {
 	// The pages signed in are still live.
 	ada.send("still here", false)
 	bob.waitMessage("still here", "Ada Lovelace")
+}
+
+// TestBrowserTokenStaysHome: a sign-in link whose ?api= and ?ws= name
+// another server (here a second one on another port, behind a counter)
+// sends the token there only if the user accepts the dialog that names it.
+// Dismissed, the page makes no request there at all and says why; accepted,
+// it chats there, and a reload of the tab does not ask again. An ?api= that
+// names the page's own origin asks nothing.
+func TestBrowserTokenStaysHome(t *testing.T) {
+	home := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
+	otherSrv := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
+	other := newTokenCounter(t, otherSrv.URL)
+	browser := newBrowser(t)
+	const room = "elsewhere"
+	tok := devToken(t, chatapp.Identity{UserID: "ada", Name: "Ada"})
+	query := "/?room=" + room + "&api=" + url.QueryEscape(other.URL+"/chat") + "&ws=" + url.QueryEscape(wsURL(other.URL)+"/ws")
+
+	// Dismissed: nothing reaches the other server.
+	no := newTab(t, browser, "dismisses", home.URL)
+	no.openWithToken(query, tok)
+	no.waitJS("the page connects or says it did not", `["declined", "connected"].includes(document.getElementById("status").dataset.state)`)
+	time.Sleep(settle)
+	if n := other.requests(); n != 0 {
+		t.Errorf("%d requests reached the other server (%d with the token) after the dialog was dismissed, want none", n, other.count(tok))
+	}
+	if d := no.dialogsSeen(); len(d) != 1 || !strings.HasPrefix(d[0], "confirm: ") || !strings.Contains(d[0], other.URL) {
+		t.Errorf("dialogs %q, want one confirm naming %s", d, other.URL)
+	}
+	if state := eval[string](no, `document.getElementById("status").dataset.state`); state != "declined" {
+		t.Errorf("status %q, want declined%s", state, no.state())
+	}
+	if msg := eval[string](no, `document.getElementById("error-text").textContent`); !strings.Contains(msg, "chose not to send your sign-in token to "+other.URL) {
+		t.Errorf("error banner %q", msg)
+	}
+	if !eval[bool](no, `document.getElementById("send").disabled && document.getElementById("input").disabled`) {
+		t.Errorf("the composer is enabled on a page that did not connect%s", no.state())
+	}
+
+	// Accepted: the page chats on the other server, as the token's user.
+	yes := newTab(t, browser, "accepts", home.URL)
+	yes.accept.Store(true)
+	yes.openWithToken(query, tok)
+	yes.waitConnected()
+	if d := yes.dialogsSeen(); len(d) != 1 || !strings.Contains(d[0], other.URL) {
+		t.Errorf("dialogs %q, want one confirm naming %s", d, other.URL)
+	}
+	if other.count(tok) == 0 {
+		t.Error("the token did not reach the other server after the dialog was accepted")
+	}
+	yes.send("over there", false)
+	yes.waitMessage("over there", "Ada")
+	var h history
+	decodeJSON(t, do(t, http.MethodGet, otherSrv.URL+"/chat?room_id="+room, nil, map[string]string{"Authorization": "Bearer " + tok}).Body, &h)
+	if len(h.Messages) != 1 || h.Messages[0].UserID != "ada" {
+		t.Errorf("the other server's history: %+v", h.Messages)
+	}
+	yes.do("reload", chromedp.Reload())
+	yes.waitConnected()
+	if d := yes.dialogsSeen(); len(d) != 1 {
+		t.Errorf("dialogs after a reload %q, want still the one", d)
+	}
+
+	// The page's own origin, named by ?api= and ?ws=, is home.
+	own := newTab(t, browser, "own origin", home.URL)
+	own.openWithToken("/?room="+room+"&api="+url.QueryEscape(home.URL+"/chat")+"&ws="+url.QueryEscape(wsURL(home.URL)+"/ws"), tok)
+	own.waitConnected()
+	if d := own.dialogsSeen(); len(d) != 0 {
+		t.Errorf("dialogs %q for the page's own origin, want none", d)
+	}
+}
+
+// TestBrowserCatchUpFollowsHasMore: messages stored while the page was away
+// are more than one catch-up page holds, in bytes (the server ends a page
+// early); the page follows has_more and shows every one, once.
+func TestBrowserCatchUpFollowsHasMore(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, ServeConfig{DataDir: dir})
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	browser := newBrowser(t)
+	const room = "big-catch-up"
+
+	ada := newTab(t, browser, "ada", srv.URL)
+	ada.join(room, "Ada")
+	ada.send("before", false)
+	ada.waitMessage("before", "Ada")
+
+	srv.close(t)
+	ada.waitJS("reconnecting", `document.getElementById("status").dataset.state === "reconnecting"`)
+	// 150 messages of 16 KiB, written to the store while the server is down:
+	// some 2.4 MB, three pages of the 1 MiB bound.
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+	db, err := sqlite.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 150
+	batch := make([]*chatapp.Message, n)
+	for i := range batch {
+		text := fmt.Sprintf("away %03d ", i)
+		batch[i] = &chatapp.Message{RoomID: room, UserID: "grace", Name: "Grace", Text: text + strings.Repeat("<", chatapp.MaxMessageBytes-len(text))}
+	}
+	if err := db.BulkInsert(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	restartServer(t, ServeConfig{DataDir: dir}, addr)
+	ada.waitConnected()
+	ada.waitJS(fmt.Sprintf("%d messages shown", n+1), fmt.Sprintf(`document.querySelectorAll("#messages .message").length >= %d`, n+1))
+	time.Sleep(settle)
+	got := eval[string](ada, `Array.from(document.querySelectorAll("#messages .message .text"), (e) => e.textContent.slice(0, 8)).join("|")`)
+	want := []string{"before"}
+	for i := range n {
+		want = append(want, fmt.Sprintf("away %03d", i))
+	}
+	if got != strings.Join(want, "|") {
+		t.Errorf("messages shown (first 8 characters):\n%s\nwant\n%s", got, strings.Join(want, "|"))
+	}
 }

@@ -6,7 +6,9 @@
 //
 // Sign-in: a server with auth on (docs/auth.md) wants a token. Open the page
 // with #token=TOKEN (or ?token=TOKEN); the page keeps it for this tab only
-// and takes it out of the address bar.
+// and takes it out of the address bar. The token goes only to the page's own
+// origin, unless the user confirms the other server that ?api= or ?ws= names
+// (see mayUseToken).
 (function () {
   "use strict";
 
@@ -23,6 +25,8 @@
 
   // sessionStorage key of the token: this tab only, gone when it closes.
   const TOKEN_KEY = "chat.token";
+  // sessionStorage key of the other origins the user let the token go to.
+  const TRUST_KEY = "chat.tokenOrigins";
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -158,6 +162,72 @@
     return "Signed in as " + who;
   }
 
+  // ---- where the token may go ----
+
+  // The origins other than the page's own that ?api= and ?ws= point the
+  // page at. A WebSocket to the page's own host, on the scheme that matches
+  // the page's, is the page's own server.
+  function foreignOrigins() {
+    const out = [];
+    const add = (raw, own) => {
+      let origin;
+      try {
+        const u = new URL(raw, location.href);
+        origin = u.protocol + "//" + u.host;
+      } catch (_) {
+        origin = String(raw);
+      }
+      if (origin !== own && !out.includes(origin)) out.push(origin);
+    };
+    add(config.api, location.origin);
+    add(config.ws, (location.protocol === "https:" ? "wss:" : "ws:") + "//" + location.host);
+    return out;
+  }
+
+  // Whether the token may be sent where the page connects. Anyone can send
+  // a link to this page with ?api= naming their own server, and a token
+  // sent there lets that server act as the user on the real one: so the
+  // token goes to another origin only once the user confirms it by name.
+  // The answer holds for this page; a yes is kept for the tab, so a reload
+  // does not ask again.
+  let tokenAllowed = null; // null: not decided yet
+  function mayUseToken() {
+    if (!auth) return false;
+    if (tokenAllowed !== null) return tokenAllowed;
+    const others = foreignOrigins();
+    if (others.length === 0 || sessionGet(TRUST_KEY) === others.join(" ")) {
+      tokenAllowed = true;
+    } else {
+      tokenAllowed = window.confirm(
+        "This link points the chat at another server:\n\n" +
+          others.join("\n") +
+          "\n\nSend your sign-in token to it? Anyone who has the token can chat as you. " +
+          "Cancel unless you trust that server."
+      );
+      if (tokenAllowed) sessionSet(TRUST_KEY, others.join(" "));
+    }
+    return tokenAllowed;
+  }
+
+  // The user would not send the token to the other server: the page does
+  // not connect at all. Connecting without the token would chat under
+  // another identity than the one signed in, or be refused by a server
+  // that wants a token, and every request would still tell that server
+  // who is reading which room.
+  function declineForeign(s) {
+    s.refused = true;
+    setStatus("declined", "not connected");
+    showError(
+      "Not connected: you chose not to send your sign-in token to " +
+        foreignOrigins().join(" and ") +
+        ". Open the page without ?api= and ?ws= to chat on " +
+        location.host +
+        "."
+    );
+    el.input.disabled = true;
+    updateComposer();
+  }
+
   function loadUserId() {
     let id = storageGet("chat.userId");
     if (!id) {
@@ -186,9 +256,11 @@
   // fetch that resolves to the parsed JSON body and rejects with the
   // server's error message ({"error":{"message"}}) on a non-2xx answer.
   // The error has the HTTP status and the server's code, if any. With a
-  // token, every request carries it as Authorization: Bearer.
+  // token, every request carries it as Authorization: Bearer, and none is
+  // made where the user would not send it.
   async function requestJSON(url, options) {
     const opts = Object.assign({}, options);
+    if (auth && !mayUseToken()) throw new Error("Not sending the sign-in token to " + foreignOrigins().join(" and "));
     if (auth) opts.headers = Object.assign({}, opts.headers, { Authorization: "Bearer " + auth.token });
     let resp;
     try {
@@ -314,6 +386,10 @@
     el.input.disabled = false;
     updateComposer();
     el.input.focus();
+    if (auth && !mayUseToken()) {
+      declineForeign(session);
+      return;
+    }
     connect(session);
   }
 
@@ -341,6 +417,7 @@
   }
 
   function connect(s) {
+    if (auth && !mayUseToken()) return; // join said so
     setStatus("connecting", "connecting…");
     let socket;
     try {
@@ -459,12 +536,15 @@
   // ---- history ----
 
   // One page of the room's messages, oldest first, plus the cursor to the
-  // page before it (null when there is none).
+  // page before it (null when there is none) and, for an after= page,
+  // whether newer messages remain. The server bounds a page in bytes too, so
+  // a page may hold fewer messages than asked and still have more.
   async function fetchPage(s, params) {
     const body = await requestJSON(apiURL("", Object.assign({ room_id: s.room }, params)));
     return {
       messages: Array.isArray(body.messages) ? body.messages : [],
       cursor: body.next_cursor || null,
+      hasMore: body.has_more === true,
     };
   }
 
@@ -482,11 +562,11 @@
     if (!s.lastId) return loadLatest(s);
     let after = s.lastId;
     for (;;) {
-      const batch = (await fetchPage(s, { after: after, limit: CATCH_UP_PAGE })).messages;
+      const page = await fetchPage(s, { after: after, limit: CATCH_UP_PAGE });
       if (s !== session) return;
-      addMessages(s, batch);
-      if (batch.length < CATCH_UP_PAGE) return;
-      after = batch[batch.length - 1].id;
+      addMessages(s, page.messages);
+      if (!page.hasMore || page.messages.length === 0) return;
+      after = page.messages[page.messages.length - 1].id;
     }
   }
 
