@@ -38,7 +38,7 @@ func connectionKey(id string) map[string]types.AttributeValue {
 // CreateConnection stores c, replacing a row of the same id. The row expires
 // ConnectionTTL after it is written (the socket's start), not after
 // c.Timestamp, which a caller may set to anything. With a cap, the row's Put
-// and the user's slot (userItem) are one transaction.
+// and the user's slot are one transaction (slots.go).
 func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPerUser int) error {
 	expires := time.Now().Add(db.cfg.ConnectionTTL).Unix()
 	item, err := attributevalue.MarshalMap(connectionItem{
@@ -96,7 +96,7 @@ func (db *DB) FindConnection(ctx context.Context, id string) (*chatapp.Connectio
 		}
 	}
 	if out.Item == nil || it.RoomID == "" || expired(it.ExpiresAt, time.Now()) {
-		// A user's slots (userItem) are no connection.
+		// A user's slots (slots.go) are no connection.
 		return nil, chatapp.Errorf(chatapp.ENOTFOUND, "connection not found")
 	}
 	return it.connection(), nil
@@ -140,7 +140,7 @@ var _ chatapp.ConnectionLister = (*DB)(nil)
 // (the room index is keyed by room), so this reads the whole table: fine
 // for the local gateway's sweeper, which alone calls it, on a table of
 // local rows. On AWS nothing calls it: TTL removes the rows of dead sockets.
-// The users' slots (userItem) have no room and are left out.
+// The users' slots (slots.go) have no room and are left out.
 func (db *DB) ListConnections(ctx context.Context) ([]*chatapp.Connection, error) {
 	in := &ddb.ScanInput{
 		TableName:                aws.String(db.cfg.ConnectionsTable),

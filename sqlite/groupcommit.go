@@ -122,7 +122,7 @@ func (db *DB) commitBatch(batch []*createRequest) []error {
 		return fill(results, fmt.Errorf("begin: %w", err))
 	}
 	defer tx.Rollback()
-	b := batchTx{tx: tx, insert: tx.StmtContext(ctx, db.insertMessage), lookup: tx.StmtContext(ctx, db.findIdempotent)}
+	b := batchTx{insert: tx.StmtContext(ctx, db.insertMessage), lookup: tx.StmtContext(ctx, db.findIdempotent)}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
@@ -152,8 +152,7 @@ func (db *DB) commitBatch(batch []*createRequest) []error {
 
 // batchTx is the state of one batch's transaction for its messages.
 type batchTx struct {
-	tx             *sql.Tx
-	insert, lookup *sql.Stmt
+	insert, lookup *sql.Stmt // prepared on the writer, bound to the transaction
 	// keys holds the message of each idempotency key inserted in this
 	// batch, so that a retry queued with its original is its replay too.
 	keys map[idempotencyKey]*chatapp.Message
