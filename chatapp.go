@@ -14,7 +14,8 @@ type MessageStore interface {
 	// CreateMessage stores m, assigning m.ID and m.Timestamp when they are
 	// empty. It returns only after the message is committed. A message whose
 	// IdempotencyKey its room and user already used is not stored: m is
-	// filled with the stored message and the error is ErrDuplicate.
+	// filled with the stored message and the error is ErrDuplicate, or, when
+	// the stored message has another text, the error is ECONFLICT (Replay).
 	CreateMessage(ctx context.Context, m *Message) error
 
 	// FindMessages returns one page of a room's history, oldest first.
@@ -34,7 +35,13 @@ type MessageQueuer interface {
 // ConnectionStore keeps the WebSocket connections of every room: the
 // original's "userlist" table.
 type ConnectionStore interface {
-	CreateConnection(ctx context.Context, c *Connection) error
+	// CreateConnection stores c, replacing a row of the same id. When
+	// maxPerUser is above 0 and c's user already has that many other
+	// connections stored, it stores nothing and returns TooManyConnections
+	// (ERATELIMIT). The count and the write are one atomic step where the
+	// rows live, so $connects of one user racing each other never pass the
+	// cap together, whichever process runs them.
+	CreateConnection(ctx context.Context, c *Connection, maxPerUser int) error
 	// DeleteConnection removes a connection; removing a missing one is not an error.
 	DeleteConnection(ctx context.Context, id string) error
 	// FindConnection returns ENOTFOUND when the connection is not stored.

@@ -12,6 +12,13 @@ type Connection struct {
 	Presence bool `json:"-"`
 }
 
+// TooManyConnections is the error of a CreateConnection refused because
+// the user already has maxPerUser connections: the client is rate limited
+// (429), and may connect again once one of its connections closes.
+func TooManyConnections(userID string, maxPerUser int) error {
+	return Errorf(ERATELIMIT, "user %s has %d connections open, the most allowed", userID, maxPerUser)
+}
+
 // Wants reports whether the connection accepts a push of kind k.
 func (c *Connection) Wants(k PushKind) bool {
 	return k == PushMessage || (k == PushPresence && c.Presence)

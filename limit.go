@@ -9,9 +9,3 @@ type RateLimiter interface {
 	// returns false and how long until the next event would be allowed.
 	Allow(key string) (ok bool, retryAfter time.Duration)
 }
-
-// UserConnectionCounter is implemented by connection stores that can count
-// a user's open connections cheaply (the local gateway's, from memory).
-type UserConnectionCounter interface {
-	CountUserConnections(userID string) int
-}

@@ -34,8 +34,8 @@ func newRoomStore(room string, n int) *roomStore {
 	return s
 }
 
-func (s *roomStore) CreateConnection(context.Context, *chatapp.Connection) error { return nil }
-func (s *roomStore) DeleteConnection(context.Context, string) error              { return nil }
+func (s *roomStore) CreateConnection(context.Context, *chatapp.Connection, int) error { return nil }
+func (s *roomStore) DeleteConnection(context.Context, string) error                   { return nil }
 func (s *roomStore) FindConnection(context.Context, string) (*chatapp.Connection, error) {
 	return nil, chatapp.Errorf(chatapp.ENOTFOUND, "not found")
 }

@@ -89,7 +89,7 @@ func TestBroadcastPostsToEveryConnectionAndRemovesGoneOnes(t *testing.T) {
 	// A row whose socket is gone, as when $disconnect never ran on AWS. Its
 	// id ends in "=" like every API Gateway id.
 	stale := &chatapp.Connection{ID: "StaleConnectio=", RoomID: "room", UserID: "ghost", Timestamp: 1}
-	if err := e.db.CreateConnection(ctx, stale); err != nil {
+	if err := e.db.CreateConnection(ctx, stale, 0); err != nil {
 		t.Fatal(err)
 	}
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -59,6 +60,7 @@ var wantGrants = map[string][]string{
 		"dynamodb:GetItem " + messagesTable,
 		"dynamodb:Query " + roomIndex,
 		"dynamodb:DeleteItem " + connectionsTable,
+		"dynamodb:UpdateItem " + connectionsTable, // a deleted connection's slot
 		"execute-api:ManageConnections " + connections,
 	},
 	awslambda.GetUsers: {
@@ -66,6 +68,9 @@ var wantGrants = map[string][]string{
 	},
 	awslambda.Connect: {
 		"dynamodb:PutItem " + connectionsTable,
+		"dynamodb:UpdateItem " + connectionsTable,   // the user's slot, with the row
+		"dynamodb:GetItem " + connectionsTable,      // a full user's slots …
+		"dynamodb:BatchGetItem " + connectionsTable, // … and their rows, to free gone ones
 		"dynamodb:Query " + roomIndex,
 		"dynamodb:DeleteItem " + connectionsTable,
 		"execute-api:ManageConnections " + connections,
@@ -73,6 +78,7 @@ var wantGrants = map[string][]string{
 	awslambda.Disconnect: {
 		"dynamodb:GetItem " + connectionsTable,
 		"dynamodb:DeleteItem " + connectionsTable,
+		"dynamodb:UpdateItem " + connectionsTable,
 		"dynamodb:Query " + roomIndex,
 		"execute-api:ManageConnections " + connections,
 	},
@@ -82,6 +88,7 @@ var wantGrants = map[string][]string{
 		"dynamodb:GetItem " + messagesTable,
 		"dynamodb:Query " + roomIndex,
 		"dynamodb:DeleteItem " + connectionsTable,
+		"dynamodb:UpdateItem " + connectionsTable,
 		"execute-api:ManageConnections " + connections,
 	},
 	awslambda.Default: {
@@ -132,6 +139,10 @@ func TestTemplateFunctions(t *testing.T) {
 		if !references(env["CHATAPP_MESSAGES_TABLE"], "MessagesTable") || !references(env["CHATAPP_CONNECTIONS_TABLE"], "ConnectionsTable") {
 			t.Errorf("%s: CHATAPP_MESSAGES_TABLE=%q CHATAPP_CONNECTIONS_TABLE=%q, want this stack's tables",
 				id, env["CHATAPP_MESSAGES_TABLE"], env["CHATAPP_CONNECTIONS_TABLE"])
+		}
+		// On AWS too a user's WebSockets are capped: $connect enforces it.
+		if n, err := strconv.Atoi(env["CHATAPP_MAX_CONNECTIONS_PER_USER"]); handler == awslambda.Connect && (err != nil || n <= 0) {
+			t.Errorf("%s: CHATAPP_MAX_CONNECTIONS_PER_USER = %q, want a cap above 0", id, env["CHATAPP_MAX_CONNECTIONS_PER_USER"])
 		}
 		// Only put-message has no WebSocket event to take the endpoint from.
 		endpoint, ok := env["CHATAPP_MANAGEMENT_ENDPOINT"]

@@ -3,8 +3,10 @@ package dynamodb_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,7 +134,7 @@ func TestConnectionExpiresAt(t *testing.T) {
 	client, db := open(t, base)
 	c := &chatapp.Connection{ID: "ttl-" + rand.Text() + "=", RoomID: "room-ttl", UserID: "u", Timestamp: 5}
 	before := time.Now()
-	if err := db.CreateConnection(t.Context(), c); err != nil {
+	if err := db.CreateConnection(t.Context(), c, 0); err != nil {
 		t.Fatal(err)
 	}
 	after := time.Now()
@@ -150,7 +152,7 @@ func TestExpiredConnectionHidden(t *testing.T) {
 	ctx := t.Context()
 	room := "room-expired-" + rand.Text()
 	live := &chatapp.Connection{ID: "live-" + rand.Text() + "=", RoomID: room, UserID: "u1", Timestamp: time.Now().UnixMilli()}
-	if err := db.CreateConnection(ctx, live); err != nil {
+	if err := db.CreateConnection(ctx, live, 0); err != nil {
 		t.Fatal(err)
 	}
 	dead := "dead-" + rand.Text() + "="
@@ -326,7 +328,7 @@ func TestQueryPagination(t *testing.T) {
 	room := "room-pages-" + rand.Text()
 	for i := range 120 {
 		c := &chatapp.Connection{ID: "p-" + strconv.Itoa(i) + "-" + rand.Text() + "=", RoomID: room, UserID: "u", Timestamp: int64(i)}
-		if err := db.CreateConnection(ctx, c); err != nil {
+		if err := db.CreateConnection(ctx, c, 0); err != nil {
 			t.Fatal(err)
 		}
 		if i < 101 {
@@ -352,5 +354,158 @@ func TestQueryPagination(t *testing.T) {
 	}
 	if n := queries.Load(); len(page.Messages) != 100 || !page.More || n != 5 {
 		t.Errorf("FindMessages: %d messages (More %v) in %d queries, want 100 and More in 5 (101 items, 25 a page)", len(page.Messages), page.More, n)
+	}
+}
+
+// TestConnectionSlotsHeal: a user's slot held by a connection whose row is
+// gone ($disconnect never ran) or expired does not count against the cap:
+// the user is not locked out by sockets that no longer exist.
+func TestConnectionSlotsHeal(t *testing.T) {
+	client, db := open(t, base)
+	ctx := t.Context()
+	user := "heal-" + rand.Text()
+	conn := func(i int) *chatapp.Connection {
+		return &chatapp.Connection{ID: "heal-" + strconv.Itoa(i) + "-" + rand.Text() + "=", RoomID: "room-heal-" + rand.Text(), UserID: user, Timestamp: int64(i)}
+	}
+	var conns []*chatapp.Connection
+	for i := range 3 {
+		c := conn(i)
+		if err := db.CreateConnection(ctx, c, 3); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	if err := db.CreateConnection(ctx, conn(3), 3); chatapp.ErrorCode(err) != chatapp.ERATELIMIT {
+		t.Fatalf("past the cap: %v, want rate_limited", err)
+	}
+
+	// One row gone without a $disconnect, one expired but not yet deleted
+	// by TTL.
+	if _, err := client.DeleteItem(ctx, &ddb.DeleteItemInput{
+		TableName: aws.String(base.ConnectionsTable),
+		Key:       map[string]types.AttributeValue{"connection_id": &types.AttributeValueMemberS{Value: conns[0].ID}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:                 aws.String(base.ConnectionsTable),
+		Key:                       map[string]types.AttributeValue{"connection_id": &types.AttributeValueMemberS{Value: conns[1].ID}},
+		UpdateExpression:          aws.String("SET expires_at = :past"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":past": &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(-time.Minute).Unix(), 10)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 4; i < 6; i++ {
+		if err := db.CreateConnection(ctx, conn(i), 3); err != nil {
+			t.Fatalf("connection %d, with two slots held by dead sockets: %v", i, err)
+		}
+	}
+	if err := db.CreateConnection(ctx, conn(6), 3); chatapp.ErrorCode(err) != chatapp.ERATELIMIT {
+		t.Fatalf("past the cap after the heal: %v, want rate_limited", err)
+	}
+}
+
+// TestConnectionSlotsHidden: the item that holds a user's slots is no
+// connection: not found by id, not listed, in no room.
+func TestConnectionSlotsHidden(t *testing.T) {
+	_, db := open(t, base)
+	ctx := t.Context()
+	user := "hidden-" + rand.Text()
+	c := &chatapp.Connection{ID: "hidden-" + rand.Text() + "=", RoomID: "room-hidden-" + rand.Text(), UserID: user, Timestamp: 1}
+	if err := db.CreateConnection(ctx, c, 5); err != nil {
+		t.Fatal(err)
+	}
+	all, err := db.ListConnections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range all {
+		if l.RoomID == "" || strings.HasPrefix(l.ID, "#") {
+			t.Errorf("ListConnections holds %+v", *l)
+		}
+		found = found || l.ID == c.ID
+	}
+	if !found {
+		t.Errorf("ListConnections lacks %s", c.ID)
+	}
+	if conns, err := db.FindConnectionsByRoom(ctx, ""); err == nil && len(conns) != 0 {
+		t.Errorf("the room \"\" holds %d connections", len(conns))
+	}
+	if got, err := db.FindConnection(ctx, "#user#"+user); chatapp.ErrorCode(err) != chatapp.ENOTFOUND {
+		t.Errorf("FindConnection of the user's slots = %v, %v; want not_found", got, err)
+	}
+}
+
+// TestIdempotencyKeyWithoutItsMessage: a key record whose message is gone
+// does not turn the replay into a server error: the send is stored anew
+// under the key, as if first sent, and later replays get that message. A
+// record whose TTL has passed frees its key.
+func TestIdempotencyKeyWithoutItsMessage(t *testing.T) {
+	client, db := open(t, base)
+	ctx := t.Context()
+	room := "room-idem-" + rand.Text()
+	first := &chatapp.Message{RoomID: room, UserID: "u", Text: "hello", IdempotencyKey: "k1"}
+	if err := db.CreateMessage(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.DeleteItem(ctx, &ddb.DeleteItemInput{
+		TableName: aws.String(base.MessagesTable),
+		Key: map[string]types.AttributeValue{
+			"room_id": &types.AttributeValueMemberS{Value: room},
+			"id":      &types.AttributeValueMemberS{Value: first.ID},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	replay := &chatapp.Message{RoomID: room, UserID: "u", Text: "hello", IdempotencyKey: "k1"}
+	if err := db.CreateMessage(ctx, replay); err != nil {
+		t.Fatalf("replay of a key whose message is gone: %v, want it stored anew", err)
+	}
+	again := &chatapp.Message{RoomID: room, UserID: "u", Text: "hello", IdempotencyKey: "k1"}
+	if err := db.CreateMessage(ctx, again); !errors.Is(err, chatapp.ErrDuplicate) || again.ID != replay.ID {
+		t.Fatalf("the next replay: %v, id %s; want ErrDuplicate of %s", err, again.ID, replay.ID)
+	}
+	page, err := db.FindMessages(ctx, chatapp.MessageFilter{RoomID: room})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Messages) != 1 || page.Messages[0].ID != replay.ID {
+		t.Fatalf("history holds %d messages, want the one stored anew", len(page.Messages))
+	}
+
+	// A record past its TTL, which DynamoDB has not deleted yet.
+	if _, err := client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName: aws.String(base.MessagesTable),
+		Key: map[string]types.AttributeValue{
+			"room_id": &types.AttributeValueMemberS{Value: "#idem#" + room + "#u"},
+			"id":      &types.AttributeValueMemberS{Value: "k1"},
+		},
+		UpdateExpression:          aws.String("SET expires_at = :past"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":past": &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(-time.Minute).Unix(), 10)}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := &chatapp.Message{RoomID: room, UserID: "u", Text: "a new text", IdempotencyKey: "k1"}
+	if err := db.CreateMessage(ctx, fresh); err != nil || fresh.ID == replay.ID {
+		t.Fatalf("a send with an expired key: %v, id %s; want a new message", err, fresh.ID)
+	}
+}
+
+// TestIdempotencyRecordExpiresWithItsMessage: with a retention shorter than
+// the idempotency window, a key record expires no later than its message.
+func TestIdempotencyRecordExpiresWithItsMessage(t *testing.T) {
+	cfg := base
+	cfg.MessageRetention = time.Hour
+	client, db := open(t, cfg)
+	room := "room-idem-ttl-" + rand.Text()
+	m := &chatapp.Message{RoomID: room, UserID: "u", Text: "short-lived", IdempotencyKey: "k"}
+	if err := db.CreateMessage(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	message := expiresAt(t, getItem(t, client, base.MessagesTable, "room_id", room, "id", m.ID))
+	record := expiresAt(t, getItem(t, client, base.MessagesTable, "room_id", "#idem#"+room+"#u", "id", "k"))
+	if record > message {
+		t.Fatalf("the key record expires at %d, after its message (%d)", record, message)
 	}
 }

@@ -37,14 +37,19 @@ func connectionKey(id string) map[string]types.AttributeValue {
 
 // CreateConnection stores c, replacing a row of the same id. The row expires
 // ConnectionTTL after it is written (the socket's start), not after
-// c.Timestamp, which a caller may set to anything.
-func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection) error {
+// c.Timestamp, which a caller may set to anything. With a cap, the row's Put
+// and the user's slot are one transaction (slots.go).
+func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPerUser int) error {
+	expires := time.Now().Add(db.cfg.ConnectionTTL).Unix()
 	item, err := attributevalue.MarshalMap(connectionItem{
 		ID: c.ID, RoomID: c.RoomID, UserID: c.UserID, Name: c.Name, Timestamp: c.Timestamp, Presence: c.Presence,
-		ExpiresAt: time.Now().Add(db.cfg.ConnectionTTL).Unix(),
+		ExpiresAt: expires,
 	})
 	if err != nil {
 		return fmt.Errorf("marshal connection: %w", err)
+	}
+	if maxPerUser > 0 {
+		return db.createCapped(ctx, c, item, expires, maxPerUser)
 	}
 	_, err = db.client.PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(db.cfg.ConnectionsTable), Item: item})
 	if err != nil {
@@ -53,12 +58,22 @@ func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection) error
 	return nil
 }
 
-// DeleteConnection removes a connection; DynamoDB's delete of a missing
-// item succeeds, as the interface wants.
+// DeleteConnection removes a connection, and its id from its user's slots;
+// DynamoDB's delete of a missing item succeeds, as the interface wants.
 func (db *DB) DeleteConnection(ctx context.Context, id string) error {
-	_, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: aws.String(db.cfg.ConnectionsTable), Key: connectionKey(id)})
+	out, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{
+		TableName:    aws.String(db.cfg.ConnectionsTable),
+		Key:          connectionKey(id),
+		ReturnValues: types.ReturnValueAllOld,
+	})
 	if err != nil {
 		return fmt.Errorf("delete connection: %w", err)
+	}
+	if user, ok := out.Attributes["user_id"].(*types.AttributeValueMemberS); ok {
+		// Best effort: an id left behind holds no slot for long, because
+		// the next capped CreateConnection that finds the user full drops
+		// the ids whose rows are gone.
+		_ = db.releaseSlots(ctx, user.Value, []string{id})
 	}
 	return nil
 }
@@ -80,7 +95,8 @@ func (db *DB) FindConnection(ctx context.Context, id string) (*chatapp.Connectio
 			return nil, fmt.Errorf("unmarshal connection: %w", err)
 		}
 	}
-	if out.Item == nil || expired(it.ExpiresAt, time.Now()) {
+	if out.Item == nil || it.RoomID == "" || expired(it.ExpiresAt, time.Now()) {
+		// A user's slots (slots.go) are no connection.
 		return nil, chatapp.Errorf(chatapp.ENOTFOUND, "connection not found")
 	}
 	return it.connection(), nil
@@ -124,10 +140,13 @@ var _ chatapp.ConnectionLister = (*DB)(nil)
 // (the room index is keyed by room), so this reads the whole table: fine
 // for the local gateway's sweeper, which alone calls it, on a table of
 // local rows. On AWS nothing calls it: TTL removes the rows of dead sockets.
+// The users' slots (slots.go) have no room and are left out.
 func (db *DB) ListConnections(ctx context.Context) ([]*chatapp.Connection, error) {
 	in := &ddb.ScanInput{
-		TableName:      aws.String(db.cfg.ConnectionsTable),
-		ConsistentRead: aws.Bool(true),
+		TableName:                aws.String(db.cfg.ConnectionsTable),
+		ConsistentRead:           aws.Bool(true),
+		FilterExpression:         aws.String("attribute_exists(#room)"),
+		ExpressionAttributeNames: map[string]string{"#room": "room_id"},
 	}
 	if db.cfg.QueryPageSize > 0 {
 		in.Limit = aws.Int32(db.cfg.QueryPageSize)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,7 +54,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
 		ExpressionAttributeNames: map[string]string{"#id": "id"},
 	}
 	if m.IdempotencyKey != "" {
-		return db.createIdempotent(ctx, m, put)
+		return db.createIdempotent(ctx, m, put, it.ExpiresAt)
 	}
 	_, err = db.client.PutItem(ctx, &ddb.PutItemInput{
 		TableName:                put.TableName,
@@ -87,26 +88,38 @@ type idempotencyItem struct {
 func idempotencyPartition(roomID, userID string) string { return "#idem#" + roomID + "#" + userID }
 
 // createIdempotent writes the message and its key record in one
-// transaction: both or neither. A used key gives the stored message.
-func (db *DB) createIdempotent(ctx context.Context, m *chatapp.Message, put *types.Put) error {
+// transaction: both or neither. A used key gives the stored message, or
+// ECONFLICT for another text (chatapp.Replay).
+//
+// A record must not outlive its message, or every replay would find a key
+// without a message: it expires with the message when messages are kept
+// for less than the window. DynamoDB deletes expired items lazily, so a
+// record past its expires_at is free to take. A record whose message is
+// gone all the same (deleted) is taken over: m is stored anew under the
+// key, in one transaction, as if first sent.
+func (db *DB) createIdempotent(ctx context.Context, m *chatapp.Message, put *types.Put, messageExpires int64) error {
+	now := time.Now()
+	expires := now.Add(IdempotencyWindow).Unix()
+	if messageExpires > 0 && messageExpires < expires {
+		expires = messageExpires
+	}
 	record, err := attributevalue.MarshalMap(idempotencyItem{
 		Partition: idempotencyPartition(m.RoomID, m.UserID),
 		Key:       m.IdempotencyKey,
 		MessageID: m.ID,
-		ExpiresAt: time.Now().Add(IdempotencyWindow).Unix(),
+		ExpiresAt: expires,
 	})
 	if err != nil {
 		return fmt.Errorf("marshal idempotency key: %w", err)
 	}
-	in := &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{
-			TableName:                aws.String(db.cfg.MessagesTable),
-			Item:                     record,
-			ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-			ExpressionAttributeNames: map[string]string{"#id": "id"},
-		}},
-		{Put: put},
-	}}
+	claim := &types.Put{TableName: aws.String(db.cfg.MessagesTable), Item: record}
+	claimFree := func() {
+		claim.ConditionExpression = aws.String("attribute_not_exists(#id) OR #exp <= :now")
+		claim.ExpressionAttributeNames = map[string]string{"#id": "id", "#exp": TTLAttribute}
+		claim.ExpressionAttributeValues = map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)}}
+	}
+	claimFree()
+	in := &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: claim}, {Put: put}}}
 	// Two attempts of one send racing each other conflict
 	// (TransactionConflict); the loser tries again and then finds the key.
 	for attempt := 1; ; attempt++ {
@@ -118,12 +131,28 @@ func (db *DB) createIdempotent(ctx context.Context, m *chatapp.Message, put *typ
 			}
 			return nil
 		}
-		switch reasons := canceled.CancellationReasons; {
+		reasons := canceled.CancellationReasons
+		switch {
+		case attempt >= 4: // give up below
 		case len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed":
-			return db.storedDuplicate(ctx, m)
+			stored, recorded, err := db.storedMessage(ctx, m, now)
+			switch {
+			case err != nil:
+				return err
+			case stored != nil:
+				return chatapp.Replay(m, stored)
+			case recorded == "":
+				claimFree() // the record went away meanwhile
+			default:
+				// Take the record over while it still names the gone message.
+				claim.ConditionExpression = aws.String("#mid = :gone")
+				claim.ExpressionAttributeNames = map[string]string{"#mid": "message_id"}
+				claim.ExpressionAttributeValues = map[string]types.AttributeValue{":gone": &types.AttributeValueMemberS{Value: recorded}}
+			}
+			continue
 		case len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed":
 			return chatapp.Errorf(chatapp.ECONFLICT, "message %s already exists", m.ID)
-		case attempt < 3 && slices.ContainsFunc(reasons, func(r types.CancellationReason) bool {
+		case slices.ContainsFunc(reasons, func(r types.CancellationReason) bool {
 			return aws.ToString(r.Code) == "TransactionConflict"
 		}):
 			continue
@@ -132,8 +161,10 @@ func (db *DB) createIdempotent(ctx context.Context, m *chatapp.Message, put *typ
 	}
 }
 
-// storedDuplicate fills m with the message its idempotency key stored.
-func (db *DB) storedDuplicate(ctx context.Context, m *chatapp.Message) error {
+// storedMessage reads the record of m's idempotency key and the message it
+// names. When the record is missing or expired it returns "", and when its
+// message is gone (deleted, or expired), nil and the id the record names.
+func (db *DB) storedMessage(ctx context.Context, m *chatapp.Message, now time.Time) (stored *chatapp.Message, recorded string, err error) {
 	out, err := db.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName:      aws.String(db.cfg.MessagesTable),
 		ConsistentRead: aws.Bool(true),
@@ -143,11 +174,14 @@ func (db *DB) storedDuplicate(ctx context.Context, m *chatapp.Message) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("get idempotency key: %w", err)
+		return nil, "", fmt.Errorf("get idempotency key: %w", err)
 	}
 	var rec idempotencyItem
-	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil || rec.MessageID == "" {
-		return fmt.Errorf("idempotency key %s: no message recorded", m.IdempotencyKey)
+	if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
+		return nil, "", fmt.Errorf("unmarshal idempotency key: %w", err)
+	}
+	if out.Item == nil || expired(rec.ExpiresAt, now) {
+		return nil, "", nil
 	}
 	out, err = db.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName:      aws.String(db.cfg.MessagesTable),
@@ -158,14 +192,16 @@ func (db *DB) storedDuplicate(ctx context.Context, m *chatapp.Message) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("get message: %w", err)
+		return nil, "", fmt.Errorf("get message: %w", err)
 	}
 	var it messageItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil || it.ID == "" {
-		return fmt.Errorf("message %s of idempotency key %s is missing", rec.MessageID, m.IdempotencyKey)
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return nil, "", fmt.Errorf("unmarshal message: %w", err)
 	}
-	*m = chatapp.Message{ID: it.ID, RoomID: it.RoomID, Timestamp: it.Timestamp, Text: it.Text, UserID: it.UserID, Name: it.Name, IdempotencyKey: m.IdempotencyKey}
-	return chatapp.ErrDuplicate
+	if out.Item == nil || expired(it.ExpiresAt, now) {
+		return nil, rec.MessageID, nil
+	}
+	return &chatapp.Message{ID: it.ID, RoomID: it.RoomID, Timestamp: it.Timestamp, Text: it.Text, UserID: it.UserID, Name: it.Name, IdempotencyKey: m.IdempotencyKey}, "", nil
 }
 
 // FindMessages reads one page of history: a Query on the room in id order,

@@ -20,8 +20,7 @@ type Hub struct {
 	mu      sync.RWMutex
 	sockets map[string]*socket
 	rooms   map[string]map[*socket]struct{}
-	users   map[string]int // joined connections per user id
-	closed  bool           // closeAll ran: no socket is added any more
+	closed  bool // closeAll ran: no socket is added any more
 
 	// live counts the sockets added and not yet done, so that the gateway's
 	// Close can wait for their $disconnect. It is added to under mu, before
@@ -32,7 +31,7 @@ type Hub struct {
 var _ chatapp.Notifier = (*Hub)(nil)
 
 func newHub(logger *slog.Logger) *Hub {
-	return &Hub{logger: logger, sockets: map[string]*socket{}, rooms: map[string]map[*socket]struct{}{}, users: map[string]int{}}
+	return &Hub{logger: logger, sockets: map[string]*socket{}, rooms: map[string]map[*socket]struct{}{}}
 }
 
 // add registers a new socket; it reports false once the hub is closing.
@@ -77,7 +76,6 @@ func (h *Hub) join(c *chatapp.Connection) {
 		h.rooms[c.RoomID] = members
 	}
 	members[s] = struct{}{}
-	h.users[c.UserID]++
 }
 
 // leave drops a connection from its room; its socket stays open.
@@ -95,9 +93,6 @@ func (h *Hub) leaveLocked(s *socket) {
 	}
 	room := s.member.RoomID
 	delete(h.rooms[room], s)
-	if h.users[s.member.UserID]--; h.users[s.member.UserID] <= 0 {
-		delete(h.users, s.member.UserID)
-	}
 	if len(h.rooms[room]) == 0 {
 		delete(h.rooms, room)
 	}
@@ -115,14 +110,6 @@ func (h *Hub) member(id string) *chatapp.Connection {
 	}
 	c := *s.member
 	return &c
-}
-
-// CountUserConnections returns how many open connections the user has
-// joined to a room.
-func (h *Hub) CountUserConnections(userID string) int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.users[userID]
 }
 
 // Broadcast queues push on every socket of the room that wants its kind.

@@ -52,12 +52,19 @@ func roomOfSockets(b *testing.B, n int, received func()) *gateway.Gateway {
 			}
 		})
 	}
-	for deadline := time.Now().Add(10 * time.Second); gw.Hub().CountUserConnections("u") < n; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); joined(gw, "big") < n; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d sockets joined", gw.Hub().CountUserConnections("u"), n)
+			b.Fatalf("%d of %d sockets joined", joined(gw, "big"), n)
 		}
 	}
 	return gw
+}
+
+// joined counts the sockets the hub holds in room: a presence push, which
+// none of them asked for, lists them and reaches none.
+func joined(gw *gateway.Gateway, room string) int {
+	d, _ := gw.Hub().Broadcast(context.Background(), room, chatapp.Push{Kind: chatapp.PushPresence})
+	return len(d.Connections)
 }
 
 var roomPush = chatapp.Push{Kind: chatapp.PushMessage, Data: []byte(`{"id":"01K0000000000000000000000","room_id":"big","timestamp":1764067200000,"message":"hello, this is a chat message of ordinary length","user_id":"42","name":"Ada"}`)}

@@ -30,7 +30,7 @@ func TestSweepConnections(t *testing.T) {
 	gw = gateway.New(gateway.Config{WebSocket: map[string]gateway.WebSocketFunc{
 		"$connect": func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			c := &chatapp.Connection{ID: ev.RequestContext.ConnectionID, RoomID: "r", UserID: "live", Timestamp: hourAgo}
-			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, gw.Hub().TrackConnections(db).CreateConnection(ctx, c)
+			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, gw.Hub().TrackConnections(db).CreateConnection(ctx, c, 0)
 		},
 	}})
 	srv := httptest.NewServer(gw)
@@ -46,7 +46,7 @@ func TestSweepConnections(t *testing.T) {
 	stale := &chatapp.Connection{ID: "StaleConnectio=", RoomID: "r", UserID: "ghost", Timestamp: hourAgo}
 	young := &chatapp.Connection{ID: "YoungConnectio=", RoomID: "r", UserID: "new", Timestamp: time.Now().UnixMilli()}
 	for _, c := range []*chatapp.Connection{stale, young} {
-		if err := db.CreateConnection(ctx, c); err != nil {
+		if err := db.CreateConnection(ctx, c, 0); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,8 +19,8 @@ type trackingStore struct {
 	hub *Hub
 }
 
-func (t *trackingStore) CreateConnection(ctx context.Context, c *chatapp.Connection) error {
-	if err := t.ConnectionStore.CreateConnection(ctx, c); err != nil {
+func (t *trackingStore) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPerUser int) error {
+	if err := t.ConnectionStore.CreateConnection(ctx, c, maxPerUser); err != nil {
 		return err
 	}
 	t.hub.join(c)
@@ -33,12 +33,6 @@ func (t *trackingStore) DeleteConnection(ctx context.Context, id string) error {
 	}
 	t.hub.leave(id)
 	return nil
-}
-
-// CountUserConnections makes the tracked store a
-// chatapp.UserConnectionCounter: the hub counts from memory.
-func (t *trackingStore) CountUserConnections(userID string) int {
-	return t.hub.CountUserConnections(userID)
 }
 
 // FindConnection answers from memory for a connection joined through this

@@ -31,9 +31,10 @@ type Handler struct {
 	// SendLimiter, if set, bounds each user's sends (REST and WebSocket
 	// together); over it a send gets 429 rate_limited.
 	SendLimiter chatapp.RateLimiter
-	// MaxConnectionsPerUser, if above 0, refuses a $connect of a user who
-	// has that many connections open, where the connection store can count
-	// them (chatapp.UserConnectionCounter: the local gateway's).
+	// MaxConnectionsPerUser, if above 0, refuses with 429 a $connect of a
+	// user who has that many connections stored. The connection store
+	// enforces it atomically (chatapp.ConnectionStore.CreateConnection), so
+	// simultaneous handshakes cannot pass it together.
 	MaxConnectionsPerUser int
 
 	// RequireAuth takes the caller's user id and name from the

@@ -40,28 +40,13 @@ func (h *Handler) Connect(ctx context.Context, req events.APIGatewayWebsocketPro
 	if err := c.Validate(); err != nil {
 		return h.errorResponse(ctx, "$connect", err)
 	}
-	if err := h.checkConnectionQuota(c.UserID); err != nil {
-		return h.errorResponse(ctx, "$connect", err)
-	}
-	if err := h.Connections.CreateConnection(ctx, c); err != nil {
+	// The store takes the user's slot and stores the row in one step: past
+	// MaxConnectionsPerUser it answers rate_limited (429).
+	if err := h.Connections.CreateConnection(ctx, c, h.MaxConnectionsPerUser); err != nil {
 		return h.errorResponse(ctx, "$connect", err)
 	}
 	h.announce(ctx, "join", c)
 	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
-}
-
-// checkConnectionQuota refuses a user's connection beyond
-// MaxConnectionsPerUser. Two $connects racing may both pass: the quota is a
-// bound on abuse, not an exact count.
-func (h *Handler) checkConnectionQuota(userID string) error {
-	counter, ok := h.Connections.(chatapp.UserConnectionCounter)
-	if h.MaxConnectionsPerUser <= 0 || !ok {
-		return nil
-	}
-	if n := counter.CountUserConnections(userID); n >= h.MaxConnectionsPerUser {
-		return chatapp.Errorf(chatapp.ERATELIMIT, "user %s has %d connections open, the most allowed", userID, n)
-	}
-	return nil
 }
 
 // Disconnect is the $disconnect route: forget the connection. API Gateway

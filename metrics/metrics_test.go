@@ -68,8 +68,8 @@ func (s *fakeStore) CreateMessage(context.Context, *chatapp.Message) error { ret
 func (s *fakeStore) FindMessages(context.Context, chatapp.MessageFilter) (chatapp.MessagePage, error) {
 	return chatapp.MessagePage{}, s.err
 }
-func (s *fakeStore) CreateConnection(context.Context, *chatapp.Connection) error { return s.err }
-func (s *fakeStore) DeleteConnection(context.Context, string) error              { return s.err }
+func (s *fakeStore) CreateConnection(context.Context, *chatapp.Connection, int) error { return s.err }
+func (s *fakeStore) DeleteConnection(context.Context, string) error                   { return s.err }
 func (s *fakeStore) FindConnection(context.Context, string) (*chatapp.Connection, error) {
 	return nil, s.err
 }
@@ -120,7 +120,7 @@ func TestConnectionStoreTakesMissingRowsForAnswers(t *testing.T) {
 	store.FindConnection(ctx, "a")
 	fake.err = errors.New("timeout")
 	store.FindConnection(ctx, "b")
-	store.CreateConnection(ctx, &chatapp.Connection{})
+	store.CreateConnection(ctx, &chatapp.Connection{}, 0)
 	fake.err = nil
 	store.DeleteConnection(ctx, "a")
 	store.FindConnectionsByRoom(ctx, "lobby")

@@ -29,10 +29,18 @@ func (op operation) observe(start time.Time, err error) {
 	}
 }
 
-// isFailure tells a failed call from an answer: a duplicate send and a
-// missing row are what the store is asked to report.
+// isFailure tells a failed call from an answer: a duplicate send, a key
+// reused for another text, a missing row and a connection past its user's
+// cap are what the store is asked to report.
 func isFailure(err error) bool {
-	return err != nil && !errors.Is(err, chatapp.ErrDuplicate) && chatapp.ErrorCode(err) != chatapp.ENOTFOUND
+	if err == nil || errors.Is(err, chatapp.ErrDuplicate) {
+		return false
+	}
+	switch chatapp.ErrorCode(err) {
+	case chatapp.ENOTFOUND, chatapp.ECONFLICT, chatapp.ERATELIMIT:
+		return false
+	}
+	return true
 }
 
 // MessageStore wraps a message store: the latency and failures of each
@@ -109,9 +117,9 @@ type connectionStore struct {
 	create, delete, find, findByRoom operation
 }
 
-func (s *connectionStore) CreateConnection(ctx context.Context, c *chatapp.Connection) error {
+func (s *connectionStore) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPerUser int) error {
 	start := time.Now()
-	err := s.next.CreateConnection(ctx, c)
+	err := s.next.CreateConnection(ctx, c, maxPerUser)
 	s.create.observe(start, err)
 	return err
 }

@@ -14,19 +14,45 @@ var (
 	_ chatapp.ConnectionLister = (*DB)(nil)
 )
 
-// CreateConnection stores c, replacing a row of the same id. It shares a
+// CreateConnection stores c, replacing a row of the same id, unless its
+// user already has maxPerUser other rows (maxPerUser > 0). The count is a
+// subquery of the INSERT, and the single writer runs it inside the batch's
+// transaction, so no other write falls between the count and the insert:
+// racing $connects of one user never pass the cap together. It shares a
 // commit with the writes queued beside it.
-func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection) error {
-	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx,
-			`INSERT OR REPLACE INTO connections (connection_id, room_id, user_id, name, timestamp, presence) VALUES (?, ?, ?, ?, ?, ?)`,
-			c.ID, c.RoomID, c.UserID, c.Name, c.Timestamp, c.Presence)
+func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPerUser int) error {
+	return db.write(ctx, insertConnection(c, maxPerUser))
+}
+
+// insertConnection is CreateConnection's write, for the batch to run.
+func insertConnection(c *chatapp.Connection, maxPerUser int) func(ctx context.Context, tx *sql.Tx) error {
+	return func(ctx context.Context, tx *sql.Tx) error {
+		query, args := insertConnectionSQL, []any{c.ID, c.RoomID, c.UserID, c.Name, c.Timestamp, c.Presence}
+		if maxPerUser > 0 {
+			query, args = insertConnectionCappedSQL, append(args, c.UserID, c.ID, maxPerUser)
+		}
+		res, err := tx.ExecContext(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("insert connection: %w", err)
 		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("insert connection: %w", err)
+		} else if n == 0 {
+			return chatapp.TooManyConnections(c.UserID, maxPerUser)
+		}
 		return nil
-	})
+	}
 }
+
+const (
+	insertConnectionSQL = `INSERT OR REPLACE INTO connections (connection_id, room_id, user_id, name, timestamp, presence) VALUES (?, ?, ?, ?, ?, ?)`
+	// insertConnectionCappedSQL inserts nothing when the user has the most
+	// rows allowed, not counting the row it replaces. The count is a search
+	// of the covering index connections_user (TestConnectionCapQueryPlan).
+	insertConnectionCappedSQL = `INSERT OR REPLACE INTO connections (connection_id, room_id, user_id, name, timestamp, presence)
+		SELECT ?, ?, ?, ?, ?, ? WHERE (` + countUserConnectionsSQL + `) < ?`
+	countUserConnectionsSQL = `SELECT count(*) FROM connections WHERE user_id = ? AND connection_id <> ?`
+)
 
 // DeleteConnection removes a connection if it is stored.
 func (db *DB) DeleteConnection(ctx context.Context, id string) error {

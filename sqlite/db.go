@@ -5,7 +5,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,12 +39,13 @@ type DB struct {
 	commits  atomic.Int64 // batches committed, for tests and benchmarks
 }
 
-// Open opens or creates the store in directory dir.
+// Open opens or creates the store in directory dir. The directory it
+// creates and the database files are its owner's alone (see private).
 func Open(ctx context.Context, dir string) (*DB, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
 	path := filepath.Join(dir, FileName)
+	if err := private(dir, path); err != nil {
+		return nil, err
+	}
 	writer, err := openPool(path, 1)
 	if err != nil {
 		return nil, err
@@ -71,6 +74,34 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 	}
 	if db.findIdempotent, err = db.writer.PrepareContext(ctx, findIdempotentSQL); err != nil {
 		return fmt.Errorf("prepare idempotency lookup: %w", err)
+	}
+	return nil
+}
+
+// private creates the data directory 0700 when it is missing and the
+// database file 0600, and makes the database files 0600 that an earlier
+// version left readable, whatever the umask: they hold every room's
+// messages. SQLite creates the -wal and -shm files with the mode of the
+// database file, so creating that one first is enough for the others. A
+// directory that exists is the operator's choice and is left as it is.
+func private(dir, path string) error {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create data directory: %w", err)
+		}
+		if err := os.Chmod(dir, 0o700); err != nil { // MkdirAll's mode is under the umask
+			return fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("make %s private: %w", p, err)
+		}
 	}
 	return nil
 }
@@ -146,6 +177,9 @@ var migrations = []string{
 	`ALTER TABLE messages ADD COLUMN idempotency_key TEXT;
 	CREATE UNIQUE INDEX messages_idempotency ON messages (room_id, user_id, idempotency_key)
 		WHERE idempotency_key IS NOT NULL;`,
+	// The per-user connection cap counts a user's rows at every $connect:
+	// (user_id, connection_id) covers that count without reading the table.
+	`CREATE INDEX connections_user ON connections (user_id, connection_id);`,
 }
 
 func (db *DB) migrate(ctx context.Context) error {

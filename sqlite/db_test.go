@@ -54,7 +54,7 @@ func TestReopenKeepsData(t *testing.T) {
 		sent = append(sent, m)
 	}
 	conn := &chatapp.Connection{ID: "c1=", RoomID: "lobby", UserID: "u1", Timestamp: 5, Presence: true}
-	if err := db.CreateConnection(ctx, conn); err != nil {
+	if err := db.CreateConnection(ctx, conn, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {

@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/chatapp-dev/chatapp"
 )
 
@@ -18,11 +15,12 @@ import (
 // transaction holding its message has committed. Batches form by themselves:
 // while one commits, the next sends queue up. A lone send is not delayed.
 //
-// Errors: a key conflict (a given id already stored) undoes only its own
-// INSERT in SQLite, so only that message fails and the rest of the batch
-// commits. Any other error (I/O, disk full) rolls the whole batch back and
-// fails every message of it: none was committed, so none is acknowledged,
-// and clients retry (idempotently, with their key).
+// Errors: every writer learns the truth about its own write. A statement
+// that fails without ending the transaction (a key conflict: a given id
+// already stored) fails only its writer, and the rest of the batch commits.
+// When SQLite rolled the whole transaction back (disk full, I/O error), or
+// the commit fails, every write of the batch fails: none was committed, so
+// none is acknowledged, and clients retry (idempotently, with their key).
 
 // maxBatch bounds one transaction, and so the wait of its first sender.
 const maxBatch = 512
@@ -111,7 +109,7 @@ func (db *DB) commitLoop() {
 }
 
 // commitBatch stores the batch in one transaction and returns each
-// message's outcome, in order. The caller holds writeMu. Ids are assigned
+// write's outcome, in order. The caller holds writeMu. Ids are assigned
 // here, in batch order, and batches commit one after another, so id order
 // is commit order.
 func (db *DB) commitBatch(batch []*createRequest) []error {
@@ -124,63 +122,74 @@ func (db *DB) commitBatch(batch []*createRequest) []error {
 		return fill(results, fmt.Errorf("begin: %w", err))
 	}
 	defer tx.Rollback()
-	insert := tx.StmtContext(ctx, db.insertMessage)
-	lookup := tx.StmtContext(ctx, db.findIdempotent)
-
-	// The first message of this batch for each idempotency key, so that a
-	// retry queued with its original is a duplicate too.
-	var keys map[idempotencyKey]*chatapp.Message
+	b := batchTx{insert: tx.StmtContext(ctx, db.insertMessage), lookup: tx.StmtContext(ctx, db.findIdempotent)}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
+		var err error
 		if r.exec != nil {
-			// A connection write; its errors are its own, unless the
-			// transaction itself fails at commit.
-			results[i] = r.exec(ctx, tx)
-			continue
+			err = r.exec(ctx, tx)
+		} else {
+			err = b.createMessage(ctx, r.m)
 		}
-		m := r.m
-		if m.IdempotencyKey != "" {
-			k := idempotencyKey{m.RoomID, m.UserID, m.IdempotencyKey}
-			if first := keys[k]; first != nil {
-				*m = *first
-				results[i] = chatapp.ErrDuplicate
-				continue
-			}
-			stored, err := findByIdempotencyKey(ctx, lookup, m)
-			if err != nil {
-				return fill(results, err)
-			}
-			if stored != nil {
-				*m = *stored
-				results[i] = chatapp.ErrDuplicate
-				continue
-			}
-			if keys == nil {
-				keys = make(map[idempotencyKey]*chatapp.Message)
-			}
-			keys[k] = m
+		if err != nil && !isAnswer(err) && !transactionOpen(ctx, tx) {
+			// SQLite rolled the whole transaction back: the writes before
+			// this one are undone, and one after it would commit alone.
+			return fill(results, err)
 		}
-		m.AssignID()
-		_, err := insert.ExecContext(ctx, m.RoomID, m.ID, m.Timestamp, m.UserID, m.Name, m.Text,
-			sql.NullString{String: m.IdempotencyKey, Valid: m.IdempotencyKey != ""})
-		if err != nil {
-			err = fmt.Errorf("insert message: %w", err)
-			if !isKeyConflict(err) {
-				return fill(results, err)
-			}
-			results[i] = err
-			// A failed first does not stand for the retries behind it.
-			delete(keys, idempotencyKey{m.RoomID, m.UserID, m.IdempotencyKey})
-		}
+		results[i] = err
 	}
 	if err := tx.Commit(); err != nil {
+		// Nothing of the batch is committed (the driver rolls back what
+		// a failed COMMIT left open).
 		return fill(results, fmt.Errorf("commit: %w", err))
 	}
 	db.commits.Add(1)
 	return results
+}
+
+// batchTx is the state of one batch's transaction for its messages.
+type batchTx struct {
+	insert, lookup *sql.Stmt // prepared on the writer, bound to the transaction
+	// keys holds the message of each idempotency key inserted in this
+	// batch, so that a retry queued with its original is its replay too.
+	keys map[idempotencyKey]*chatapp.Message
+}
+
+// createMessage inserts m, or answers a replay of its idempotency key with
+// the stored message (ErrDuplicate) or, when the key stored another text,
+// ECONFLICT.
+func (b *batchTx) createMessage(ctx context.Context, m *chatapp.Message) error {
+	var k idempotencyKey
+	if m.IdempotencyKey != "" {
+		k = idempotencyKey{m.RoomID, m.UserID, m.IdempotencyKey}
+		stored := b.keys[k]
+		if stored == nil {
+			var err error
+			if stored, err = findByIdempotencyKey(ctx, b.lookup, m); err != nil {
+				return err
+			}
+		}
+		if stored != nil {
+			return chatapp.Replay(m, stored)
+		}
+	}
+	m.AssignID()
+	_, err := b.insert.ExecContext(ctx, m.RoomID, m.ID, m.Timestamp, m.UserID, m.Name, m.Text,
+		sql.NullString{String: m.IdempotencyKey, Valid: m.IdempotencyKey != ""})
+	if err != nil {
+		// A failed first attempt does not stand for the retries behind it.
+		return fmt.Errorf("insert message: %w", err)
+	}
+	if m.IdempotencyKey != "" {
+		if b.keys == nil {
+			b.keys = make(map[idempotencyKey]*chatapp.Message)
+		}
+		b.keys[k] = m
+	}
+	return nil
 }
 
 type idempotencyKey struct{ room, user, key string }
@@ -193,15 +202,23 @@ func fill(results []error, err error) []error {
 	return results
 }
 
-// isKeyConflict tells a primary key or unique index violation, which SQLite
-// answers by undoing that one INSERT (the default ABORT resolution) while
-// the transaction goes on, from errors that may end the transaction (a
-// trigger's RAISE(ROLLBACK) is a constraint error too).
-func isKeyConflict(err error) bool {
-	var e *sqlite.Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	code := e.Code()
-	return code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || code == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+// isAnswer tells the errors that are a write's answer (a replay, a refused
+// connection) from failures of its SQL.
+func isAnswer(err error) bool {
+	var e *chatapp.Error
+	return errors.Is(err, chatapp.ErrDuplicate) || errors.As(err, &e)
+}
+
+// transactionOpen reports whether tx is still open after one of its
+// statements failed. SQLite undoes a failed statement and goes on with the
+// transaction (a key conflict), except that after some errors (disk full,
+// I/O, out of memory, a trigger's RAISE(ROLLBACK)) it may have rolled the
+// whole transaction back: the connection is then in autocommit mode, where
+// each later statement would commit alone, outside the batch. SQL has no
+// question for this, but BEGIN fails only inside a transaction; when it
+// succeeds it opened an empty one, which the batch's deferred Rollback
+// ends.
+func transactionOpen(ctx context.Context, tx *sql.Tx) bool {
+	_, err := tx.ExecContext(ctx, "BEGIN")
+	return err != nil
 }

@@ -243,3 +243,73 @@ func TestCloseDrainsPendingWrites(t *testing.T) {
 		t.Errorf("Close committed %d of the %d or more sends queued", committed, n/2)
 	}
 }
+
+// connectionRequest is a CreateConnection's write as the batch gets it.
+func connectionRequest(c *chatapp.Connection) *createRequest {
+	return &createRequest{ctx: context.Background(), exec: insertConnection(c, 0), done: make(chan error, 1)}
+}
+
+// TestBatchConnectionFailureRollsBackTheBatch: a connection write whose
+// error ended the transaction (a trigger's RAISE(ROLLBACK)) fails every
+// write of its batch, before and after it, and none is stored. Before,
+// the batch went on as if only that write had failed: the messages after
+// it were committed one by one outside the transaction, and then all were
+// told they failed.
+func TestBatchConnectionFailureRollsBackTheBatch(t *testing.T) {
+	db := openTestDB(t, t.TempDir())
+	if _, err := db.writer.Exec(`CREATE TRIGGER boom BEFORE INSERT ON connections WHEN NEW.name = 'boom'
+		BEGIN SELECT RAISE(ROLLBACK, 'boom'); END`); err != nil {
+		t.Fatal(err)
+	}
+	before := &chatapp.Message{RoomID: "r", UserID: "u", Text: "before"}
+	boom := &chatapp.Connection{ID: "boom=", RoomID: "r", UserID: "u", Name: "boom"}
+	fine := &chatapp.Connection{ID: "fine=", RoomID: "r", UserID: "u", Name: "fine"}
+	after := &chatapp.Message{RoomID: "r", UserID: "u", Text: "after"}
+	batch := []*createRequest{request(before), connectionRequest(fine), connectionRequest(boom), request(after)}
+	db.writeMu.Lock()
+	errs := db.commitBatch(batch)
+	db.writeMu.Unlock()
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("write %d succeeded in a rolled back batch", i)
+		}
+	}
+	if got := roomIDs(t, db, "r"); len(got) != 0 {
+		t.Errorf("a rolled back batch stored messages %v", got)
+	}
+	for _, id := range []string{fine.ID, boom.ID} {
+		if _, err := db.FindConnection(context.Background(), id); chatapp.ErrorCode(err) != chatapp.ENOTFOUND {
+			t.Errorf("connection %s of a rolled back batch: %v, want not_found", id, err)
+		}
+	}
+	if err := db.CreateConnection(context.Background(), fine, 0); err != nil {
+		t.Fatalf("the next batch: %v", err)
+	}
+}
+
+// TestBatchStatementFailureFailsOnlyItsWrite: a connection write whose
+// statement fails without ending the transaction (RAISE(ABORT)) fails
+// alone; the writes around it commit.
+func TestBatchStatementFailureFailsOnlyItsWrite(t *testing.T) {
+	db := openTestDB(t, t.TempDir())
+	if _, err := db.writer.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON connections WHEN NEW.name = 'refuse'
+		BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	before := &chatapp.Message{RoomID: "r", UserID: "u", Text: "before"}
+	refused := &chatapp.Connection{ID: "refused=", RoomID: "r", UserID: "u", Name: "refuse"}
+	fine := &chatapp.Connection{ID: "fine=", RoomID: "r", UserID: "u", Name: "fine"}
+	after := &chatapp.Message{RoomID: "r", UserID: "u", Text: "after"}
+	db.writeMu.Lock()
+	errs := db.commitBatch([]*createRequest{request(before), connectionRequest(refused), connectionRequest(fine), request(after)})
+	db.writeMu.Unlock()
+	if errs[0] != nil || errs[1] == nil || errs[2] != nil || errs[3] != nil {
+		t.Fatalf("errs = %v, want only the refused connection's", errs)
+	}
+	if got, want := roomIDs(t, db, "r"), []string{before.ID, after.ID}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("history %v, want %v", got, want)
+	}
+	if _, err := db.FindConnection(context.Background(), fine.ID); err != nil {
+		t.Errorf("the connection after the refused one: %v", err)
+	}
+}

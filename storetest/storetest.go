@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"DuplicateIDIsRejected", testDuplicateID},
 		{"IdempotentSend", testIdempotentSend},
 		{"ConcurrentIdempotentSends", testConcurrentIdempotentSends},
+		{"IdempotencyKeyReusedForAnotherText", testIdempotencyConflict},
 		{"LatestPage", testLatestPage},
 		{"EmptyRoom", testEmptyRoom},
 		{"BeforePagesBack", testBeforePagesBack},
@@ -50,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Presence", testPresence},
 		{"ManyConnections", testManyConnections},
 		{"ListConnections", testListConnections},
+		{"ConnectionCap", testConnectionCap},
+		{"ConnectionCapRace", testConnectionCapRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -259,6 +262,31 @@ func testConcurrentIdempotentSends(t *testing.T, s Store) {
 	}
 }
 
+// testIdempotencyConflict: a key reused by its user in its room for another
+// text is refused with ECONFLICT, not answered with the first message as if
+// the second had been stored; the retry of the first text is still a replay.
+func testIdempotencyConflict(t *testing.T, s Store) {
+	room := newID("room")
+	first := &chatapp.Message{RoomID: room, UserID: "u", Name: "U", Text: "first", IdempotencyKey: "key-1"}
+	if err := s.CreateMessage(ctx(t), first); err != nil {
+		t.Fatal(err)
+	}
+	other := &chatapp.Message{RoomID: room, UserID: "u", Name: "U", Text: "second", IdempotencyKey: "key-1"}
+	if err := s.CreateMessage(ctx(t), other); chatapp.ErrorCode(err) != chatapp.ECONFLICT {
+		t.Fatalf("same key, another text: err = %v, want code %s", err, chatapp.ECONFLICT)
+	}
+	if other.Text != "second" || other.ID == first.ID {
+		t.Errorf("the refused message was filled with the stored one: %+v", *other)
+	}
+	retry := &chatapp.Message{RoomID: room, UserID: "u", Name: "U", Text: "first", IdempotencyKey: "key-1"}
+	if err := s.CreateMessage(ctx(t), retry); !errors.Is(err, chatapp.ErrDuplicate) || retry.ID != first.ID {
+		t.Fatalf("retry of the first text: err = %v, id %s; want ErrDuplicate, %s", err, retry.ID, first.ID)
+	}
+	want := *first
+	want.IdempotencyKey = ""
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room}), []*chatapp.Message{&want}, false)
+}
+
 func testLatestPage(t *testing.T, s Store) {
 	room := newID("room")
 	ms := createMessages(t, s, room, 5)
@@ -405,7 +433,7 @@ func testInvalidFilter(t *testing.T, s Store) {
 
 func createConnection(t *testing.T, s Store, c *chatapp.Connection) {
 	t.Helper()
-	if err := s.CreateConnection(ctx(t), c); err != nil {
+	if err := s.CreateConnection(ctx(t), c, 0); err != nil {
 		t.Fatalf("CreateConnection(%+v): %v", *c, err)
 	}
 }
@@ -529,7 +557,7 @@ func testManyConnections(t *testing.T, s Store) {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if err := s.CreateConnection(ctx(t), want[i]); err != nil {
+			if err := s.CreateConnection(ctx(t), want[i], 0); err != nil {
 				t.Errorf("CreateConnection: %v", err)
 			}
 		})
@@ -591,5 +619,100 @@ func testListConnections(t *testing.T, s Store) {
 	}
 	if len(seen) != len(want) {
 		t.Errorf("ListConnections holds %d of this subtest's %d connections", len(seen), len(want))
+	}
+}
+
+// capConnection returns a connection of user in a room of its own.
+func capConnection(user string, i int) *chatapp.Connection {
+	return &chatapp.Connection{ID: newID("cap") + "=", RoomID: newID("room"), UserID: user, Name: "N", Timestamp: time.Now().UnixMilli() + int64(i)}
+}
+
+// testConnectionCap: with a cap, a user's connection past it is refused
+// with ERATELIMIT and not stored; deleting one frees a slot; storing a row
+// again under its id is no new connection; other users and calls without a
+// cap are not limited.
+func testConnectionCap(t *testing.T, s Store) {
+	const max = 3
+	user := newID("user")
+	var conns []*chatapp.Connection
+	for i := range max {
+		c := capConnection(user, i)
+		if err := s.CreateConnection(ctx(t), c, max); err != nil {
+			t.Fatalf("connection %d of %d: %v", i+1, max, err)
+		}
+		conns = append(conns, c)
+	}
+	over := capConnection(user, max)
+	if err := s.CreateConnection(ctx(t), over, max); chatapp.ErrorCode(err) != chatapp.ERATELIMIT {
+		t.Fatalf("connection past the cap: err = %v, want code %s", err, chatapp.ERATELIMIT)
+	}
+	assertNotFound(t, s, over.ID)
+	assertConnections(t, byRoom(t, s, over.RoomID), nil)
+
+	again := *conns[1]
+	again.Presence = true
+	if err := s.CreateConnection(ctx(t), &again, max); err != nil {
+		t.Fatalf("storing a connection again at the cap: %v", err)
+	}
+	if err := s.CreateConnection(ctx(t), capConnection(newID("user"), 0), 1); err != nil {
+		t.Fatalf("another user: %v", err)
+	}
+
+	if err := s.DeleteConnection(ctx(t), conns[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateConnection(ctx(t), over, max); err != nil {
+		t.Fatalf("after a delete freed a slot: %v", err)
+	}
+	assertConnections(t, []*chatapp.Connection{findConnection(t, s, over.ID)}, []*chatapp.Connection{over})
+	if err := s.CreateConnection(ctx(t), capConnection(user, max+1), max); chatapp.ErrorCode(err) != chatapp.ERATELIMIT {
+		t.Fatalf("past the cap again: err = %v, want code %s", err, chatapp.ERATELIMIT)
+	}
+	// No cap: the store counts nothing.
+	if err := s.CreateConnection(ctx(t), capConnection(user, max+2), 0); err != nil {
+		t.Fatalf("without a cap: %v", err)
+	}
+}
+
+// testConnectionCapRace: connections of one user created at once, as
+// simultaneous handshakes do, pass a cap of 5 exactly 5 times.
+func testConnectionCapRace(t *testing.T, s Store) {
+	const n, max = 30, 5
+	user := newID("user")
+	errs := make([]error, n)
+	conns := make([]*chatapp.Connection, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		conns[i] = capConnection(user, i)
+		wg.Go(func() {
+			<-start
+			errs[i] = s.CreateConnection(ctx(t), conns[i], max)
+		})
+	}
+	close(start)
+	wg.Wait()
+	var stored []*chatapp.Connection
+	for i, err := range errs {
+		switch chatapp.ErrorCode(err) {
+		case "":
+			stored = append(stored, conns[i])
+		case chatapp.ERATELIMIT:
+			assertNotFound(t, s, conns[i].ID)
+		default:
+			t.Errorf("connection %d: %v", i, err)
+		}
+	}
+	if len(stored) != max {
+		t.Fatalf("%d of %d racing connections were stored, want exactly %d", len(stored), n, max)
+	}
+	for _, c := range stored {
+		findConnection(t, s, c.ID)
+	}
+	if err := s.DeleteConnection(ctx(t), stored[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateConnection(ctx(t), capConnection(user, n), max); err != nil {
+		t.Fatalf("after a delete freed a slot: %v", err)
 	}
 }

@@ -8,6 +8,9 @@
 //	CHATAPP_CONNECTIONS_TABLE    connections table (default chatapp-userlist)
 //	CHATAPP_MESSAGE_RETENTION    expire messages after this Go duration (default: keep)
 //	CHATAPP_SEND_RATE, _BURST    sends a second per user in one instance (default: no limit)
+//	CHATAPP_MAX_CONNECTIONS_PER_USER
+//	                             open WebSockets per user, across every instance: the
+//	                             connections table holds the count (default 20; 0: no limit)
 //	CHATAPP_MANAGEMENT_ENDPOINT  push through this endpoint (a custom domain, the
 //	                             local gateway); default: the event's API and stage
 //	CHATAPP_MANAGEMENT_ACCESS_KEY_ID, _SECRET_ACCESS_KEY
@@ -88,6 +91,9 @@ func function(ctx context.Context, name string, logger *slog.Logger) (any, error
 	if h.SendLimiter, err = sendLimiter(); err != nil {
 		return nil, err
 	}
+	if h.MaxConnectionsPerUser, err = strconv.Atoi(envOr("CHATAPP_MAX_CONNECTIONS_PER_USER", strconv.Itoa(defaultMaxConnectionsPerUser))); err != nil || h.MaxConnectionsPerUser < 0 {
+		return nil, fmt.Errorf("CHATAPP_MAX_CONNECTIONS_PER_USER %q is not a count", os.Getenv("CHATAPP_MAX_CONNECTIONS_PER_USER"))
+	}
 	if s := os.Getenv("CHATAPP_REQUIRE_AUTH"); s != "" {
 		if h.RequireAuth, err = strconv.ParseBool(s); err != nil {
 			return nil, fmt.Errorf("CHATAPP_REQUIRE_AUTH: %w", err)
@@ -99,6 +105,11 @@ func function(ctx context.Context, name string, logger *slog.Logger) (any, error
 	}
 	return fn, nil
 }
+
+// defaultMaxConnectionsPerUser is chatapp serve's default too: one user's
+// tabs and devices, far below what would make every send to a room post to
+// thousands of one token's sockets.
+const defaultMaxConnectionsPerUser = 20
 
 // sendLimiter bounds each user's sends within this instance, from
 // CHATAPP_SEND_RATE (a second) and CHATAPP_SEND_BURST. A Lambda instance

@@ -84,3 +84,13 @@ func retrieve(t *testing.T, cfg aws.Config) aws.Credentials {
 	}
 	return creds
 }
+
+func TestBadMaxConnectionsIsRefused(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	for _, v := range []string{"many", "-1"} {
+		t.Setenv("CHATAPP_MAX_CONNECTIONS_PER_USER", v)
+		if _, err := function(context.Background(), awslambda.Connect, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil {
+			t.Errorf("CHATAPP_MAX_CONNECTIONS_PER_USER=%s was accepted", v)
+		}
+	}
+}

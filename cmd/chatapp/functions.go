@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -66,6 +67,7 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, manage
 		"CHATAPP_MANAGEMENT_SECRET_ACCESS_KEY=" + management.SecretAccessKey,
 		"CHATAPP_MESSAGES_TABLE=" + cfg.DynamoDB.MessagesTable,
 		"CHATAPP_CONNECTIONS_TABLE=" + cfg.DynamoDB.ConnectionsTable,
+		"CHATAPP_MAX_CONNECTIONS_PER_USER=" + strconv.Itoa(cfg.Limits.ConnectionsPerUser),
 		"AWS_ENDPOINT_URL_DYNAMODB=" + cfg.DynamoDB.Endpoint,
 		"AWS_REGION=" + envOr("AWS_REGION", "us-east-1"),
 	}

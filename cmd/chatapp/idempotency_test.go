@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/chatapp-dev/chatapp"
 )
 
 // TestIdempotentSends retries sends as the original Unity client does (the
@@ -102,5 +104,43 @@ func testIdempotentSends(t *testing.T, cfg ServeConfig) {
 	r := do(t, http.MethodPut, s.URL+"/chat", clash, map[string]string{"Idempotency-Key": "b"})
 	if r.Status != http.StatusBadRequest || checkErrorBody(t, "clashing keys", r.Body) != "invalid" {
 		t.Errorf("clashing keys: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestIdempotencyKeyReusedForAnotherText: a key its user already used in the
+// room for another text is answered 409 conflict, over REST and over the
+// socket, and nothing is stored or pushed. Before, the client was answered
+// with the first message as if its text had been stored.
+func TestIdempotencyKeyReusedForAnotherText(t *testing.T) {
+	forEachBackend(t, testIdempotencyConflict)
+}
+
+func testIdempotencyConflict(t *testing.T, cfg ServeConfig) {
+	s := startServer(t, cfg)
+	const room = "reused-keys"
+	sender := dial(t, s.URL, "sender", originalQuery("u1", room))
+	send := func(text string) response {
+		body := mustJSON(t, map[string]string{"room_id": room, "text": text, "user_id": "u1"})
+		return do(t, http.MethodPut, s.URL+"/chat", body, map[string]string{"Content-Type": "application/json", "Idempotency-Key": "reused"})
+	}
+	if r := send("the first text"); r.Status != http.StatusOK {
+		t.Fatalf("first PUT: %d %s", r.Status, r.Body)
+	}
+	if m := sender.nextMessage(); m.Text != "the first text" {
+		t.Fatalf("pushed %q", m.Text)
+	}
+	r := send("another text")
+	if code := checkErrorBody(t, "PUT with a reused key", r.Body); r.Status != http.StatusConflict || code != chatapp.ECONFLICT {
+		t.Errorf("PUT with a reused key and another text: %d %s, want 409 %s", r.Status, r.Body, chatapp.ECONFLICT)
+	}
+	if r := send("the first text"); r.Status != http.StatusOK || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("a retry of the first text: %d %s, want a replay", r.Status, r.Body)
+	}
+	sender.send(`{"action":"sendmessage","text":"a third text","idempotency_key":"reused"}`)
+	if code := sender.nextError(); code != chatapp.ECONFLICT {
+		t.Errorf("sendmessage with a reused key and another text: error %s, want %s", code, chatapp.ECONFLICT)
+	}
+	if h := getHistory(t, s.URL, "room_id="+room); len(h.Messages) != 1 || h.Messages[0].Text != "the first text" {
+		t.Errorf("history holds %+v, want the first text only", h.Messages)
 	}
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -173,4 +175,73 @@ func TestSlowConsumerDropped(t *testing.T) {
 	if m := fast.nextMessage(); m.Text != "after the drop" {
 		t.Errorf("fast got %.20q after the drop", m.Text)
 	}
+}
+
+// TestSimultaneousHandshakesOfOneUser: 60 handshakes of one user at once
+// against a cap of 5 open exactly 5 WebSockets, on every backend; the
+// others get 429. Before, the cap was a count read from the hub before the
+// row was written, so simultaneous handshakes all passed it, and on
+// DynamoDB out of process there was no cap at all.
+func TestSimultaneousHandshakesOfOneUser(t *testing.T) {
+	forEachBackend(t, testSimultaneousHandshakes)
+}
+
+func testSimultaneousHandshakes(t *testing.T, cfg ServeConfig) {
+	const n, max = 60, 5
+	cfg.Limits = Limits{ConnectionsPerUser: max}
+	s := startServer(t, cfg)
+	start := make(chan struct{})
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		open     []*websocket.Conn
+		refused  int
+		failures []string
+	)
+	for i := range n {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 6*waitTimeout)
+			defer cancel()
+			<-start
+			c, resp, err := websocket.Dial(ctx, wsURL(s.URL)+"/ws?"+originalQuery("many", fmt.Sprintf("room-%d", i%3)), nil)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				open = append(open, c)
+			case resp != nil && resp.StatusCode == http.StatusTooManyRequests:
+				refused++
+			default:
+				failures = append(failures, fmt.Sprint(err))
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, c := range open {
+			c.CloseNow()
+		}
+	})
+	if len(failures) > 0 {
+		t.Errorf("%d handshakes failed otherwise than with 429: %q", len(failures), failures)
+	}
+	if len(open) != max || refused != n-max {
+		t.Fatalf("%d of %d simultaneous handshakes opened, %d got 429; want exactly %d open", len(open), n, refused, max)
+	}
+	members := func() int {
+		total := 0
+		for r := range 3 {
+			total += len(getUsers(t, s.URL, fmt.Sprintf("room-%d", r)))
+		}
+		return total
+	}
+	if got := members(); got != max {
+		t.Fatalf("the rooms hold %d connections of the user, want %d", got, max)
+	}
+	// Closing one frees its slot, once its $disconnect has run.
+	open[0].Close(websocket.StatusNormalClosure, "")
+	eventually(t, "the closed connection to leave", func() bool { return members() == max-1 })
+	c := dial(t, s.URL, "after a close", originalQuery("many", "room-0"))
+	c.close()
 }

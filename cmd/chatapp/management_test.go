@@ -173,7 +173,7 @@ func testStaleConnectionsSwept(t *testing.T, cfg ServeConfig) {
 	old := []*chatapp.Connection{staleConnection("swept", time.Now().Add(-time.Hour)), staleConnection("elsewhere", time.Now().Add(-time.Hour))}
 	young := staleConnection("swept", time.Now())
 	for _, c := range append(old, young) {
-		if err := store.CreateConnection(ctx, c); err != nil {
+		if err := store.CreateConnection(ctx, c, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -220,7 +220,7 @@ func TestStaleConnectionsSweptAtStart(t *testing.T) {
 	stale := staleConnection("start", time.Now().Add(-time.Hour))
 	young := staleConnection("start", time.Now())
 	for _, c := range []*chatapp.Connection{stale, young} {
-		if err := store.CreateConnection(t.Context(), c); err != nil {
+		if err := store.CreateConnection(t.Context(), c, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
