@@ -3,6 +3,7 @@ package chatapp
 import (
 	"context"
 	"slices"
+	"time"
 )
 
 // Identity is who a verified token says the caller is.
@@ -12,6 +13,9 @@ type Identity struct {
 	// Rooms lists the rooms the token may join and send to; nil allows
 	// every room, an empty list none.
 	Rooms []string
+	// ExpiresAt is when the token expires: a connection opened with it
+	// is closed then. Zero means never.
+	ExpiresAt time.Time
 }
 
 // AllowsRoom reports whether the identity may join, read and send to room.

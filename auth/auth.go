@@ -142,7 +142,11 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*chatapp.Iden
 	// The name is the provider's, not the user's to fix: a name the chat
 	// would refuse (too long, control characters) is cleaned, not refused,
 	// so that it cannot lock its user out.
-	return &chatapp.Identity{UserID: c.Subject, Name: chatapp.SanitizeName(c.Name), Rooms: c.Rooms}, nil
+	id := &chatapp.Identity{UserID: c.Subject, Name: chatapp.SanitizeName(c.Name), Rooms: c.Rooms}
+	if c.ExpiresAt != nil { // required by the parser; checked for safety
+		id.ExpiresAt = c.ExpiresAt.Time
+	}
+	return id, nil
 }
 
 // reason names why a token failed, in words that cannot echo the token.

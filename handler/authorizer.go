@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -24,6 +26,10 @@ const (
 	AuthorizerUserID = "user_id"
 	AuthorizerName   = "name"
 	AuthorizerRooms  = "rooms"
+	// AuthorizerExpires is the token's expiry in Unix seconds, as a
+	// string: API Gateway hands every context value to the integration as
+	// a string.
+	AuthorizerExpires = "exp"
 )
 
 // Authorize is a Lambda REQUEST authorizer of both APIs: the REST API's
@@ -94,6 +100,9 @@ func authorizerContext(id *chatapp.Identity) map[string]any {
 		rooms, _ := json.Marshal(id.Rooms)
 		c[AuthorizerRooms] = string(rooms)
 	}
+	if !id.ExpiresAt.IsZero() {
+		c[AuthorizerExpires] = strconv.FormatInt(id.ExpiresAt.Unix(), 10)
+	}
 	return c
 }
 
@@ -114,6 +123,7 @@ func identityOf(authorizer any) *chatapp.Identity {
 			id.Rooms = []string{}
 		}
 	}
+	id.ExpiresAt = contextTime(m[AuthorizerExpires])
 	return id
 }
 
@@ -135,4 +145,35 @@ func (h *Handler) caller(authorizer any, room, claimedUserID string) (*chatapp.I
 		return nil, chatapp.Errorf(chatapp.EFORBIDDEN, "the token does not allow room %s", room)
 	}
 	return id, nil
+}
+
+// contextTime reads Unix seconds from an authorizer context value: a string
+// on AWS, though a local caller may pass a number. Zero if absent or
+// unreadable.
+func contextTime(v any) time.Time {
+	var sec int64
+	switch v := v.(type) {
+	case string:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return time.Time{}
+		}
+		sec = n
+	case float64:
+		sec = int64(v)
+	case int64:
+		sec = v
+	case json.Number:
+		n, err := v.Int64()
+		if err != nil {
+			return time.Time{}
+		}
+		sec = n
+	default:
+		return time.Time{}
+	}
+	if sec <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
 }
