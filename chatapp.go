@@ -67,6 +67,13 @@ type Notifier interface {
 	// Post delivers one frame to one connection. A connection that is gone
 	// gives EGONE.
 	Post(ctx context.Context, connectionID string, data []byte) error
+
+	// Disconnect ends a connection from the server's side, as the
+	// Management API's DeleteConnection does; its $disconnect runs. reason
+	// is the close frame's reason where the transport can send one (the
+	// local gateway: close 1008; API Gateway closes without one). A
+	// connection that is gone is not an error.
+	Disconnect(ctx context.Context, connectionID, reason string) error
 }
 
 // PushKind tells which connections want a frame.

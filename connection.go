@@ -1,5 +1,7 @@
 package chatapp
 
+import "time"
+
 // Connection is one WebSocket connection in a room: a row of the original's
 // "userlist" table.
 type Connection struct {
@@ -10,6 +12,21 @@ type Connection struct {
 	Timestamp int64  `json:"timestamp"` // connected at, epoch milliseconds
 	// Presence is set when the client asked for join and leave events.
 	Presence bool `json:"-"`
+	// ExpiresAt is when the token the connection was opened with expires,
+	// epoch milliseconds; 0 without a token. The connection ends then: a
+	// socket must not outlive the token that let it in.
+	ExpiresAt int64 `json:"-"`
+}
+
+// Expired reports whether the connection's token has expired at now.
+func (c *Connection) Expired(now time.Time) bool {
+	return c.ExpiresAt > 0 && now.UnixMilli() >= c.ExpiresAt
+}
+
+// TokenExpired is the error of a connection whose token has expired: the
+// client must connect again with a new one.
+func TokenExpired() error {
+	return Errorf(EUNAUTHORIZED, "the token has expired: connect again with a new one")
 }
 
 // TooManyConnections is the error of a CreateConnection refused because

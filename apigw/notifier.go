@@ -141,7 +141,24 @@ func (n *Notifier) Post(ctx context.Context, connectionID string, data []byte) e
 	return err
 }
 
-// Broadcast posts push to every connection of the room that wants it.
+// Disconnect is DeleteConnection: API Gateway closes the socket and runs
+// $disconnect. It cannot send a close reason.
+func (n *Notifier) Disconnect(ctx context.Context, connectionID, _ string) error {
+	endpoint, err := n.endpoint(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = n.client(endpoint).DeleteConnection(ctx, &apigatewaymanagementapi.DeleteConnectionInput{ConnectionId: aws.String(connectionID)})
+	var gone *types.GoneException
+	if errors.As(err, &gone) {
+		return nil
+	}
+	return err
+}
+
+// Broadcast posts push to every connection of the room that wants it. A
+// connection whose token has expired gets nothing and is disconnected: no
+// timer on AWS closes it at its expiry, so the first push after it does.
 func (n *Notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
 	conns, err := n.Connections.FindConnectionsByRoom(ctx, roomID)
 	if err != nil {
@@ -154,14 +171,21 @@ func (n *Notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Pu
 		wg  sync.WaitGroup
 		sem = make(chan struct{}, limit)
 	)
+	now := time.Now()
 	for _, c := range conns {
-		if !c.Wants(push.Kind) {
+		if !c.Wants(push.Kind) && !c.Expired(now) {
 			continue
 		}
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			if c.Expired(now) {
+				if err := n.Disconnect(ctx, c.ID, "token expired"); err != nil {
+					n.logger().WarnContext(ctx, "closing an expired connection failed", "connection_id", c.ID, "err", err)
+				}
+				return
+			}
 			err := n.Post(ctx, c.ID, push.Data)
 			if chatapp.ErrorCode(err) == chatapp.EGONE {
 				// $disconnect is best-effort: a 410 is the sure sign.

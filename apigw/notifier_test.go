@@ -223,8 +223,12 @@ func TestBroadcastReusesConnections(t *testing.T) {
 	if got := api.maxInFlight.Load(); got > 64 {
 		t.Errorf("%d posts in flight, bound 64", got)
 	}
-	// A dial racing a returning connection may leave a few over the limit.
-	if later := api.dials.Load() - first; first > 64+8 || later > 8 {
-		t.Errorf("dials: %d in the first broadcast, %d in the next two; want ≤ 72 and ≤ 8 (of 600 posts)", first, later)
+	// How many the first broadcast dials depends on the scheduler (a post
+	// that starts before another returns its connection dials anew), so
+	// only the reuse is bounded: without it, the next two broadcasts would
+	// redial for most of their 600 posts; with it, only posts racing a
+	// returning connection do.
+	if later := api.dials.Load() - first; later > 32 {
+		t.Errorf("dials: %d in the first broadcast, then %d in the next two (of 600 posts); want ≤ 32", first, later)
 	}
 }

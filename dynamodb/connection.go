@@ -25,10 +25,13 @@ type connectionItem struct {
 	Timestamp int64  `dynamodbav:"timestamp"`
 	Presence  bool   `dynamodbav:"presence"`
 	ExpiresAt int64  `dynamodbav:"expires_at,omitempty"` // epoch seconds, for TTL
+	// TokenExpiresAt is chatapp.Connection.ExpiresAt: when the socket's
+	// token expires, epoch milliseconds.
+	TokenExpiresAt int64 `dynamodbav:"token_expires_at,omitempty"`
 }
 
 func (it *connectionItem) connection() *chatapp.Connection {
-	return &chatapp.Connection{ID: it.ID, RoomID: it.RoomID, UserID: it.UserID, Name: it.Name, Timestamp: it.Timestamp, Presence: it.Presence}
+	return &chatapp.Connection{ID: it.ID, RoomID: it.RoomID, UserID: it.UserID, Name: it.Name, Timestamp: it.Timestamp, Presence: it.Presence, ExpiresAt: it.TokenExpiresAt}
 }
 
 func connectionKey(id string) map[string]types.AttributeValue {
@@ -43,7 +46,7 @@ func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPe
 	expires := time.Now().Add(db.cfg.ConnectionTTL).Unix()
 	item, err := attributevalue.MarshalMap(connectionItem{
 		ID: c.ID, RoomID: c.RoomID, UserID: c.UserID, Name: c.Name, Timestamp: c.Timestamp, Presence: c.Presence,
-		ExpiresAt: expires,
+		ExpiresAt: expires, TokenExpiresAt: c.ExpiresAt,
 	})
 	if err != nil {
 		return fmt.Errorf("marshal connection: %w", err)

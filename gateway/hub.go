@@ -58,6 +58,7 @@ func (h *Hub) remove(s *socket) {
 		delete(h.sockets, s.id)
 	}
 	h.leaveLocked(s)
+	s.stopExpiry()
 }
 
 // join records the room of a connection the $connect function stored.
@@ -70,6 +71,9 @@ func (h *Hub) join(c *chatapp.Connection) {
 	}
 	h.leaveLocked(s)
 	s.member = c
+	if c.ExpiresAt > 0 {
+		s.expireAt(time.UnixMilli(c.ExpiresAt))
+	}
 	members := h.rooms[c.RoomID]
 	if members == nil {
 		members = map[*socket]struct{}{}
@@ -172,6 +176,18 @@ func (h *Hub) DeleteConnection(connectionID string) error {
 		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
 	}
 	s.close(ws.StatusNormalClosure, "")
+	return nil
+}
+
+// Disconnect closes a connection with 1008 and reason, for the functions:
+// the chatapp.Notifier's DeleteConnection.
+func (h *Hub) Disconnect(_ context.Context, connectionID, reason string) error {
+	h.mu.RLock()
+	s, ok := h.sockets[connectionID]
+	h.mu.RUnlock()
+	if ok {
+		s.close(ws.StatusPolicyViolation, reason)
+	}
 	return nil
 }
 

@@ -45,6 +45,7 @@ type socket struct {
 	member *chatapp.Connection
 
 	idle, maxAge *time.Timer
+	expiry       *time.Timer // the token's expiry (expiry.go); nil without a token
 
 	mu          sync.Mutex
 	conn        net.Conn // nil until the handshake completes
@@ -288,4 +289,5 @@ func (s *socket) stopTimers() {
 		s.maxAge.Stop()
 		s.idle.Stop()
 	}
+
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +90,8 @@ func TestAuthorizeAllowsAValidToken(t *testing.T) {
 				len(stmts[0].Resource) != 1 || stmts[0].Resource[0] != wantResource {
 				t.Errorf("policy = %+v, want Allow execute-api:Invoke on %s", resp.PolicyDocument, wantResource)
 			}
-			want := map[string]any{"user_id": "ada", "name": "Ada", "rooms": `["lobby","ops"]`}
+			wantExpiry(t, resp.Context, time.Hour)
+			want := map[string]any{"user_id": "ada", "name": "Ada", "rooms": `["lobby","ops"]`, "exp": resp.Context["exp"]}
 			if !maps.Equal(resp.Context, want) {
 				t.Errorf("context = %v, want %v", resp.Context, want)
 			}
@@ -106,7 +108,8 @@ func TestAuthorizeAllowsAValidToken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := map[string]any{"user_id": "bob"}; !maps.Equal(resp.Context, want) {
+		wantExpiry(t, resp.Context, time.Hour)
+		if want := map[string]any{"user_id": "bob", "exp": resp.Context["exp"]}; !maps.Equal(resp.Context, want) {
 			t.Errorf("context = %v, want %v", resp.Context, want)
 		}
 	})
@@ -295,5 +298,16 @@ func TestAuthOffKeepsClientIdentity(t *testing.T) {
 	checkJSON(t, resp, 200)
 	if got := e.storedMessages(t, "lobby"); len(got) != 1 || got[0].UserID != "42" || got[0].Name != "Ada" {
 		t.Errorf("stored %+v, want the client's 42/Ada", got)
+	}
+}
+
+// wantExpiry checks the context's exp: the token's expiry, ttl from now, in
+// Unix seconds as a string.
+func wantExpiry(t *testing.T, c map[string]any, ttl time.Duration) {
+	t.Helper()
+	s, _ := c[handler.AuthorizerExpires].(string)
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if want := time.Now().Add(ttl).Unix(); err != nil || sec < want-60 || sec > want+60 {
+		t.Errorf("context exp = %v, want the token's expiry (about %d) as a string", c[handler.AuthorizerExpires], want)
 	}
 }

@@ -185,6 +185,8 @@ func (n *pushNotifier) Broadcast(_ context.Context, _ string, push chatapp.Push)
 
 func (n *pushNotifier) Post(context.Context, string, []byte) error { return nil }
 
+func (n *pushNotifier) Disconnect(context.Context, string, string) error { return nil }
+
 // TestNoHTMLEscaping: the push of a message, the REST answers and the error
 // bodies carry <, > and & as themselves, not as 6-byte \u003c escapes.
 func TestNoHTMLEscaping(t *testing.T) {

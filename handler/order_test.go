@@ -31,6 +31,8 @@ func (n *orderNotifier) Broadcast(_ context.Context, roomID string, push chatapp
 	return chatapp.Delivery{}, nil
 }
 
+func (n *orderNotifier) Disconnect(context.Context, string, string) error { return nil }
+
 func (n *orderNotifier) Post(context.Context, string, []byte) error { return nil }
 
 // lateReturn widens the window between a commit and the push that follows it,

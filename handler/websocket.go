@@ -36,6 +36,14 @@ func (h *Handler) Connect(ctx context.Context, req events.APIGatewayWebsocketPro
 		// as it.
 		c.UserID = id.UserID
 		c.Name = cmp.Or(id.Name, c.Name)
+		if !id.ExpiresAt.IsZero() {
+			c.ExpiresAt = id.ExpiresAt.UnixMilli()
+		}
+		if c.Expired(h.now()) {
+			// Within the verifier's leeway for clock skew, but the socket
+			// would be closed at once.
+			return h.errorResponse(ctx, "$connect", chatapp.TokenExpired())
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return h.errorResponse(ctx, "$connect", err)
@@ -104,6 +112,14 @@ func (h *Handler) SendMessage(ctx context.Context, req events.APIGatewayWebsocke
 	c, err := h.Connections.FindConnection(ctx, id)
 	if err != nil {
 		return h.replyError(ctx, id, "sendmessage", err)
+	}
+	if c.Expired(h.now()) {
+		// Locally the gateway has closed it already; on AWS nothing has.
+		resp, _ := h.replyError(ctx, id, "sendmessage", chatapp.TokenExpired())
+		if err := h.Notifier.Disconnect(ctx, id, "token expired"); err != nil {
+			h.logger().WarnContext(ctx, "closing an expired connection failed", "connection_id", id, "err", err)
+		}
+		return resp, nil
 	}
 	m := &chatapp.Message{RoomID: c.RoomID, UserID: c.UserID, Name: in.Name, Text: in.Text, IdempotencyKey: in.IdempotencyKey}
 	if m.Name == "" || h.RequireAuth {

@@ -150,6 +150,8 @@ func (n *fakeNotifier) Broadcast(context.Context, string, chatapp.Push) (chatapp
 	return n.delivery, nil
 }
 
+func (n *fakeNotifier) Disconnect(context.Context, string, string) error { return nil }
+
 func (n *fakeNotifier) Post(_ context.Context, id string, _ []byte) error {
 	if id == "gone" {
 		return chatapp.Errorf(chatapp.EGONE, "gone")

@@ -44,6 +44,10 @@ func (n *notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Pu
 	return d, err
 }
 
+func (n *notifier) Disconnect(ctx context.Context, connectionID, reason string) error {
+	return n.next.Disconnect(ctx, connectionID, reason)
+}
+
 func (n *notifier) Post(ctx context.Context, connectionID string, data []byte) error {
 	err := n.next.Post(ctx, connectionID, data)
 	if err != nil {

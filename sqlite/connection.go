@@ -27,7 +27,7 @@ func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPe
 // insertConnection is CreateConnection's write, for the batch to run.
 func insertConnection(c *chatapp.Connection, maxPerUser int) func(ctx context.Context, tx *sql.Tx) error {
 	return func(ctx context.Context, tx *sql.Tx) error {
-		query, args := insertConnectionSQL, []any{c.ID, c.RoomID, c.UserID, c.Name, c.Timestamp, c.Presence}
+		query, args := insertConnectionSQL, []any{c.ID, c.RoomID, c.UserID, c.Name, c.Timestamp, c.Presence, c.ExpiresAt}
 		if maxPerUser > 0 {
 			query, args = insertConnectionCappedSQL, append(args, c.UserID, c.ID, maxPerUser)
 		}
@@ -45,12 +45,12 @@ func insertConnection(c *chatapp.Connection, maxPerUser int) func(ctx context.Co
 }
 
 const (
-	insertConnectionSQL = `INSERT OR REPLACE INTO connections (connection_id, room_id, user_id, name, timestamp, presence) VALUES (?, ?, ?, ?, ?, ?)`
+	insertConnectionSQL = `INSERT OR REPLACE INTO connections (` + connectionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	// insertConnectionCappedSQL inserts nothing when the user has the most
 	// rows allowed, not counting the row it replaces. The count is a search
 	// of the covering index connections_user (TestConnectionCapQueryPlan).
-	insertConnectionCappedSQL = `INSERT OR REPLACE INTO connections (connection_id, room_id, user_id, name, timestamp, presence)
-		SELECT ?, ?, ?, ?, ?, ? WHERE (` + countUserConnectionsSQL + `) < ?`
+	insertConnectionCappedSQL = `INSERT OR REPLACE INTO connections (` + connectionColumns + `)
+		SELECT ?, ?, ?, ?, ?, ?, ? WHERE (` + countUserConnectionsSQL + `) < ?`
 	countUserConnectionsSQL = `SELECT count(*) FROM connections WHERE user_id = ? AND connection_id <> ?`
 )
 
@@ -75,7 +75,7 @@ func (db *DB) DeleteAllConnections(ctx context.Context) error {
 	return nil
 }
 
-const connectionColumns = `connection_id, room_id, user_id, name, timestamp, presence`
+const connectionColumns = `connection_id, room_id, user_id, name, timestamp, presence, expires_at`
 
 // FindConnection returns one connection or ENOTFOUND.
 func (db *DB) FindConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
@@ -119,7 +119,7 @@ func (db *DB) queryConnections(ctx context.Context, query string, args ...any) (
 
 func scanConnection(row interface{ Scan(...any) error }) (*chatapp.Connection, error) {
 	c := &chatapp.Connection{}
-	if err := row.Scan(&c.ID, &c.RoomID, &c.UserID, &c.Name, &c.Timestamp, &c.Presence); err != nil {
+	if err := row.Scan(&c.ID, &c.RoomID, &c.UserID, &c.Name, &c.Timestamp, &c.Presence, &c.ExpiresAt); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}

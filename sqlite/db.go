@@ -180,6 +180,8 @@ var migrations = []string{
 	// The per-user connection cap counts a user's rows at every $connect:
 	// (user_id, connection_id) covers that count without reading the table.
 	`CREATE INDEX connections_user ON connections (user_id, connection_id);`,
+	// The expiry of the token a connection was opened with (0: none).
+	`ALTER TABLE connections ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;`,
 }
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Connections", testConnections},
 		{"ConnectionReplaced", testConnectionReplaced},
 		{"Presence", testPresence},
+		{"TokenExpiry", testTokenExpiry},
 		{"ManyConnections", testManyConnections},
 		{"ListConnections", testListConnections},
 		{"ConnectionCap", testConnectionCap},
@@ -541,6 +542,28 @@ func testPresence(t *testing.T, s Store) {
 		t.Fatal("Presence false read back true")
 	}
 	assertConnections(t, byRoom(t, s, room), []*chatapp.Connection{on, off})
+}
+
+// testTokenExpiry: a connection keeps the expiry of the token it was opened
+// with, in every read, so that whoever pushes to it can end it then.
+func testTokenExpiry(t *testing.T, s Store) {
+	room := newID("room")
+	now := time.Now()
+	expires := now.Add(time.Hour).UnixMilli()
+	with := &chatapp.Connection{ID: newID("c") + "=", RoomID: room, UserID: "u1", Timestamp: now.UnixMilli(), ExpiresAt: expires}
+	without := &chatapp.Connection{ID: newID("c") + "=", RoomID: room, UserID: "u2", Timestamp: now.UnixMilli() + 1}
+	createConnection(t, s, with)
+	createConnection(t, s, without)
+	if got := findConnection(t, s, with.ID); got.ExpiresAt != expires || got.Expired(now) || !got.Expired(now.Add(2*time.Hour)) {
+		t.Fatalf("ExpiresAt read back %d, want %d", got.ExpiresAt, expires)
+	}
+	if got := findConnection(t, s, without.ID); got.ExpiresAt != 0 || got.Expired(now.Add(1000*time.Hour)) {
+		t.Fatalf("a connection without a token read back ExpiresAt %d, want 0", got.ExpiresAt)
+	}
+	got := byRoom(t, s, room)
+	if len(got) != 2 || got[0].ExpiresAt != expires || got[1].ExpiresAt != 0 {
+		t.Fatalf("FindConnectionsByRoom lost the expiry: %+v", got)
+	}
 }
 
 func testManyConnections(t *testing.T, s Store) {

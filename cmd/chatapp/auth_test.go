@@ -383,3 +383,46 @@ func TestAuthServeRefusesAWeakSecret(t *testing.T) {
 		t.Fatalf("StartServer with a short secret: %v", err)
 	}
 }
+
+// TestSocketEndsWithItsToken: a WebSocket does not outlive the token it was
+// opened with. Locally the gateway closes it at the expiry (1008, "token
+// expired"). On AWS nothing runs at that moment, so the first push after it
+// closes the socket instead of reaching it; the backend whose functions run
+// under the Lambda emulator and push through the Management API shows that
+// path.
+func TestSocketEndsWithItsToken(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cfg ServeConfig) {
+		cfg.Auth = AuthConfig{Secret: authTestSecret}
+		s := startServer(t, cfg)
+		const ttl = 2 * time.Second
+		short, err := (&auth.Issuer{Secret: []byte(authTestSecret)}).Issue(chatapp.Identity{UserID: "ada"}, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expires := time.Now().Add(ttl)
+		ada, status, body := dialAuth(t, s.URL, "room_id=expiry", short)
+		if ada == nil {
+			t.Fatalf("$connect: %d %s", status, body)
+		}
+		bob := map[string]string{"Authorization": "Bearer " + devToken(t, chatapp.Identity{UserID: "bob"})}
+		if r := do(t, http.MethodPut, s.URL+"/chat", `{"room_id":"expiry","text":"before"}`, bob); r.Status != http.StatusOK {
+			t.Fatalf("PUT /chat: %d %s", r.Status, r.Body)
+		}
+		if m := ada.nextMessage(); m.Text != "before" {
+			t.Fatalf("push = %+v, want bob's message", m)
+		}
+
+		time.Sleep(time.Until(expires) + 200*time.Millisecond)
+		if cfg.Functions == "rie" {
+			if r := do(t, http.MethodPut, s.URL+"/chat", `{"room_id":"expiry","text":"after"}`, bob); r.Status != http.StatusOK {
+				t.Fatalf("PUT /chat: %d %s", r.Status, r.Body)
+			}
+			ada.expectClose(websocket.StatusNormalClosure) // DeleteConnection's close
+		} else {
+			ada.expectClose(websocket.StatusPolicyViolation)
+		}
+		eventually(t, "the expired connection's row is gone", func() bool {
+			return len(getUsersAuth(t, s.URL, "expiry", devToken(t, chatapp.Identity{UserID: "bob"}))) == 0
+		})
+	})
+}
