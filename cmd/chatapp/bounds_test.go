@@ -18,6 +18,8 @@ import (
 
 // short are HTTP limits far below the tests' waits, so that a test sees
 // them act; every client that misbehaves below would go on far longer.
+// A test shortens only the limits it is about, so that a slow machine
+// cannot make another one cut a well-behaved request.
 var short = HTTPLimits{
 	ReadHeaderTimeout: 300 * time.Millisecond,
 	ReadTimeout:       300 * time.Millisecond,
@@ -84,7 +86,7 @@ func readUntilClosed(t *testing.T, conn net.Conn, what string) []byte {
 // time (1000 bytes over 50 s) loses its connection once ReadTimeout
 // passes; the REST API says 408 first.
 func TestSlowRequestsAreCutOff(t *testing.T) {
-	s := startServer(t, ServeConfig{Metrics: true, Pprof: true, HTTP: short})
+	s := startServer(t, ServeConfig{Metrics: true, Pprof: true, HTTP: HTTPLimits{ReadTimeout: short.ReadTimeout}})
 	for _, route := range []string{
 		"PUT /chat",
 		"POST /@connections/abc", // the Management API
@@ -110,7 +112,7 @@ func TestSlowRequestsAreCutOff(t *testing.T) {
 // TestIdleKeepAliveClosed: a keep-alive connection with no next request is
 // closed after IdleTimeout.
 func TestIdleKeepAliveClosed(t *testing.T) {
-	s := startServer(t, ServeConfig{HTTP: short})
+	s := startServer(t, ServeConfig{HTTP: HTTPLimits{IdleTimeout: short.IdleTimeout}})
 	conn := rawConn(t, s.URL)
 	fmt.Fprint(conn, "GET /healthz HTTP/1.1\r\nHost: chat\r\n\r\n")
 	conn.SetReadDeadline(time.Now().Add(waitTimeout))
