@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -36,6 +37,19 @@ const (
 	integrationTimeout = 29 * time.Second
 )
 
+// Bounds of a REST or Management API request, so that one client cannot
+// hold a goroutine or the memory of a large body at will.
+const (
+	// DefaultMaxBodyBytes is API Gateway's 10 MB request payload quota.
+	DefaultMaxBodyBytes = 10 << 20
+	// DefaultReadTimeout bounds reading a request body: 30 s lets a 64 KB
+	// body arrive at 2 KB/s, and stops a client dripping bytes.
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultWriteTimeout bounds writing an answer, counted from when the
+	// answer starts (after the function, which has its own 29 s).
+	DefaultWriteTimeout = 30 * time.Second
+)
+
 // Config describes the two APIs the gateway serves.
 type Config struct {
 	// REST maps "METHOD /resource" (e.g. "GET /chat") to its function. A
@@ -59,6 +73,22 @@ type Config struct {
 	// (1008). 0 means no limit.
 	FrameRate  float64
 	FrameBurst int
+	// MaxBodyBytes bounds a REST request body: a larger Content-Length is
+	// refused (413) before a byte of the body is read, and a chunked body
+	// is read no further than the limit. 0 means DefaultMaxBodyBytes, API
+	// Gateway's quota; a server whose functions take less says so here.
+	MaxBodyBytes int64
+	// ReadTimeout bounds reading the body of a REST or Management API
+	// request (408 past it), and WriteTimeout writing each answer; 0 means
+	// DefaultReadTimeout and DefaultWriteTimeout. The gateway sets them on
+	// the connection itself (http.ResponseController), so they hold
+	// whatever the embedding http.Server's own timeouts are.
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// MaxConnections caps the gateway's open WebSockets: a handshake past
+	// it gets 503 (unavailable) before the authorizer and $connect run, so
+	// that a flood of connections costs neither. 0 means no limit.
+	MaxConnections int
 	// ManagementCredentials are the only credentials whose Signature
 	// Version 4 the /@connections endpoint accepts; the gateway's owner
 	// hands them to the functions it runs. New generates random ones when
@@ -81,6 +111,9 @@ type Gateway struct {
 	// authorizers holds each connection's authorizer output (connection id
 	// → requestContext.authorizer), which API Gateway gives every route.
 	authorizers sync.Map
+	// open counts the WebSockets admitted against MaxConnections, from the
+	// handshake until their $disconnect has run.
+	open atomic.Int64
 }
 
 // New returns a gateway for cfg. Its Hub is the Notifier to give the
@@ -97,6 +130,15 @@ func New(cfg Config) *Gateway {
 	}
 	if cfg.MaxConnectionDuration <= 0 {
 		cfg.MaxConnectionDuration = DefaultMaxConnection
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -134,6 +176,28 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.Serv
 func (g *Gateway) Close() {
 	g.hub.closeAll()
 	g.hub.live.Wait()
+}
+
+// admit takes one of MaxConnections' places for a new WebSocket, or
+// reports false when none is free. Each place taken is given back with
+// release, once the connection's handler is done. The count is one atomic
+// add, exact however many handshakes race.
+func (g *Gateway) admit() bool {
+	if g.cfg.MaxConnections <= 0 {
+		return true
+	}
+	if g.open.Add(1) > int64(g.cfg.MaxConnections) {
+		g.open.Add(-1)
+		return false
+	}
+	return true
+}
+
+// release gives back a place that admit took.
+func (g *Gateway) release() {
+	if g.cfg.MaxConnections > 0 {
+		g.open.Add(-1)
+	}
 }
 
 // resources lists the REST resources configured, without methods.

@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
@@ -21,7 +23,12 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The signature covers the body's hash, so the body is read first.
+	g.startBodyDeadline(http.NewResponseController(w), r)
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFrameBytes))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		writeAWSError(w, http.StatusRequestTimeout, "RequestTimeoutException", "the request body did not arrive in time")
+		return
+	}
 	if err != nil {
 		writeAWSError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "payload larger than 128 KB")
 		return

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -18,16 +19,21 @@ import (
 	"github.com/chatapp-dev/chatapp"
 )
 
-// maxRESTPayload is API Gateway's 10 MB request payload quota.
-const maxRESTPayload = 10 << 20
-
 // corsAllowHeaders are the request headers a preflight allows: those API
 // Gateway's "Enable CORS" allows, and Idempotency-Key.
 const corsAllowHeaders = "Content-Type,Authorization,Idempotency-Key,X-Amz-Date,X-Api-Key,X-Amz-Security-Token"
 
 // serveREST turns a request into an APIGatewayProxyRequest for the function
 // of its method and resource, and writes the function's response.
+//
+// Its reads and writes are bounded by the gateway itself: the body must
+// arrive within ReadTimeout and be at most MaxBodyBytes, and each answer
+// must be written within WriteTimeout of its start.
 func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	g.startBodyDeadline(rc, r)
+	raw := w
+	w = &answerWriter{ResponseWriter: w, rc: rc, timeout: g.cfg.WriteTimeout}
 	resource := strings.TrimSuffix(r.URL.Path, "/")
 	methods := g.methods(resource)
 	if len(methods) == 0 {
@@ -51,21 +57,33 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 		writeError(w, chatapp.Errorf(chatapp.ENOTALLOWED, "method %s is not allowed on %s", r.Method, resource))
 		return
 	}
+	if r.ContentLength > g.cfg.MaxBodyBytes {
+		// Refused on its word, before a byte of it is read.
+		refuseBody(w, chatapp.Errorf(chatapp.ETOOLARGE, "request body is larger than %d bytes", g.cfg.MaxBodyBytes))
+		return
+	}
 	// The authorizer runs before the body is read: an unauthenticated
-	// client cannot make the gateway buffer 10 MB.
+	// client cannot make the gateway buffer a body.
 	authorizer, err := g.authorize(r.Context(), g.restAuthorizerEvent(r, resource))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRESTPayload))
+	g.startBodyDeadline(rc, r) // the body's full time, however long the authorizer took
+	body, err := io.ReadAll(http.MaxBytesReader(raw, r.Body, g.cfg.MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, chatapp.Errorf(chatapp.ETOOLARGE, "request body is larger than %d bytes", maxRESTPayload))
-			return
+		switch {
+		case errors.As(err, &tooLarge):
+			refuseBody(w, chatapp.Errorf(chatapp.ETOOLARGE, "request body is larger than %d bytes", g.cfg.MaxBodyBytes))
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// 408; ErrorCodeOf reads any 4xx outside the table as invalid.
+			w.Header().Set("Connection", "close")
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			writeJSON(w, http.StatusRequestTimeout, chatapp.EncodeError(chatapp.Errorf(chatapp.EINVALID, "the request body did not arrive within %v", g.cfg.ReadTimeout)))
+		default:
+			writeError(w, chatapp.Errorf(chatapp.EINVALID, "could not read the request body"))
 		}
-		writeError(w, chatapp.Errorf(chatapp.EINVALID, "could not read the request body"))
 		return
 	}
 	event := g.restEvent(r, resource, body)
@@ -82,6 +100,45 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	}
 	writeProxyResponse(w, resp)
 }
+
+// startBodyDeadline gives the request's body ReadTimeout from now to
+// arrive. A request without a body gets no deadline: net/http is already
+// reading its connection in the background (to notice a client that
+// leaves), and a deadline would cut that read and cancel the connection.
+// Once a body is read to its end, net/http clears the deadline itself.
+func (g *Gateway) startBodyDeadline(rc *http.ResponseController, r *http.Request) {
+	if r.Body != nil && r.Body != http.NoBody {
+		rc.SetReadDeadline(time.Now().Add(g.cfg.ReadTimeout))
+	}
+}
+
+// refuseBody answers 413 to a body the gateway will not read (whole), and
+// closes the connection after the answer: net/http would otherwise read
+// the rest of the body, up to 256 KB, before even sending the answer. What
+// it still drains after the answer, so that the client can read it rather
+// than a reset, stays bounded by the body's deadline.
+func refuseBody(w http.ResponseWriter, err error) {
+	w.Header().Set("Connection", "close")
+	writeError(w, err)
+}
+
+// answerWriter starts the write deadline when an answer starts, so that
+// each answer gets WriteTimeout to be written, however long the authorizer
+// and the function took before it. Every answer of serveREST begins with
+// an explicit WriteHeader.
+type answerWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (a *answerWriter) WriteHeader(status int) {
+	a.rc.SetWriteDeadline(time.Now().Add(a.timeout))
+	a.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (a *answerWriter) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 // methods lists the methods configured on a resource, sorted.
 func (g *Gateway) methods(resource string) []string {

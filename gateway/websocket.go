@@ -26,10 +26,15 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUpgradeRequired, chatapp.EncodeError(chatapp.Errorf(chatapp.EINVALID, "expected a WebSocket upgrade")))
 		return
 	}
+	if !g.admit() { // MaxConnections: released by end, or on a refusal below
+		writeError(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "the server is at its connection limit"))
+		return
+	}
 	// The authorizer guards $connect only, as on API Gateway; a refusal
 	// is the handshake's answer, with the same JSON error body as others.
 	authorizer, err := g.authorize(r.Context(), g.authorizerEvent(r, localWebSocketAPIID, "$connect"))
 	if err != nil {
+		g.release()
 		writeError(w, err)
 		return
 	}
@@ -37,6 +42,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	ident := identity(r)
 	s := newSocket(id, ident.SourceIP, ident.UserAgent, r.Host)
 	if !g.hub.add(s) {
+		g.release()
 		writeError(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "the server is shutting down"))
 		return
 	}
@@ -48,6 +54,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	end := func() {
 		g.authorizers.Delete(id)
 		g.hub.done()
+		g.release()
 	}
 
 	connect := g.wsEvent(s, "$connect", "CONNECT")
@@ -83,6 +90,9 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		end()
 		return
 	}
+	// The HTTP server's read and write deadlines may outlive the hijack:
+	// the socket lives by the idle timeout and maximum duration instead.
+	conn.SetDeadline(time.Time{})
 	// Bytes the client sent right behind its handshake are in the HTTP
 	// server's buffer: read them first, then the connection itself, through
 	// a reader that holds no buffer while the client is quiet.

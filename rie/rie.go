@@ -79,8 +79,7 @@ func start(ctx context.Context, opts Options) (*Process, error) {
 	if opts.Output == nil {
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	}
-	// Its own process group, so that Close also ends the function it started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", opts.RIE, err)
 	}

@@ -56,10 +56,17 @@ func healthHandler(messages chatapp.MessageStore, logger *slog.Logger) http.Hand
 // pprofHandler serves net/http/pprof under /debug/pprof/. The handlers are
 // mounted one by one: the package's own registration is on
 // http.DefaultServeMux, which this server does not serve.
+//
+// The command line is left out (404): it holds --auth-secret when the
+// secret is given as a flag, and a profile must not hand it out.
 func pprofHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index) // and the named profiles: heap, goroutine, ...
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/cmdline", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write(chatapp.EncodeError(chatapp.Errorf(chatapp.ENOTFOUND, "the command line is not served: it may hold secrets")))
+	})
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
@@ -67,7 +74,7 @@ func pprofHandler() http.Handler {
 }
 
 // loopbackOnly refuses callers from other machines: profiles expose the
-// program's memory and command line.
+// program's memory.
 func loopbackOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -167,17 +167,28 @@ func TestPprofIsOffByDefault(t *testing.T) {
 	}
 }
 
+// TestPprofServesLoopbackCallers: every pprof endpoint answers, under the
+// server's write timeout, except the command line, which may hold
+// --auth-secret: 404.
 func TestPprofServesLoopbackCallers(t *testing.T) {
 	s := startServer(t, ServeConfig{Pprof: true})
 	r := do(t, http.MethodGet, s.URL+"/debug/pprof/", nil, nil)
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), "goroutine") {
 		t.Fatalf("GET /debug/pprof/: %d %s", r.Status, truncate(r.Body))
 	}
-	if r := do(t, http.MethodGet, s.URL+"/debug/pprof/goroutine?debug=1", nil, nil); r.Status != http.StatusOK {
-		t.Errorf("GET /debug/pprof/goroutine: %d", r.Status)
+	for _, path := range []string{"goroutine?debug=1", "heap", "symbol", "profile?seconds=1", "trace?seconds=0.1"} {
+		if r := do(t, http.MethodGet, s.URL+"/debug/pprof/"+path, nil, nil); r.Status != http.StatusOK || len(r.Body) == 0 {
+			t.Errorf("GET /debug/pprof/%s: %d %s", path, r.Status, truncate(r.Body))
+		}
 	}
-	if r := do(t, http.MethodGet, s.URL+"/debug/pprof/cmdline", nil, nil); r.Status != http.StatusOK {
-		t.Errorf("GET /debug/pprof/cmdline: %d", r.Status)
+	for _, path := range []string{"cmdline", "cmdline/"} {
+		r := do(t, http.MethodGet, s.URL+"/debug/pprof/"+path, nil, nil)
+		if r.Status != http.StatusNotFound {
+			t.Errorf("GET /debug/pprof/%s: %d %s, want 404", path, r.Status, truncate(r.Body))
+		}
+		if strings.Contains(string(r.Body), "chatapp") || strings.Contains(string(r.Body), "test.") {
+			t.Errorf("GET /debug/pprof/%s shows the command line: %s", path, truncate(r.Body))
+		}
 	}
 }
 

@@ -102,7 +102,20 @@ func (b *lockedBuffer) String() string {
 // directory dir and waits for the address it prints.
 func startProcess(t *testing.T, bin, dir string) *process {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data", dir)
+	return startServe(t, bin, nil, "--data", dir)
+}
+
+// startServe runs `chatapp serve` on a free loopback port with more flags
+// and more environment (NAME=value), and waits for the address it prints.
+func startServe(t *testing.T, bin string, env []string, flags ...string) *process {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, flags...)...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
+	// Children that outlive the process (the emulators of --functions rie,
+	// should they) hold its stderr open: Wait gives up on it after this.
+	cmd.WaitDelay = waitTimeout
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

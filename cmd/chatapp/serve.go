@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -52,20 +53,70 @@ type ServeConfig struct {
 	// callers. /healthz is always served.
 	Metrics bool
 	Pprof   bool
+	// HTTP bounds the time of every request and connection, on every
+	// route; a zero field is its DefaultHTTPLimits value.
+	HTTP HTTPLimits
 }
 
-// Limits bound what one user or connection may do; a zero field is no limit.
+// HTTPLimits bound how long one client may hold a connection's goroutine
+// on any route: the APIs, the web page, /metrics, /healthz, pprof.
+// WebSockets live by their own idle timeout and maximum duration once
+// upgraded: the gateway clears these deadlines from their connections.
+type HTTPLimits struct {
+	// ReadHeaderTimeout bounds the request line and headers, ReadTimeout
+	// the whole request, body included (the REST API and the Management
+	// API also bound the body's own time with it).
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	// WriteTimeout bounds writing the answer, from the end of the
+	// request's headers for the server (so it must outlast the 29 s a
+	// function may take before a handshake's answer) and from the start
+	// of each answer for the REST API.
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection with no request for
+	// this long.
+	IdleTimeout time.Duration
+}
+
+// DefaultHTTPLimits are `chatapp serve`'s.
+var DefaultHTTPLimits = HTTPLimits{
+	ReadHeaderTimeout: 10 * time.Second,
+	ReadTimeout:       gateway.DefaultReadTimeout,
+	WriteTimeout:      time.Minute,
+	IdleTimeout:       time.Minute,
+}
+
+// maxHeaderBytes bounds a request's line and headers. API Gateway's REST
+// quota is 10 KB; 32 KiB leaves room for large tokens (net/http allows
+// 4 KiB more). A request past it gets 431.
+const maxHeaderBytes = 32 << 10
+
+// withDefaults fills the zero fields of l from DefaultHTTPLimits.
+func (l HTTPLimits) withDefaults() HTTPLimits {
+	d := DefaultHTTPLimits
+	return HTTPLimits{
+		ReadHeaderTimeout: cmp.Or(l.ReadHeaderTimeout, d.ReadHeaderTimeout),
+		ReadTimeout:       cmp.Or(l.ReadTimeout, d.ReadTimeout),
+		WriteTimeout:      cmp.Or(l.WriteTimeout, d.WriteTimeout),
+		IdleTimeout:       cmp.Or(l.IdleTimeout, d.IdleTimeout),
+	}
+}
+
+// Limits bound what one user or connection, or all of them, may do; a zero
+// field is no limit.
 type Limits struct {
 	SendRate           float64 // sends a second per user, REST and WebSocket together
 	SendBurst          int
 	FrameRate          float64 // inbound WebSocket frames a second per connection
 	FrameBurst         int
 	ConnectionsPerUser int
+	Connections        int // open WebSockets in the process
 }
 
 // DefaultLimits are `chatapp serve`'s: far above a person chatting, far below
-// a script flooding.
-var DefaultLimits = Limits{SendRate: 20, SendBurst: 40, FrameRate: 50, FrameBurst: 100, ConnectionsPerUser: 20}
+// a script flooding. 100,000 connections is five times the 19,000 idle
+// connections of BENCHMARKS.md, under the file descriptors a host allows.
+var DefaultLimits = Limits{SendRate: 20, SendBurst: 40, FrameRate: 50, FrameBurst: 100, ConnectionsPerUser: 20, Connections: 100_000}
 
 // DynamoDBConfig says where the DynamoDB store is.
 type DynamoDBConfig struct {
@@ -106,6 +157,7 @@ func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 	if cfg.DynamoDB.ConnectionsTable == "" {
 		cfg.DynamoDB.ConnectionsTable = dynamodb.DefaultConnectionsTable
 	}
+	cfg.HTTP = cfg.HTTP.withDefaults()
 	if cfg.Functions == "rie" && cfg.Store != "dynamodb" {
 		return nil, errors.New("--functions rie needs --store dynamodb: the functions run in other processes")
 	}
@@ -118,7 +170,14 @@ func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	s.http = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
 	go func() { s.served <- s.http.Serve(ln) }()
 	return s, nil
 }
@@ -172,6 +231,12 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		MaxConnectionDuration: cfg.MaxConnectionDuration,
 		FrameRate:             cfg.Limits.FrameRate,
 		FrameBurst:            cfg.Limits.FrameBurst,
+		MaxConnections:        cfg.Limits.Connections,
+		// The functions refuse a larger body anyway: the gateway need
+		// not read API Gateway's 10 MB to learn it.
+		MaxBodyBytes:          handler.MaxBodyBytes,
+		ReadTimeout:           cfg.HTTP.ReadTimeout,
+		WriteTimeout:          cfg.HTTP.WriteTimeout,
 		Authorizer:            s.integrations.authorizer,
 		ManagementCredentials: managementCredentials,
 		Fallback:              web.Handler(),
@@ -228,6 +293,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&cfg.Limits.FrameRate, "frame-rate", cfg.Limits.FrameRate, "WebSocket frames a second per connection (0: no limit)")
 	fs.IntVar(&cfg.Limits.FrameBurst, "frame-burst", cfg.Limits.FrameBurst, "burst of WebSocket frames per connection")
 	fs.IntVar(&cfg.Limits.ConnectionsPerUser, "max-connections-per-user", cfg.Limits.ConnectionsPerUser, "open WebSocket connections per user (0: no limit)")
+	fs.IntVar(&cfg.Limits.Connections, "max-connections", cfg.Limits.Connections, "open WebSocket connections in the process (0: no limit)")
 	authFlags(fs, &cfg.Auth)
 	fs.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics (--metrics=false: off)")
 	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve net/http/pprof at /debug/pprof/ to loopback callers")
