@@ -22,6 +22,7 @@ type Hub struct {
 	rooms   map[string]map[*socket]struct{}
 	users   map[string]int // joined connections per user id
 	closed  bool           // closeAll ran: no socket is added any more
+	panics  panicCounts    // recovered panics, by site (recover.go)
 
 	// live counts the sockets added and not yet done, so that the gateway's
 	// Close can wait for their $disconnect. It is added to under mu, before
