@@ -16,7 +16,7 @@ func (s *socket) expireAt(t time.Time) {
 	if s.expiry != nil {
 		s.expiry.Stop()
 	}
-	s.expiry = time.AfterFunc(time.Until(t), func() { s.close(ws.StatusPolicyViolation, "token expired") })
+	s.expiry = s.afterFunc(time.Until(t), func() { s.close(ws.StatusPolicyViolation, "token expired") })
 }
 
 // stopExpiry drops the expiry timer of a socket that is gone, which would

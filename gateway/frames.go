@@ -71,32 +71,39 @@ type messageReader struct {
 // next reads the next control frame or whole data message (its fragments
 // joined) of at most limit bytes. Client frames must be masked; no extension
 // is negotiated, so no reserved bit may be set.
+//
+// A frame's declared length is the client's word, up to 2^63-1: it is
+// checked against what the message may still take, never added to what it
+// has (their sum can overflow), and no buffer is sized by it (readPayload).
 func (mr *messageReader) next() (message, error) {
 	for {
 		h, err := ws.ReadHeader(mr.r)
 		if err != nil {
+			if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
+				return message{}, errProtocol
+			}
 			return message{}, err
 		}
-		if h.Rsv != 0 || !h.Masked || h.OpCode.IsReserved() {
+		if h.Rsv != 0 || !h.Masked || h.OpCode.IsReserved() || h.Length < 0 {
 			return message{}, errProtocol
 		}
 		if h.OpCode.IsControl() {
 			if !h.Fin || h.Length > 125 {
 				return message{}, errProtocol
 			}
-			payload, err := readPayload(mr.r, h, nil)
+			payload, err := readPayload(mr.r, h, nil, 125)
 			return message{h.OpCode, payload}, err
 		}
 		switch {
 		case h.OpCode == ws.OpContinuation && !mr.inMessage, h.OpCode != ws.OpContinuation && mr.inMessage:
 			return message{}, errProtocol
-		case int64(len(mr.partial.payload))+h.Length > mr.limit:
+		case h.Length > mr.limit-int64(len(mr.partial.payload)):
 			return message{}, errMessageTooBig
 		}
 		if !mr.inMessage {
 			mr.partial, mr.inMessage = message{op: h.OpCode}, true
 		}
-		if mr.partial.payload, err = readPayload(mr.r, h, mr.partial.payload); err != nil {
+		if mr.partial.payload, err = readPayload(mr.r, h, mr.partial.payload, int(mr.limit)); err != nil {
 			return message{}, err
 		}
 		if h.Fin {
@@ -107,12 +114,38 @@ func (mr *messageReader) next() (message, error) {
 	}
 }
 
-// readPayload appends a frame's unmasked payload to buf.
-func readPayload(r io.Reader, h ws.Header, buf []byte) ([]byte, error) {
+// payloadStep bounds how much of a frame's payload is allocated ahead of
+// its bytes. A frame of up to payloadStep is read into one buffer of its
+// size, as it always was. A larger one is read in steps, each of which
+// grows the buffer by payloadStep or by what the message has received so
+// far, whichever is more; a message in many small fragments grows its
+// buffer by doubling, never past the limit. Memory follows the bytes that
+// arrive (at most 2×received + payloadStep, up to the allocator's
+// rounding), not the length a client declares and never sends. A read of
+// payloadStep goes straight from the connection, not through the lazy
+// reader's buffer.
+const payloadStep = lazyBufferSize
+
+// readPayload appends a frame's unmasked payload to buf, which the caller
+// has checked may grow to limit bytes. On an error, buf holds what was
+// read, still masked.
+func readPayload(r io.Reader, h ws.Header, buf []byte, limit int) ([]byte, error) {
 	start := len(buf)
-	buf = append(buf, make([]byte, h.Length)...)
-	if _, err := io.ReadFull(r, buf[start:]); err != nil {
-		return buf, err
+	for left := h.Length; left > 0; {
+		n := int(min(left, int64(max(payloadStep, len(buf)))))
+		if cap(buf)-len(buf) < n {
+			// Doubling keeps many small fragments from copying the
+			// message again for each.
+			grown := make([]byte, len(buf), max(len(buf)+n, min(2*len(buf), limit)))
+			copy(grown, buf)
+			buf = grown
+		}
+		got, err := io.ReadFull(r, buf[len(buf):len(buf)+n])
+		buf = buf[:len(buf)+got]
+		if err != nil {
+			return buf, err
+		}
+		left -= int64(n)
 	}
 	ws.Cipher(buf[start:], h.Mask, 0)
 	return buf, nil

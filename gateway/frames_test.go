@@ -81,3 +81,50 @@ func TestMessageReaderRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestPayloadMemoryFollowsBytesReceived: a frame that declares 128 KB is
+// read into a buffer that grows with the bytes that arrive, so a client
+// that declares much and sends little makes the server hold little: while
+// it waits for more, the reader's buffer is at most twice what arrived,
+// plus payloadStep.
+func TestPayloadMemoryFollowsBytesReceived(t *testing.T) {
+	payload := bytes.Repeat([]byte("p"), MaxFrameBytes)
+	for _, chunk := range []int{1000, 5000, 70000} {
+		src := &bufferWatcher{data: rawFrame(true, ws.OpBinary, MaxFrameBytes, true, payload), chunk: chunk}
+		mr := &messageReader{r: src, limit: MaxFrameBytes}
+		msg, err := mr.next()
+		if err != nil || !bytes.Equal(msg.payload, payload) {
+			t.Fatalf("chunks of %d: %v, %d bytes", chunk, err, len(msg.payload))
+		}
+		if src.worst > 0 {
+			t.Errorf("chunks of %d: a read waited with a buffer of %d bytes over the bound (%d fed)", chunk, src.worst, src.worstFed)
+		}
+	}
+}
+
+// bufferWatcher hands out its data in chunks, and records the read whose
+// buffer most exceeded what a reader may hold: 2×fed + payloadStep, and
+// an eighth more for the allocator's rounding, where the buffer is the
+// payload read so far (fed, less the header) and p's capacity beyond it.
+type bufferWatcher struct {
+	data            []byte
+	chunk           int
+	fed             int
+	worst, worstFed int
+}
+
+func (w *bufferWatcher) Read(p []byte) (int, error) {
+	if over := w.fed + cap(p) - heldBound(w.fed); over > w.worst {
+		w.worst, w.worstFed = over, w.fed
+	}
+	if len(w.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), w.chunk)], w.data)
+	w.data = w.data[n:]
+	w.fed += n
+	return n, nil
+}
+
+// heldBound is the most a frame reader may hold, having been fed fed bytes.
+func heldBound[N int | int64](fed N) N { return (2*fed + payloadStep) * 9 / 8 }

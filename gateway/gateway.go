@@ -169,7 +169,9 @@ func (g *Gateway) Hub() *Hub { return g.hub }
 // /@connections endpoint must be signed with.
 func (g *Gateway) ManagementCredentials() aws.Credentials { return g.cfg.ManagementCredentials }
 
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+// ServeHTTP serves both APIs and the fallback; a panic answers its one
+// request with a 500 (recover.go).
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.serveRecovering(g.mux, w, r) }
 
 // Close closes every WebSocket with 1001 (going away), as API Gateway does
 // on a deployment, and waits until their $disconnect routes have run.

@@ -20,7 +20,8 @@ type Hub struct {
 	mu      sync.RWMutex
 	sockets map[string]*socket
 	rooms   map[string]map[*socket]struct{}
-	closed  bool // closeAll ran: no socket is added any more
+	closed  bool        // closeAll ran: no socket is added any more
+	panics  panicCounts // recovered panics, by site (recover.go)
 
 	// live counts the sockets added and not yet done, so that the gateway's
 	// Close can wait for their $disconnect. It is added to under mu, before

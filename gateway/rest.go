@@ -90,7 +90,7 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	event.RequestContext.Authorizer = authorizer
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), integrationTimeout)
 	defer cancel()
-	resp, err := fn(ctx, event)
+	resp, err := callIntegration(ctx, g.hub, fn, event)
 	if err != nil {
 		// A failed invocation is API Gateway's 502.
 		g.cfg.Logger.Error("integration failed", "method", r.Method, "resource", resource, "err", err)

@@ -34,7 +34,7 @@ func FuzzSelectRoute(f *testing.F) {
 	f.Add([]byte(`{"action":"sendmessage"}`), true)
 	routes := map[string]bool{"$connect": true, "$disconnect": true, "$default": true, "sendmessage": true, "typing": true}
 	g := New(Config{})
-	s := newSocket("FuzzConnection0=", "127.0.0.1", "fuzz", "localhost")
+	s := newSocket(g.hub, "FuzzConnection0=", "127.0.0.1", "fuzz", "localhost")
 	f.Fuzz(func(t *testing.T, frame []byte, binary bool) {
 		got := selectRoute(frame, binary, routes)
 		if want := expectedRoute(frame, binary, routes); got != want {

@@ -26,6 +26,12 @@ const (
 // socket is one client WebSocket: its send queue, its membership in a room,
 // and its timers.
 //
+// What a client can make it hold is bounded: the queue by maxQueuedFrames
+// and maxQueuedBytes, and pongs by one: a ping arriving while the answer to
+// the previous one is unsent replaces it (RFC 6455 §5.5.3 lets an endpoint
+// answer only the most recent ping), so a client that pings and never reads
+// costs at most one pong.
+//
 // An idle socket costs one goroutine (its read loop) and no buffers: the
 // writer is a goroutine started when frames are queued, with a buffer from
 // a pool, that ends when the queue is empty. Frames queued while it writes
@@ -33,6 +39,7 @@ const (
 // frames.
 type socket struct {
 	id          string
+	hub         *Hub // reports the socket's recovered panics
 	connectedAt time.Time
 	sourceIP    string
 	userAgent   string
@@ -49,8 +56,10 @@ type socket struct {
 
 	mu          sync.Mutex
 	conn        net.Conn // nil until the handshake completes
-	queue       []outFrame
+	queue       [][]byte // text frames: shared pushes, error frames
 	queuedBytes int
+	pongData    []byte // the payload of the ping to answer, if pongPending
+	pongPending bool
 	writing     bool          // a writer goroutine runs
 	stopped     chan struct{} // closed when the writer stops, if someone waits for that
 	closing     bool
@@ -61,16 +70,9 @@ type socket struct {
 	done        chan struct{} // closed when the socket starts closing
 }
 
-// outFrame is a frame waiting to be written: a shared push, an error frame
-// or a pong.
-type outFrame struct {
-	op   ws.OpCode
-	data []byte
-}
-
-func newSocket(id, sourceIP, userAgent, domainName string) *socket {
+func newSocket(h *Hub, id, sourceIP, userAgent, domainName string) *socket {
 	s := &socket{
-		id: id, connectedAt: time.Now(), sourceIP: sourceIP, userAgent: userAgent, domainName: domainName,
+		id: id, hub: h, connectedAt: time.Now(), sourceIP: sourceIP, userAgent: userAgent, domainName: domainName,
 		done: make(chan struct{}),
 	}
 	s.touch()
@@ -95,19 +97,19 @@ func (s *socket) enqueue(frame []byte) bool {
 		s.abortLocked("send queue overflow: client too slow")
 		return false
 	}
-	s.queue = append(s.queue, outFrame{ws.OpText, frame})
+	s.queue = append(s.queue, frame)
 	s.queuedBytes += len(frame)
 	s.kickLocked()
 	return true
 }
 
-// pong answers a ping. Control frames do not count against the queue's
-// bounds, and a closing socket answers no more.
+// pong answers a ping, in place of an answer still unsent: one pong at
+// most waits, written ahead of the queue. A closing socket answers no more.
 func (s *socket) pong(payload []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.closing {
-		s.queue = append(s.queue, outFrame{ws.OpPong, payload})
+		s.pongData, s.pongPending = payload, true
 		s.kickLocked()
 	}
 }
@@ -126,6 +128,7 @@ func (s *socket) closeLocked(code ws.StatusCode, reason string) {
 	}
 	s.closing, s.closeCode, s.closeReason = true, code, reason
 	s.queue, s.queuedBytes = nil, 0
+	s.pongData, s.pongPending = nil, false
 	close(s.done)
 	s.kickLocked()
 }
@@ -174,41 +177,48 @@ func (s *socket) kickLocked() {
 	if s.conn == nil || s.writing || s.aborted {
 		return
 	}
-	if len(s.queue) == 0 && !(s.closing && !s.closeSent) {
+	if len(s.queue) == 0 && !s.pongPending && !(s.closing && !s.closeSent) {
 		return
 	}
 	s.writing = true
 	go s.writeLoop(s.conn)
 }
 
-// writeLoop writes queued frames, many per flush, until the queue is empty,
-// and the close frame once the socket closes. It is the only writer on the
-// connection.
+// writeLoop writes the pending pong and queued frames, many per flush,
+// until there are none, and the close frame once the socket closes. It is
+// the only writer on the connection.
 func (s *socket) writeLoop(conn net.Conn) {
 	w := getWriter(conn)
-	defer putWriter(w)
+	defer s.recoverWriter(conn)
 	for {
 		s.mu.Lock()
 		frames := s.queue
 		s.queue, s.queuedBytes = nil, 0
+		pong, sendPong := s.pongData, s.pongPending
+		s.pongData, s.pongPending = nil, false
 		sendClose := s.closing && !s.closeSent && !s.aborted
 		if sendClose {
 			s.closeSent = true
 		}
 		code, reason := s.closeCode, s.closeReason
-		if len(frames) == 0 && !sendClose || s.aborted {
+		if len(frames) == 0 && !sendPong && !sendClose || s.aborted {
 			s.stopWritingLocked()
 			s.mu.Unlock()
+			putWriter(w)
 			return
 		}
 		s.mu.Unlock()
 
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		var err error
+		if sendPong {
+			err = writeFrame(w, ws.OpPong, pong)
+		}
 		for _, f := range frames {
-			if err = writeFrame(w, f.op, f.data); err != nil {
+			if err != nil {
 				break
 			}
+			err = writeFrame(w, ws.OpText, f)
 		}
 		if err == nil && sendClose {
 			err = writeFrame(w, ws.OpClose, ws.NewCloseFrameBody(code, reason))
@@ -223,6 +233,7 @@ func (s *socket) writeLoop(conn net.Conn) {
 			s.stopWritingLocked()
 			s.mu.Unlock()
 			conn.Close()
+			putWriter(w)
 			return
 		}
 		if sendClose {
@@ -266,7 +277,7 @@ func (s *socket) awaitWriter(d time.Duration) {
 // startTimers closes the socket at API Gateway's idle timeout and maximum
 // connection duration. Timers, not a goroutine per socket.
 func (s *socket) startTimers(idle, maxDuration time.Duration) {
-	s.maxAge = time.AfterFunc(maxDuration, func() { s.close(ws.StatusGoingAway, "maximum connection duration reached") })
+	s.maxAge = s.afterFunc(maxDuration, func() { s.close(ws.StatusGoingAway, "maximum connection duration reached") })
 	var check func()
 	check = func() {
 		if left := idle - time.Since(s.lastActiveAt()); left > 0 {
@@ -278,7 +289,7 @@ func (s *socket) startTimers(idle, maxDuration time.Duration) {
 		s.close(ws.StatusGoingAway, "idle timeout")
 	}
 	s.mu.Lock()
-	s.idle = time.AfterFunc(idle, check)
+	s.idle = s.afterFunc(idle, check)
 	s.mu.Unlock()
 }
 
@@ -290,4 +301,40 @@ func (s *socket) stopTimers() {
 		s.idle.Stop()
 	}
 
+}
+
+// afterFunc is time.AfterFunc for the socket's timers: a panic of f is
+// logged and counted, and closes the socket with 1011, not the process.
+func (s *socket) afterFunc(d time.Duration, f func()) *time.Timer {
+	return time.AfterFunc(d, func() {
+		defer s.recoverTimer()
+		f()
+	})
+}
+
+// recoverTimer, deferred, ends a panic of a timer's function: it is logged
+// and counted, and the socket closes with 1011.
+func (s *socket) recoverTimer() {
+	if v := recover(); v != nil {
+		s.hub.recovered(panicTimer, v)
+		s.close(ws.StatusInternalServerError, "internal server error")
+	}
+}
+
+// recoverWriter, deferred by writeLoop, ends a panic of the writer. The
+// connection may have been left in the middle of a frame, so no close frame
+// can follow: the connection is dropped, and the socket closes with 1011.
+// The writer's buffer is not pooled again.
+func (s *socket) recoverWriter(conn net.Conn) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	s.hub.recovered(panicWriter, v)
+	s.mu.Lock()
+	s.closeLocked(ws.StatusInternalServerError, "internal server error")
+	s.aborted = true
+	s.stopWritingLocked()
+	s.mu.Unlock()
+	conn.Close()
 }

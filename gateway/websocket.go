@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -40,7 +41,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	id := newConnectionID()
 	ident := identity(r)
-	s := newSocket(id, ident.SourceIP, ident.UserAgent, r.Host)
+	s := newSocket(g.hub, id, ident.SourceIP, ident.UserAgent, r.Host)
 	if !g.hub.add(s) {
 		g.release()
 		writeError(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "the server is shutting down"))
@@ -51,11 +52,24 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		g.authorizers.Store(id, authorizer)
 	}
 	// end forgets the socket; it runs once, when its handler is done.
+	var ended atomic.Bool
 	end := func() {
-		g.authorizers.Delete(id)
-		g.hub.done()
-		g.release()
+		if !ended.Swap(true) {
+			g.authorizers.Delete(id)
+			g.hub.done()
+			g.release()
+		}
 	}
+	// A panic before the connection's goroutine takes over (ServeHTTP
+	// answers it) forgets the socket: Close would wait for it forever.
+	defer func() {
+		if v := recover(); v != nil {
+			g.hub.remove(s)
+			s.close(ws.StatusInternalServerError, "internal server error")
+			end()
+			panic(v)
+		}
+	}()
 
 	connect := g.wsEvent(s, "$connect", "CONNECT")
 	connect.Headers, connect.MultiValueHeaders = splitHeaders(r)
@@ -103,6 +117,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	go func() {
 		defer end()
+		defer g.recoverSocket(s, conn)
 		g.serveSocket(s, conn, &lazyReader{conn: in})
 	}()
 }
@@ -112,12 +127,42 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) serveSocket(s *socket, conn net.Conn, in io.Reader) {
 	s.attach(conn)
 	s.startTimers(g.cfg.IdleTimeout, g.cfg.MaxConnectionDuration)
-	code, reason, err := g.readLoop(s, &messageReader{r: in, limit: MaxFrameBytes})
+	code, reason, err := g.readMessages(s, &messageReader{r: in, limit: MaxFrameBytes})
 	s.close(code, reason)
 	s.stopTimers()
 	g.hub.remove(s)
-	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errProtocol))
+	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errProtocol) || errors.Is(err, errPanicked))
 	g.disconnect(s, code, reason)
+}
+
+// errPanicked ends a read loop that panicked.
+var errPanicked = errors.New("the read loop panicked")
+
+// readMessages runs the read loop. A panic in it closes the socket with
+// 1011, and the socket then ends as any other: $disconnect runs.
+func (g *Gateway) readMessages(s *socket, mr *messageReader) (code ws.StatusCode, reason string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			g.hub.recovered(panicSocket, v)
+			s.close(ws.StatusInternalServerError, "internal server error")
+			code, reason = s.closeStatus()
+			err = errPanicked
+		}
+	}()
+	return g.readLoop(s, mr)
+}
+
+// recoverSocket, deferred at the top of a connection's goroutine, ends a
+// panic that escaped serveSocket past its read loop: the socket is
+// forgotten and its connection dropped.
+func (g *Gateway) recoverSocket(s *socket, conn net.Conn) {
+	if v := recover(); v != nil {
+		g.hub.recovered(panicSocket, v)
+		s.close(ws.StatusInternalServerError, "internal server error")
+		s.stopTimers()
+		g.hub.remove(s)
+		conn.Close()
+	}
 }
 
 // awaitClose gives the writer a moment to send the close frame, then drops
@@ -145,13 +190,7 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 			return code, reason, err
 		}
 		s.touch()
-		switch msg.op {
-		case ws.OpPing:
-			s.pong(msg.payload)
-			continue
-		case ws.OpPong:
-			continue
-		case ws.OpClose:
+		if msg.op == ws.OpClose {
 			if s.isClosing() {
 				code, reason := s.closeStatus() // the client's answer to our close
 				return code, reason, nil
@@ -167,7 +206,16 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 		if s.isClosing() {
 			continue // closed by us: only the client's close frame matters now
 		}
+		// Pings and pongs spend the frame budget too: a ping flood is
+		// closed as a data flood is.
 		if !g.allowFrame(s) {
+			continue
+		}
+		switch msg.op {
+		case ws.OpPing:
+			s.pong(msg.payload)
+			continue
+		case ws.OpPong:
 			continue
 		}
 		route := selectRoute(msg.payload, msg.op == ws.OpBinary, g.cfg.WebSocket)
@@ -221,7 +269,7 @@ func (g *Gateway) invoke(event events.APIGatewayWebsocketProxyRequest) (events.A
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), integrationTimeout)
 	defer cancel()
-	resp, err := fn(ctx, event)
+	resp, err := callIntegration(ctx, g.hub, fn, event)
 	if err != nil {
 		g.cfg.Logger.Error("integration failed", "route", event.RequestContext.RouteKey, "connection_id", event.RequestContext.ConnectionID, "err", err)
 	}

@@ -1,15 +1,22 @@
 package metrics
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"iter"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Hub is what the gauges read of the gateway's live connections
 // (gateway.Hub): both are counted when scraped, not on every change.
 type Hub interface {
 	Len() int   // open sockets
 	Rooms() int // rooms with a joined connection
+	// Panics yields the panics the gateway recovered from, by where.
+	Panics() iter.Seq2[string, uint64]
 }
 
-// WatchHub exports the hub's open connections and rooms as gauges.
+// WatchHub exports the hub's open connections and rooms as gauges, and the
+// panics it recovered from as chatapp_panics_total{where}.
 func (m *Metrics) WatchHub(h Hub) {
 	if m == nil {
 		return
@@ -23,5 +30,22 @@ func (m *Metrics) WatchHub(h Hub) {
 			Namespace: namespace, Name: "rooms",
 			Help: "Rooms with at least one connection.",
 		}, func() float64 { return float64(h.Rooms()) }),
+		panicCollector{hub: h, desc: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "panics_total"),
+			"Panics the gateway recovered from, by where: http (a request), socket (a connection's read loop), writer, timer, integration (a route's function).",
+			[]string{"where"}, nil)},
 	)
+}
+
+// panicCollector reads the hub's panic counts when scraped.
+type panicCollector struct {
+	hub  Hub
+	desc *prometheus.Desc
+}
+
+func (c panicCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c panicCollector) Collect(ch chan<- prometheus.Metric) {
+	for where, n := range c.hub.Panics() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), where)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -246,14 +247,26 @@ func TestErrorsAreCountedByRouteAndCode(t *testing.T) {
 	}
 }
 
-type fakeHub struct{ sockets, rooms int }
+type fakeHub struct {
+	sockets, rooms int
+	panics         map[string]uint64
+}
 
 func (h fakeHub) Len() int   { return h.sockets }
 func (h fakeHub) Rooms() int { return h.rooms }
+func (h fakeHub) Panics() iter.Seq2[string, uint64] {
+	return func(yield func(string, uint64) bool) {
+		for _, where := range []string{"http", "socket"} {
+			if !yield(where, h.panics[where]) {
+				return
+			}
+		}
+	}
+}
 
 func TestHandlerExposesGaugesAndRuntimeCollectors(t *testing.T) {
 	m := New()
-	m.WatchHub(fakeHub{sockets: 7, rooms: 2})
+	m.WatchHub(fakeHub{sockets: 7, rooms: 2, panics: map[string]uint64{"socket": 3}})
 	m.Notifier(&fakeNotifier{}).Broadcast(context.Background(), "lobby", chatapp.Push{})
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
@@ -269,6 +282,9 @@ func TestHandlerExposesGaugesAndRuntimeCollectors(t *testing.T) {
 	for _, want := range []string{
 		"\nchatapp_connections_open 7\n",
 		"\nchatapp_rooms 2\n",
+		"\nchatapp_panics_total{where=\"socket\"} 3\n",
+		"\nchatapp_panics_total{where=\"http\"} 0\n",
+		"\n# TYPE chatapp_panics_total counter\n",
 		"\ngo_goroutines ",
 		"\nprocess_start_time_seconds ",
 		// the fast paths' buckets, from 50µs to 1s

@@ -1,0 +1,7 @@
+//go:build race
+
+package gateway
+
+// raceEnabled: the race detector is on (its sync.Pool drops buffers at
+// random, so allocation counts vary).
+const raceEnabled = true

@@ -1,0 +1,128 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// A panic in the gateway ends what it happened in, never the process: a
+// request gets a 500, a socket closes with 1011, a route's function counts
+// as a failed invocation, as on Lambda. Every goroutine the gateway starts
+// and every request it serves recovers at its top; each recovered panic is
+// logged with its stack and counted (Hub.Panics, chatapp_panics_total).
+
+// panicSite is where a panic was recovered: the label of the count.
+type panicSite int
+
+const (
+	panicHTTP        panicSite = iota // a request: REST, a handshake, the management API, the fallback
+	panicSocket                       // a connection's read loop, its routing included
+	panicWriter                       // a connection's writer
+	panicTimer                        // a connection's idle or maximum-duration timer
+	panicIntegration                  // a route's function, REST or WebSocket
+	numPanicSites
+)
+
+var panicSiteNames = [numPanicSites]string{"http", "socket", "writer", "timer", "integration"}
+
+// panicCounts counts recovered panics by site.
+type panicCounts [numPanicSites]atomic.Uint64
+
+// recovered logs and counts a panic recovered at where.
+func (h *Hub) recovered(where panicSite, v any) {
+	h.panics[where].Add(1)
+	h.logger.Error("recovered from a panic", "where", panicSiteNames[where], "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+}
+
+// serveRecovering serves a request with next; a panic ends that request
+// only. The client gets a 500 with the JSON error body if no header was
+// written yet; otherwise the response is cut off (http.ErrAbortHandler),
+// so that a partial answer never looks whole, and a hijacked connection is
+// closed.
+func (g *Gateway) serveRecovering(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	rw := &trackingWriter{ResponseWriter: w}
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		if v == http.ErrAbortHandler { // a deliberate abort, not a fault
+			panic(v)
+		}
+		g.hub.recovered(panicHTTP, v)
+		if rw.hijacked != nil {
+			rw.hijacked.Close()
+		}
+		if rw.wrote {
+			panic(http.ErrAbortHandler)
+		}
+		clear(w.Header()) // what the handler meant for its own answer
+		writeError(w, chatapp.Errorf(chatapp.EINTERNAL, "internal server error"))
+	}()
+	next.ServeHTTP(rw, r)
+}
+
+// trackingWriter records whether a response has begun: after that, a
+// panic can no longer be answered.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote    bool
+	hijacked net.Conn
+}
+
+func (w *trackingWriter) WriteHeader(code int) {
+	if code >= 200 || code == http.StatusSwitchingProtocols {
+		w.wrote = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *trackingWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps the server's sendfile path for files the fallback serves.
+func (w *trackingWriter) ReadFrom(src io.Reader) (int64, error) {
+	w.wrote = true
+	return io.Copy(w.ResponseWriter, src)
+}
+
+func (w *trackingWriter) Flush() {
+	w.wrote = true
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack hands the connection over (the WebSocket handshake).
+func (w *trackingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.wrote = true
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	w.hijacked = conn
+	return conn, rw, err
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// callIntegration invokes a route's function as Lambda invokes one: a panic
+// is that invocation's failure, an error like any other (REST: 502, a
+// route: an error frame, $connect: a refused handshake), logged and counted.
+func callIntegration[E any, F ~func(context.Context, E) (events.APIGatewayProxyResponse, error)](ctx context.Context, h *Hub, fn F, event E) (resp events.APIGatewayProxyResponse, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.recovered(panicIntegration, v)
+			resp, err = events.APIGatewayProxyResponse{}, fmt.Errorf("the function panicked: %v", v)
+		}
+	}()
+	return fn(ctx, event)
+}

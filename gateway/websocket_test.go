@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/gobwas/ws"
+)
+
+// TestDeclaredLengthsCannotCrash: a frame may declare any length up to
+// 2^63-1, and one that would overflow the size check when added to the
+// fragments before it (the crash of issue 9: a 1-byte first fragment, then
+// a continuation of 2^63-1) is refused with 1009, a length with its top bit
+// set or a control frame's long length with 1002. The server keeps serving
+// a bystander throughout.
+func TestDeclaredLengthsCannotCrash(t *testing.T) {
+	ts := startServer(t, Config{})
+	bystander := dialRaw(t, ts, 0)
+	bystander.echo("before")
+	first := func(n int) []byte { return rawFrame(false, ws.OpText, uint64(n), false, make([]byte, n)) }
+	for _, c := range []struct {
+		name   string
+		frames [][]byte
+		want   ws.StatusCode
+	}{
+		{"continuation of 2^63-1 after 1 byte", [][]byte{first(1), rawFrame(true, ws.OpContinuation, math.MaxInt64, true, nil)}, ws.StatusMessageTooBig},
+		{"continuation of 2^63-100 after 100 bytes", [][]byte{first(100), rawFrame(true, ws.OpContinuation, math.MaxInt64-99, true, nil)}, ws.StatusMessageTooBig},
+		{"continuation of 2^63-2 after 125 bytes", [][]byte{first(125), rawFrame(true, ws.OpContinuation, math.MaxInt64-1, true, nil)}, ws.StatusMessageTooBig},
+		{"continuation one byte over the limit", [][]byte{first(1000), rawFrame(true, ws.OpContinuation, MaxFrameBytes-999, true, nil)}, ws.StatusMessageTooBig},
+		{"text of 2^63-1", [][]byte{rawFrame(true, ws.OpText, math.MaxInt64, true, nil)}, ws.StatusMessageTooBig},
+		{"length with the top bit set", [][]byte{rawFrame(true, ws.OpText, 1<<63, true, nil)}, ws.StatusProtocolError},
+		{"continuation of 2^64-1 after 1 byte", [][]byte{first(1), rawFrame(true, ws.OpContinuation, math.MaxUint64, true, nil)}, ws.StatusProtocolError},
+		{"ping of 2^63-1", [][]byte{rawFrame(true, ws.OpPing, math.MaxInt64, true, nil)}, ws.StatusProtocolError},
+		{"ping of 126", [][]byte{rawFrame(true, ws.OpPing, 126, false, nil)}, ws.StatusProtocolError},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			client := dialRaw(t, ts, 0)
+			client.write(c.frames...)
+			client.expectClose(c.want)
+			bystander.echo("after " + c.name)
+		})
+	}
+	if n := ts.panics("socket"); n != 0 {
+		t.Errorf("%d panics recovered: the lengths must be refused, not crash", n)
+	}
+}
+
+// TestPingFloodHoldsOnePong: a client that pings as fast as it can and
+// never reads (a small receive window, no frame limit) makes the server
+// hold at most one pong: a newer ping replaces an unsent answer. Its queue
+// holds nothing else, and the socket still routes.
+func TestPingFloodHoldsOnePong(t *testing.T) {
+	const pings = 100_000
+	var ts *testServer
+	held := make(chan string, 1)
+	ts = startServer(t, Config{WebSocket: map[string]WebSocketFunc{
+		// A frame, routed after the pings, reports what the socket holds.
+		"$default": func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+			s := ts.socket(ev.RequestContext.ConnectionID)
+			s.mu.Lock()
+			held <- fmt.Sprintf("frames=%d bytes=%d", len(s.queue), s.queuedBytes+len(s.pongData))
+			s.mu.Unlock()
+			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+		},
+	}})
+	c := dialRaw(t, ts, 4096)
+	ping := rawFrame(true, ws.OpPing, 125, false, make([]byte, 125))
+	batch := make([]byte, 0, 1000*len(ping))
+	for range 1000 {
+		batch = append(batch, ping...)
+	}
+	for range pings / 1000 {
+		c.write(batch)
+	}
+	c.write(rawFrame(true, ws.OpText, 1, false, []byte("?")))
+	select {
+	case got := <-held:
+		if got != "frames=0 bytes=125" && got != "frames=0 bytes=0" {
+			t.Fatalf("after %d unread pongs the socket held %s, want no frame and at most one pong", pings, got)
+		}
+	case <-time.After(rawWait):
+		t.Fatalf("the frame after %d pings was not routed", pings)
+	}
+}
+
+// TestPingFloodIsClosed: pings spend the frame budget as data frames do,
+// and a client that keeps pinging past it is closed with 1008.
+func TestPingFloodIsClosed(t *testing.T) {
+	ts := startServer(t, Config{FrameRate: 10, FrameBurst: 10})
+	bystander := dialRaw(t, ts, 0)
+	c := dialRaw(t, ts, 0)
+	ping := rawFrame(true, ws.OpPing, 4, false, []byte("ping"))
+	for range 1000 {
+		c.write(ping)
+	}
+	c.write(rawFrame(true, ws.OpClose, 2, false, ws.NewCloseFrameBody(ws.StatusNormalClosure, "")))
+	c.expectClose(ws.StatusPolicyViolation)
+	bystander.echo("still here")
+}
