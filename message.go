@@ -35,6 +35,36 @@ type MessageFilter struct {
 	Before string // older than this id, newest first
 	After  string // newer than this id, oldest first
 	Limit  int
+	// MaxBytes, when above 0, bounds the page in bytes as Limit bounds it in
+	// count: the sum of its messages' StoredSize. A store stops reading rows
+	// once the next would pass it and reports More, as for a page cut at
+	// Limit, so that a request for 1000 messages of 16 KiB loads MaxBytes,
+	// not 16 MB. The page keeps the messages read first (the newest of a
+	// latest or Before page, the oldest of an After page), and always holds
+	// one message when there is one, however large, so that a walk moves on.
+	MaxBytes int
+}
+
+// Takes tells whether a page that holds n messages of used bytes (their
+// StoredSize) takes one more of size bytes under f's limits. A store calls
+// it for each row in the order it reads them and stops at the first it
+// refuses: that row proves More.
+func (f *MessageFilter) Takes(n, used, size int) bool {
+	switch {
+	case n >= f.Limit:
+		return false
+	case n == 0 || f.MaxBytes <= 0:
+		return true
+	}
+	return used+size <= f.MaxBytes
+}
+
+// StoredSize is what a message weighs in a page's MaxBytes: the bytes of
+// its text, name and ids, what a store holds in memory for it beyond a
+// fixed overhead. A message's JSON holds each of these strings, escaped
+// (never shorter), so its encoded size is never below StoredSize.
+func (m *Message) StoredSize() int {
+	return len(m.ID) + len(m.RoomID) + len(m.UserID) + len(m.Name) + len(m.Text)
 }
 
 // MessagePage is one page of history, always oldest first.

@@ -143,6 +143,8 @@ func (f *MessageFilter) Validate() error {
 		return Errorf(EINVALID, "cursor and after cannot be combined")
 	case f.Limit < 0 || f.Limit > MaxHistoryLimit:
 		return Errorf(EINVALID, "limit must be between 1 and %d", MaxHistoryLimit)
+	case f.MaxBytes < 0:
+		return Errorf(EINVALID, "a page's byte budget cannot be negative")
 	case f.Limit == 0:
 		f.Limit = DefaultHistoryLimit
 	}

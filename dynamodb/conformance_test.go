@@ -509,3 +509,55 @@ func TestIdempotencyRecordExpiresWithItsMessage(t *testing.T) {
 		t.Fatalf("the key record expires at %d, after its message (%d)", record, message)
 	}
 }
+
+// TestFindMessagesStopsAtTheBudget: a page of limit 1000 with a byte budget
+// of 64 KiB, on a room of 100 messages of 16 KiB, stops reading once the
+// budget is spent: one Query (DynamoDB returns at most 1 MB a call), where
+// the loop went on to fill the limit and read the room whole.
+func TestFindMessagesStopsAtTheBudget(t *testing.T) {
+	client, _ := open(t, base)
+	var queries, items atomic.Int32
+	counted := ddb.New(client.Options(), func(o *ddb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("countQueries",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					out, md, err := next.HandleInitialize(ctx, in)
+					if q, ok := out.Result.(*ddb.QueryOutput); ok {
+						queries.Add(1)
+						items.Add(int32(len(q.Items)))
+					}
+					return out, md, err
+				}), middleware.After)
+		})
+	})
+	cfg := base
+	cfg.QueryPageSize = 0 // DynamoDB's own 1 MB cap
+	db := dynamodb.New(counted, cfg)
+	ctx := t.Context()
+	room := "room-budget-" + rand.Text()
+	text := strings.Repeat("b", chatapp.MaxMessageBytes)
+	var ms []*chatapp.Message
+	for range 100 {
+		m := &chatapp.Message{RoomID: room, UserID: "u", Text: text}
+		if err := db.CreateMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+
+	queries.Store(0)
+	items.Store(0)
+	const budget = 64 << 10
+	page, err := db.FindMessages(ctx, chatapp.MessageFilter{RoomID: room, Limit: chatapp.MaxHistoryLimit, MaxBytes: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := ms[0].StoredSize()
+	if want := budget / size; len(page.Messages) != want || !page.More || page.Messages[want-1].ID != ms[99].ID {
+		t.Fatalf("%d messages (More %v), want the newest %d and More", len(page.Messages), page.More, want)
+	}
+	t.Logf("%d Queries, %d items read, %d kept", queries.Load(), items.Load(), len(page.Messages))
+	if q, n := queries.Load(), items.Load(); q != 1 || n >= 100 {
+		t.Errorf("%d Queries read %d items of 16 KiB for a page of %d bytes; want 1 Query (at most 1 MB)", q, n, budget)
+	}
+}

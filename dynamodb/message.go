@@ -207,7 +207,11 @@ func (db *DB) storedMessage(ctx context.Context, m *chatapp.Message, now time.Ti
 // FindMessages reads one page of history: a Query on the room in id order,
 // backward for the latest or a Before page, forward for an After page. It
 // reads one item past the limit to learn whether more exist, and goes on
-// reading while DynamoDB's 1 MB cap or expired rows left the page short.
+// reading while DynamoDB's 1 MB cap or expired rows left the page short. It
+// stops, with More, at the first item that f.MaxBytes does not take: a page
+// loads its budget and what the last Query returned (at most 1 MB), not its
+// limit's worth. Once the budget is spent, a Query asks for one item, which
+// only tells whether more exist.
 func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatapp.MessagePage, error) {
 	if err := f.Validate(); err != nil {
 		return chatapp.MessagePage{}, err
@@ -231,11 +235,16 @@ func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatap
 		in.ExpressionAttributeValues[":cursor"] = &types.AttributeValueMemberS{Value: cursor}
 	}
 
-	want := f.Limit + 1
 	now := time.Now()
 	var page chatapp.MessagePage
-	for len(page.Messages) < want {
-		in.Limit = db.pageLimit(want - len(page.Messages))
+	used := 0
+read:
+	for {
+		want := f.Limit + 1 - len(page.Messages)
+		if f.MaxBytes > 0 && used >= f.MaxBytes {
+			want = 1
+		}
+		in.Limit = db.pageLimit(want)
 		out, err := db.client.Query(ctx, in)
 		if err != nil {
 			return chatapp.MessagePage{}, fmt.Errorf("query messages: %w", err)
@@ -245,19 +254,22 @@ func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatap
 			return chatapp.MessagePage{}, fmt.Errorf("unmarshal messages: %w", err)
 		}
 		for _, it := range items {
-			if !expired(it.ExpiresAt, now) {
-				page.Messages = append(page.Messages, &chatapp.Message{
-					ID: it.ID, RoomID: it.RoomID, Timestamp: it.Timestamp, Text: it.Text, UserID: it.UserID, Name: it.Name,
-				})
+			if expired(it.ExpiresAt, now) {
+				continue
 			}
+			m := &chatapp.Message{ID: it.ID, RoomID: it.RoomID, Timestamp: it.Timestamp, Text: it.Text, UserID: it.UserID, Name: it.Name}
+			size := m.StoredSize()
+			if !f.Takes(len(page.Messages), used, size) {
+				page.More = true
+				break read
+			}
+			used += size
+			page.Messages = append(page.Messages, m)
 		}
 		if len(out.LastEvaluatedKey) == 0 {
 			break
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
-	if len(page.Messages) > f.Limit {
-		page.Messages, page.More = page.Messages[:f.Limit], true
 	}
 	if f.After == "" {
 		reverse(page.Messages)

@@ -22,6 +22,17 @@ const MaxHistoryBodyBytes = 1 << 20
 // messages: {"messages":[],"next_cursor":"..."} or ,"has_more":true.
 const historyEnvelope = 256
 
+// historyLoadBytes is the byte budget (chatapp.MessageFilter.MaxBytes) of
+// the page GET /chat asks the store for. A message's JSON is never shorter
+// than its StoredSize, so the messages that fit MaxHistoryBodyBytes always
+// fit it too: the store loads every message encodeHistory could send, which
+// stays the final word, and about 1 MiB at most (one more message, and on
+// DynamoDB what its last Query returned), where a limit=1000 page of 16 KiB
+// messages loaded 16 MB. For messages whose JSON grows most (16 KiB of
+// control characters, 96 KiB of \u0001 each) the store loads up to six times
+// as many as the body takes: still about 1 MiB.
+const historyLoadBytes = MaxHistoryBodyBytes - historyEnvelope
+
 // encodeHistory returns the body of GET /chat for page, at most budget bytes
 // unless its one message is larger (a page always holds a message, when there
 // is one, so that a walk always moves on). after tells an ?after= page, read

@@ -70,3 +70,25 @@ func TestEncodeHistoryOneMessageAtLeast(t *testing.T) {
 		t.Errorf("empty page: %s", s)
 	}
 }
+
+// TestEncodedNeverBelowStoredSize: historyLoadBytes relies on a message's
+// JSON, as encodeHistory writes it, never being shorter than its
+// StoredSize: then the store loads every message the body could hold.
+// Likewise the users bound of the tests.
+func TestEncodedNeverBelowStoredSize(t *testing.T) {
+	if MaxUsersListed != 1000 {
+		t.Errorf("MaxUsersListed = %d; update maxUsers in bounds_test.go", MaxUsersListed)
+	}
+	e := getEncoder()
+	defer e.put()
+	for _, s := range []string{"", "a", "<>&", `"\`, "\x01\x1f\x7f", "\u2028\u2029", "é", "😀", "\ufffd", "日本語"} {
+		m := &chatapp.Message{ID: "01KAZ3F4J7Q9V2C8N6M5T0R1WX", RoomID: "r" + s, UserID: "u", Name: s, Text: strings.Repeat(s, 100) + "x"}
+		b, err := e.encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < m.StoredSize() {
+			t.Errorf("%q: JSON of %d bytes, below its StoredSize %d", s, len(b), m.StoredSize())
+		}
+	}
+}

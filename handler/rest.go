@@ -14,9 +14,15 @@ import (
 	"github.com/chatapp-dev/chatapp"
 )
 
-// MaxBodyBytes bounds a REST body: a message at its largest fits with room
-// to spare.
-const MaxBodyBytes = 64 * 1024
+// MaxBodyBytes bounds a REST body (after base64 decoding). The largest
+// valid PUT body, as a JSON encoder that escapes all it may writes it
+// (Python's json.dumps, Newtonsoft's EscapeNonAscii), is about 98 KiB: the
+// text's 16 KiB of control characters as 96 KiB of \u0001, the name's 64
+// characters outside the BMP as 768 bytes of surrogate-pair escapes, each
+// id's 128 bytes of letters as 384 bytes of escapes (room, user,
+// idempotency key), and the field names. 128 KiB takes it with room for an
+// encoder's whitespace; 64 KiB refused valid messages.
+const MaxBodyBytes = 128 * 1024
 
 // GetMessages is REST GET /chat?room_id=R[&limit=N][&cursor=ID|&after=ID]:
 // {"messages":[...],"next_cursor":ID} or {"messages":[...],"has_more":true}.
@@ -24,13 +30,14 @@ const MaxBodyBytes = 64 * 1024
 // next_cursor is set while older messages exist: pass it back as ?cursor=
 // to read them. has_more is set on an ?after= page that stopped before the
 // newest message: ask again after its last. A page holds at most limit
-// messages and MaxHistoryBodyBytes (see encodeHistory).
+// messages and MaxHistoryBodyBytes (see encodeHistory), and the store loads
+// at most historyLoadBytes of them.
 func (h *Handler) GetMessages(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	q := req.QueryStringParameters
 	if _, err := h.caller(req.RequestContext.Authorizer, q["room_id"], ""); err != nil {
 		return h.errorResponse(ctx, "GET /chat", err)
 	}
-	filter := chatapp.MessageFilter{RoomID: q["room_id"], Before: q["cursor"], After: q["after"]}
+	filter := chatapp.MessageFilter{RoomID: q["room_id"], Before: q["cursor"], After: q["after"], MaxBytes: historyLoadBytes}
 	if s := q["limit"]; s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -67,11 +74,43 @@ const IdempotencyKeyHeader = "Idempotency-Key"
 const ReplayedHeader = "Idempotent-Replayed"
 
 // putResponse is the body of PUT /chat: the original's "users" (the room's
-// connections), plus the stored message and how many connections got it.
+// connections, at most MaxUsersListed), plus the stored message and how
+// many connections got it.
 type putResponse struct {
-	Users     []*chatapp.Connection `json:"users"`
-	Message   *chatapp.Message      `json:"message"`
-	Delivered int                   `json:"delivered"`
+	Users          []*chatapp.Connection `json:"users"`
+	UsersTruncated bool                  `json:"users_truncated,omitempty"`
+	Message        *chatapp.Message      `json:"message"`
+	Delivered      int                   `json:"delivered"`
+}
+
+// usersResponse is the body of GET /chat/users.
+type usersResponse struct {
+	Users          []*chatapp.Connection `json:"users"`
+	UsersTruncated bool                  `json:"users_truncated,omitempty"`
+}
+
+// MaxUsersListed bounds the "users" of PUT /chat's and GET /chat/users'
+// answers, which grew with the room: a room of many thousand connections
+// made answers over Lambda's 6 MB payload limit, a 502 for every send to
+// it. An entry's JSON is at most about 610 bytes (a 16-byte connection id,
+// 128-byte room and user ids, a name of 64 four-byte characters), so 1000
+// entries stay under 1 MiB of body, as a history page does, and under
+// 2 MiB as the string inside Lambda's response, with the message of a PUT
+// beside them. 1000 is also more than a chat shows as a member list. A cut
+// list holds the oldest connections, in connection order, and the answer
+// says "users_truncated":true; an uncut answer is the original's shape.
+const MaxUsersListed = 1000
+
+// listUsers is a room's connections as an answer lists them: never null,
+// and cut to the first MaxUsersListed.
+func listUsers(conns []*chatapp.Connection) (users []*chatapp.Connection, truncated bool) {
+	switch {
+	case conns == nil:
+		return []*chatapp.Connection{}, false
+	case len(conns) > MaxUsersListed:
+		return conns[:MaxUsersListed:MaxUsersListed], true
+	}
+	return conns, false
 }
 
 // PutMessage is REST PUT /chat: store the message, push it to the room.
@@ -109,11 +148,8 @@ func (h *Handler) PutMessage(ctx context.Context, req events.APIGatewayProxyRequ
 	if err != nil {
 		return h.errorResponse(ctx, "PUT /chat", err)
 	}
-	users := delivery.Connections
-	if users == nil {
-		users = []*chatapp.Connection{}
-	}
-	resp, err := jsonResponse(200, putResponse{Users: users, Message: m, Delivered: delivery.Delivered})
+	users, truncated := listUsers(delivery.Connections)
+	resp, err := jsonResponse(200, putResponse{Users: users, UsersTruncated: truncated, Message: m, Delivered: delivery.Delivered})
 	if replayed {
 		resp.Headers[ReplayedHeader] = "true"
 	}
@@ -138,7 +174,11 @@ func idempotencyKey(req events.APIGatewayProxyRequest, fromBody string) (string,
 	return fromBody, nil
 }
 
-// GetUsers is REST GET /chat/users?room_id=R: who is in the room.
+// GetUsers is REST GET /chat/users?room_id=R: who is in the room, at most
+// MaxUsersListed connections, with "users_truncated":true past that. The
+// store still reads the room whole, as every send does to push to it (the
+// room index of DynamoDB sorts by user, not by age, so a Limit there would
+// not keep the oldest); only the answer is bounded.
 func (h *Handler) GetUsers(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	roomID := req.QueryStringParameters["room_id"]
 	if err := chatapp.ValidateRoomID(roomID); err != nil {
@@ -151,9 +191,8 @@ func (h *Handler) GetUsers(ctx context.Context, req events.APIGatewayProxyReques
 	if err != nil {
 		return h.errorResponse(ctx, "GET /chat/users", err)
 	}
-	return jsonResponse(200, struct {
-		Users []*chatapp.Connection `json:"users"`
-	}{conns})
+	users, truncated := listUsers(conns)
+	return jsonResponse(200, usersResponse{Users: users, UsersTruncated: truncated})
 }
 
 func requestBody(req events.APIGatewayProxyRequest) ([]byte, error) {

@@ -58,7 +58,9 @@ func findByIdempotencyKey(ctx context.Context, lookup *sql.Stmt, m *chatapp.Mess
 }
 
 // FindMessages reads one page of history. It reads one row past the limit to
-// learn whether more exist.
+// learn whether more exist, and stops reading, with More, at the first row
+// that f.MaxBytes does not take: rows are stepped one at a time, so a page
+// loads its budget and one row, not its limit's worth.
 func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatapp.MessagePage, error) {
 	if err := f.Validate(); err != nil {
 		return chatapp.MessagePage{}, err
@@ -70,18 +72,22 @@ func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatap
 	}
 	defer rows.Close()
 	var page chatapp.MessagePage
+	used := 0
 	for rows.Next() {
 		m := &chatapp.Message{RoomID: f.RoomID}
 		if err := rows.Scan(&m.ID, &m.Timestamp, &m.UserID, &m.Name, &m.Text); err != nil {
 			return chatapp.MessagePage{}, fmt.Errorf("scan message: %w", err)
 		}
+		size := m.StoredSize()
+		if !f.Takes(len(page.Messages), used, size) {
+			page.More = true
+			break
+		}
+		used += size
 		page.Messages = append(page.Messages, m)
 	}
 	if err := rows.Err(); err != nil {
 		return chatapp.MessagePage{}, fmt.Errorf("query messages: %w", err)
-	}
-	if len(page.Messages) > f.Limit {
-		page.Messages, page.More = page.Messages[:f.Limit], true
 	}
 	if newestFirst {
 		reverse(page.Messages)

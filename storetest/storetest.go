@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"EmptyRoom", testEmptyRoom},
 		{"BeforePagesBack", testBeforePagesBack},
 		{"AfterPagesForward", testAfterPagesForward},
+		{"ByteBudget", testByteBudget},
 		{"RoomsAreIsolated", testRoomsIsolated},
 		{"ConcurrentCreateMessage", testConcurrentCreate},
 		{"InvalidFilter", testInvalidFilter},
@@ -366,6 +368,99 @@ func testAfterPagesForward(t *testing.T, s Store) {
 	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, After: old}), ms, false)
 }
 
+// testByteBudget: a page stops at MaxBytes of StoredSize as it stops at
+// Limit, keeping what it reads first (the newest of a latest or Before page,
+// the oldest of an After page) and saying More; it holds one message however
+// large, so walks of next pages return every message once, in order.
+func testByteBudget(t *testing.T, s Store) {
+	room := newID("room")
+	// Messages of 1 to 5 KB, and two of the largest text, more than any
+	// budget below: such a message is a page of its own.
+	ms := make([]*chatapp.Message, 40)
+	total := 0
+	for i := range ms {
+		n := 1000 * (1 + i*3%5)
+		if i == 7 || i == 31 {
+			n = chatapp.MaxMessageBytes
+		}
+		ms[i] = &chatapp.Message{RoomID: room, UserID: fmt.Sprintf("u%d", i%3), Name: "Name", Text: strings.Repeat(string(rune('a'+i%26)), n)}
+		if err := s.CreateMessage(ctx(t), ms[i]); err != nil {
+			t.Fatalf("CreateMessage %d: %v", i, err)
+		}
+		total += len(ms[i].ID) + len(ms[i].RoomID) + len(ms[i].UserID) + len(ms[i].Name) + len(ms[i].Text)
+	}
+
+	for _, budget := range []int{1, 4000, 9000, 20000} {
+		// Walk back from the latest page, as a client follows next_cursor.
+		var got []*chatapp.Message
+		f := chatapp.MessageFilter{RoomID: room, Limit: 100, MaxBytes: budget}
+		for pages := 0; ; pages++ {
+			if pages > len(ms) {
+				t.Fatalf("budget %d: the Before walk does not end", budget)
+			}
+			page := find(t, s, f)
+			rest := ms[:len(ms)-len(got)]
+			want, more := budgetPage(rest, true, f.Limit, budget)
+			assertPage(t, page, want, more)
+			got = append(page.Messages, got...)
+			if !page.More {
+				break
+			}
+			f.Before = page.Messages[0].ID
+		}
+		assertPage(t, chatapp.MessagePage{Messages: got}, ms, false)
+
+		// Walk forward from before the first, as a catch-up does.
+		got = nil
+		f = chatapp.MessageFilter{RoomID: room, Limit: 100, MaxBytes: budget, After: chatapp.NewMessageID(time.UnixMilli(ms[0].Timestamp).Add(-time.Minute))}
+		for pages := 0; ; pages++ {
+			if pages > len(ms) {
+				t.Fatalf("budget %d: the After walk does not end", budget)
+			}
+			page := find(t, s, f)
+			want, more := budgetPage(ms[len(got):], false, f.Limit, budget)
+			assertPage(t, page, want, more)
+			got = append(got, page.Messages...)
+			if !page.More {
+				break
+			}
+			f.After = page.Messages[len(page.Messages)-1].ID
+		}
+		assertPage(t, chatapp.MessagePage{Messages: got}, ms, false)
+	}
+
+	// The count still cuts first when it is the smaller bound.
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, Limit: 2, MaxBytes: 1 << 20}), ms[38:], true)
+	// A budget that holds the room exactly has no More; a byte less drops
+	// the oldest.
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, Limit: 100, MaxBytes: total}), ms, false)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, Limit: 100, MaxBytes: total - 1}), ms[1:], true)
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, Limit: 100, MaxBytes: total - 1, After: ms[0].ID}), ms[1:], false)
+}
+
+// budgetPage is the page a store must return of rest (a room's messages,
+// oldest first, beyond the cursor), read from its newest when backward, under
+// limit and budget: as many as fit, at least one, and whether more remain.
+func budgetPage(rest []*chatapp.Message, backward bool, limit, budget int) ([]*chatapp.Message, bool) {
+	n, used := 0, 0
+	for n < len(rest) && n < limit {
+		m := rest[n]
+		if backward {
+			m = rest[len(rest)-1-n]
+		}
+		size := len(m.ID) + len(m.RoomID) + len(m.UserID) + len(m.Name) + len(m.Text)
+		if n > 0 && used+size > budget {
+			break
+		}
+		used += size
+		n++
+	}
+	if backward {
+		return rest[len(rest)-n:], n < len(rest)
+	}
+	return rest[:n], n < len(rest)
+}
+
 func testRoomsIsolated(t *testing.T, s Store) {
 	// Rooms whose ids are prefixes of each other catch a prefix match.
 	a := newID("room")
@@ -421,6 +516,7 @@ func testInvalidFilter(t *testing.T, s Store) {
 		{RoomID: room, Before: id, After: id},
 		{RoomID: room, Limit: -1},
 		{RoomID: room, Limit: chatapp.MaxHistoryLimit + 1},
+		{RoomID: room, MaxBytes: -1},
 	} {
 		_, err := s.FindMessages(ctx(t), f)
 		if code := chatapp.ErrorCode(err); code != chatapp.EINVALID {

@@ -169,7 +169,7 @@ func testBadInput(t *testing.T, cfg ServeConfig) {
 		{"PUT long name", "PUT", "/chat/", with("name", strings.Repeat("n", 65)), 400},
 		{"PUT control name", "PUT", "/chat/", with("name", "a\x07b"), 400},
 		{"PUT 20 KB text", "PUT", "/chat/", with("text", strings.Repeat("x", 20*1024)), 413},
-		{"PUT 70 KB body", "PUT", "/chat/", with("name", strings.Repeat("n", 70*1024)), 413},
+		{"PUT 130 KB body", "PUT", "/chat/", with("name", strings.Repeat("n", 130*1024)), 413},
 		{"PUT 11 MB body", "PUT", "/chat/", bytes.Repeat([]byte("x"), 11<<20), 413},
 		{"PUT invalid UTF-8 text", "PUT", "/chat/", []byte("{\"room_id\":\"room\",\"text\":\"bad \xff\xfe\",\"user_id\":\"u\",\"name\":\"N\"}"), 400},
 		{"PUT invalid UTF-8 room_id", "PUT", "/chat/", []byte("{\"room_id\":\"r\xc3\",\"text\":\"hi\",\"user_id\":\"u\",\"name\":\"N\"}"), 400},
