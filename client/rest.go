@@ -111,8 +111,8 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any, out an
 }
 
 // marshal is json.Marshal without HTML escaping. json.Marshal writes each
-// <, > and & as a 6-byte escape: a message of 16 KiB of "<" became 96 KiB,
-// over the 64 KiB a server takes as a REST body.
+// <, > and & as a 6-byte escape: a message of 16 KiB of "<" would take
+// 96 KiB of a REST body instead of 16.
 func marshal(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -223,6 +223,8 @@ func (n storeNotifier) Broadcast(ctx context.Context, roomID string, _ chatapp.P
 	return chatapp.Delivery{Connections: conns}, err
 }
 
+func (storeNotifier) Disconnect(context.Context, string, string) error { return nil }
+
 func (n storeNotifier) Post(context.Context, string, []byte) error { return nil }
 
 type usersBody struct {

@@ -102,7 +102,7 @@ func testBigRoom(t *testing.T, cfg ServeConfig) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	// The client sends 16 KiB of "<" as 16 KiB, within a PUT body's 64 KiB.
+	// The client sends 16 KiB of "<" as 16 KiB, not 96 KiB of escapes.
 	if _, err := fresh.Send(ctx, want[0]); err != nil {
 		t.Errorf("Send of 16 KiB of <: %v", err)
 	}
@@ -115,8 +115,7 @@ func testBigRoom(t *testing.T, cfg ServeConfig) {
 }
 
 // putRaw is putMessage with a body that holds the text as it is: as
-// json.Marshal writes it, 16 KiB of "<" is 96 KiB of \u003c escapes, over
-// the 64 KiB a PUT body may hold.
+// json.Marshal writes it, 16 KiB of "<" is 96 KiB of \u003c escapes.
 func putRaw(t *testing.T, base, room, user, name, text string) {
 	t.Helper()
 	var buf bytes.Buffer

@@ -158,7 +158,7 @@ namespace ChatApp.Client
         public const string Invalid = "invalid";
         /// <summary>Unknown resource or connection (404).</summary>
         public const string NotFound = "not_found";
-        /// <summary>Text over 16 KiB, or a body over 64 KiB (413).</summary>
+        /// <summary>Text over 16 KiB, or a body over 128 KiB (413).</summary>
         public const string TooLarge = "too_large";
         /// <summary>A server fault (500, 502).</summary>
         public const string Internal = "internal";
