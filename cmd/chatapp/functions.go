@@ -89,12 +89,7 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, manage
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
 		in.closers = append(in.closers, p)
-		client := lambda.New(lambda.Options{
-			Region:       "us-east-1",
-			BaseEndpoint: aws.String(p.Endpoint),
-			Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-		})
-		invokers[name] = &invoke.Invoker{Client: client, FunctionName: rie.FunctionName, Serial: true}
+		invokers[name] = &invoke.Invoker{Client: newInvokeClient(p.Endpoint), FunctionName: rie.FunctionName, Serial: true}
 	}
 	for route, name := range awslambda.RESTRoutes {
 		in.rest[route] = invokers[name].REST()
@@ -106,6 +101,19 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, manage
 		in.authorizer = authorizer.Authorizer()
 	}
 	return in, nil
+}
+
+// newInvokeClient is the Lambda client of one emulator. It never retries:
+// API Gateway invokes a function once per request, and a retried Invoke
+// whose first attempt ran (an answer lost to a reset connection, a 5xx)
+// would run a send twice and store the message twice.
+func newInvokeClient(endpoint string) *lambda.Client {
+	return lambda.New(lambda.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Retryer:      aws.NopRetryer{},
+	})
 }
 
 func envOr(key, fallback string) string {

@@ -2,13 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/awslambda"
+	"github.com/chatapp-dev/chatapp/awslambda/invoke"
 )
 
 // proc is one process as /proc shows it; start (its start time, in clock
@@ -167,5 +171,27 @@ func TestRIEFunctionsDieWithTheServer(t *testing.T) {
 			t.Fatalf("%v after the server's SIGKILL, still running: %+v", 3*waitTimeout, running)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestInvokeIsNeverRetried: the gateway invokes a function once per request,
+// as API Gateway does. The SDK's default retryer would send a failed Invoke
+// again (a 5xx, a reset connection) though its first attempt may have run,
+// and a send would be stored twice.
+func TestInvokeIsNeverRetried(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("X-Amzn-ErrorType", "ServiceException")
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write([]byte(`{"message":"the runtime failed"}`))
+	}))
+	defer srv.Close()
+	inv := &invoke.Invoker{Client: newInvokeClient(srv.URL), FunctionName: "function"}
+	if _, err := inv.Invoke(context.Background(), map[string]string{}); err == nil {
+		t.Fatal("Invoke succeeded against a failing emulator")
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("%d Invoke requests, want 1", got)
 	}
 }
