@@ -89,6 +89,12 @@ type Config struct {
 	// it gets 503 (unavailable) before the authorizer and $connect run, so
 	// that a flood of connections costs neither. 0 means no limit.
 	MaxConnections int
+	// MaxConcurrentRequests caps the REST requests whose functions run at
+	// once, as Lambda's concurrency limit does: a request past it gets 503
+	// (unavailable) with Retry-After before its authorizer runs, so that a
+	// flood of requests cannot queue without end on the store. 0 means no
+	// limit.
+	MaxConcurrentRequests int
 	// ManagementCredentials are the only credentials whose Signature
 	// Version 4 the /@connections endpoint accepts; the gateway's owner
 	// hands them to the functions it runs. New generates random ones when
@@ -113,7 +119,8 @@ type Gateway struct {
 	authorizers sync.Map
 	// open counts the WebSockets admitted against MaxConnections, from the
 	// handshake until their $disconnect has run.
-	open atomic.Int64
+	open     atomic.Int64
+	inFlight atomic.Int64 // REST requests whose functions run (startInvocation)
 }
 
 // New returns a gateway for cfg. Its Hub is the Notifier to give the

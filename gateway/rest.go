@@ -37,7 +37,8 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	resource := strings.TrimSuffix(r.URL.Path, "/")
 	methods := g.methods(resource)
 	if len(methods) == 0 {
-		writeError(w, chatapp.Errorf(chatapp.ENOTFOUND, "no resource %s", r.URL.Path))
+		// The path is not quoted back: it may be 32 KB of anything.
+		writeError(w, chatapp.Errorf(chatapp.ENOTFOUND, "no resource at this path"))
 		return
 	}
 	if r.Method == http.MethodOptions {
@@ -62,6 +63,12 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 		refuseBody(w, chatapp.Errorf(chatapp.ETOOLARGE, "request body is larger than %d bytes", g.cfg.MaxBodyBytes))
 		return
 	}
+	if !g.startInvocation() {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "too many requests in progress: retry shortly"))
+		return
+	}
+	defer g.endInvocation()
 	// The authorizer runs before the body is read: an unauthenticated
 	// client cannot make the gateway buffer a body.
 	authorizer, err := g.authorize(r.Context(), g.restAuthorizerEvent(r, resource))
@@ -88,7 +95,7 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	}
 	event := g.restEvent(r, resource, body)
 	event.RequestContext.Authorizer = authorizer
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), integrationTimeout)
+	ctx, cancel := context.WithTimeout(invocationContext(r), integrationTimeout)
 	defer cancel()
 	resp, err := callIntegration(ctx, g.hub, fn, event)
 	if err != nil {
@@ -99,6 +106,39 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeProxyResponse(w, resp)
+}
+
+// invocationContext is the context a function runs under. A read (GET,
+// HEAD) ends when its client leaves: nobody will see its answer, and a
+// client that sends requests and hangs up at once must not keep the
+// store busy with them. A write runs to its end whatever the client does,
+// as on Lambda, so that what it stored and what it pushed agree.
+func invocationContext(r *http.Request) context.Context {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r.Context()
+	}
+	return context.WithoutCancel(r.Context())
+}
+
+// startInvocation takes one of the MaxConcurrentRequests places for a
+// REST request's functions (its authorizer and its integration), as
+// Lambda's concurrency limit throttles an account; false when none is
+// free. endInvocation gives it back.
+func (g *Gateway) startInvocation() bool {
+	if g.cfg.MaxConcurrentRequests <= 0 {
+		return true
+	}
+	if g.inFlight.Add(1) > int64(g.cfg.MaxConcurrentRequests) {
+		g.inFlight.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (g *Gateway) endInvocation() {
+	if g.cfg.MaxConcurrentRequests > 0 {
+		g.inFlight.Add(-1)
+	}
 }
 
 // startBodyDeadline gives the request's body ReadTimeout from now to

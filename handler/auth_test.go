@@ -188,6 +188,19 @@ func TestRequireAuthREST(t *testing.T) {
 	checkError(t, put(`{"room_id":"lobby","text":"hi","user_id":"mallory"}`, ada), 403, chatapp.EFORBIDDEN)
 	checkError(t, put(`{"room_id":"lobby","text":"hi","user_id":42}`, ada), 403, chatapp.EFORBIDDEN)
 	checkError(t, put(`{"room_id":"ops","text":"hi","user_id":"ada"}`, ada), 403, chatapp.EFORBIDDEN)
+	// Ids that are not ids are refused as such, and never quoted back: a
+	// client cannot make an answer or a log line as large as its body.
+	huge := strings.Repeat("B", 60000)
+	for _, body := range []string{
+		`{"room_id":"lobby","text":"hi","user_id":"` + huge + `"}`,
+		`{"room_id":"` + huge + `","text":"hi","user_id":"ada"}`,
+	} {
+		resp := put(body, ada)
+		checkError(t, resp, 400, chatapp.EINVALID)
+		if len(resp.Body) > 200 {
+			t.Errorf("the answer to a 60 KB id is %d bytes: %.80s…", len(resp.Body), resp.Body)
+		}
+	}
 	if got := e.storedMessages(t, "lobby"); len(got) != 0 {
 		t.Fatalf("refused sends stored %d messages", len(got))
 	}

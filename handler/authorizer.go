@@ -140,8 +140,16 @@ func (h *Handler) caller(authorizer any, room, claimedUserID string) (*chatapp.I
 	case id == nil:
 		return nil, chatapp.Errorf(chatapp.EUNAUTHORIZED, "a bearer token is required")
 	case claimedUserID != "" && claimedUserID != id.UserID:
+		// Validated first: the answer and the log quote only a valid id,
+		// never a client's 60 KB of anything.
+		if err := chatapp.ValidateUserID(claimedUserID); err != nil {
+			return nil, err
+		}
 		return nil, chatapp.Errorf(chatapp.EFORBIDDEN, "user_id %s is not the user of the token", claimedUserID)
 	case room != "" && !id.AllowsRoom(room):
+		if err := chatapp.ValidateRoomID(room); err != nil {
+			return nil, err
+		}
 		return nil, chatapp.Errorf(chatapp.EFORBIDDEN, "the token does not allow room %s", room)
 	}
 	return id, nil

@@ -128,7 +128,7 @@ func (h *Handler) PutMessage(ctx context.Context, req events.APIGatewayProxyRequ
 	if err := json.Unmarshal(body, &in); err != nil {
 		return h.errorResponse(ctx, "PUT /chat", chatapp.Errorf(chatapp.EINVALID, "body is not a JSON object of room_id, text, user_id and name"))
 	}
-	if err := checkSurrogates(body, in.Text, in.Name); err != nil {
+	if err := checkSurrogates(body); err != nil {
 		return h.errorResponse(ctx, "PUT /chat", err)
 	}
 	key, err := idempotencyKey(req, in.IdempotencyKey)

@@ -1,25 +1,71 @@
 package handler
 
 import (
-	"bytes"
-	"strings"
-
 	"github.com/chatapp-dev/chatapp"
 )
 
-// checkSurrogates refuses a JSON body whose decoded strings hold U+FFFD that
-// the body never sent: encoding/json turns an unpaired surrogate escape
-// ("\ud800") into U+FFFD, which would store a text other than the one sent.
-// A U+FFFD sent as such (raw, or as "\ufffd") is kept.
-func checkSurrogates(body []byte, decoded ...string) error {
-	for _, s := range decoded {
-		if !strings.ContainsRune(s, '\uFFFD') {
-			continue
+// checkSurrogates refuses a JSON body holding an unpaired UTF-16 surrogate
+// escape ("\ud800" not followed by a low surrogate, or a lone "\udc00"):
+// encoding/json would turn it into U+FFFD, storing a text other than the
+// one sent. The escapes are read from the body itself, in one pass, so that
+// a U+FFFD sent as such anywhere in the body changes nothing.
+func checkSurrogates(body []byte) error {
+	inString := false
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString && i+1 < len(body):
+			if body[i+1] != 'u' {
+				i++ // a two-byte escape: \" \\ \n ...
+				continue
+			}
+			r, ok := hex4(body, i+2)
+			switch {
+			case !ok:
+				return nil // not JSON: the decoder refuses it
+			case r >= 0xD800 && r <= 0xDBFF:
+				if low, ok := escapeAt(body, i+6); !ok || low < 0xDC00 || low > 0xDFFF {
+					return errUnpairedSurrogate
+				}
+				i += 11 // the pair
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return errUnpairedSurrogate
+			default:
+				i += 5
+			}
 		}
-		if bytes.Contains(body, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) {
-			return nil
-		}
-		return chatapp.Errorf(chatapp.EINVALID, "text holds an unpaired UTF-16 surrogate escape")
 	}
 	return nil
+}
+
+var errUnpairedSurrogate = chatapp.Errorf(chatapp.EINVALID, "text holds an unpaired UTF-16 surrogate escape")
+
+// escapeAt reads a \uXXXX escape at body[i:].
+func escapeAt(body []byte, i int) (rune, bool) {
+	if i+1 >= len(body) || body[i] != '\\' || body[i+1] != 'u' {
+		return 0, false
+	}
+	return hex4(body, i+2)
+}
+
+// hex4 reads four hex digits at body[i:].
+func hex4(body []byte, i int) (rune, bool) {
+	if i+4 > len(body) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range body[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }

@@ -106,7 +106,7 @@ func (h *Handler) SendMessage(ctx context.Context, req events.APIGatewayWebsocke
 	if err := json.Unmarshal([]byte(req.Body), &in); err != nil {
 		return h.replyError(ctx, id, "sendmessage", chatapp.Errorf(chatapp.EINVALID, "frame is not a JSON object"))
 	}
-	if err := checkSurrogates([]byte(req.Body), in.Text, in.Name); err != nil {
+	if err := checkSurrogates([]byte(req.Body)); err != nil {
 		return h.replyError(ctx, id, "sendmessage", err)
 	}
 	c, err := h.Connections.FindConnection(ctx, id)

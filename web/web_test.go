@@ -77,3 +77,29 @@ func TestAppJSSyntax(t *testing.T) {
 		t.Fatalf("node --check static/app.js: %v\n%s", err, out)
 	}
 }
+
+// TestManyRangesServeTheWholeFile: a request of thousands of ranges would
+// make an answer many times the file's size; it gets the file once. One
+// range is still honoured.
+func TestManyRangesServeTheWholeFile(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	get := func(ranges string) (int, int) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/app.js", nil)
+		req.Header.Set("Range", ranges)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, len(body)
+	}
+	_, whole := get("")
+	if status, n := get("bytes=0-9"); status != http.StatusPartialContent || n != 10 {
+		t.Errorf("one range: %d, %d bytes; want 206, 10", status, n)
+	}
+	if status, n := get("bytes=0-0" + strings.Repeat(",0-0", 5000)); status != http.StatusOK || n != whole {
+		t.Errorf("5001 ranges: %d, %d bytes; want 200 and the file's %d", status, n, whole)
+	}
+}

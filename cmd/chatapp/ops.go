@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
@@ -67,10 +68,26 @@ func pprofHandler() http.Handler {
 		w.WriteHeader(http.StatusNotFound)
 		w.Write(chatapp.EncodeError(chatapp.Errorf(chatapp.ENOTFOUND, "the command line is not served: it may hold secrets")))
 	})
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.Handle("/debug/pprof/profile", capSeconds(http.HandlerFunc(pprof.Profile)))
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/debug/pprof/trace", capSeconds(http.HandlerFunc(pprof.Trace)))
 	return mux
+}
+
+// maxProfileSeconds bounds ?seconds= of a CPU profile or a trace, which
+// net/http/pprof would honour past the server's write timeout.
+const maxProfileSeconds = 30
+
+// capSeconds lowers a request's ?seconds= to maxProfileSeconds.
+func capSeconds(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if s, err := strconv.ParseFloat(q.Get("seconds"), 64); err == nil && s > maxProfileSeconds {
+			q.Set("seconds", strconv.Itoa(maxProfileSeconds))
+			r.URL.RawQuery = q.Encode()
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // loopbackOnly refuses callers from other machines: profiles expose the

@@ -235,3 +235,17 @@ func TestMetricsServeBannerListsTheEndpoints(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileSecondsCapped: a CPU profile or trace may not ask for more
+// than maxProfileSeconds, which net/http/pprof would honour past the
+// server's write timeout.
+func TestProfileSecondsCapped(t *testing.T) {
+	var got string
+	h := capSeconds(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { got = r.URL.Query().Get("seconds") }))
+	for query, want := range map[string]string{"seconds=100": "30", "seconds=1e9": "30", "seconds=5": "5", "": "", "seconds=x": "x"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/debug/pprof/profile?"+query, nil))
+		if got != want {
+			t.Errorf("?%s reached pprof as seconds=%q, want %q", query, got, want)
+		}
+	}
+}

@@ -111,12 +111,16 @@ type Limits struct {
 	FrameBurst         int
 	ConnectionsPerUser int
 	Connections        int // open WebSockets in the process
+	// ConcurrentRequests is how many REST requests may run their functions
+	// at once: a reader of a 1 MiB history page holds about 2 MiB while it
+	// runs, so 256 of them bound that memory near 512 MiB.
+	ConcurrentRequests int
 }
 
 // DefaultLimits are `chatapp serve`'s: far above a person chatting, far below
 // a script flooding. 100,000 connections is five times the 19,000 idle
 // connections of BENCHMARKS.md, under the file descriptors a host allows.
-var DefaultLimits = Limits{SendRate: 20, SendBurst: 40, FrameRate: 50, FrameBurst: 100, ConnectionsPerUser: 20, Connections: 100_000}
+var DefaultLimits = Limits{SendRate: 20, SendBurst: 40, FrameRate: 50, FrameBurst: 100, ConnectionsPerUser: 20, Connections: 100_000, ConcurrentRequests: 256}
 
 // DynamoDBConfig says where the DynamoDB store is.
 type DynamoDBConfig struct {
@@ -232,6 +236,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		FrameRate:             cfg.Limits.FrameRate,
 		FrameBurst:            cfg.Limits.FrameBurst,
 		MaxConnections:        cfg.Limits.Connections,
+		MaxConcurrentRequests: cfg.Limits.ConcurrentRequests,
 		// The functions refuse a larger body anyway: the gateway need
 		// not read API Gateway's 10 MB to learn it.
 		MaxBodyBytes:          handler.MaxBodyBytes,
@@ -294,6 +299,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Limits.FrameBurst, "frame-burst", cfg.Limits.FrameBurst, "burst of WebSocket frames per connection")
 	fs.IntVar(&cfg.Limits.ConnectionsPerUser, "max-connections-per-user", cfg.Limits.ConnectionsPerUser, "open WebSocket connections per user (0: no limit)")
 	fs.IntVar(&cfg.Limits.Connections, "max-connections", cfg.Limits.Connections, "open WebSocket connections in the process (0: no limit)")
+	fs.IntVar(&cfg.Limits.ConcurrentRequests, "max-concurrent-requests", cfg.Limits.ConcurrentRequests, "REST requests running at once; past it 503 with Retry-After (0: no limit)")
 	authFlags(fs, &cfg.Auth)
 	fs.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics (--metrics=false: off)")
 	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve net/http/pprof at /debug/pprof/ to loopback callers")
