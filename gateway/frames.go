@@ -53,10 +53,16 @@ var (
 	errProtocol      = errors.New("protocol error")
 )
 
-// message is a whole data message a client sent, or a control frame.
+// message is a whole data message a client sent, or a control frame, or
+// (more) a data frame that does not end its message.
 type message struct {
 	op      ws.OpCode
 	payload []byte
+	// more marks a data frame that does not end its message: the reader
+	// keeps its payload, and hands out the message whole with its last
+	// frame. It is handed out on its own so that every frame a client
+	// sends counts against its frame budget, a message's fragments too.
+	more bool
 }
 
 // messageReader reads a client's messages from its connection.
@@ -68,50 +74,51 @@ type messageReader struct {
 	inMessage bool
 }
 
-// next reads the next control frame or whole data message (its fragments
-// joined) of at most limit bytes. Client frames must be masked; no extension
-// is negotiated, so no reserved bit may be set.
+// next reads the next frame: a control frame, a whole data message (its
+// fragments joined) of at most limit bytes with its last frame, and a
+// message{more: true} without payload for each frame before the last.
+// Client frames must be masked; no extension is negotiated, so no reserved
+// bit may be set.
 //
 // A frame's declared length is the client's word, up to 2^63-1: it is
 // checked against what the message may still take, never added to what it
 // has (their sum can overflow), and no buffer is sized by it (readPayload).
 func (mr *messageReader) next() (message, error) {
-	for {
-		h, err := ws.ReadHeader(mr.r)
-		if err != nil {
-			if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
-				return message{}, errProtocol
-			}
-			return message{}, err
-		}
-		if h.Rsv != 0 || !h.Masked || h.OpCode.IsReserved() || h.Length < 0 {
+	h, err := ws.ReadHeader(mr.r)
+	if err != nil {
+		if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
 			return message{}, errProtocol
 		}
-		if h.OpCode.IsControl() {
-			if !h.Fin || h.Length > 125 {
-				return message{}, errProtocol
-			}
-			payload, err := readPayload(mr.r, h, nil, 125)
-			return message{h.OpCode, payload}, err
-		}
-		switch {
-		case h.OpCode == ws.OpContinuation && !mr.inMessage, h.OpCode != ws.OpContinuation && mr.inMessage:
-			return message{}, errProtocol
-		case h.Length > mr.limit-int64(len(mr.partial.payload)):
-			return message{}, errMessageTooBig
-		}
-		if !mr.inMessage {
-			mr.partial, mr.inMessage = message{op: h.OpCode}, true
-		}
-		if mr.partial.payload, err = readPayload(mr.r, h, mr.partial.payload, int(mr.limit)); err != nil {
-			return message{}, err
-		}
-		if h.Fin {
-			msg := mr.partial
-			mr.partial, mr.inMessage = message{}, false
-			return msg, nil
-		}
+		return message{}, err
 	}
+	if h.Rsv != 0 || !h.Masked || h.OpCode.IsReserved() || h.Length < 0 {
+		return message{}, errProtocol
+	}
+	if h.OpCode.IsControl() {
+		if !h.Fin || h.Length > 125 {
+			return message{}, errProtocol
+		}
+		payload, err := readPayload(mr.r, h, nil, 125)
+		return message{op: h.OpCode, payload: payload}, err
+	}
+	switch {
+	case h.OpCode == ws.OpContinuation && !mr.inMessage, h.OpCode != ws.OpContinuation && mr.inMessage:
+		return message{}, errProtocol
+	case h.Length > mr.limit-int64(len(mr.partial.payload)):
+		return message{}, errMessageTooBig
+	}
+	if !mr.inMessage {
+		mr.partial, mr.inMessage = message{op: h.OpCode}, true
+	}
+	if mr.partial.payload, err = readPayload(mr.r, h, mr.partial.payload, int(mr.limit)); err != nil {
+		return message{}, err
+	}
+	if !h.Fin {
+		return message{op: h.OpCode, more: true}, nil
+	}
+	msg := mr.partial
+	mr.partial, mr.inMessage = message{}, false
+	return msg, nil
 }
 
 // payloadStep bounds how much of a frame's payload is allocated ahead of

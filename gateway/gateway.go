@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -89,6 +88,12 @@ type Config struct {
 	// it gets 503 (unavailable) before the authorizer and $connect run, so
 	// that a flood of connections costs neither. 0 means no limit.
 	MaxConnections int
+	// MaxConnectionsPerIP caps the open WebSockets of one source address
+	// (an IPv6 address's /64): a handshake past it gets 429 (rate_limited)
+	// before the authorizer and $connect run, so that one client cannot
+	// take every place of MaxConnections. 0 means no limit. Behind a
+	// reverse proxy every client has the proxy's address: leave it off.
+	MaxConnectionsPerIP int
 	// ManagementCredentials are the only credentials whose Signature
 	// Version 4 the /@connections endpoint accepts; the gateway's owner
 	// hands them to the functions it runs. New generates random ones when
@@ -111,9 +116,10 @@ type Gateway struct {
 	// authorizers holds each connection's authorizer output (connection id
 	// → requestContext.authorizer), which API Gateway gives every route.
 	authorizers sync.Map
-	// open counts the WebSockets admitted against MaxConnections, from the
-	// handshake until their $disconnect has run.
-	open atomic.Int64
+	// admission counts the WebSockets admitted against MaxConnections and
+	// MaxConnectionsPerIP, from the handshake until their $disconnect has
+	// run (admission.go).
+	admission admission
 }
 
 // New returns a gateway for cfg. Its Hub is the Notifier to give the
@@ -178,28 +184,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.serveRec
 func (g *Gateway) Close() {
 	g.hub.closeAll()
 	g.hub.live.Wait()
-}
-
-// admit takes one of MaxConnections' places for a new WebSocket, or
-// reports false when none is free. Each place taken is given back with
-// release, once the connection's handler is done. The count is one atomic
-// add, exact however many handshakes race.
-func (g *Gateway) admit() bool {
-	if g.cfg.MaxConnections <= 0 {
-		return true
-	}
-	if g.open.Add(1) > int64(g.cfg.MaxConnections) {
-		g.open.Add(-1)
-		return false
-	}
-	return true
-}
-
-// release gives back a place that admit took.
-func (g *Gateway) release() {
-	if g.cfg.MaxConnections > 0 {
-		g.open.Add(-1)
-	}
 }
 
 // resources lists the REST resources configured, without methods.

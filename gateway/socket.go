@@ -221,7 +221,7 @@ func (s *socket) writeLoop(conn net.Conn) {
 			err = writeFrame(w, ws.OpText, f)
 		}
 		if err == nil && sendClose {
-			err = writeFrame(w, ws.OpClose, ws.NewCloseFrameBody(code, reason))
+			err = writeFrame(w, ws.OpClose, closeFrameBody(code, reason))
 		}
 		if err == nil {
 			err = w.Flush()

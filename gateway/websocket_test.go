@@ -102,3 +102,27 @@ func TestPingFloodIsClosed(t *testing.T) {
 	c.expectClose(ws.StatusPolicyViolation)
 	bystander.echo("still here")
 }
+
+// TestFragmentFloodIsClosed: every frame spends the frame budget, a
+// message's fragments too. A client that sends one non-final text frame
+// and then empty continuation frames without end is closed with 1008, as
+// a flood of whole frames is, within the frames that the budget and its
+// refusals allow (about 110 here: it sends 500). A fragmented message
+// within the budget is still routed whole.
+func TestFragmentFloodIsClosed(t *testing.T) {
+	ts := startServer(t, Config{FrameRate: 10, FrameBurst: 10})
+	bystander := dialRaw(t, ts, 0)
+	bystander.write(rawFrame(false, ws.OpText, 4, false, []byte("frag")), rawFrame(true, ws.OpContinuation, 4, false, []byte("ment")))
+	if f, err := bystander.next(); err != nil || f.Header.OpCode != ws.OpText || string(f.Payload) != "fragment" {
+		t.Fatalf("a fragmented message: %v %q, want it routed whole", err, f.Payload)
+	}
+	c := dialRaw(t, ts, 0)
+	flood := rawFrame(false, ws.OpText, 1, false, []byte("a"))
+	empty := rawFrame(false, ws.OpContinuation, 0, false, nil)
+	for range 500 {
+		flood = append(flood, empty...)
+	}
+	c.write(flood)
+	c.expectClose(ws.StatusPolicyViolation)
+	bystander.echo("still here")
+}
