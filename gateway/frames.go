@@ -72,6 +72,9 @@ type messageReader struct {
 	// A data message in fragments; control frames may come between them.
 	partial   message
 	inMessage bool
+	// wait, if set, bounds the time a message takes once it has begun
+	// (slowmessage.go).
+	wait messageWait
 }
 
 // next reads the next frame: a control frame, a whole data message (its
@@ -84,12 +87,15 @@ type messageReader struct {
 // checked against what the message may still take, never added to what it
 // has (their sum can overflow), and no buffer is sized by it (readPayload).
 func (mr *messageReader) next() (message, error) {
+	if mr.inMessage {
+		mr.wait.expect(ws.MaxHeaderSize) // the next fragment
+	}
 	h, err := ws.ReadHeader(mr.r)
 	if err != nil {
 		if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
 			return message{}, errProtocol
 		}
-		return message{}, err
+		return message{}, mr.wait.err(err)
 	}
 	if h.Rsv != 0 || !h.Masked || h.OpCode.IsReserved() || h.Length < 0 {
 		return message{}, errProtocol
@@ -98,8 +104,15 @@ func (mr *messageReader) next() (message, error) {
 		if !h.Fin || h.Length > 125 {
 			return message{}, errProtocol
 		}
+		mr.wait.expect(h.Length)
 		payload, err := readPayload(mr.r, h, nil, 125)
-		return message{op: h.OpCode, payload: payload}, err
+		if err != nil {
+			return message{}, mr.wait.err(err)
+		}
+		if !mr.inMessage {
+			mr.wait.done()
+		}
+		return message{op: h.OpCode, payload: payload}, nil
 	}
 	switch {
 	case h.OpCode == ws.OpContinuation && !mr.inMessage, h.OpCode != ws.OpContinuation && mr.inMessage:
@@ -110,14 +123,16 @@ func (mr *messageReader) next() (message, error) {
 	if !mr.inMessage {
 		mr.partial, mr.inMessage = message{op: h.OpCode}, true
 	}
+	mr.wait.expect(h.Length)
 	if mr.partial.payload, err = readPayload(mr.r, h, mr.partial.payload, int(mr.limit)); err != nil {
-		return message{}, err
+		return message{}, mr.wait.err(err)
 	}
 	if !h.Fin {
 		return message{op: h.OpCode, more: true}, nil
 	}
 	msg := mr.partial
 	mr.partial, mr.inMessage = message{}, false
+	mr.wait.done()
 	return msg, nil
 }
 
@@ -173,6 +188,9 @@ type lazyReader struct {
 const lazyBufferSize = 16 << 10
 
 var readBuffers = sync.Pool{New: func() any { b := make([]byte, lazyBufferSize); return &b }}
+
+// buffered is how many bytes have arrived and are not read yet.
+func (l *lazyReader) buffered() int { return l.w - l.r }
 
 func (l *lazyReader) Read(p []byte) (int, error) {
 	if l.buf != nil {

@@ -34,6 +34,9 @@ const (
 	MaxFrameBytes        = 128 * 1024
 	// integrationTimeout is API Gateway's 29-second integration limit.
 	integrationTimeout = 29 * time.Second
+	// DefaultMessageTimeout bounds how long a client's message may take to
+	// arrive once it has begun: 128 KB at 4.4 KB/s.
+	DefaultMessageTimeout = 30 * time.Second
 )
 
 // Bounds of a REST or Management API request, so that one client cannot
@@ -72,6 +75,12 @@ type Config struct {
 	// (1008). 0 means no limit.
 	FrameRate  float64
 	FrameBurst int
+	// MessageTimeout bounds how long a message may take to arrive once it
+	// is seen incomplete (a fragment without its end, a frame without its
+	// payload): past it the socket is closed (1008), so that a partial
+	// message is not held for the whole idle timeout. 0 means
+	// DefaultMessageTimeout.
+	MessageTimeout time.Duration
 	// MaxBodyBytes bounds a REST request body: a larger Content-Length is
 	// refused (413) before a byte of the body is read, and a chunked body
 	// is read no further than the limit. 0 means DefaultMaxBodyBytes, API
@@ -136,6 +145,9 @@ func New(cfg Config) *Gateway {
 	}
 	if cfg.MaxConnectionDuration <= 0 {
 		cfg.MaxConnectionDuration = DefaultMaxConnection
+	}
+	if cfg.MessageTimeout <= 0 {
+		cfg.MessageTimeout = DefaultMessageTimeout
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes

@@ -124,14 +124,15 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 
 // serveSocket runs an upgraded connection until it closes, then runs
 // $disconnect.
-func (g *Gateway) serveSocket(s *socket, conn net.Conn, in io.Reader) {
+func (g *Gateway) serveSocket(s *socket, conn net.Conn, in *lazyReader) {
 	s.attach(conn)
 	s.startTimers(g.cfg.IdleTimeout, g.cfg.MaxConnectionDuration)
-	code, reason, err := g.readMessages(s, &messageReader{r: in, limit: MaxFrameBytes})
+	mr := &messageReader{r: in, limit: MaxFrameBytes, wait: messageWait{s: s, lazy: in, timeout: g.cfg.MessageTimeout}}
+	code, reason, err := g.readMessages(s, mr)
 	s.close(code, reason)
 	s.stopTimers()
 	g.hub.remove(s)
-	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errProtocol) || errors.Is(err, errPanicked))
+	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errProtocol) || errors.Is(err, errSlowMessage) || errors.Is(err, errPanicked))
 	g.disconnect(s, code, reason)
 }
 
@@ -241,7 +242,8 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 }
 
 // closeStatus tells why a read ended: the gateway's own code when it
-// closed, 1009 for an oversize message, 1002 for a protocol error, or 1006.
+// closed, 1009 for an oversize message, 1002 for a protocol error, 1008
+// for a message that did not arrive in time, or 1006.
 func closeStatus(err error, s *socket) (ws.StatusCode, string) {
 	switch {
 	case s.isClosing():
@@ -250,6 +252,8 @@ func closeStatus(err error, s *socket) (ws.StatusCode, string) {
 		s.close(ws.StatusMessageTooBig, "frame larger than 128 KB")
 	case errors.Is(err, errProtocol):
 		s.close(ws.StatusProtocolError, "protocol error")
+	case errors.Is(err, errSlowMessage):
+		s.close(ws.StatusPolicyViolation, "message not completed in time")
 	default:
 		s.mu.Lock()
 		s.closeLocked(ws.StatusAbnormalClosure, "connection lost")
