@@ -21,12 +21,15 @@ const (
 	// however many descriptors it may open: five times the 19,000 idle
 	// connections of BENCHMARKS.md.
 	maxWebSockets = 100_000
-	// minReservedFiles is the least of the descriptors kept from the
-	// listener (a tenth of the limit otherwise): the store's files
-	// (SQLite: the database, its WAL and shared memory), stdio, the
-	// runtime's poller, the functions' emulators, and the outgoing
-	// connections of the DynamoDB and Lambda Invoke clients.
+	// minReservedFiles and maxReservedFiles bound the descriptors kept
+	// from the listener, a tenth of the limit: the store's files (SQLite:
+	// the database, its WAL and shared memory), stdio, the runtime's
+	// poller, the functions' emulators and their pipes, and the outgoing
+	// connections of the DynamoDB and Lambda Invoke clients. At most 512,
+	// so that a host's usual 20,000 leave the 19,000 idle WebSockets of
+	// BENCHMARKS.md.
 	minReservedFiles = 64
+	maxReservedFiles = 512
 	// maxHTTPReserve is the most of the listener's connections kept from
 	// WebSockets for other requests (a quarter of them otherwise).
 	maxHTTPReserve = 256
@@ -44,7 +47,7 @@ type connBounds struct {
 
 // boundsFor derives the connection bounds from a file descriptor limit.
 func boundsFor(files int) (connBounds, error) {
-	listener := files - max(minReservedFiles, files/10)
+	listener := files - min(max(minReservedFiles, files/10), maxReservedFiles)
 	if listener < minListenerBound {
 		return connBounds{}, fmt.Errorf("the file descriptor limit (%d) leaves fewer than %d connections: raise it (ulimit -n)", files, minListenerBound)
 	}
