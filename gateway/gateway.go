@@ -70,8 +70,9 @@ type Config struct {
 	MaxConnectionDuration time.Duration
 	// FrameRate and FrameBurst bound the frames one connection may send, as
 	// API Gateway's route throttling does: FrameRate a second, in bursts of
-	// FrameBurst. A frame over the limit is not routed and gets a
-	// rate_limited error frame; a client that keeps flooding is closed
+	// FrameBurst. Every frame counts, each fragment of a message too. A
+	// frame over the limit gets a rate_limited error frame, and its
+	// message is not routed; a client that keeps flooding is closed
 	// (1008). 0 means no limit.
 	FrameRate  float64
 	FrameBurst int
