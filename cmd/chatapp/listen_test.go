@@ -172,9 +172,9 @@ func TestFileDescriptorsNeverRunOut(t *testing.T) {
 	}
 	t.Logf("the listener's bound reached with %d raw connections", len(raws))
 	raws[0].Close()
-	for i := 0; !healthz(t, p.url); i++ {
-		if i == 50 {
-			t.Fatal("/healthz still refused after a connection was released")
+	for deadline := time.Now().Add(waitTimeout); !healthz(t, p.url); {
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz still refused %v after a connection was released", waitTimeout)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
