@@ -53,10 +53,16 @@ var (
 	errProtocol      = errors.New("protocol error")
 )
 
-// message is a whole data message a client sent, or a control frame.
+// message is a whole data message a client sent, or a control frame, or
+// (more) a data frame that does not end its message.
 type message struct {
 	op      ws.OpCode
 	payload []byte
+	// more marks a data frame that does not end its message: the reader
+	// keeps its payload, and hands out the message whole with its last
+	// frame. It is handed out on its own so that every frame a client
+	// sends counts against its frame budget, a message's fragments too.
+	more bool
 }
 
 // messageReader reads a client's messages from its connection.
@@ -66,52 +72,68 @@ type messageReader struct {
 	// A data message in fragments; control frames may come between them.
 	partial   message
 	inMessage bool
+	// wait, if set, bounds the time a message takes once it has begun
+	// (slowmessage.go).
+	wait messageWait
 }
 
-// next reads the next control frame or whole data message (its fragments
-// joined) of at most limit bytes. Client frames must be masked; no extension
-// is negotiated, so no reserved bit may be set.
+// next reads the next frame: a control frame, a whole data message (its
+// fragments joined) of at most limit bytes with its last frame, and a
+// message{more: true} without payload for each frame before the last.
+// Client frames must be masked; no extension is negotiated, so no reserved
+// bit may be set.
 //
 // A frame's declared length is the client's word, up to 2^63-1: it is
 // checked against what the message may still take, never added to what it
 // has (their sum can overflow), and no buffer is sized by it (readPayload).
 func (mr *messageReader) next() (message, error) {
-	for {
-		h, err := ws.ReadHeader(mr.r)
+	if mr.inMessage {
+		mr.wait.expect(ws.MaxHeaderSize) // the next fragment
+	}
+	h, err := ws.ReadHeader(mr.r)
+	if err != nil {
+		if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
+			return message{}, errProtocol
+		}
+		return message{}, mr.wait.err(err)
+	}
+	if h.Rsv != 0 || !h.Masked || h.OpCode.IsReserved() || h.Length < 0 {
+		return message{}, errProtocol
+	}
+	if h.OpCode.IsControl() {
+		if !h.Fin || h.Length > 125 {
+			return message{}, errProtocol
+		}
+		mr.wait.expect(h.Length)
+		payload, err := readPayload(mr.r, h, nil, 125)
 		if err != nil {
-			if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
-				return message{}, errProtocol
-			}
-			return message{}, err
-		}
-		if h.Rsv != 0 || !h.Masked || h.OpCode.IsReserved() || h.Length < 0 {
-			return message{}, errProtocol
-		}
-		if h.OpCode.IsControl() {
-			if !h.Fin || h.Length > 125 {
-				return message{}, errProtocol
-			}
-			payload, err := readPayload(mr.r, h, nil, 125)
-			return message{h.OpCode, payload}, err
-		}
-		switch {
-		case h.OpCode == ws.OpContinuation && !mr.inMessage, h.OpCode != ws.OpContinuation && mr.inMessage:
-			return message{}, errProtocol
-		case h.Length > mr.limit-int64(len(mr.partial.payload)):
-			return message{}, errMessageTooBig
+			return message{}, mr.wait.err(err)
 		}
 		if !mr.inMessage {
-			mr.partial, mr.inMessage = message{op: h.OpCode}, true
+			mr.wait.done()
 		}
-		if mr.partial.payload, err = readPayload(mr.r, h, mr.partial.payload, int(mr.limit)); err != nil {
-			return message{}, err
-		}
-		if h.Fin {
-			msg := mr.partial
-			mr.partial, mr.inMessage = message{}, false
-			return msg, nil
-		}
+		return message{op: h.OpCode, payload: payload}, nil
 	}
+	switch {
+	case h.OpCode == ws.OpContinuation && !mr.inMessage, h.OpCode != ws.OpContinuation && mr.inMessage:
+		return message{}, errProtocol
+	case h.Length > mr.limit-int64(len(mr.partial.payload)):
+		return message{}, errMessageTooBig
+	}
+	if !mr.inMessage {
+		mr.partial, mr.inMessage = message{op: h.OpCode}, true
+	}
+	mr.wait.expect(h.Length)
+	if mr.partial.payload, err = readPayload(mr.r, h, mr.partial.payload, int(mr.limit)); err != nil {
+		return message{}, mr.wait.err(err)
+	}
+	if !h.Fin {
+		return message{op: h.OpCode, more: true}, nil
+	}
+	msg := mr.partial
+	mr.partial, mr.inMessage = message{}, false
+	mr.wait.done()
+	return msg, nil
 }
 
 // payloadStep bounds how much of a frame's payload is allocated ahead of
@@ -166,6 +188,9 @@ type lazyReader struct {
 const lazyBufferSize = 16 << 10
 
 var readBuffers = sync.Pool{New: func() any { b := make([]byte, lazyBufferSize); return &b }}
+
+// buffered is how many bytes have arrived and are not read yet.
+func (l *lazyReader) buffered() int { return l.w - l.r }
 
 func (l *lazyReader) Read(p []byte) (int, error) {
 	if l.buf != nil {

@@ -72,8 +72,8 @@ func FuzzMessageReader(f *testing.F) {
 			t.Fatalf("read %d messages, want %d", len(got), len(want))
 		}
 		for i := range want {
-			if got[i].op != want[i].op || !bytes.Equal(got[i].payload, want[i].payload) {
-				t.Fatalf("message %d: %d %.40q, want %d %.40q", i, got[i].op, got[i].payload, want[i].op, want[i].payload)
+			if got[i].op != want[i].op || got[i].more != want[i].more || !bytes.Equal(got[i].payload, want[i].payload) {
+				t.Fatalf("message %d: %d %.40q more=%v, want %d %.40q more=%v", i, got[i].op, got[i].payload, got[i].more, want[i].op, want[i].payload, want[i].more)
 			}
 		}
 
@@ -92,6 +92,12 @@ func FuzzMessageReader(f *testing.F) {
 // checkMessage checks what any message read must be.
 func checkMessage(t *testing.T, msg message, limit int64) {
 	t.Helper()
+	if msg.more {
+		if msg.op != ws.OpText && msg.op != ws.OpBinary && msg.op != ws.OpContinuation || msg.payload != nil {
+			t.Fatalf("a fragment handed out with opcode %d and %d bytes", msg.op, len(msg.payload))
+		}
+		return
+	}
 	switch msg.op {
 	case ws.OpText, ws.OpBinary:
 		if int64(len(msg.payload)) > limit {
@@ -233,15 +239,17 @@ func referenceRead(data []byte, limit int64) ([]message, error) {
 		data = data[length:]
 		switch {
 		case control:
-			out = append(out, message{op, payload})
+			out = append(out, message{op: op, payload: payload})
 			continue
 		case !inMessage:
 			partial, partialOp, inMessage = nil, op, true
 		}
 		partial = append(partial, payload...)
 		if fin {
-			out = append(out, message{partialOp, partial})
+			out = append(out, message{op: partialOp, payload: partial})
 			partial, inMessage = nil, false
+		} else {
+			out = append(out, message{op: op, more: true})
 		}
 	}
 }
@@ -257,8 +265,8 @@ func TestReferenceReadAgreesOnKnownFrames(t *testing.T) {
 	frag := append(clientFrameBytes(false, ws.OpText, []byte("frag-")), clientFrameBytes(true, ws.OpPing, []byte("p"))...)
 	frag = append(frag, clientFrameBytes(true, ws.OpContinuation, []byte("ment"))...)
 	msgs, end := referenceRead(frag, MaxFrameBytes)
-	if end != io.EOF || len(msgs) != 2 || string(msgs[0].payload) != "p" || msgs[1].op != ws.OpText || string(msgs[1].payload) != "frag-ment" {
-		t.Fatalf("fragments around a ping: %v %q", end, msgs)
+	if end != io.EOF || len(msgs) != 3 || !msgs[0].more || string(msgs[1].payload) != "p" || msgs[2].op != ws.OpText || string(msgs[2].payload) != "frag-ment" {
+		t.Fatalf("fragments around a ping: %v %+v", end, msgs)
 	}
 	if _, end := referenceRead(rawFrame(true, ws.OpText, 11, false, nil), 10); !errors.Is(end, errMessageTooBig) {
 		t.Fatalf("over the limit: %v", end)

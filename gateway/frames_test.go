@@ -44,12 +44,12 @@ func TestMessageReaderOverLazyReader(t *testing.T) {
 	src := &chunkReader{chunks: [][]byte{two, split[:5], split[5:], frag, clientFrame(t, ws.OpText, true, big)}}
 	lr := &lazyReader{conn: src}
 	mr := &messageReader{r: lr, limit: MaxFrameBytes}
-	want := []message{{ws.OpText, []byte("one")}, {ws.OpText, []byte("two")}, {ws.OpText, []byte("split across reads")},
-		{ws.OpPing, []byte("p")}, {ws.OpText, []byte("frag-ment")}, {ws.OpText, []byte(big)}}
+	want := []message{{op: ws.OpText, payload: []byte("one")}, {op: ws.OpText, payload: []byte("two")}, {op: ws.OpText, payload: []byte("split across reads")},
+		{op: ws.OpText, more: true}, {op: ws.OpPing, payload: []byte("p")}, {op: ws.OpText, payload: []byte("frag-ment")}, {op: ws.OpText, payload: []byte(big)}}
 	for i, w := range want {
 		got, err := mr.next()
-		if err != nil || got.op != w.op || !bytes.Equal(got.payload, w.payload) {
-			t.Fatalf("message %d: %v %d %.20q, want %d %.20q", i, err, got.op, got.payload, w.op, w.payload)
+		if err != nil || got.op != w.op || got.more != w.more || !bytes.Equal(got.payload, w.payload) {
+			t.Fatalf("message %d: %v %d %.20q more=%v, want %d %.20q more=%v", i, err, got.op, got.payload, got.more, w.op, w.payload, w.more)
 		}
 	}
 	if lr.buf != nil {

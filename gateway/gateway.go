@@ -35,6 +35,9 @@ const (
 	MaxFrameBytes        = 128 * 1024
 	// integrationTimeout is API Gateway's 29-second integration limit.
 	integrationTimeout = 29 * time.Second
+	// DefaultMessageTimeout bounds how long a client's message may take to
+	// arrive once it has begun: 128 KB at 4.4 KB/s.
+	DefaultMessageTimeout = 30 * time.Second
 )
 
 // Bounds of a REST or Management API request, so that one client cannot
@@ -68,11 +71,18 @@ type Config struct {
 	MaxConnectionDuration time.Duration
 	// FrameRate and FrameBurst bound the frames one connection may send, as
 	// API Gateway's route throttling does: FrameRate a second, in bursts of
-	// FrameBurst. A frame over the limit is not routed and gets a
-	// rate_limited error frame; a client that keeps flooding is closed
+	// FrameBurst. Every frame counts, each fragment of a message too. A
+	// frame over the limit gets a rate_limited error frame, and its
+	// message is not routed; a client that keeps flooding is closed
 	// (1008). 0 means no limit.
 	FrameRate  float64
 	FrameBurst int
+	// MessageTimeout bounds how long a message may take to arrive once it
+	// is seen incomplete (a fragment without its end, a frame without its
+	// payload): past it the socket is closed (1008), so that a partial
+	// message is not held for the whole idle timeout. 0 means
+	// DefaultMessageTimeout.
+	MessageTimeout time.Duration
 	// MaxBodyBytes bounds a REST request body: a larger Content-Length is
 	// refused (413) before a byte of the body is read, and a chunked body
 	// is read no further than the limit. 0 means DefaultMaxBodyBytes, API
@@ -95,6 +105,12 @@ type Config struct {
 	// flood of requests cannot queue without end on the store. 0 means no
 	// limit.
 	MaxConcurrentRequests int
+	// MaxConnectionsPerIP caps the open WebSockets of one source address
+	// (an IPv6 address's /64): a handshake past it gets 429 (rate_limited)
+	// before the authorizer and $connect run, so that one client cannot
+	// take every place of MaxConnections. 0 means no limit. Behind a
+	// reverse proxy every client has the proxy's address: leave it off.
+	MaxConnectionsPerIP int
 	// ManagementCredentials are the only credentials whose Signature
 	// Version 4 the /@connections endpoint accepts; the gateway's owner
 	// hands them to the functions it runs. New generates random ones when
@@ -117,10 +133,11 @@ type Gateway struct {
 	// authorizers holds each connection's authorizer output (connection id
 	// → requestContext.authorizer), which API Gateway gives every route.
 	authorizers sync.Map
-	// open counts the WebSockets admitted against MaxConnections, from the
-	// handshake until their $disconnect has run.
-	open     atomic.Int64
-	inFlight atomic.Int64 // REST requests whose functions run (startInvocation)
+	// admission counts the WebSockets admitted against MaxConnections and
+	// MaxConnectionsPerIP, from the handshake until their $disconnect has
+	// run (admission.go).
+	admission admission
+	inFlight  atomic.Int64 // REST requests whose functions run (startInvocation)
 }
 
 // New returns a gateway for cfg. Its Hub is the Notifier to give the
@@ -137,6 +154,9 @@ func New(cfg Config) *Gateway {
 	}
 	if cfg.MaxConnectionDuration <= 0 {
 		cfg.MaxConnectionDuration = DefaultMaxConnection
+	}
+	if cfg.MessageTimeout <= 0 {
+		cfg.MessageTimeout = DefaultMessageTimeout
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -185,28 +205,6 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.serveRec
 func (g *Gateway) Close() {
 	g.hub.closeAll()
 	g.hub.live.Wait()
-}
-
-// admit takes one of MaxConnections' places for a new WebSocket, or
-// reports false when none is free. Each place taken is given back with
-// release, once the connection's handler is done. The count is one atomic
-// add, exact however many handshakes race.
-func (g *Gateway) admit() bool {
-	if g.cfg.MaxConnections <= 0 {
-		return true
-	}
-	if g.open.Add(1) > int64(g.cfg.MaxConnections) {
-		g.open.Add(-1)
-		return false
-	}
-	return true
-}
-
-// release gives back a place that admit took.
-func (g *Gateway) release() {
-	if g.cfg.MaxConnections > 0 {
-		g.open.Add(-1)
-	}
 }
 
 // resources lists the REST resources configured, without methods.

@@ -159,6 +159,17 @@ func (s *socket) closeStatus() (ws.StatusCode, string) {
 	return s.closeCode, s.closeReason
 }
 
+// setMessageDeadline sets the connection's read deadline for a message in
+// progress (slowmessage.go), or clears it (zero t), unless the socket is
+// closing: its close handshake has a deadline of its own, closeWait.
+func (s *socket) setMessageDeadline(t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closing && s.conn != nil {
+		s.conn.SetReadDeadline(t)
+	}
+}
+
 // attach gives the socket its connection once the handshake completed, and
 // sends what was queued before.
 func (s *socket) attach(conn net.Conn) {
@@ -221,7 +232,7 @@ func (s *socket) writeLoop(conn net.Conn) {
 			err = writeFrame(w, ws.OpText, f)
 		}
 		if err == nil && sendClose {
-			err = writeFrame(w, ws.OpClose, ws.NewCloseFrameBody(code, reason))
+			err = writeFrame(w, ws.OpClose, closeFrameBody(code, reason))
 		}
 		if err == nil {
 			err = w.Flush()
@@ -238,8 +249,11 @@ func (s *socket) writeLoop(conn net.Conn) {
 		}
 		if sendClose {
 			// The read loop ends on the client's close frame, or at this
-			// deadline if none comes.
+			// deadline if none comes. Set under the lock: a message's
+			// deadline (setMessageDeadline) never replaces it.
+			s.mu.Lock()
 			conn.SetReadDeadline(time.Now().Add(closeWait))
+			s.mu.Unlock()
 		}
 	}
 }

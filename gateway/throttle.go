@@ -22,7 +22,8 @@ type frameThrottle struct {
 	refused bool          // the last frame was refused (to log once an episode)
 }
 
-// allowFrame takes one frame (data, ping or pong) from the socket's budget.
+// allowFrame takes one frame (data, ping or pong, each fragment of a
+// message) from the socket's budget.
 // Over it, the frame is dropped (a ping is not answered) and the client
 // gets a rate_limited error frame; once its refusals outrun the frame rate by
 // maxRefusedFrames, the socket is closed with 1008. Each episode is logged

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -17,34 +16,35 @@ import (
 	"github.com/chatapp-dev/chatapp"
 )
 
-// serveWebSocket runs one client connection: $connect before the handshake
-// (a non-2xx answer rejects it), a route per frame, $disconnect on any close.
-// After the handshake the connection is served by a goroutine of its own,
-// with a small stack, and the HTTP handler returns.
+// serveWebSocket runs one client connection: a handshake checked whole
+// (handshake.go) and admitted (admission.go), then $connect before the
+// upgrade (a non-2xx answer rejects it), a route per frame, $disconnect on
+// any close. After the handshake the connection is served by a goroutine
+// of its own, with a small stack, and the HTTP handler returns.
 func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
-	if !isUpgrade(r) {
-		w.Header().Set("Upgrade", "websocket")
-		writeJSON(w, http.StatusUpgradeRequired, chatapp.EncodeError(chatapp.Errorf(chatapp.EINVALID, "expected a WebSocket upgrade")))
+	if refuseBadHandshake(w, r) {
 		return
 	}
-	if !g.admit() { // MaxConnections: released by end, or on a refusal below
-		writeError(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "the server is at its connection limit"))
+	ident := identity(r)
+	source := sourceOf(ident.SourceIP)
+	// The place is given back by end, or on a refusal below.
+	if err := g.admit(source); err != nil {
+		refuseHandshake(w, chatapp.ErrorStatus(err), err)
 		return
 	}
 	// The authorizer guards $connect only, as on API Gateway; a refusal
 	// is the handshake's answer, with the same JSON error body as others.
 	authorizer, err := g.authorize(r.Context(), g.authorizerEvent(r, localWebSocketAPIID, "$connect"))
 	if err != nil {
-		g.release()
+		g.release(source)
 		writeError(w, err)
 		return
 	}
 	id := newConnectionID()
-	ident := identity(r)
 	s := newSocket(g.hub, id, ident.SourceIP, ident.UserAgent, r.Host)
 	if !g.hub.add(s) {
-		g.release()
-		writeError(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "the server is shutting down"))
+		g.release(source)
+		refuseHandshake(w, http.StatusServiceUnavailable, chatapp.Errorf(chatapp.EUNAVAILABLE, "the server is shutting down"))
 		return
 	}
 	if authorizer != nil {
@@ -57,7 +57,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		if !ended.Swap(true) {
 			g.authorizers.Delete(id)
 			g.hub.done()
-			g.release()
+			g.release(source)
 		}
 	}
 	// A panic before the connection's goroutine takes over (ServeHTTP
@@ -124,14 +124,15 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 
 // serveSocket runs an upgraded connection until it closes, then runs
 // $disconnect.
-func (g *Gateway) serveSocket(s *socket, conn net.Conn, in io.Reader) {
+func (g *Gateway) serveSocket(s *socket, conn net.Conn, in *lazyReader) {
 	s.attach(conn)
 	s.startTimers(g.cfg.IdleTimeout, g.cfg.MaxConnectionDuration)
-	code, reason, err := g.readMessages(s, &messageReader{r: in, limit: MaxFrameBytes})
+	mr := &messageReader{r: in, limit: MaxFrameBytes, wait: messageWait{s: s, lazy: in, timeout: g.cfg.MessageTimeout}}
+	code, reason, err := g.readMessages(s, mr)
 	s.close(code, reason)
 	s.stopTimers()
 	g.hub.remove(s)
-	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errProtocol) || errors.Is(err, errPanicked))
+	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errProtocol) || errors.Is(err, errSlowMessage) || errors.Is(err, errPanicked))
 	g.disconnect(s, code, reason)
 }
 
@@ -182,7 +183,12 @@ func (g *Gateway) awaitClose(s *socket, conn net.Conn, in io.Reader, linger bool
 
 // readLoop invokes a route for every message until the connection ends,
 // and returns the close code and reason.
+//
+// Every frame spends the frame budget (allowFrame): a message's fragments
+// each, the frame that ends it, control frames. A message one of whose
+// fragments was refused is read to its end and dropped, not routed.
 func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string, error) {
+	refused := false // a fragment of the message being read was refused
 	for {
 		msg, err := mr.next()
 		if err != nil {
@@ -195,11 +201,7 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 				code, reason := s.closeStatus() // the client's answer to our close
 				return code, reason, nil
 			}
-			code, reason := ws.ParseCloseFrameData(msg.payload)
-			if code.Empty() {
-				code = ws.StatusNoStatusRcvd
-			}
-			// Echo the client's code, as RFC 6455 asks.
+			code, reason := clientClose(msg.payload)
 			s.close(code, reason)
 			return code, reason, nil
 		}
@@ -207,15 +209,23 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 			continue // closed by us: only the client's close frame matters now
 		}
 		// Pings and pongs spend the frame budget too: a ping flood is
-		// closed as a data flood is.
-		if !g.allowFrame(s) {
+		// closed as a data flood is, and so is a flood of fragments.
+		allowed := g.allowFrame(s)
+		switch {
+		case msg.more:
+			refused = refused || !allowed
+			continue
+		case msg.op == ws.OpPing:
+			if allowed {
+				s.pong(msg.payload)
+			}
+			continue
+		case msg.op == ws.OpPong:
 			continue
 		}
-		switch msg.op {
-		case ws.OpPing:
-			s.pong(msg.payload)
-			continue
-		case ws.OpPong:
+		// A whole data message.
+		if !allowed || refused {
+			refused = false
 			continue
 		}
 		route := selectRoute(msg.payload, msg.op == ws.OpBinary, g.cfg.WebSocket)
@@ -232,7 +242,8 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 }
 
 // closeStatus tells why a read ended: the gateway's own code when it
-// closed, 1009 for an oversize message, 1002 for a protocol error, or 1006.
+// closed, 1009 for an oversize message, 1002 for a protocol error, 1008
+// for a message that did not arrive in time, or 1006.
 func closeStatus(err error, s *socket) (ws.StatusCode, string) {
 	switch {
 	case s.isClosing():
@@ -241,6 +252,8 @@ func closeStatus(err error, s *socket) (ws.StatusCode, string) {
 		s.close(ws.StatusMessageTooBig, "frame larger than 128 KB")
 	case errors.Is(err, errProtocol):
 		s.close(ws.StatusProtocolError, "protocol error")
+	case errors.Is(err, errSlowMessage):
+		s.close(ws.StatusPolicyViolation, "message not completed in time")
 	default:
 		s.mu.Lock()
 		s.closeLocked(ws.StatusAbnormalClosure, "connection lost")
@@ -301,9 +314,4 @@ func (g *Gateway) wsEvent(s *socket, route, eventType string) events.APIGatewayW
 			Identity:          events.APIGatewayRequestIdentity{SourceIP: s.sourceIP, UserAgent: s.userAgent},
 		},
 	}
-}
-
-func isUpgrade(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
-		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
 }

@@ -102,3 +102,60 @@ func TestPingFloodIsClosed(t *testing.T) {
 	c.expectClose(ws.StatusPolicyViolation)
 	bystander.echo("still here")
 }
+
+// TestFragmentFloodIsClosed: every frame spends the frame budget, a
+// message's fragments too. A client that sends one non-final text frame
+// and then empty continuation frames without end is closed with 1008, as
+// a flood of whole frames is, within the frames that the budget and its
+// refusals allow (about 110 here: it sends 500). A fragmented message
+// within the budget is still routed whole.
+func TestFragmentFloodIsClosed(t *testing.T) {
+	ts := startServer(t, Config{FrameRate: 10, FrameBurst: 10})
+	bystander := dialRaw(t, ts, 0)
+	bystander.write(rawFrame(false, ws.OpText, 4, false, []byte("frag")), rawFrame(true, ws.OpContinuation, 4, false, []byte("ment")))
+	if f, err := bystander.next(); err != nil || f.Header.OpCode != ws.OpText || string(f.Payload) != "fragment" {
+		t.Fatalf("a fragmented message: %v %q, want it routed whole", err, f.Payload)
+	}
+	c := dialRaw(t, ts, 0)
+	flood := rawFrame(false, ws.OpText, 1, false, []byte("a"))
+	empty := rawFrame(false, ws.OpContinuation, 0, false, nil)
+	for range 500 {
+		flood = append(flood, empty...)
+	}
+	c.write(flood)
+	c.expectClose(ws.StatusPolicyViolation)
+	bystander.echo("still here")
+}
+
+// TestSlowMessageIsClosed: a message that has begun and does not end
+// within MessageTimeout (a fragment without its end, a frame without its
+// payload, a ping without its payload) is closed with 1008 rather than
+// held until the idle timeout. A fragmented message that ends in time is
+// routed, and leaves no deadline behind: the socket outlives the timeout.
+func TestSlowMessageIsClosed(t *testing.T) {
+	ts := startServer(t, Config{MessageTimeout: 300 * time.Millisecond})
+	bystander := dialRaw(t, ts, 0)
+	for name, partial := range map[string][]byte{
+		"a fragment without its end":  rawFrame(false, ws.OpText, 1, false, []byte("a")),
+		"a frame without its payload": rawFrame(true, ws.OpText, 100, false, make([]byte, 100))[:20],
+		"a ping without its payload":  rawFrame(true, ws.OpPing, 4, false, []byte("ping"))[:8],
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dialRaw(t, ts, 0)
+			c.write(partial)
+			c.expectClose(ws.StatusPolicyViolation)
+		})
+	}
+	bystander.echo("still here")
+
+	ts = startServer(t, Config{MessageTimeout: 2 * time.Second})
+	c := dialRaw(t, ts, 0)
+	c.write(rawFrame(false, ws.OpText, 3, false, []byte("hel")))
+	time.Sleep(200 * time.Millisecond) // the server waits for the rest
+	c.write(rawFrame(true, ws.OpContinuation, 2, false, []byte("lo")))
+	if f, err := c.next(); err != nil || string(f.Payload) != "hello" {
+		t.Fatalf("a fragmented message in time: %v %q", err, f.Payload)
+	}
+	time.Sleep(2500 * time.Millisecond) // past the deadline the message had
+	c.echo("after the timeout")
+}

@@ -113,6 +113,13 @@ func startServe(t *testing.T, bin string, env []string, flags ...string) *proces
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	return startCommand(t, cmd)
+}
+
+// startCommand runs cmd, a `chatapp serve` on a free loopback port
+// however it is started, and waits for the address it prints.
+func startCommand(t *testing.T, cmd *exec.Cmd) *process {
+	t.Helper()
 	// Children that outlive the process (the emulators of --functions rie,
 	// should they) hold its stderr open: Wait gives up on it after this.
 	cmd.WaitDelay = waitTimeout

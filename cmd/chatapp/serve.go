@@ -102,15 +102,22 @@ func (l HTTPLimits) withDefaults() HTTPLimits {
 	}
 }
 
-// Limits bound what one user or connection, or all of them, may do; a zero
-// field is no limit.
+// Limits bound what one user, connection or address, or all of them, may
+// do; a zero field is no limit, but for Connections.
 type Limits struct {
 	SendRate           float64 // sends a second per user, REST and WebSocket together
 	SendBurst          int
 	FrameRate          float64 // inbound WebSocket frames a second per connection
 	FrameBurst         int
 	ConnectionsPerUser int
-	Connections        int // open WebSockets in the process
+	// Connections caps the open WebSockets in the process. 0 is as many
+	// as the file descriptor limit leaves once other requests have their
+	// share, and at most 100,000 (listen.go); a larger cap is lowered to
+	// that, with a warning.
+	Connections int
+	// ConnectionsPerIP caps the open WebSockets of one source address
+	// (an IPv6 /64).
+	ConnectionsPerIP int
 	// ConcurrentRequests is how many REST requests may run their functions
 	// at once: a reader of a 1 MiB history page holds about 2 MiB while it
 	// runs, so 256 of them bound that memory near 512 MiB.
@@ -118,9 +125,11 @@ type Limits struct {
 }
 
 // DefaultLimits are `chatapp serve`'s: far above a person chatting, far below
-// a script flooding. 100,000 connections is five times the 19,000 idle
-// connections of BENCHMARKS.md, under the file descriptors a host allows.
-var DefaultLimits = Limits{SendRate: 20, SendBurst: 40, FrameRate: 50, FrameBurst: 100, ConnectionsPerUser: 20, Connections: 100_000, ConcurrentRequests: 256}
+// a script flooding. `serve` turns ConnectionsPerIP off when it listens on a
+// loopback address: benchmarks and local development open tens of
+// thousands of connections from 127.0.0.1, and behind a reverse proxy on
+// the same host every client is loopback.
+var DefaultLimits = Limits{SendRate: 20, SendBurst: 40, FrameRate: 50, FrameBurst: 100, ConnectionsPerUser: 20, ConnectionsPerIP: 1000, ConcurrentRequests: 256}
 
 // DynamoDBConfig says where the DynamoDB store is.
 type DynamoDBConfig struct {
@@ -139,6 +148,8 @@ type RIEConfig struct {
 // Server is the whole system on one machine.
 type Server struct {
 	URL          string // http://host:port
+	bounds       connBounds
+	maxSockets   int // the WebSocket cap in force
 	store        io.Closer
 	integrations *integrations
 	gateway      *gateway.Gateway
@@ -165,15 +176,25 @@ func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 	if cfg.Functions == "rie" && cfg.Store != "dynamodb" {
 		return nil, errors.New("--functions rie needs --store dynamodb: the functions run in other processes")
 	}
+	files, err := openFileLimit()
+	if err != nil {
+		return nil, fmt.Errorf("reading the file descriptor limit: %w", err)
+	}
+	bounds, err := boundsFor(files)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Limits.Connections = bounds.webSocketCap(cfg.Limits.Connections, cfg.Logger)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{URL: "http://" + ln.Addr().String(), served: make(chan error, 1)}
+	s := &Server{URL: "http://" + ln.Addr().String(), bounds: bounds, maxSockets: cfg.Limits.Connections, served: make(chan error, 1)}
 	if err := s.wire(ctx, cfg); err != nil {
 		ln.Close()
 		return nil, err
 	}
+	bounded := newBoundedListener(ln.(*net.TCPListener), bounds.listener, cfg.Logger)
 	s.http = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
@@ -182,7 +203,7 @@ func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 	}
-	go func() { s.served <- s.http.Serve(ln) }()
+	go func() { s.served <- s.http.Serve(bounded) }()
 	return s, nil
 }
 
@@ -237,6 +258,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		FrameBurst:            cfg.Limits.FrameBurst,
 		MaxConnections:        cfg.Limits.Connections,
 		MaxConcurrentRequests: cfg.Limits.ConcurrentRequests,
+		MaxConnectionsPerIP:   cfg.Limits.ConnectionsPerIP,
 		// The functions refuse a larger body anyway: the gateway need
 		// not read API Gateway's 10 MB to learn it.
 		MaxBodyBytes:          handler.MaxBodyBytes,
@@ -298,7 +320,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&cfg.Limits.FrameRate, "frame-rate", cfg.Limits.FrameRate, "WebSocket frames a second per connection (0: no limit)")
 	fs.IntVar(&cfg.Limits.FrameBurst, "frame-burst", cfg.Limits.FrameBurst, "burst of WebSocket frames per connection")
 	fs.IntVar(&cfg.Limits.ConnectionsPerUser, "max-connections-per-user", cfg.Limits.ConnectionsPerUser, "open WebSocket connections per user (0: no limit)")
-	fs.IntVar(&cfg.Limits.Connections, "max-connections", cfg.Limits.Connections, "open WebSocket connections in the process (0: no limit)")
+	fs.IntVar(&cfg.Limits.Connections, "max-connections", cfg.Limits.Connections, "open WebSocket connections in the process (0: as many as the file descriptor limit allows, at most 100000)")
+	fs.IntVar(&cfg.Limits.ConnectionsPerIP, "max-connections-per-ip", cfg.Limits.ConnectionsPerIP, "open WebSocket connections per source address (0: no limit; default off when --addr is loopback)")
 	fs.IntVar(&cfg.Limits.ConcurrentRequests, "max-concurrent-requests", cfg.Limits.ConcurrentRequests, "REST requests running at once; past it 503 with Retry-After (0: no limit)")
 	authFlags(fs, &cfg.Auth)
 	fs.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics (--metrics=false: off)")
@@ -306,6 +329,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if !flagSet(fs, "max-connections-per-ip") && isLoopback(cfg.Addr) {
+		// Every client of a loopback address is local: a benchmark, a
+		// developer, or a reverse proxy that gives all of them its address.
+		cfg.Limits.ConnectionsPerIP = 0
 	}
 	cfg.Auth.fill()
 	var level slog.Level
@@ -329,8 +357,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
   health          %[1]s/healthz
 %[5]s  store           %[3]s
   auth            %[4]s
+  connections     %[6]s
 Press Ctrl-C to stop.
-`, s.URL, ws, describeStore(cfg), cfg.Auth.describe(), describeOps(cfg, s.URL))
+`, s.URL, ws, describeStore(cfg), cfg.Auth.describe(), describeOps(cfg, s.URL), s.describeConnections(cfg))
 
 	select {
 	case <-ctx.Done():
@@ -352,6 +381,35 @@ func describeOps(cfg ServeConfig, base string) string {
 		lines += fmt.Sprintf("  pprof           %s/debug/pprof/  (loopback only)\n", base)
 	}
 	return lines
+}
+
+// describeConnections names the connection bounds in force.
+func (s *Server) describeConnections(cfg ServeConfig) string {
+	perIP := "no limit per address"
+	if n := cfg.Limits.ConnectionsPerIP; n > 0 {
+		perIP = fmt.Sprintf("%d per address", n)
+	}
+	return fmt.Sprintf("%d WebSockets (%s), %d in all (file descriptor limit %d)", s.maxSockets, perIP, s.bounds.listener, s.bounds.files)
+}
+
+// flagSet reports whether the command line gave the flag name.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// isLoopback reports whether addr (host:port) listens on loopback only.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func describeStore(cfg ServeConfig) string {

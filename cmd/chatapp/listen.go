@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// Every connection the server accepts holds a file descriptor, before any
+// handshake and whoever the client: the listener is bounded by what the
+// process may open, so that accept never fails with EMFILE (which leaves
+// every client, /healthz included, waiting in the kernel's queue), and
+// the WebSocket cap is set below that bound, so that when WebSockets are
+// full, REST, /healthz and /metrics still get connections.
+
+// Bounds derived from the file descriptor limit.
+const (
+	// maxWebSockets is the most WebSockets `serve` admits by default
+	// however many descriptors it may open: five times the 19,000 idle
+	// connections of BENCHMARKS.md.
+	maxWebSockets = 100_000
+	// minReservedFiles and maxReservedFiles bound the descriptors kept
+	// from the listener, a tenth of the limit: the store's files (SQLite:
+	// the database, its WAL and shared memory), stdio, the runtime's
+	// poller, the functions' emulators and their pipes, and the outgoing
+	// connections of the DynamoDB and Lambda Invoke clients. At most 512,
+	// so that a host's usual 20,000 leave the 19,000 idle WebSockets of
+	// BENCHMARKS.md.
+	minReservedFiles = 64
+	maxReservedFiles = 512
+	// maxHTTPReserve is the most of the listener's connections kept from
+	// WebSockets for other requests (a quarter of them otherwise).
+	maxHTTPReserve = 256
+	// minListenerBound is the fewest connections a server may be started
+	// with.
+	minListenerBound = 16
+)
+
+// connBounds are the connections a server may hold.
+type connBounds struct {
+	files      int // the file descriptor limit they derive from
+	listener   int // accepted connections of any kind
+	websockets int // the default and the most of --max-connections
+}
+
+// boundsFor derives the connection bounds from a file descriptor limit.
+func boundsFor(files int) (connBounds, error) {
+	listener := files - min(max(minReservedFiles, files/10), maxReservedFiles)
+	if listener < minListenerBound {
+		return connBounds{}, fmt.Errorf("the file descriptor limit (%d) leaves fewer than %d connections: raise it (ulimit -n)", files, minListenerBound)
+	}
+	websockets := min(maxWebSockets, listener-min(maxHTTPReserve, listener/4))
+	return connBounds{files: files, listener: listener, websockets: websockets}, nil
+}
+
+// webSocketCap is the cap on open WebSockets for a requested one: the
+// bound when none (0) was requested, and the bound in place of a larger
+// one, with a warning: a cap the descriptors cannot hold would let
+// WebSockets take the connections of every other request.
+func (b connBounds) webSocketCap(requested int, logger *slog.Logger) int {
+	switch {
+	case requested <= 0:
+		return b.websockets
+	case requested > b.websockets:
+		logger.Warn("--max-connections lowered to what the file descriptor limit allows",
+			"requested", requested, "max_connections", b.websockets, "file_limit", b.files)
+		return b.websockets
+	}
+	return requested
+}
+
+// boundedListener accepts at most max connections at a time. A connection
+// past the bound is accepted and closed at once rather than left in the
+// kernel's accept queue: it learns at once that the server is full instead
+// of waiting for its own timeout, and the queue never holds connections
+// that nothing counts and that would be served before a /healthz probe
+// once a place frees. Accepting needs a descriptor only for an instant:
+// the bound leaves the reserve for it.
+type boundedListener struct {
+	*net.TCPListener
+	max    int64
+	open   atomic.Int64
+	logger *slog.Logger
+	// refused counts connections closed at the bound since the last
+	// warning, logged at most once per refusalLogInterval.
+	refused    atomic.Int64
+	lastLogged atomic.Int64 // unix nanoseconds
+}
+
+// refusalLogInterval spaces the warnings of a listener at its bound.
+const refusalLogInterval = time.Minute
+
+func newBoundedListener(ln *net.TCPListener, max int, logger *slog.Logger) *boundedListener {
+	return &boundedListener{TCPListener: ln, max: int64(max), logger: logger}
+}
+
+// Accept returns the next connection within the bound, closing the ones
+// past it.
+func (l *boundedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.AcceptTCP()
+		if err != nil {
+			return nil, err
+		}
+		if l.open.Add(1) <= l.max {
+			return &boundedConn{TCPConn: c, l: l}, nil
+		}
+		l.open.Add(-1)
+		c.Close()
+		l.logRefusal()
+	}
+}
+
+func (l *boundedListener) logRefusal() {
+	n := l.refused.Add(1)
+	now, last := time.Now().UnixNano(), l.lastLogged.Load()
+	if now-last >= int64(refusalLogInterval) && l.lastLogged.CompareAndSwap(last, now) {
+		l.refused.Add(-n)
+		l.logger.Warn("at the connection limit: closing new connections at once", "max_connections", l.max, "closed", n)
+	}
+}
+
+// boundedConn gives its place back when it is closed, once, however many
+// times Close is called (the HTTP server and a hijacking WebSocket may
+// both). It embeds *net.TCPConn, so the server keeps its sendfile path.
+type boundedConn struct {
+	*net.TCPConn
+	l      *boundedListener
+	closed atomic.Bool
+}
+
+func (c *boundedConn) Close() error {
+	err := c.TCPConn.Close()
+	if !c.closed.Swap(true) {
+		c.l.open.Add(-1)
+	}
+	return err
+}

@@ -1,0 +1,56 @@
+package gateway
+
+import (
+	"encoding/binary"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// A close frame's body is checked as RFC 6455 §5.5.1 and §7.4 ask, not
+// echoed as it came: a code that no endpoint may send is never sent back.
+
+// noStatusReason is the disconnectReason API Gateway gives $disconnect,
+// with the code 1005, when a client's close frame has no body.
+const noStatusReason = "Client-side close frame status not set"
+
+// clientClose is the code and reason a connection ends with on a client's
+// close frame, which the server's close frame answers: the client's own,
+// echoed; 1005 for a close frame without a body, answered with an empty
+// one (closeFrameBody); 1002 for a 1-byte body or a code no endpoint may
+// send; 1007 for a reason that is not UTF-8. $disconnect gets the same.
+func clientClose(payload []byte) (ws.StatusCode, string) {
+	switch {
+	case len(payload) == 0:
+		return ws.StatusNoStatusRcvd, noStatusReason
+	case len(payload) == 1:
+		return ws.StatusProtocolError, "close frame of 1 byte"
+	}
+	code, reason := ws.StatusCode(binary.BigEndian.Uint16(payload)), payload[2:]
+	switch {
+	case !sendableCloseCode(code):
+		return ws.StatusProtocolError, "invalid close code"
+	case !utf8.Valid(reason):
+		return ws.StatusInvalidFramePayloadData, "close reason not UTF-8"
+	}
+	return code, string(reason)
+}
+
+// sendableCloseCode reports whether an endpoint may put code in a close
+// frame: 1000–1003 and 1007–1014 (RFC 6455 §7.4.1 and IANA's registry,
+// where 1012–1014 were added since), and 3000–4999 (registered and
+// private). 1004 is reserved; 1005, 1006 and 1015 stand for "no close
+// frame" and must never be sent; the rest is unassigned.
+func sendableCloseCode(code ws.StatusCode) bool {
+	return 1000 <= code && code <= 1003 || 1007 <= code && code <= 1014 || 3000 <= code && code <= 4999
+}
+
+// closeFrameBody is the body of the server's close frame for a socket that
+// closes with code: empty for a code that must not be sent (1005: the
+// client's close frame had no body).
+func closeFrameBody(code ws.StatusCode, reason string) []byte {
+	if !sendableCloseCode(code) {
+		return nil
+	}
+	return ws.NewCloseFrameBody(code, reason)
+}
