@@ -106,6 +106,12 @@ func (db *DB) createCapped(ctx context.Context, c *chatapp.Connection, item map[
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		case slices.ContainsFunc(reasons, func(r types.CancellationReason) bool {
+			return aws.ToString(r.Code) == "TransactionConflict"
+		}):
+			// Still contended after every attempt: a burst of one user's
+			// handshakes, which the client may retry (503), not a fault.
+			return chatapp.Errorf(chatapp.EUNAVAILABLE, "too many simultaneous connections of user %s: retry shortly", c.UserID)
 		default:
 			return fmt.Errorf("put connection: %w", err)
 		}

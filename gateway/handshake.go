@@ -29,6 +29,9 @@ func refuseBadHandshake(w http.ResponseWriter, r *http.Request) bool {
 		refuseHandshake(w, http.StatusMethodNotAllowed, chatapp.Errorf(chatapp.ENOTALLOWED, "a WebSocket handshake is a GET"))
 	case !r.ProtoAtLeast(1, 1):
 		refuseHandshake(w, http.StatusHTTPVersionNotSupported, chatapp.Errorf(chatapp.EINVALID, "a WebSocket handshake needs HTTP/1.1"))
+	case r.ContentLength != 0 || len(r.TransferEncoding) > 0:
+		// Its bytes would be read as the client's first frames.
+		refuseHandshake(w, http.StatusBadRequest, chatapp.Errorf(chatapp.EINVALID, "a WebSocket handshake has no body"))
 	case !validKey(r.Header.Values("Sec-WebSocket-Key")):
 		refuseHandshake(w, http.StatusBadRequest, chatapp.Errorf(chatapp.EINVALID, "Sec-WebSocket-Key must be the base64 of 16 bytes"))
 	case version == "":
@@ -65,7 +68,19 @@ func refuseHandshake(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, chatapp.EncodeError(err))
 }
 
+// isUpgrade reports whether r asks to upgrade to a WebSocket: Upgrade
+// names websocket and Connection lists the token "upgrade" (not merely a
+// word containing it).
 func isUpgrade(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") &&
-		strings.Contains(strings.ToLower(r.Header.Get("Connection")), "upgrade")
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return false
+	}
+	for _, v := range r.Header.Values("Connection") {
+		for token := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(token), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -3,10 +3,12 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,16 +29,22 @@ func newHandshakeEnv(t *testing.T, cfg Config) *handshakeEnv {
 	t.Helper()
 	e := &handshakeEnv{}
 	ok := events.APIGatewayProxyResponse{StatusCode: http.StatusOK}
-	cfg.Authorizer = func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+	cfg.Authorizer = func(_ context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
 		e.authorized.Add(1)
+		if req.QueryStringParameters["user_id"] == "no-token" {
+			return events.APIGatewayCustomAuthorizerResponse{}, errors.New("Unauthorized")
+		}
 		return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "u", PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
 			Version:   "2012-10-17",
 			Statement: []events.IAMPolicyStatement{{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{"*"}}},
 		}}, nil
 	}
 	cfg.WebSocket = map[string]WebSocketFunc{
-		"$connect": func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		"$connect": func(_ context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			e.connects.Add(1)
+			if ev.QueryStringParameters["user_id"] == "refused" {
+				return events.APIGatewayProxyResponse{StatusCode: http.StatusForbidden, Body: `{"error":{"code":"forbidden","message":"no"}}`}, nil
+			}
 			return ok, nil
 		},
 		"$disconnect": func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -119,6 +127,8 @@ func TestBadHandshakesLeaveNoTrace(t *testing.T) {
 		{"version 8", upgradeRequest("GET", "HTTP/1.1", testKey, "8"), http.StatusUpgradeRequired},
 		{"POST", upgradeRequest("POST", "HTTP/1.1", testKey, "13"), http.StatusMethodNotAllowed},
 		{"HTTP/1.0", upgradeRequest("GET", "HTTP/1.0", testKey, "13"), http.StatusHTTPVersionNotSupported},
+		{"Connection: noupgrade", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "Connection: Upgrade", "Connection: noupgrade", 1), http.StatusUpgradeRequired},
+		{"a body", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "\r\n\r\n", "\r\nContent-Length: 6\r\n\r\n\x81\x80abcd", 1), http.StatusBadRequest},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, resp, body := handshake(t, e.addr, "", c.request)
@@ -129,7 +139,10 @@ func TestBadHandshakesLeaveNoTrace(t *testing.T) {
 				t.Fatalf("the authorizer ran %d times and $connect %d for a handshake that was refused", a, n)
 			}
 			decodeError(t, body)
-			if c.status == http.StatusUpgradeRequired && resp.Header.Get("Sec-WebSocket-Version") != "13" {
+			if !resp.Close {
+				t.Errorf("a refused handshake keeps its connection (no Connection: close)")
+			}
+			if c.name == "version 8" && resp.Header.Get("Sec-WebSocket-Version") != "13" {
 				t.Errorf("426 without Sec-WebSocket-Version: 13: %v", resp.Header)
 			}
 		})
@@ -139,6 +152,20 @@ func TestBadHandshakesLeaveNoTrace(t *testing.T) {
 	c.echo("valid")
 	if a, n, d := e.authorized.Load(), e.connects.Load(), e.disconnects.Load(); a != 1 || n != 1 || d != 0 {
 		t.Fatalf("authorizer %d, $connect %d, $disconnect %d: want 1, 1 and 0", a, n, d)
+	}
+}
+
+// TestRefusedHandshakesCloseTheirConnection: a handshake the authorizer or
+// $connect refuses gets its answer and Connection: close, rather than a
+// keep-alive connection that would hold a file descriptor for nothing.
+func TestRefusedHandshakesCloseTheirConnection(t *testing.T) {
+	e := newHandshakeEnv(t, Config{})
+	for user, status := range map[string]int{"no-token": http.StatusUnauthorized, "refused": http.StatusForbidden} {
+		req := strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "user_id=ghost1", "user_id="+user, 1)
+		_, resp, _ := handshake(t, e.addr, "", req)
+		if resp.StatusCode != status || !resp.Close {
+			t.Errorf("%s: %s, Connection: close %v; want %d and the connection closed", user, resp.Status, resp.Close, status)
+		}
 	}
 }
 

@@ -37,7 +37,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	authorizer, err := g.authorize(r.Context(), g.authorizerEvent(r, localWebSocketAPIID, "$connect"))
 	if err != nil {
 		g.release(source)
-		writeError(w, err)
+		refuseHandshake(w, chatapp.ErrorStatus(err), err)
 		return
 	}
 	id := newConnectionID()
@@ -79,6 +79,8 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		g.hub.remove(s)
 		s.close(ws.StatusPolicyViolation, "")
 		end()
+		// A refused handshake does not keep its connection either.
+		w.Header().Set("Connection", "close")
 		if err != nil {
 			writeJSON(w, http.StatusInternalServerError, chatapp.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
 			return

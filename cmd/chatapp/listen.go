@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -87,13 +89,92 @@ type boundedListener struct {
 	// warning, logged at most once per refusalLogInterval.
 	refused    atomic.Int64
 	lastLogged atomic.Int64 // unix nanoseconds
+
+	// perSource, if above 0, is the most connections one source address
+	// (an IPv6 /64) may hold: one client cannot take every place. bySource
+	// counts them.
+	perSource int
+	mu        sync.Mutex
+	bySource  map[netip.Prefix]int
+	// pressure, if set, is told when the listener passes highWater (true)
+	// and falls back under lowWater (false): the server then closes its
+	// idle keep-alive connections and keeps no new ones, so that clients
+	// that hold connections without using them give way to new ones.
+	pressure            func(on bool)
+	underPressure       atomic.Bool
+	highWater, lowWater int64
 }
 
 // refusalLogInterval spaces the warnings of a listener at its bound.
 const refusalLogInterval = time.Minute
 
 func newBoundedListener(ln *net.TCPListener, max int, logger *slog.Logger) *boundedListener {
-	return &boundedListener{TCPListener: ln, max: int64(max), logger: logger}
+	return &boundedListener{TCPListener: ln, max: int64(max), logger: logger, bySource: map[netip.Prefix]int{}}
+}
+
+// limitSources gives each source address at most n connections (0: no
+// limit).
+func (l *boundedListener) limitSources(n int) { l.perSource = n }
+
+// onPressure calls f(true) when the listener holds 90 % of its bound, and
+// f(false) when it is back under 75 %.
+func (l *boundedListener) onPressure(f func(on bool)) {
+	l.pressure = f
+	l.highWater, l.lowWater = l.max*9/10, l.max*3/4
+}
+
+// admitSource counts a connection against its source's share.
+func (l *boundedListener) admitSource(src netip.Prefix) bool {
+	if l.perSource <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.bySource[src] >= l.perSource {
+		return false
+	}
+	l.bySource[src]++
+	return true
+}
+
+func (l *boundedListener) releaseSource(src netip.Prefix) {
+	if l.perSource <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.bySource[src]--; l.bySource[src] <= 0 {
+		delete(l.bySource, src)
+	}
+}
+
+// watchPressure turns the pressure valve as the count of open
+// connections, open, crosses the water marks.
+func (l *boundedListener) watchPressure(open int64) {
+	switch {
+	case l.pressure == nil:
+	case open >= l.highWater && l.underPressure.CompareAndSwap(false, true):
+		l.logger.Warn("near the connection limit: closing idle keep-alive connections", "open", open, "max_connections", l.max)
+		l.pressure(true)
+	case open < l.lowWater && l.underPressure.CompareAndSwap(true, false):
+		l.pressure(false)
+	}
+}
+
+// sourcePrefix is the share a connection counts against: its IPv4
+// address, or its IPv6 address's /64, which one client may hold whole.
+func sourcePrefix(addr net.Addr) netip.Prefix {
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return netip.Prefix{}
+	}
+	ip := ap.Addr().Unmap().WithZone("")
+	bits := 32
+	if ip.Is6() {
+		bits = 64
+	}
+	p, _ := ip.Prefix(bits)
+	return p
 }
 
 // Accept returns the next connection within the bound, closing the ones
@@ -104,8 +185,10 @@ func (l *boundedListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.open.Add(1) <= l.max {
-			return &boundedConn{TCPConn: c, l: l}, nil
+		src := sourcePrefix(c.RemoteAddr())
+		if open := l.open.Add(1); open <= l.max && l.admitSource(src) {
+			l.watchPressure(open)
+			return &boundedConn{TCPConn: c, l: l, src: src}, nil
 		}
 		l.open.Add(-1)
 		c.Close()
@@ -128,13 +211,15 @@ func (l *boundedListener) logRefusal() {
 type boundedConn struct {
 	*net.TCPConn
 	l      *boundedListener
+	src    netip.Prefix
 	closed atomic.Bool
 }
 
 func (c *boundedConn) Close() error {
 	err := c.TCPConn.Close()
 	if !c.closed.Swap(true) {
-		c.l.open.Add(-1)
+		c.l.releaseSource(c.src)
+		c.l.watchPressure(c.l.open.Add(-1))
 	}
 	return err
 }

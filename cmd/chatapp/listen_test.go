@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -215,4 +217,99 @@ func healthz(t *testing.T, base string) bool {
 		t.Fatalf("/healthz: %s", resp.Status)
 	}
 	return true
+}
+
+// boundedServer serves /ok over a bounded listener of max connections, with
+// the valve `serve` sets: near the bound, idle keep-alive connections close.
+func boundedServer(t *testing.T, max, perSource int) (string, *boundedListener) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl := newBoundedListener(ln.(*net.TCPListener), max, slog.New(slog.DiscardHandler))
+	bl.limitSources(perSource)
+	srv := &http.Server{
+		Handler:     http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }),
+		IdleTimeout: time.Minute, // far longer than the test: only the valve can close them
+	}
+	bl.onPressure(func(on bool) { srv.SetKeepAlivesEnabled(!on) })
+	go srv.Serve(bl)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String(), bl
+}
+
+// holdKeepAlive makes one request on a new connection and keeps it open,
+// idle, as a client holding places would.
+func holdKeepAlive(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprint(c, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("holding a connection: %v", err)
+	}
+	resp.Body.Close()
+	return c
+}
+
+// TestIdleConnectionsGiveWay: a client that fills the listener with idle
+// keep-alive connections (one request each, then nothing) does not lock
+// others out until its connections time out: near the bound the server
+// closes idle connections, and a newcomer is served at once.
+func TestIdleConnectionsGiveWay(t *testing.T) {
+	addr, _ := boundedServer(t, 20, 0)
+	for range 20 {
+		holdKeepAlive(t, addr)
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := client.Get("http://" + addr + "/ok")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a newcomer is still refused 5 s after the listener filled with idle connections: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSourceShare: one source address holds at most its share of the
+// listener; the places it cannot take stay free for others.
+func TestSourceShare(t *testing.T) {
+	addr, bl := boundedServer(t, 100, 3)
+	var held []net.Conn
+	for range 5 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	// The listener closes the two past the share at once: a read on them
+	// ends; the three within it stay open.
+	closed := 0
+	for _, c := range held {
+		c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			closed++
+		}
+	}
+	if closed != 2 {
+		t.Errorf("%d of 5 connections from one source closed, want 2 (share 3)", closed)
+	}
+	if got := bl.open.Load(); got != 3 {
+		t.Errorf("the listener holds %d connections, want 3", got)
+	}
 }

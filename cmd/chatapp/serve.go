@@ -203,9 +203,18 @@ func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 	}
+	if n := cfg.Limits.ConnectionsPerIP; n > 0 {
+		// A client at its WebSocket cap still has connections for REST.
+		bounded.limitSources(n + sourceHTTPShare)
+	}
+	bounded.onPressure(func(on bool) { s.http.SetKeepAlivesEnabled(!on) })
 	go func() { s.served <- s.http.Serve(bounded) }()
 	return s, nil
 }
+
+// sourceHTTPShare is how many connections one source address may hold
+// beside its --max-connections-per-ip WebSockets.
+const sourceHTTPShare = 64
 
 // wire opens the store and builds the gateway and its integrations.
 func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
