@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -135,5 +136,30 @@ func TestAbandonedReadIsCanceled(t *testing.T) {
 			}
 			e.release <- struct{}{} // the PUT ran on, as it should
 		}
+	}
+}
+
+// TestManagementBodyRefusedOnItsWord: a Management API request declaring a
+// body larger than a frame is refused at once, before a byte of it is read
+// or its signature is checked, not after waiting for a body that never
+// comes.
+func TestManagementBodyRefusedOnItsWord(t *testing.T) {
+	g := gateway.New(gateway.Config{})
+	srv := httptest.NewServer(g)
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); g.Close() })
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "POST /@connections/abc HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\nabc")
+	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer within 2 s to a declared 100 GB body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("%s, want 413", resp.Status)
 	}
 }
