@@ -91,6 +91,11 @@ const (
 type Push struct {
 	Kind PushKind
 	Data []byte
+	// Except names a connection the push skips: the one whose $connect
+	// announces its own join. API Gateway cannot post to a connection
+	// before its $connect has returned (410), and a notifier takes a 410
+	// for a dead connection and deletes its row.
+	Except string
 }
 
 // Delivery reports the outcome of a Broadcast.

@@ -173,7 +173,7 @@ func (n *Notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Pu
 	)
 	now := time.Now()
 	for _, c := range conns {
-		if !c.Wants(push.Kind) && !c.Expired(now) {
+		if c.ID == push.Except || !c.Wants(push.Kind) && !c.Expired(now) {
 			continue
 		}
 		sem <- struct{}{}
@@ -187,7 +187,10 @@ func (n *Notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Pu
 				return
 			}
 			err := n.Post(ctx, c.ID, push.Data)
-			if chatapp.ErrorCode(err) == chatapp.EGONE {
+			if chatapp.ErrorCode(err) == chatapp.EGONE && stillConnecting(c, now) {
+				// A 410 to a connection whose $connect may not have
+				// returned yet: not a sign that it is dead.
+			} else if chatapp.ErrorCode(err) == chatapp.EGONE {
 				// $disconnect is best-effort: a 410 is the sure sign.
 				if derr := n.Connections.DeleteConnection(ctx, c.ID); derr != nil {
 					n.logger().WarnContext(ctx, "removing gone connection failed", "connection_id", c.ID, "err", derr)
@@ -206,6 +209,17 @@ func (n *Notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Pu
 	}
 	wg.Wait()
 	return d, nil
+}
+
+// connectWindow is how long a connection's row may exist before its
+// $connect returns: API Gateway's 29-second integration timeout, and some.
+const connectWindow = 30 * time.Second
+
+// stillConnecting reports whether c's $connect may still be running: its
+// row is younger than connectWindow. API Gateway answers 410 to a post to
+// such a connection though it is about to open.
+func stillConnecting(c *chatapp.Connection, now time.Time) bool {
+	return now.Sub(time.UnixMilli(c.Timestamp)) < connectWindow
 }
 
 func (n *Notifier) logger() *slog.Logger {

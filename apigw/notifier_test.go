@@ -232,3 +232,29 @@ func TestBroadcastReusesConnections(t *testing.T) {
 		t.Errorf("dials: %d in the first broadcast, then %d in the next two (of 600 posts); want ≤ 32", first, later)
 	}
 }
+
+// TestYoungRowSurvivesA410: a 410 for a connection whose row is younger
+// than $connect's timeout may come from one still connecting (API Gateway
+// answers 410 until $connect returns): the row is kept. An old row's 410
+// deletes it, as before.
+func TestYoungRowSurvivesA410(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	young := &chatapp.Connection{ID: "YoungConnecti=", RoomID: "room", UserID: "new", Timestamp: time.Now().UnixMilli()}
+	old := &chatapp.Connection{ID: "OldConnection=", RoomID: "room", UserID: "gone", Timestamp: time.Now().Add(-time.Minute).UnixMilli()}
+	for _, c := range []*chatapp.Connection{young, old} {
+		if err := e.db.CreateConnection(ctx, c, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := e.notifier.Broadcast(ctx, "room", chatapp.Push{Kind: chatapp.PushMessage, Data: []byte(`{}`)})
+	if err != nil || d.Failed != 2 {
+		t.Fatalf("delivery %+v, %v: want both posts to fail (410)", d, err)
+	}
+	if _, err := e.db.FindConnection(ctx, young.ID); err != nil {
+		t.Errorf("the row of a connection that may still be connecting was deleted: %v", err)
+	}
+	if _, err := e.db.FindConnection(ctx, old.ID); chatapp.ErrorCode(err) != chatapp.ENOTFOUND {
+		t.Errorf("the old gone connection is still stored: %v", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -233,5 +234,43 @@ func TestSourceOf(t *testing.T) {
 		if got := sourceOf(ip).String(); got != want {
 			t.Errorf("sourceOf(%q) = %s, want %s", ip, got, want)
 		}
+	}
+}
+
+// TestNoPostBeforeConnectReturns: as on API Gateway, a connection cannot be
+// posted to while its $connect runs (410 GoneException); once $connect has
+// returned, it can.
+func TestNoPostBeforeConnectReturns(t *testing.T) {
+	var during error
+	var g *Gateway
+	g = New(Config{WebSocket: map[string]WebSocketFunc{
+		"$connect": func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+			during = g.hub.Post(ctx, ev.RequestContext.ConnectionID, []byte("too early"))
+			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+		},
+	}})
+	srv := httptest.NewServer(g)
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); g.Close() })
+	conn, resp, _ := handshake(t, strings.TrimPrefix(srv.URL, "http://"), "", upgradeRequest("GET", "HTTP/1.1", testKey, "13"))
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %s", resp.Status)
+	}
+	defer conn.Close()
+	if chatapp.ErrorCode(during) != chatapp.EGONE {
+		t.Fatalf("a post during $connect: %v, want EGONE (410)", during)
+	}
+	var id string
+	for deadline := time.Now().Add(rawWait); id == ""; {
+		g.hub.mu.RLock()
+		for k := range g.hub.sockets {
+			id = k
+		}
+		g.hub.mu.RUnlock()
+		if time.Now().After(deadline) {
+			t.Fatal("no socket in the hub")
+		}
+	}
+	if err := g.hub.Post(context.Background(), id, []byte("on time")); err != nil {
+		t.Fatalf("a post after $connect returned: %v", err)
 	}
 }

@@ -125,7 +125,11 @@ func (h *Hub) Broadcast(_ context.Context, roomID string, push chatapp.Push) (ch
 	d := chatapp.Delivery{Connections: make([]*chatapp.Connection, 0, len(members))}
 	for s := range members {
 		d.Connections = append(d.Connections, s.member)
-		if !s.member.Wants(push.Kind) {
+		if !s.member.Wants(push.Kind) || s.id == push.Except {
+			continue
+		}
+		if !s.connected.Load() {
+			d.Failed++ // a post before $connect returned: 410 on AWS
 			continue
 		}
 		if s.enqueue(push.Data) {
@@ -137,12 +141,13 @@ func (h *Hub) Broadcast(_ context.Context, roomID string, push chatapp.Push) (ch
 	return d, nil
 }
 
-// Post is PostToConnection: EGONE when the connection is not open.
+// Post is PostToConnection: EGONE when the connection is not open, or not
+// yet: API Gateway answers 410 to a post before $connect has returned.
 func (h *Hub) Post(_ context.Context, connectionID string, data []byte) error {
 	h.mu.RLock()
 	s, ok := h.sockets[connectionID]
 	h.mu.RUnlock()
-	if !ok || !s.enqueue(data) {
+	if !ok || !s.connected.Load() || !s.enqueue(data) {
 		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
 	}
 	return nil

@@ -45,7 +45,10 @@ type socket struct {
 	userAgent   string
 	domainName  string       // the Host the client connected to
 	lastActive  atomic.Int64 // unix nanoseconds of the last frame or ping from the client
-	throttle    frameThrottle
+	// connected is set once $connect has returned: as on API Gateway, a
+	// connection cannot be posted to before (the hub answers 410).
+	connected atomic.Bool
+	throttle  frameThrottle
 
 	// member is the connection row the $connect function stored, set by
 	// the tracking store; nil until then. Guarded by the hub's lock.

@@ -88,6 +88,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		writeProxyResponse(w, resp)
 		return
 	}
+	s.connected.Store(true)
 
 	// API Gateway accepts any origin; authorization is the $connect
 	// route's business.

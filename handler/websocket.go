@@ -80,7 +80,8 @@ func (h *Handler) announce(ctx context.Context, typ string, c *chatapp.Connectio
 	data, _ := marshal(chatapp.PresenceEvent{
 		Type: typ, RoomID: c.RoomID, ConnectionID: c.ID, UserID: c.UserID, Name: c.Name, Timestamp: h.now().UnixMilli(),
 	})
-	if _, err := h.Notifier.Broadcast(ctx, c.RoomID, chatapp.Push{Kind: chatapp.PushPresence, Data: data}); err != nil {
+	// Not to c itself: its $connect has not returned yet (or it is gone).
+	if _, err := h.Notifier.Broadcast(ctx, c.RoomID, chatapp.Push{Kind: chatapp.PushPresence, Data: data, Except: c.ID}); err != nil {
 		h.logger().WarnContext(ctx, "presence broadcast failed", "room_id", c.RoomID, "err", err)
 	}
 }
