@@ -25,6 +25,12 @@ import (
 // a key at least as long as the hash.
 const MinSecretBytes = 32
 
+// MaxRooms bounds a token's rooms claim. The authorizer hands the list on
+// in its context, and API Gateway refuses a WebSocket authorizer's answer
+// over 8 KB: 32 room ids of the longest (128 bytes) fit with room to
+// spare.
+const MaxRooms = 32
+
 // leeway absorbs clock skew between the issuer and the verifier.
 const leeway = 30 * time.Second
 
@@ -133,6 +139,9 @@ func (v *Verifier) VerifyToken(ctx context.Context, token string) (*chatapp.Iden
 	}
 	if err := chatapp.ValidateUserID(c.Subject); err != nil {
 		return nil, chatapp.Errorf(chatapp.EUNAUTHORIZED, "invalid token: sub is not a valid user id")
+	}
+	if len(c.Rooms) > MaxRooms {
+		return nil, chatapp.Errorf(chatapp.EUNAUTHORIZED, "invalid token: rooms lists more than %d rooms", MaxRooms)
 	}
 	for _, room := range c.Rooms {
 		if chatapp.ValidateRoomID(room) != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -313,5 +314,32 @@ func TestNewVerifierFailsWithoutJWKS(t *testing.T) {
 	defer srv.Close()
 	if _, err := auth.NewVerifier(context.Background(), auth.Config{JWKSURL: srv.URL}); err == nil {
 		t.Error("NewVerifier succeeded with a JWKS URL that answers 404")
+	}
+}
+
+// TestVerifyBoundsRooms: a token listing more than MaxRooms rooms is
+// refused: the authorizer passes the list on, and API Gateway refuses a
+// WebSocket authorizer's answer over 8 KB. The Issuer will not make one.
+func TestVerifyBoundsRooms(t *testing.T) {
+	v := verifier(t, auth.Config{Secret: secret})
+	rooms := make([]any, auth.MaxRooms+1)
+	for i := range rooms {
+		rooms[i] = fmt.Sprintf("room-%03d-%s", i, strings.Repeat("r", 100))
+	}
+	claims := validClaims()
+	claims["rooms"] = rooms
+	token := sign(t, jwt.SigningMethodHS256, secret, claims, "")
+	_, err := v.VerifyToken(context.Background(), token)
+	wantUnauthorized(t, err, token, "more than")
+	claims["rooms"] = rooms[:auth.MaxRooms]
+	if _, err := v.VerifyToken(context.Background(), sign(t, jwt.SigningMethodHS256, secret, claims, "")); err != nil {
+		t.Errorf("a token of %d rooms: %v", auth.MaxRooms, err)
+	}
+	many := make([]string, auth.MaxRooms+1)
+	for i := range many {
+		many[i] = fmt.Sprint("r", i)
+	}
+	if _, err := (&auth.Issuer{Secret: secret}).Issue(chatapp.Identity{UserID: "ada", Rooms: many}, time.Hour); err == nil {
+		t.Error("the Issuer made a token of too many rooms")
 	}
 }

@@ -36,6 +36,9 @@ func (i *Issuer) Issue(id chatapp.Identity, ttl time.Duration) (string, error) {
 			return "", err
 		}
 	}
+	if len(id.Rooms) > MaxRooms {
+		return "", fmt.Errorf("auth: a token may list at most %d rooms", MaxRooms)
+	}
 	for _, room := range id.Rooms {
 		if err := chatapp.ValidateRoomID(room); err != nil {
 			return "", err

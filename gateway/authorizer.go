@@ -39,6 +39,10 @@ func (g *Gateway) authorize(ctx context.Context, req events.APIGatewayCustomAuth
 		// The error may quote the function's output, never the request.
 		g.cfg.Logger.Error("authorizer failed", "method_arn", req.MethodArn, "err", err)
 		return nil, chatapp.Errorf(chatapp.EINTERNAL, "internal server error")
+	case req.RequestContext.APIID == localWebSocketAPIID && encodedSize(resp) > maxWebSocketAuthorizerResult:
+		// API Gateway refuses a WebSocket authorizer's answer over 8 KB.
+		g.cfg.Logger.Error("authorizer answer larger than 8 KB", "method_arn", req.MethodArn)
+		return nil, chatapp.Errorf(chatapp.EINTERNAL, "internal server error")
 	case !allows(resp.PolicyDocument, req.MethodArn):
 		return nil, chatapp.Errorf(chatapp.EFORBIDDEN, "User is not authorized to access this resource")
 	}
@@ -57,6 +61,18 @@ func (g *Gateway) authorize(ctx context.Context, req events.APIGatewayCustomAuth
 	out["principalId"] = resp.PrincipalID
 	out["integrationLatency"] = latency
 	return out, nil
+}
+
+// maxWebSocketAuthorizerResult is API Gateway's limit on a WebSocket API
+// authorizer's answer (policy and context).
+const maxWebSocketAuthorizerResult = 8 << 10
+
+func encodedSize(v any) int {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return 0
+	}
+	return len(b)
 }
 
 // allows evaluates an authorizer's policy for one method ARN as IAM does:

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -82,6 +83,48 @@ func TestAuthorizerGuardsREST(t *testing.T) {
 			g.ServeHTTP(w, httptest.NewRequest(http.MethodOptions, "/chat", nil))
 			if w.Code != http.StatusNoContent || authorizerCalls != 0 {
 				t.Errorf("OPTIONS: %d with %d authorizer calls, want 204 and none", w.Code, authorizerCalls)
+			}
+		})
+	}
+}
+
+// TestWebSocketAuthorizerAnswerBounded: as on API Gateway, a WebSocket
+// authorizer's answer over 8 KB fails the handshake (500) before $connect
+// runs; one within it opens the socket.
+func TestWebSocketAuthorizerAnswerBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		context int // bytes of one context value
+		status  int
+	}{
+		{"within 8 KB", 7 << 10, http.StatusSwitchingProtocols},
+		{"over 8 KB", 9 << 10, http.StatusInternalServerError},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var connects atomic.Int32
+			g := New(Config{
+				WebSocket: map[string]WebSocketFunc{"$connect": func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+					connects.Add(1)
+					return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+				}},
+				Authorizer: func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {
+					return events.APIGatewayCustomAuthorizerResponse{PrincipalID: "u", PolicyDocument: events.APIGatewayCustomAuthorizerPolicy{
+						Version:   "2012-10-17",
+						Statement: []events.IAMPolicyStatement{{Action: []string{"execute-api:Invoke"}, Effect: "Allow", Resource: []string{"*"}}},
+					}, Context: map[string]any{"rooms": strings.Repeat("r", tc.context)}}, nil
+				},
+			})
+			srv := httptest.NewServer(g)
+			t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); g.Close() })
+			conn, resp, _ := handshake(t, strings.TrimPrefix(srv.URL, "http://"), "", upgradeRequest("GET", "HTTP/1.1", testKey, "13"))
+			if conn != nil {
+				defer conn.Close()
+			}
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%s, want %d", resp.Status, tc.status)
+			}
+			if want := map[bool]int{true: 1, false: 0}[tc.status == http.StatusSwitchingProtocols]; int(connects.Load()) != want {
+				t.Errorf("$connect ran %d times, want %d", connects.Load(), want)
 			}
 		})
 	}
