@@ -47,6 +47,9 @@ const (
 	connectionsTable = "ConnectionsTable"
 	roomIndex        = "ConnectionsTable/index/" + dynamodb.ConnectionsByRoomIndex
 	connections      = "WebSocketApi POST @connections"
+	// closeConnections is DeleteConnection: a push that meets a
+	// connection whose token has expired closes it.
+	closeConnections = "WebSocketApi DELETE @connections"
 )
 
 // wantGrants is every function's IAM permissions, exactly: the DynamoDB
@@ -62,6 +65,7 @@ var wantGrants = map[string][]string{
 		"dynamodb:DeleteItem " + connectionsTable,
 		"dynamodb:UpdateItem " + connectionsTable, // a deleted connection's slot
 		"execute-api:ManageConnections " + connections,
+		"execute-api:ManageConnections " + closeConnections,
 	},
 	awslambda.GetUsers: {
 		"dynamodb:Query " + roomIndex,
@@ -74,6 +78,7 @@ var wantGrants = map[string][]string{
 		"dynamodb:Query " + roomIndex,
 		"dynamodb:DeleteItem " + connectionsTable,
 		"execute-api:ManageConnections " + connections,
+		"execute-api:ManageConnections " + closeConnections,
 	},
 	awslambda.Disconnect: {
 		"dynamodb:GetItem " + connectionsTable,
@@ -81,6 +86,7 @@ var wantGrants = map[string][]string{
 		"dynamodb:UpdateItem " + connectionsTable,
 		"dynamodb:Query " + roomIndex,
 		"execute-api:ManageConnections " + connections,
+		"execute-api:ManageConnections " + closeConnections,
 	},
 	awslambda.SendMessage: {
 		"dynamodb:GetItem " + connectionsTable,
@@ -90,6 +96,7 @@ var wantGrants = map[string][]string{
 		"dynamodb:DeleteItem " + connectionsTable,
 		"dynamodb:UpdateItem " + connectionsTable,
 		"execute-api:ManageConnections " + connections,
+		"execute-api:ManageConnections " + closeConnections,
 	},
 	awslambda.Default: {
 		"execute-api:ManageConnections " + connections,
@@ -529,7 +536,7 @@ func statements(t *testing.T, id string, p *serverless.Function_Policies) []map[
 
 var (
 	tableARN      = regexp.MustCompile(`^\$\{(\w+)\.Arn\}(/index/[\w.-]+)?$`)
-	connectionARN = regexp.MustCompile(`^arn:(?:aws|\$\{AWS::Partition\}):execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{(\w+)\}/\$\{Stage\}/POST/@connections/\*$`)
+	connectionARN = regexp.MustCompile(`^arn:(?:aws|\$\{AWS::Partition\}):execute-api:\$\{AWS::Region\}:\$\{AWS::AccountId\}:\$\{(\w+)\}/\$\{Stage\}/(POST|DELETE)/@connections/\*$`)
 )
 
 // grantTarget names what a statement's resource is, in wantGrants' terms:
@@ -540,7 +547,7 @@ func grantTarget(resource string) string {
 		return m[1] + m[2]
 	}
 	if m := connectionARN.FindStringSubmatch(resource); m != nil {
-		return m[1] + " POST @connections"
+		return m[1] + " " + m[2] + " @connections"
 	}
 	return resource
 }

@@ -10,8 +10,9 @@ import (
 
 // send validates, stores and pushes one message: the path shared by REST
 // PUT and the WebSocket sendmessage route. The push is encoded once for the
-// whole room, without HTML escaping (see encoder). A failed push never fails the send: the message is stored and
-// the client can read it from history.
+// whole room, without HTML escaping (see encoder). A failed push never
+// fails the send: the message is stored and the client can read it from
+// history.
 //
 // A retried send (same idempotency key) is neither stored nor pushed again:
 // m is filled with the stored message and replayed is true.
