@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/chatapp-dev/chatapp"
 )
@@ -215,10 +216,12 @@ func isAnswer(err error) bool {
 // I/O, out of memory, a trigger's RAISE(ROLLBACK)) it may have rolled the
 // whole transaction back: the connection is then in autocommit mode, where
 // each later statement would commit alone, outside the batch. SQL has no
-// question for this, but BEGIN fails only inside a transaction; when it
-// succeeds it opened an empty one, which the batch's deferred Rollback
-// ends.
+// question for this, but BEGIN inside a transaction fails with "cannot
+// start a transaction within a transaction"; when it succeeds it opened an
+// empty one, which the batch's deferred Rollback ends. Any other failure of
+// BEGIN counts as rolled back: failing the whole batch is safe, going on
+// outside a transaction is not.
 func transactionOpen(ctx context.Context, tx *sql.Tx) bool {
 	_, err := tx.ExecContext(ctx, "BEGIN")
-	return err != nil
+	return err != nil && strings.Contains(err.Error(), "within a transaction")
 }
