@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -133,7 +132,6 @@ func (db *DB) createIdempotent(ctx context.Context, m *chatapp.Message, put *typ
 		}
 		reasons := canceled.CancellationReasons
 		switch {
-		case attempt >= 4: // give up below
 		case len(reasons) == 2 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed":
 			stored, recorded, err := db.storedMessage(ctx, m, now)
 			switch {
@@ -141,6 +139,8 @@ func (db *DB) createIdempotent(ctx context.Context, m *chatapp.Message, put *typ
 				return err
 			case stored != nil:
 				return chatapp.Replay(m, stored)
+			case attempt >= maxMessageAttempts:
+				return fmt.Errorf("put message: the record of idempotency key %s kept changing", m.IdempotencyKey)
 			case recorded == "":
 				claimFree() // the record went away meanwhile
 			default:
@@ -152,9 +152,10 @@ func (db *DB) createIdempotent(ctx context.Context, m *chatapp.Message, put *typ
 			continue
 		case len(reasons) == 2 && aws.ToString(reasons[1].Code) == "ConditionalCheckFailed":
 			return chatapp.Errorf(chatapp.ECONFLICT, "message %s already exists", m.ID)
-		case slices.ContainsFunc(reasons, func(r types.CancellationReason) bool {
-			return aws.ToString(r.Code) == "TransactionConflict"
-		}):
+		case conflicted(reasons):
+			if err := retryConflict(ctx, attempt, maxMessageAttempts, "simultaneous sends of idempotency key "+m.IdempotencyKey); err != nil {
+				return err
+			}
 			continue
 		}
 		return fmt.Errorf("put message: %w", err)

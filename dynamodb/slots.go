@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"time"
@@ -44,11 +43,6 @@ const (
 func userSlotsKey(userID string) map[string]types.AttributeValue {
 	return connectionKey(userSlotsPrefix + userID)
 }
-
-// maxSlotAttempts bounds the tries of one capped CreateConnection that other
-// transactions on the same user's slots keep cancelling (simultaneous
-// handshakes of one user).
-const maxSlotAttempts = 8
 
 // createCapped puts the connection row item of c, which expires at expires,
 // and takes a slot of c's user, both or neither.
@@ -95,23 +89,11 @@ func (db *DB) createCapped(ctx context.Context, c *chatapp.Connection, item map[
 				return chatapp.TooManyConnections(c.UserID, maxPerUser)
 			}
 			pruned = true
-		case attempt < maxSlotAttempts && slices.ContainsFunc(reasons, func(r types.CancellationReason) bool {
-			return aws.ToString(r.Code) == "TransactionConflict"
-		}):
-			// Another handshake of the user holds the slots: back off a
-			// random while, growing, and try again.
-			backoff := time.Duration(rand.Int64N(int64(5*time.Millisecond) << attempt))
-			select {
-			case <-time.After(backoff):
-			case <-ctx.Done():
-				return ctx.Err()
+		case conflicted(reasons):
+			// Another handshake of the user holds the slots.
+			if err := retryConflict(ctx, attempt, maxSlotAttempts, "simultaneous connections of user "+c.UserID); err != nil {
+				return err
 			}
-		case slices.ContainsFunc(reasons, func(r types.CancellationReason) bool {
-			return aws.ToString(r.Code) == "TransactionConflict"
-		}):
-			// Still contended after every attempt: a burst of one user's
-			// handshakes, which the client may retry (503), not a fault.
-			return chatapp.Errorf(chatapp.EUNAVAILABLE, "too many simultaneous connections of user %s: retry shortly", c.UserID)
 		default:
 			return fmt.Errorf("put connection: %w", err)
 		}
