@@ -141,16 +141,26 @@ type ErrorBody struct {
 	} `json:"error"`
 }
 
-// EncodeError returns the JSON error body for err. Like every body the
-// server writes, it leaves <, > and & unescaped: json.Marshal's \u003c
-// escapes are for JSON embedded in HTML, which these bodies never are.
+// EncodeError returns the JSON error body for err.
 func EncodeError(err error) []byte {
 	var body ErrorBody
 	body.Error.Code = ErrorCode(err)
 	body.Error.Message = ErrorMessage(err)
+	b, _ := MarshalJSON(body) // two strings: cannot fail
+	return b
+}
+
+// MarshalJSON is json.Marshal as every body and frame of the chat is
+// written: without HTML escaping. json.Marshal writes each <, > and & as a
+// 6-byte \u003c escape, for JSON embedded in HTML, which these never are;
+// a message of 16 KiB of "<" grew to 96 KiB. (U+2028 and U+2029 are still
+// escaped: encoding/json always does.)
+func MarshalJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.Encode(body) // two strings: cannot fail
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

@@ -257,7 +257,7 @@ func (c *Client) SendWS(ctx context.Context, text string) error {
 		}
 		return ErrNotConnected
 	}
-	data, err := marshal(struct {
+	data, err := chatapp.MarshalJSON(struct {
 		Action string `json:"action"`
 		Text   string `json:"text"`
 	}{"sendmessage", text})

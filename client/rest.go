@@ -74,7 +74,7 @@ func decodeError(status int, body []byte) *Error {
 func (c *Client) do(ctx context.Context, method, rawURL string, body any, out any) error {
 	var r io.Reader
 	if body != nil {
-		b, err := marshal(body)
+		b, err := chatapp.MarshalJSON(body)
 		if err != nil {
 			return err
 		}
@@ -108,19 +108,6 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any, out an
 		return fmt.Errorf("%s %s: decode: %w", method, redact(rawURL), err)
 	}
 	return nil
-}
-
-// marshal is json.Marshal without HTML escaping. json.Marshal writes each
-// <, > and & as a 6-byte escape: a message of 16 KiB of "<" would take
-// 96 KiB of a REST body instead of 16.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // redactToken hides token wherever err's text quotes it (a URL in a dial

@@ -34,12 +34,9 @@ func jsonResponse(status int, v any) (events.APIGatewayProxyResponse, error) {
 	return events.APIGatewayProxyResponse{StatusCode: status, Headers: headers(), Body: string(b)}, nil
 }
 
-// encoder writes JSON without HTML escaping. encoding/json's Marshal writes
-// each <, > and & as a 6-byte \u003c escape: nothing here is embedded in
-// HTML, and a message of 16 KiB of "<" grew to 96 KiB on the wire. (U+2028
-// and U+2029 are still escaped: encoding/json always does, which keeps a
-// body safe to evaluate as JavaScript.) Encoders are pooled with their
-// buffers, so an encoding costs what json.Marshal costs: one copy out.
+// encoder writes JSON as chatapp.MarshalJSON does (no HTML escaping), from a
+// pool with its buffer: the push of every message and every REST answer is
+// encoded here, and then costs what json.Marshal costs, one copy out.
 type encoder struct {
 	buf bytes.Buffer
 	enc *json.Encoder
