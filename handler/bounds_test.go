@@ -15,6 +15,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/gateway"
+	"github.com/chatapp-dev/chatapp/handler"
 )
 
 // loadRecorder is a message store that records what each FindMessages
@@ -29,7 +30,7 @@ func (r *loadRecorder) FindMessages(ctx context.Context, f chatapp.MessageFilter
 	page, err := r.MessageStore.FindMessages(ctx, f)
 	n := 0
 	for _, m := range page.Messages {
-		n += len(m.ID) + len(m.RoomID) + len(m.UserID) + len(m.Name) + len(m.Text)
+		n += m.StoredSize()
 	}
 	r.mu.Lock()
 	r.messages, r.bytes = len(page.Messages), n
@@ -209,9 +210,8 @@ func TestLargestValidSend(t *testing.T) {
 	}
 }
 
-// maxUsers is handler.MaxUsersListed, spelled out so that the test also runs
-// against code without it.
-const maxUsers = 1000
+// maxUsers is the most connections an answer lists.
+const maxUsers = handler.MaxUsersListed
 
 // storeNotifier pushes nothing and reports the room's stored connections,
 // as apigw's Notifier does on AWS (it reads the room from the store for

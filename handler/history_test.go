@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/handler"
 )
 
 // lambdaPayload is the response as aws-lambda-go sends it to the Lambda
@@ -28,9 +29,8 @@ func lambdaPayload(t *testing.T, resp events.APIGatewayProxyResponse) []byte {
 	return buf.Bytes()
 }
 
-// maxHistoryBody is handler.MaxHistoryBodyBytes, the budget of a history
-// body (spelled out so that the test also runs against code without it).
-const maxHistoryBody = 1 << 20
+// maxHistoryBody is the budget of a history page's body.
+const maxHistoryBody = handler.MaxHistoryBodyBytes
 
 // maxLambdaPayload is what the tests allow a history payload: well under
 // Lambda's 6 MB, whatever the messages hold.

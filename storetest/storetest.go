@@ -387,7 +387,7 @@ func testByteBudget(t *testing.T, s Store) {
 		if err := s.CreateMessage(ctx(t), ms[i]); err != nil {
 			t.Fatalf("CreateMessage %d: %v", i, err)
 		}
-		total += len(ms[i].ID) + len(ms[i].RoomID) + len(ms[i].UserID) + len(ms[i].Name) + len(ms[i].Text)
+		total += ms[i].StoredSize()
 	}
 
 	for _, budget := range []int{1, 4000, 9000, 20000} {
@@ -448,7 +448,7 @@ func budgetPage(rest []*chatapp.Message, backward bool, limit, budget int) ([]*c
 		if backward {
 			m = rest[len(rest)-1-n]
 		}
-		size := len(m.ID) + len(m.RoomID) + len(m.UserID) + len(m.Name) + len(m.Text)
+		size := m.StoredSize()
 		if n > 0 && used+size > budget {
 			break
 		}
