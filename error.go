@@ -30,21 +30,6 @@ const (
 // passed in is then filled with the stored one.
 var ErrDuplicate = errors.New("chatapp: duplicate send")
 
-// Replay answers a send m whose idempotency key its room and user already
-// used for stored: a retry of the same text is filled with stored and gets
-// ErrDuplicate; another text under the same key is a client bug that must
-// not pass for a success (the text it sent was never stored), so it gets
-// ECONFLICT and m is not filled. Room and user are part of the key.
-func Replay(m, stored *Message) error {
-	if m.Text != stored.Text {
-		return Errorf(ECONFLICT, "idempotency key %q was used for another message", m.IdempotencyKey)
-	}
-	key := m.IdempotencyKey
-	*m = *stored
-	m.IdempotencyKey = key
-	return ErrDuplicate
-}
-
 // Error is an error a client may see: a code and a human message.
 type Error struct {
 	Code    string

@@ -74,3 +74,18 @@ type MessagePage struct {
 	// older ones for a latest or Before page, newer ones for an After page.
 	More bool
 }
+
+// Replay answers a send m whose idempotency key its room and user already
+// used for stored: a retry of the same text is filled with stored and gets
+// ErrDuplicate; another text under the same key is a client bug that must
+// not pass for a success (the text it sent was never stored), so it gets
+// ECONFLICT and m is not filled. Room and user are part of the key.
+func Replay(m, stored *Message) error {
+	if m.Text != stored.Text {
+		return Errorf(ECONFLICT, "idempotency key %q was used for another message", m.IdempotencyKey)
+	}
+	key := m.IdempotencyKey
+	*m = *stored
+	m.IdempotencyKey = key
+	return ErrDuplicate
+}

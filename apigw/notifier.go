@@ -187,10 +187,9 @@ func (n *Notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Pu
 				return
 			}
 			err := n.Post(ctx, c.ID, push.Data)
-			if chatapp.ErrorCode(err) == chatapp.EGONE && stillConnecting(c, now) {
-				// A 410 to a connection whose $connect may not have
-				// returned yet: not a sign that it is dead.
-			} else if chatapp.ErrorCode(err) == chatapp.EGONE {
+			// A 410 to a connection whose $connect may not have returned
+			// yet is no sign that it is dead: its row stays.
+			if chatapp.ErrorCode(err) == chatapp.EGONE && !stillConnecting(c, now) {
 				// $disconnect is best-effort: a 410 is the sure sign.
 				if derr := n.Connections.DeleteConnection(ctx, c.ID); derr != nil {
 					n.logger().WarnContext(ctx, "removing gone connection failed", "connection_id", c.ID, "err", derr)

@@ -155,32 +155,13 @@ func (h *Handler) caller(authorizer any, room, claimedUserID string) (*chatapp.I
 	return id, nil
 }
 
-// contextTime reads Unix seconds from an authorizer context value: a string
-// on AWS, though a local caller may pass a number. Zero if absent or
+// contextTime reads the Unix seconds Authorize wrote as a string (API
+// Gateway hands every context value on as one). Zero if absent or
 // unreadable.
 func contextTime(v any) time.Time {
-	var sec int64
-	switch v := v.(type) {
-	case string:
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return time.Time{}
-		}
-		sec = n
-	case float64:
-		sec = int64(v)
-	case int64:
-		sec = v
-	case json.Number:
-		n, err := v.Int64()
-		if err != nil {
-			return time.Time{}
-		}
-		sec = n
-	default:
-		return time.Time{}
-	}
-	if sec <= 0 {
+	s, _ := v.(string)
+	sec, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || sec <= 0 {
 		return time.Time{}
 	}
 	return time.Unix(sec, 0)

@@ -196,6 +196,11 @@ func (h *Handler) GetUsers(ctx context.Context, req events.APIGatewayProxyReques
 }
 
 func requestBody(req events.APIGatewayProxyRequest) ([]byte, error) {
+	// Refused before it is copied or decoded: API Gateway passes bodies of
+	// up to 10 MB.
+	if n := len(req.Body); n > MaxBodyBytes && (!req.IsBase64Encoded || base64.StdEncoding.DecodedLen(n) > MaxBodyBytes+2) {
+		return nil, chatapp.Errorf(chatapp.ETOOLARGE, "body is larger than %d bytes", MaxBodyBytes)
+	}
 	body := []byte(req.Body)
 	if req.IsBase64Encoded {
 		var err error

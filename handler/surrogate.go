@@ -8,32 +8,28 @@ import (
 // escape ("\ud800" not followed by a low surrogate, or a lone "\udc00"):
 // encoding/json would turn it into U+FFFD, storing a text other than the
 // one sent. The escapes are read from the body itself, in one pass, so that
-// a U+FFFD sent as such anywhere in the body changes nothing.
+// a U+FFFD sent as such anywhere in the body changes nothing. The body must
+// be JSON that decoded: a backslash is then always an escape in a string.
 func checkSurrogates(body []byte) error {
-	inString := false
 	for i := 0; i < len(body); i++ {
-		switch c := body[i]; {
-		case c == '"':
-			inString = !inString
-		case c == '\\' && inString && i+1 < len(body):
-			if body[i+1] != 'u' {
-				i++ // a two-byte escape: \" \\ \n ...
-				continue
-			}
-			r, ok := hex4(body, i+2)
-			switch {
-			case !ok:
-				return nil // not JSON: the decoder refuses it
-			case r >= 0xD800 && r <= 0xDBFF:
-				if low, ok := escapeAt(body, i+6); !ok || low < 0xDC00 || low > 0xDFFF {
-					return errUnpairedSurrogate
-				}
-				i += 11 // the pair
-			case r >= 0xDC00 && r <= 0xDFFF:
+		if body[i] != '\\' || i+1 == len(body) {
+			continue
+		}
+		if body[i+1] != 'u' {
+			i++ // a two-byte escape: \" \\ \n ...
+			continue
+		}
+		r, _ := hex4(body, i+2) // decoded JSON: four hex digits follow
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if low, ok := escapeAt(body, i+6); !ok || low < 0xDC00 || low > 0xDFFF {
 				return errUnpairedSurrogate
-			default:
-				i += 5
 			}
+			i += 11 // the pair
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return errUnpairedSurrogate
+		default:
+			i += 5
 		}
 	}
 	return nil
