@@ -59,7 +59,6 @@ func (h *Hub) remove(s *socket) {
 		delete(h.sockets, s.id)
 	}
 	h.leaveLocked(s)
-	s.stopExpiry()
 }
 
 // join records the room of a connection the $connect function stored.
@@ -73,7 +72,9 @@ func (h *Hub) join(c *chatapp.Connection) {
 	h.leaveLocked(s)
 	s.member = c
 	if c.ExpiresAt > 0 {
-		s.expireAt(time.UnixMilli(c.ExpiresAt))
+		s.mu.Lock()
+		s.expiresAt = time.UnixMilli(c.ExpiresAt)
+		s.mu.Unlock()
 	}
 	members := h.rooms[c.RoomID]
 	if members == nil {

@@ -28,7 +28,7 @@ const (
 	panicHTTP        panicSite = iota // a request: REST, a handshake, the management API, the fallback
 	panicSocket                       // a connection's read loop, its routing included
 	panicWriter                       // a connection's writer
-	panicTimer                        // a connection's idle or maximum-duration timer
+	panicTimer                        // a connection's idle or maximum-duration (or token expiry) timer
 	panicIntegration                  // a route's function, REST or WebSocket
 	numPanicSites
 )

@@ -55,7 +55,12 @@ type socket struct {
 	member *chatapp.Connection
 
 	idle, maxAge *time.Timer
-	expiry       *time.Timer // the token's expiry (expiry.go); nil without a token
+	// expiresAt is when the token the socket was opened with expires (zero
+	// without one): the hub's join records it during $connect, and
+	// startTimers ends the socket then. API Gateway checks a token at
+	// $connect only; without this a socket would outlive its token by up
+	// to the maximum connection duration.
+	expiresAt time.Time
 
 	mu          sync.Mutex
 	conn        net.Conn // nil until the handshake completes
@@ -294,7 +299,14 @@ func (s *socket) awaitWriter(d time.Duration) {
 // startTimers closes the socket at API Gateway's idle timeout and maximum
 // connection duration. Timers, not a goroutine per socket.
 func (s *socket) startTimers(idle, maxDuration time.Duration) {
-	s.maxAge = s.afterFunc(maxDuration, func() { s.close(ws.StatusGoingAway, "maximum connection duration reached") })
+	end, code, reason := maxDuration, ws.StatusGoingAway, "maximum connection duration reached"
+	s.mu.Lock()
+	expiresAt := s.expiresAt
+	s.mu.Unlock()
+	if left := time.Until(expiresAt); !expiresAt.IsZero() && left < maxDuration {
+		end, code, reason = left, ws.StatusPolicyViolation, "token expired"
+	}
+	s.maxAge = s.afterFunc(end, func() { s.close(code, reason) })
 	var check func()
 	check = func() {
 		if left := idle - time.Since(s.lastActiveAt()); left > 0 {
@@ -317,7 +329,6 @@ func (s *socket) stopTimers() {
 		s.maxAge.Stop()
 		s.idle.Stop()
 	}
-
 }
 
 // afterFunc is time.AfterFunc for the socket's timers: a panic of f is
