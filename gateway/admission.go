@@ -66,15 +66,21 @@ func (g *Gateway) releaseIP(source netip.Prefix) {
 	}
 }
 
-// sourceOf is the source a connection from ip counts against: the address
-// itself for IPv4, its /64 for IPv6, the least a host is given (one IPv6
-// client may hold a whole /64). An address that does not parse (never from
-// a TCP connection) counts against the zero prefix.
+// sourceOf is SourceOf for an address in text, as events carry it; one
+// that does not parse (never from a TCP connection) counts against the
+// zero prefix.
 func sourceOf(ip string) netip.Prefix {
 	addr, err := netip.ParseAddr(ip)
 	if err != nil {
 		return netip.Prefix{}
 	}
+	return SourceOf(addr)
+}
+
+// SourceOf is the source a connection from addr counts against in
+// per-source limits: the address itself for IPv4, its /64 for IPv6, the
+// least a host is given (one IPv6 client may hold a whole /64).
+func SourceOf(addr netip.Addr) netip.Prefix {
 	addr = addr.Unmap()
 	bits := 32
 	if addr.Is6() {

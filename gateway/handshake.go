@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net/http"
 	"strings"
+
+	"github.com/gobwas/httphead"
 
 	"github.com/chatapp-dev/chatapp"
 )
@@ -27,6 +30,8 @@ func refuseBadHandshake(w http.ResponseWriter, r *http.Request) bool {
 	case r.Method != http.MethodGet:
 		w.Header().Set("Allow", http.MethodGet)
 		refuseHandshake(w, http.StatusMethodNotAllowed, chatapp.Errorf(chatapp.ENOTALLOWED, "a WebSocket handshake is a GET"))
+	case r.Host == "":
+		refuseHandshake(w, http.StatusBadRequest, chatapp.Errorf(chatapp.EINVALID, "a WebSocket handshake needs a Host"))
 	case !r.ProtoAtLeast(1, 1):
 		refuseHandshake(w, http.StatusHTTPVersionNotSupported, chatapp.Errorf(chatapp.EINVALID, "a WebSocket handshake needs HTTP/1.1"))
 	case r.ContentLength != 0 || len(r.TransferEncoding) > 0:
@@ -68,19 +73,20 @@ func refuseHandshake(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, chatapp.EncodeError(err))
 }
 
-// isUpgrade reports whether r asks to upgrade to a WebSocket: Upgrade
-// names websocket and Connection lists the token "upgrade" (not merely a
-// word containing it).
+// isUpgrade reports whether r asks to upgrade to a WebSocket by the very
+// rules of the upgrade (gobwas/ws's HTTPUpgrader): the first Upgrade value
+// names websocket, and the first Connection value, read as HTTP tokens
+// (httphead), holds "upgrade". A looser check here would admit handshakes
+// the upgrade then refuses, after $connect has announced them.
 func isUpgrade(r *http.Request) bool {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return false
 	}
-	for _, v := range r.Header.Values("Connection") {
-		for token := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(token), "upgrade") {
-				return true
-			}
-		}
-	}
-	return false
+	c := r.Header.Get("Connection")
+	found := false
+	httphead.ScanTokens([]byte(c), func(token []byte) bool {
+		found = bytes.EqualFold(token, []byte("upgrade"))
+		return !found
+	})
+	return c == "Upgrade" || found
 }

@@ -128,6 +128,10 @@ func TestBadHandshakesLeaveNoTrace(t *testing.T) {
 		{"version 8", upgradeRequest("GET", "HTTP/1.1", testKey, "8"), http.StatusUpgradeRequired},
 		{"POST", upgradeRequest("POST", "HTTP/1.1", testKey, "13"), http.StatusMethodNotAllowed},
 		{"HTTP/1.0", upgradeRequest("GET", "HTTP/1.0", testKey, "13"), http.StatusHTTPVersionNotSupported},
+		// As the upgrade reads them: the first Connection value, as tokens.
+		{"Connection: keep-alive, then Connection: upgrade", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "Connection: Upgrade", "Connection: keep-alive\r\nConnection: upgrade", 1), http.StatusUpgradeRequired},
+		{"Connection: a;b, upgrade", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "Connection: Upgrade", "Connection: a;b, upgrade", 1), http.StatusUpgradeRequired},
+		{"empty Host", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "Host: chat", "Host: ", 1), http.StatusBadRequest},
 		{"Connection: noupgrade", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "Connection: Upgrade", "Connection: noupgrade", 1), http.StatusUpgradeRequired},
 		{"a body", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "\r\n\r\n", "\r\nContent-Length: 6\r\n\r\n\x81\x80abcd", 1), http.StatusBadRequest},
 	} {

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/chatapp-dev/chatapp/gateway"
 )
 
 // Every connection the server accepts holds a file descriptor, before any
@@ -116,11 +118,14 @@ func newBoundedListener(ln *net.TCPListener, max int, logger *slog.Logger) *boun
 // limit).
 func (l *boundedListener) limitSources(n int) { l.perSource = n }
 
-// onPressure calls f(true) when the listener holds 90 % of its bound, and
-// f(false) when it is back under 75 %.
+// onPressure calls f(true) when the listener is within a few places of its
+// bound, and f(false) once it has twice as many free again. The marks are
+// counted in places kept from the HTTP reserve, not in shares of the bound:
+// WebSockets at their cap (which leaves the reserve free) never trip them.
 func (l *boundedListener) onPressure(f func(on bool)) {
 	l.pressure = f
-	l.highWater, l.lowWater = l.max*9/10, l.max*3/4
+	l.highWater = l.max - min(l.max/10, maxHTTPReserve/4)
+	l.lowWater = l.max - min(l.max/4, maxHTTPReserve/2)
 }
 
 // admitSource counts a connection against its source's share.
@@ -149,32 +154,28 @@ func (l *boundedListener) releaseSource(src netip.Prefix) {
 }
 
 // watchPressure turns the pressure valve as the count of open
-// connections, open, crosses the water marks.
+// connections, open, crosses the marks. The flag's swaps are ordered but the
+// calls they make are not (an Accept and a Close may cross), so the caller
+// that changed it applies the flag's latest value until it holds still. A
+// mutex would deadlock: turning the valve on closes idle connections, whose
+// Close comes back here.
 func (l *boundedListener) watchPressure(open int64) {
 	switch {
 	case l.pressure == nil:
+		return
 	case open >= l.highWater && l.underPressure.CompareAndSwap(false, true):
 		l.logger.Warn("near the connection limit: closing idle keep-alive connections", "open", open, "max_connections", l.max)
-		l.pressure(true)
 	case open < l.lowWater && l.underPressure.CompareAndSwap(true, false):
-		l.pressure(false)
+	default:
+		return
 	}
-}
-
-// sourcePrefix is the share a connection counts against: its IPv4
-// address, or its IPv6 address's /64, which one client may hold whole.
-func sourcePrefix(addr net.Addr) netip.Prefix {
-	ap, err := netip.ParseAddrPort(addr.String())
-	if err != nil {
-		return netip.Prefix{}
+	for {
+		on := l.underPressure.Load()
+		l.pressure(on)
+		if l.underPressure.Load() == on {
+			return
+		}
 	}
-	ip := ap.Addr().Unmap().WithZone("")
-	bits := 32
-	if ip.Is6() {
-		bits = 64
-	}
-	p, _ := ip.Prefix(bits)
-	return p
 }
 
 // Accept returns the next connection within the bound, closing the ones
@@ -185,7 +186,7 @@ func (l *boundedListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		src := sourcePrefix(c.RemoteAddr())
+		src := gateway.SourceOf(c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr())
 		if open := l.open.Add(1); open <= l.max && l.admitSource(src) {
 			l.watchPressure(open)
 			return &boundedConn{TCPConn: c, l: l, src: src}, nil

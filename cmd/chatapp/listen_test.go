@@ -263,24 +263,49 @@ func holdKeepAlive(t *testing.T, addr string) net.Conn {
 // others out until its connections time out: near the bound the server
 // closes idle connections, and a newcomer is served at once.
 func TestIdleConnectionsGiveWay(t *testing.T) {
-	addr, _ := boundedServer(t, 20, 0)
+	addr, bl := boundedServer(t, 20, 0)
 	for range 20 {
 		holdKeepAlive(t, addr)
 	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := time.Now().Add(5 * time.Second)
-	for {
+	for served := false; !served; {
 		resp, err := client.Get("http://" + addr + "/ok")
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+			served = resp.StatusCode == http.StatusOK
 		}
-		if time.Now().After(deadline) {
+		if !served && time.Now().After(deadline) {
 			t.Fatalf("a newcomer is still refused 5 s after the listener filled with idle connections: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// The idle ones closed, the listener is far under its marks again:
+	// keep-alive is back, a connection serves a second request.
+	eventually(t, "the valve closes again", func() bool { return !bl.underPressure.Load() })
+	c := holdKeepAlive(t, addr)
+	fmt.Fprint(c, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.Close {
+		t.Fatalf("a second request on a kept-alive connection: %v (Connection: close %v); keep-alive stayed off", err, resp != nil && resp.Close)
+	}
+	resp.Body.Close()
+}
+
+// TestValveMarksLeaveWebSocketsAlone: WebSockets at their cap never turn the
+// valve: its marks are counted in places kept from the HTTP reserve.
+func TestValveMarksLeaveWebSocketsAlone(t *testing.T) {
+	for _, files := range []int{300, 1024, 20000, 1 << 20} {
+		b, err := boundsFor(files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := &boundedListener{max: int64(b.listener)}
+		l.onPressure(func(bool) {})
+		if l.highWater <= int64(b.websockets) || l.lowWater >= l.highWater || l.highWater > l.max {
+			t.Errorf("%d descriptors: WebSockets %d, listener %d, marks %d/%d: want WebSockets < high, low < high ≤ listener",
+				files, b.websockets, b.listener, l.lowWater, l.highWater)
+		}
 	}
 }
 
