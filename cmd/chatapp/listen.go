@@ -105,6 +105,8 @@ type boundedListener struct {
 	pressure            func(on bool)
 	underPressure       atomic.Bool
 	highWater, lowWater int64
+	pressureSince       atomic.Int64  // unix nanoseconds the valve last turned on
+	hold                time.Duration // the least time it stays on (minPressureHold)
 }
 
 // refusalLogInterval spaces the warnings of a listener at its bound.
@@ -123,7 +125,7 @@ func (l *boundedListener) limitSources(n int) { l.perSource = n }
 // counted in places kept from the HTTP reserve, not in shares of the bound:
 // WebSockets at their cap (which leaves the reserve free) never trip them.
 func (l *boundedListener) onPressure(f func(on bool)) {
-	l.pressure = f
+	l.pressure, l.hold = f, minPressureHold
 	l.highWater = l.max - min(l.max/10, maxHTTPReserve/4)
 	l.lowWater = l.max - min(l.max/4, maxHTTPReserve/2)
 }
@@ -153,6 +155,23 @@ func (l *boundedListener) releaseSource(src netip.Prefix) {
 	}
 }
 
+// turnOn sets the valve's flag, its time first: a Close that reads the flag
+// on must not read an older time. It reports whether the flag was off.
+func (l *boundedListener) turnOn() bool {
+	if l.underPressure.Load() {
+		return false
+	}
+	l.pressureSince.Store(time.Now().UnixNano())
+	return l.underPressure.CompareAndSwap(false, true)
+}
+
+// minPressureHold is the least time the valve stays on: turning it on
+// closes the idle connections, which at once takes the count under the low
+// mark, and turning it off then would let clients reuse connections the
+// next crossing closes under them (the valve flapped with every round of
+// requests of a load that fits the bound).
+const minPressureHold = 10 * time.Second
+
 // watchPressure turns the pressure valve as the count of open
 // connections, open, crosses the marks. The flag's swaps are ordered but the
 // calls they make are not (an Accept and a Close may cross), so the caller
@@ -163,9 +182,10 @@ func (l *boundedListener) watchPressure(open int64) {
 	switch {
 	case l.pressure == nil:
 		return
-	case open >= l.highWater && l.underPressure.CompareAndSwap(false, true):
+	case open >= l.highWater && l.turnOn():
 		l.logger.Warn("near the connection limit: closing idle keep-alive connections", "open", open, "max_connections", l.max)
-	case open < l.lowWater && l.underPressure.CompareAndSwap(true, false):
+	case open < l.lowWater && time.Since(time.Unix(0, l.pressureSince.Load())) >= l.hold &&
+		l.underPressure.CompareAndSwap(true, false):
 	default:
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,6 +235,7 @@ func boundedServer(t *testing.T, max, perSource int) (string, *boundedListener) 
 		IdleTimeout: time.Minute, // far longer than the test: only the valve can close them
 	}
 	bl.onPressure(func(on bool) { srv.SetKeepAlivesEnabled(!on) })
+	bl.hold = 100 * time.Millisecond
 	go srv.Serve(bl)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String(), bl
@@ -282,7 +284,12 @@ func TestIdleConnectionsGiveWay(t *testing.T) {
 	}
 	// The idle ones closed, the listener is far under its marks again:
 	// keep-alive is back, a connection serves a second request.
-	eventually(t, "the valve closes again", func() bool { return !bl.underPressure.Load() })
+	eventually(t, "the valve closes again", func() bool {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close() // a connection's end is when the valve looks again
+		}
+		return !bl.underPressure.Load()
+	})
 	c := holdKeepAlive(t, addr)
 	fmt.Fprint(c, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -336,5 +343,41 @@ func TestSourceShare(t *testing.T) {
 	}
 	if got := bl.open.Load(); got != 3 {
 		t.Errorf("the listener holds %d connections, want 3", got)
+	}
+}
+
+// TestValveHolds: closing the idle connections takes the count under the
+// low mark at once; the valve stays on for its hold all the same, rather
+// than turning off and on with every round of requests.
+func TestValveHolds(t *testing.T) {
+	var calls []bool
+	l := &boundedListener{max: 1000, logger: slog.New(slog.DiscardHandler)}
+	l.onPressure(func(on bool) { calls = append(calls, on) })
+	l.hold = 50 * time.Millisecond
+	l.watchPressure(l.highWater) // on
+	l.watchPressure(0)           // the idle ones closed: still on
+	if !l.underPressure.Load() || !slices.Equal(calls, []bool{true}) {
+		t.Fatalf("valve calls %v within its hold, want [true]", calls)
+	}
+	time.Sleep(l.hold)
+	l.watchPressure(0)
+	if l.underPressure.Load() || !slices.Equal(calls, []bool{true, false}) {
+		t.Fatalf("valve calls %v after its hold, want [true false]", calls)
+	}
+}
+
+// TestSourceShareBounded: one address's share of the listener is its
+// WebSockets and 64 more, but never more than a quarter of the bound (the
+// default 1,000 per address on 400 descriptors let one client take all
+// 336 places).
+func TestSourceShareBounded(t *testing.T) {
+	for _, c := range []struct{ perIP, listener, want int }{
+		{1000, 19488, 1064},
+		{1000, 336, 84},
+		{10, 336, 74},
+	} {
+		if got := sourceShare(c.perIP, c.listener); got != c.want {
+			t.Errorf("sourceShare(%d, %d) = %d, want %d", c.perIP, c.listener, got, c.want)
+		}
 	}
 }

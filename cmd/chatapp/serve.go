@@ -204,8 +204,7 @@ func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 		MaxHeaderBytes:    maxHeaderBytes,
 	}
 	if n := cfg.Limits.ConnectionsPerIP; n > 0 {
-		// A client at its WebSocket cap still has connections for REST.
-		bounded.limitSources(n + sourceHTTPShare)
+		bounded.limitSources(sourceShare(n, bounds.listener))
 	}
 	bounded.onPressure(func(on bool) { s.http.SetKeepAlivesEnabled(!on) })
 	go func() { s.served <- s.http.Serve(bounded) }()
@@ -215,6 +214,14 @@ func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 // sourceHTTPShare is how many connections one source address may hold
 // beside its --max-connections-per-ip WebSockets.
 const sourceHTTPShare = 64
+
+// sourceShare is the most connections of the listener's bound one source
+// address may hold: its WebSockets and some for REST, and at most a
+// quarter of the bound whatever the flag, so that on a host of few
+// descriptors one address cannot take them all.
+func sourceShare(perIP, listener int) int {
+	return min(perIP+sourceHTTPShare, listener/4)
+}
 
 // wire opens the store and builds the gateway and its integrations.
 func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
