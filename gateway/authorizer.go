@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strings"
@@ -67,10 +68,12 @@ func (g *Gateway) authorize(ctx context.Context, req events.APIGatewayCustomAuth
 // authorizer's answer (policy and context).
 const maxWebSocketAuthorizerResult = 8 << 10
 
+// encodedSize is v's size as JSON; an answer that cannot be encoded is
+// counted as too large.
 func encodedSize(v any) int {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return 0
+		return math.MaxInt
 	}
 	return len(b)
 }

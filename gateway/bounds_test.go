@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -105,17 +104,6 @@ func readAnswer(t *testing.T, conn net.Conn) (*http.Response, []byte) {
 	return resp, body
 }
 
-// errorCode returns the code of a JSON error body, failing the test if the
-// body is not one.
-func errorCode(t *testing.T, body []byte) string {
-	t.Helper()
-	var e chatapp.ErrorBody
-	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
-		t.Fatalf("body %q is not a JSON error", body)
-	}
-	return e.Error.Code
-}
-
 // drip writes one byte of body every interval, up to n bytes, until a
 // write fails or the test ends.
 func drip(t *testing.T, conn net.Conn, n int, interval time.Duration) {
@@ -153,7 +141,7 @@ func TestRESTSlowBodyTimesOut(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestTimeout {
 		t.Fatalf("dripped body: %d %s, want 408", resp.StatusCode, body)
 	}
-	if code := errorCode(t, body); code != chatapp.EINVALID {
+	if code := checkErrorBody(t, "answer", body); code != chatapp.EINVALID {
 		t.Errorf("code %q, want %q (a 4xx outside the table)", code, chatapp.EINVALID)
 	}
 	if !resp.Close {
@@ -203,7 +191,7 @@ func TestRESTBodyLimit(t *testing.T) {
 		conn := rawConn(t, e.addr)
 		fmt.Fprintf(conn, "PUT /chat HTTP/1.1\r\nHost: chat\r\nContent-Length: %d\r\n\r\n", limit+1)
 		resp, body := readAnswer(t, conn)
-		if resp.StatusCode != http.StatusRequestEntityTooLarge || errorCode(t, body) != chatapp.ETOOLARGE {
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || checkErrorBody(t, "answer", body) != chatapp.ETOOLARGE {
 			t.Fatalf("declared %d bytes: %d %s, want 413 too_large", limit+1, resp.StatusCode, body)
 		}
 		if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
@@ -218,7 +206,7 @@ func TestRESTBodyLimit(t *testing.T) {
 			fmt.Fprintf(conn, "%x\r\n%s\r\n", len(chunk), chunk)
 		}
 		resp, body := readAnswer(t, conn)
-		if resp.StatusCode != http.StatusRequestEntityTooLarge || errorCode(t, body) != chatapp.ETOOLARGE {
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || checkErrorBody(t, "answer", body) != chatapp.ETOOLARGE {
 			t.Fatalf("chunked body past the limit: %d %s, want 413 too_large", resp.StatusCode, body)
 		}
 	})
@@ -272,7 +260,7 @@ func TestMaxConnections(t *testing.T) {
 		t.Fatalf("third handshake: %v, want 503", err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	if code := errorCode(t, body); code != chatapp.EUNAVAILABLE {
+	if code := checkErrorBody(t, "answer", body); code != chatapp.EUNAVAILABLE {
 		t.Errorf("code %q, want %q", code, chatapp.EUNAVAILABLE)
 	}
 	if c, a := e.connects.Load(), authorized.Load(); c != 2 || a != 2 {

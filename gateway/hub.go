@@ -129,10 +129,6 @@ func (h *Hub) Broadcast(_ context.Context, roomID string, push chatapp.Push) (ch
 		if !s.member.Wants(push.Kind) || s.id == push.Except {
 			continue
 		}
-		if !s.connected.Load() {
-			d.Failed++ // a post before $connect returned: 410 on AWS
-			continue
-		}
 		if s.enqueue(push.Data) {
 			d.Delivered++
 		} else {
@@ -143,12 +139,10 @@ func (h *Hub) Broadcast(_ context.Context, roomID string, push chatapp.Push) (ch
 }
 
 // Post is PostToConnection: EGONE when the connection is not open, or not
-// yet: API Gateway answers 410 to a post before $connect has returned.
+// yet (enqueue).
 func (h *Hub) Post(_ context.Context, connectionID string, data []byte) error {
-	h.mu.RLock()
-	s, ok := h.sockets[connectionID]
-	h.mu.RUnlock()
-	if !ok || !s.connected.Load() || !s.enqueue(data) {
+	s := h.socket(connectionID)
+	if s == nil || !s.enqueue(data) {
 		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
 	}
 	return nil
@@ -173,29 +167,32 @@ func (h *Hub) GetConnection(connectionID string) (ConnectionInfo, error) {
 	return ConnectionInfo{ConnectedAt: s.connectedAt, LastActiveAt: s.lastActiveAt(), SourceIP: s.sourceIP, UserAgent: s.userAgent}, nil
 }
 
-// DeleteConnection closes a connection from the server side; its
-// $disconnect route runs as for any close.
+// DeleteConnection is the Management API's DeleteConnection: it closes a
+// connection from the server side (1000), and its $disconnect route runs
+// as for any close.
 func (h *Hub) DeleteConnection(connectionID string) error {
-	h.mu.RLock()
-	s, ok := h.sockets[connectionID]
-	h.mu.RUnlock()
-	if !ok || s.isClosing() {
+	s := h.socket(connectionID)
+	if s == nil || s.isClosing() {
 		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
 	}
 	s.close(ws.StatusNormalClosure, "")
 	return nil
 }
 
-// Disconnect closes a connection with 1008 and reason, for the functions:
-// the chatapp.Notifier's DeleteConnection.
+// Disconnect is chatapp.Notifier's: the functions close a connection, with
+// 1008 and reason (the first close wins; one that is gone is no error).
 func (h *Hub) Disconnect(_ context.Context, connectionID, reason string) error {
-	h.mu.RLock()
-	s, ok := h.sockets[connectionID]
-	h.mu.RUnlock()
-	if ok {
+	if s := h.socket(connectionID); s != nil {
 		s.close(ws.StatusPolicyViolation, reason)
 	}
 	return nil
+}
+
+// socket returns the socket of a connection id, nil if there is none.
+func (h *Hub) socket(connectionID string) *socket {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.sockets[connectionID]
 }
 
 // Len returns the number of open sockets.

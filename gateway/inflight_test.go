@@ -79,9 +79,10 @@ func TestConcurrentRequestsCapped(t *testing.T) {
 		}()
 		e.waitStart(t)
 	}
-	resp, err := http.Get(e.url + "/chat")
+	// Were the cap broken, this request would wait on the blocked function.
+	resp, err := (&http.Client{Timeout: boundsWait}).Get(e.url + "/chat")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the third request at once: %v, want 503 at once", err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
@@ -125,14 +126,20 @@ func TestAbandonedReadIsCanceled(t *testing.T) {
 			t.Fatalf("started %s, want %s", got, method)
 		}
 		conn.Close()
+		// A GET must end within the bound; a PUT must still run after a
+		// second (a wait for nothing to happen).
+		wait := boundsWait
+		if method != http.MethodGet {
+			wait = time.Second
+		}
 		select {
 		case m := <-e.canceled:
 			if m != http.MethodGet {
 				t.Fatalf("the %s of a client that left was canceled: a write must run to its end", m)
 			}
-		case <-time.After(time.Second):
+		case <-time.After(wait):
 			if method == http.MethodGet {
-				t.Fatal("the GET of a client that left still runs after 1 s")
+				t.Fatalf("the GET of a client that left still runs after %v", wait)
 			}
 			e.release <- struct{}{} // the PUT ran on, as it should
 		}
@@ -153,10 +160,10 @@ func TestManagementBodyRefusedOnItsWord(t *testing.T) {
 	}
 	defer conn.Close()
 	fmt.Fprint(conn, "POST /@connections/abc HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\nabc")
-	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+	conn.SetReadDeadline(time.Now().Add(boundsWait))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		t.Fatalf("no answer within 2 s to a declared 100 GB body: %v", err)
+		t.Fatalf("no answer to a declared 100 GB body (the body was waited for): %v", err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {

@@ -8,11 +8,11 @@ import (
 
 // A message that has begun must end in time: a client that sends part of
 // a message and then nothing would otherwise make the server hold what it
-// sent (up to 128 KB, its buffer grown to twice that) and a read buffer
-// until the idle timeout, 10 minutes. The bound costs nothing to a frame
-// that arrives whole, the common case: the connection's read deadline is
-// set only when the reader must wait for bytes of a message it has begun,
-// and cleared when the message ends.
+// sent (up to 128 KB) and a read buffer until the idle timeout, 10
+// minutes. The bound costs nothing to a frame that arrives whole within
+// one read (up to 16 KB), the common case: the connection's read deadline
+// is set only when the reader must wait for bytes of a message it has
+// begun, and cleared when the message ends.
 //
 // What it does not cover: a client that sends the first bytes of a
 // frame's header and stops makes the read buffer (16 KB) wait with the

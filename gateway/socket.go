@@ -91,10 +91,14 @@ func (s *socket) touch() { s.lastActive.Store(time.Now().UnixNano()) }
 
 func (s *socket) lastActiveAt() time.Time { return time.Unix(0, s.lastActive.Load()) }
 
-// enqueue queues one text frame without blocking. Frames queued before the
-// handshake completes are sent once it does. It reports false when the
-// socket is closing or its queue overflowed.
+// enqueue queues one text frame without blocking. Frames queued between
+// $connect's return and the handshake's end are sent once it ends. It
+// reports false when the socket is closing, its queue overflowed, or its
+// $connect has not returned: API Gateway answers 410 to such a post.
 func (s *socket) enqueue(frame []byte) bool {
+	if !s.connected.Load() {
+		return false
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {

@@ -170,8 +170,9 @@ func (g *Gateway) recoverSocket(s *socket, conn net.Conn) {
 }
 
 // awaitClose gives the writer a moment to send the close frame, then drops
-// the connection. After a frame it refused unread (too big, malformed), it
-// first reads and drops what the client still sends, until the client
+// the connection. After a frame it refused unread (too big, malformed, a
+// message too slow, a panic), it first reads and drops what the client
+// still sends, until the client
 // closes or closeWait passes: closing with unread bytes would reset the
 // connection, and the client would lose the close frame that says why.
 func (g *Gateway) awaitClose(s *socket, conn net.Conn, in io.Reader, linger bool) {

@@ -68,13 +68,14 @@ func pprofHandler() http.Handler {
 		w.WriteHeader(http.StatusNotFound)
 		w.Write(chatapp.EncodeError(chatapp.Errorf(chatapp.ENOTFOUND, "the command line is not served: it may hold secrets")))
 	})
-	mux.Handle("/debug/pprof/profile", capSeconds(http.HandlerFunc(pprof.Profile)))
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.Handle("/debug/pprof/trace", capSeconds(http.HandlerFunc(pprof.Trace)))
-	return mux
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return capSeconds(mux)
 }
 
-// maxProfileSeconds bounds ?seconds= of a CPU profile or a trace, which
+// maxProfileSeconds bounds ?seconds= of any profile (a CPU profile, a
+// trace, and the deltas of heap, allocs, block, mutex and goroutine), which
 // net/http/pprof would honour past the server's write timeout.
 const maxProfileSeconds = 30
 

@@ -185,6 +185,10 @@ func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 		return nil, err
 	}
 	cfg.Limits.Connections = bounds.webSocketCap(cfg.Limits.Connections, cfg.Logger)
+	if n := cfg.Limits.ConnectionsPerIP; n > cfg.Limits.Connections/4 {
+		// Nor may one address take every WebSocket.
+		cfg.Limits.ConnectionsPerIP = max(cfg.Limits.Connections/4, 1)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, err
