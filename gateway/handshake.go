@@ -37,6 +37,10 @@ func refuseBadHandshake(w http.ResponseWriter, r *http.Request) bool {
 	case r.ContentLength != 0 || len(r.TransferEncoding) > 0:
 		// Its bytes would be read as the client's first frames.
 		refuseHandshake(w, http.StatusBadRequest, chatapp.Errorf(chatapp.EINVALID, "a WebSocket handshake has no body"))
+	case !validTokens(r.Header.Values("Sec-WebSocket-Protocol")):
+		// The upgrade reads the subprotocols offered as HTTP tokens when
+		// $connect names one, and refuses malformed ones.
+		refuseHandshake(w, http.StatusBadRequest, chatapp.Errorf(chatapp.EINVALID, "Sec-WebSocket-Protocol is not a list of tokens"))
 	case !validKey(r.Header.Values("Sec-WebSocket-Key")):
 		refuseHandshake(w, http.StatusBadRequest, chatapp.Errorf(chatapp.EINVALID, "Sec-WebSocket-Key must be the base64 of 16 bytes"))
 	case version == "":
@@ -47,6 +51,16 @@ func refuseBadHandshake(w http.ResponseWriter, r *http.Request) bool {
 		refuseHandshake(w, http.StatusUpgradeRequired, chatapp.Errorf(chatapp.EINVALID, "unsupported Sec-WebSocket-Version: 13 only"))
 	default:
 		return false
+	}
+	return true
+}
+
+// validTokens reports whether every value is a list of HTTP tokens.
+func validTokens(values []string) bool {
+	for _, v := range values {
+		if !httphead.ScanTokens([]byte(v), func([]byte) bool { return true }) {
+			return false
+		}
 	}
 	return true
 }

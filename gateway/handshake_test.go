@@ -131,6 +131,7 @@ func TestBadHandshakesLeaveNoTrace(t *testing.T) {
 		// As the upgrade reads them: the first Connection value, as tokens.
 		{"Connection: keep-alive, then Connection: upgrade", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "Connection: Upgrade", "Connection: keep-alive\r\nConnection: upgrade", 1), http.StatusUpgradeRequired},
 		{"Connection: a;b, upgrade", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "Connection: Upgrade", "Connection: a;b, upgrade", 1), http.StatusUpgradeRequired},
+		{"a malformed subprotocol", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "Host: chat", "Host: chat\r\nSec-WebSocket-Protocol: a;b", 1), http.StatusBadRequest},
 		{"empty Host", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "Host: chat", "Host: ", 1), http.StatusBadRequest},
 		{"Connection: noupgrade", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "Connection: Upgrade", "Connection: noupgrade", 1), http.StatusUpgradeRequired},
 		{"a body", strings.Replace(upgradeRequest("GET", "HTTP/1.1", testKey, "13"), "\r\n\r\n", "\r\nContent-Length: 6\r\n\r\n\x81\x80abcd", 1), http.StatusBadRequest},

@@ -122,12 +122,14 @@ func (l *boundedListener) limitSources(n int) { l.perSource = n }
 
 // onPressure calls f(true) when the listener is within a few places of its
 // bound, and f(false) once it has twice as many free again. The marks are
-// counted in places kept from the HTTP reserve, not in shares of the bound:
-// WebSockets at their cap (which leaves the reserve free) never trip them.
+// counted in places of the HTTP reserve, not in shares of the bound:
+// WebSockets at their cap (which leaves the reserve free) are under both,
+// so they never turn the valve on, nor keep it on.
 func (l *boundedListener) onPressure(f func(on bool)) {
 	l.pressure, l.hold = f, minPressureHold
-	l.highWater = l.max - min(l.max/10, maxHTTPReserve/4)
-	l.lowWater = l.max - min(l.max/4, maxHTTPReserve/2)
+	reserve := min(maxHTTPReserve, l.max/4) // what WebSockets leave free (boundsFor)
+	l.highWater = l.max - reserve/4
+	l.lowWater = l.max - reserve/2
 }
 
 // admitSource counts a connection against its source's share.
@@ -169,8 +171,10 @@ func (l *boundedListener) turnOn() bool {
 // closes the idle connections, which at once takes the count under the low
 // mark, and turning it off then would let clients reuse connections the
 // next crossing closes under them (the valve flapped with every round of
-// requests of a load that fits the bound).
-const minPressureHold = 10 * time.Second
+// requests of a load that fits the bound; with a 10 s hold, every 12 s).
+// For a minute, as long as a kept-alive connection may idle, the server
+// answers with Connection: close.
+const minPressureHold = time.Minute // a keep-alive connection's idle timeout
 
 // watchPressure turns the pressure valve as the count of open
 // connections, open, crosses the marks. The flag's swaps are ordered but the

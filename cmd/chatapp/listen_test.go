@@ -309,8 +309,8 @@ func TestValveMarksLeaveWebSocketsAlone(t *testing.T) {
 		}
 		l := &boundedListener{max: int64(b.listener)}
 		l.onPressure(func(bool) {})
-		if l.highWater <= int64(b.websockets) || l.lowWater >= l.highWater || l.highWater > l.max {
-			t.Errorf("%d descriptors: WebSockets %d, listener %d, marks %d/%d: want WebSockets < high, low < high ≤ listener",
+		if l.lowWater <= int64(b.websockets) || l.lowWater >= l.highWater || l.highWater > l.max {
+			t.Errorf("%d descriptors: WebSockets %d, listener %d, marks %d/%d: want WebSockets < low < high ≤ listener",
 				files, b.websockets, b.listener, l.lowWater, l.highWater)
 		}
 	}
