@@ -45,7 +45,6 @@ var wantRoutes = map[string]string{
 const (
 	messagesTable    = "MessagesTable"
 	connectionsTable = "ConnectionsTable"
-	roomIndex        = "ConnectionsTable/index/" + dynamodb.ConnectionsByRoomIndex
 	connections      = "WebSocketApi POST @connections"
 	// closeConnections is DeleteConnection: a push that meets a
 	// connection whose token has expired closes it.
@@ -61,21 +60,24 @@ var wantGrants = map[string][]string{
 	awslambda.PutMessage: {
 		"dynamodb:PutItem " + messagesTable,
 		"dynamodb:GetItem " + messagesTable,
-		"dynamodb:Query " + roomIndex,
+		// A room's connections: a strongly consistent Query of the table,
+		// never of a global index (none can be read so).
+		"dynamodb:Query " + connectionsTable,
+		"dynamodb:GetItem " + connectionsTable, // a gone connection's record names its row
 		"dynamodb:DeleteItem " + connectionsTable,
 		"dynamodb:UpdateItem " + connectionsTable, // a deleted connection's slot
 		"execute-api:ManageConnections " + connections,
 		"execute-api:ManageConnections " + closeConnections,
 	},
 	awslambda.GetUsers: {
-		"dynamodb:Query " + roomIndex,
+		"dynamodb:Query " + connectionsTable,
 	},
 	awslambda.Connect: {
 		"dynamodb:PutItem " + connectionsTable,
 		"dynamodb:UpdateItem " + connectionsTable,   // the user's slot, with the row
 		"dynamodb:GetItem " + connectionsTable,      // a full user's slots …
 		"dynamodb:BatchGetItem " + connectionsTable, // … and their rows, to free gone ones
-		"dynamodb:Query " + roomIndex,
+		"dynamodb:Query " + connectionsTable,
 		"dynamodb:DeleteItem " + connectionsTable,
 		"execute-api:ManageConnections " + connections,
 		"execute-api:ManageConnections " + closeConnections,
@@ -84,7 +86,7 @@ var wantGrants = map[string][]string{
 		"dynamodb:GetItem " + connectionsTable,
 		"dynamodb:DeleteItem " + connectionsTable,
 		"dynamodb:UpdateItem " + connectionsTable,
-		"dynamodb:Query " + roomIndex,
+		"dynamodb:Query " + connectionsTable,
 		"execute-api:ManageConnections " + connections,
 		"execute-api:ManageConnections " + closeConnections,
 	},
@@ -92,7 +94,7 @@ var wantGrants = map[string][]string{
 		"dynamodb:GetItem " + connectionsTable,
 		"dynamodb:PutItem " + messagesTable,
 		"dynamodb:GetItem " + messagesTable,
-		"dynamodb:Query " + roomIndex,
+		"dynamodb:Query " + connectionsTable,
 		"dynamodb:DeleteItem " + connectionsTable,
 		"dynamodb:UpdateItem " + connectionsTable,
 		"execute-api:ManageConnections " + connections,
@@ -385,8 +387,8 @@ func TestTemplateTables(t *testing.T) {
 		id, name, keys, index string
 	}{
 		{"MessagesTable", dynamodb.DefaultMessagesTable, "room_id:S:HASH id:S:RANGE", ""},
-		{"ConnectionsTable", dynamodb.DefaultConnectionsTable, "connection_id:S:HASH",
-			dynamodb.ConnectionsByRoomIndex + " room_id:S:HASH user_id:S:RANGE ALL"},
+		// A room is a partition, read consistently; no index.
+		{"ConnectionsTable", dynamodb.DefaultConnectionsTable, "room_id:S:HASH connection_id:S:RANGE", ""},
 	} {
 		table, ok := tables[tc.id]
 		if !ok {

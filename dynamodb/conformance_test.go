@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -79,17 +80,14 @@ func TestTables(t *testing.T) {
 		t.Errorf("messages billing = %+v, want PAY_PER_REQUEST", msgs.BillingModeSummary)
 	}
 
+	// A room is a partition, listed by a strongly consistent Query: no
+	// global index, which cannot be read so.
 	conns := describe(t, client, base.ConnectionsTable)
-	assertKey(t, conns.KeySchema, "connection_id", "")
+	assertKey(t, conns.KeySchema, "room_id", "connection_id")
 	assertStringAttrs(t, conns.AttributeDefinitions)
-	if len(conns.GlobalSecondaryIndexes) != 1 {
-		t.Fatalf("connections has %d global indexes, want 1", len(conns.GlobalSecondaryIndexes))
+	if n := len(conns.GlobalSecondaryIndexes); n != 0 {
+		t.Errorf("connections has %d global indexes, want none", n)
 	}
-	gsi := conns.GlobalSecondaryIndexes[0]
-	if aws.ToString(gsi.IndexName) != dynamodb.ConnectionsByRoomIndex || gsi.Projection.ProjectionType != types.ProjectionTypeAll {
-		t.Errorf("index %s projection %s, want %s projection ALL", aws.ToString(gsi.IndexName), gsi.Projection.ProjectionType, dynamodb.ConnectionsByRoomIndex)
-	}
-	assertKey(t, gsi.KeySchema, "room_id", "user_id")
 
 	for _, table := range []string{base.MessagesTable, base.ConnectionsTable} {
 		out, err := client.DescribeTimeToLive(ctx, &ddb.DescribeTimeToLiveInput{TableName: aws.String(table)})
@@ -130,6 +128,46 @@ func TestCreateTablesRejectsOtherKeys(t *testing.T) {
 	}
 }
 
+// A connections table of an earlier chatapp, keyed by connection_id alone
+// with a room index, must not be taken for ours: its room listings could
+// not be read consistently, and every write would fail on the missing key.
+func TestCreateTablesRejectsTheOldConnectionsKey(t *testing.T) {
+	client, _ := open(t, base)
+	name := prefix + "-old-userlist"
+	_, err := client.CreateTable(t.Context(), &ddb.CreateTableInput{
+		TableName:   aws.String(name),
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("connection_id"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("room_id"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("user_id"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{{AttributeName: aws.String("connection_id"), KeyType: types.KeyTypeHash}},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String("room_id-user_id-index"),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String("room_id"), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String("user_id"), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := base
+	cfg.ConnectionsTable = name
+	err = dynamodb.New(client, cfg).CreateTables(t.Context())
+	if err == nil {
+		t.Fatal("CreateTables accepted a connections table keyed by connection_id alone")
+	}
+	for _, want := range []string{name, "(connection_id HASH)", "(room_id HASH, connection_id RANGE)"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("CreateTables: %v; want it to name %q", err, want)
+		}
+	}
+}
+
 func TestConnectionExpiresAt(t *testing.T) {
 	client, db := open(t, base)
 	c := &chatapp.Connection{ID: "ttl-" + rand.Text() + "=", RoomID: "room-ttl", UserID: "u", Timestamp: 5}
@@ -138,10 +176,13 @@ func TestConnectionExpiresAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := time.Now()
-	got := expiresAt(t, getItem(t, client, base.ConnectionsTable, "connection_id", c.ID, "", ""))
 	lo, hi := before.Add(dynamodb.DefaultConnectionTTL).Unix(), after.Add(dynamodb.DefaultConnectionTTL).Unix()
-	if got < lo || got > hi {
-		t.Fatalf("expires_at = %d, want within [%d, %d] (write time + 2h10m)", got, lo, hi)
+	// The row in its room and the record by id: TTL deletes both.
+	for _, partition := range []string{c.RoomID, "#connection#" + c.ID} {
+		got := expiresAt(t, getItem(t, client, base.ConnectionsTable, "room_id", partition, "connection_id", c.ID))
+		if got < lo || got > hi {
+			t.Fatalf("%s: expires_at = %d, want within [%d, %d] (write time + 2h10m)", partition, got, lo, hi)
+		}
 	}
 }
 
@@ -164,8 +205,19 @@ func TestExpiredConnectionHidden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(base.ConnectionsTable), Item: item}); err != nil {
+	// Its row in the room, and its record by id.
+	record, err := attributevalue.MarshalMap(map[string]any{
+		"connection_id": dead, "room_id": "#connection#" + dead, "in_room": room, "user_id": "u0", "name": "", "presence": false,
+		"timestamp":  time.Now().Add(-3 * time.Hour).UnixMilli(),
+		"expires_at": time.Now().Add(-time.Minute).Unix(),
+	})
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, it := range []map[string]types.AttributeValue{item, record} {
+		if _, err := client.PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(base.ConnectionsTable), Item: it}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := db.FindConnection(ctx, dead); chatapp.ErrorCode(err) != chatapp.ENOTFOUND {
 		t.Fatalf("FindConnection of an expired row = %v, want not_found", err)
@@ -239,6 +291,14 @@ func TestMessageRetention(t *testing.T) {
 	}
 	if len(page.Messages) != 1 || page.Messages[0].ID != fresh[1].ID || !page.More {
 		t.Errorf("latest 1 = %d messages, More %v; want the newest and More", len(page.Messages), page.More)
+	}
+}
+
+// connectionKey is the key of an item of the connections table.
+func connectionKey(partition, id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"room_id":       &types.AttributeValueMemberS{Value: partition},
+		"connection_id": &types.AttributeValueMemberS{Value: id},
 	}
 }
 
@@ -379,17 +439,19 @@ func TestConnectionSlotsHeal(t *testing.T) {
 		t.Fatalf("past the cap: %v, want rate_limited", err)
 	}
 
-	// One row gone without a $disconnect, one expired but not yet deleted
-	// by TTL.
-	if _, err := client.DeleteItem(ctx, &ddb.DeleteItemInput{
-		TableName: aws.String(base.ConnectionsTable),
-		Key:       map[string]types.AttributeValue{"connection_id": &types.AttributeValueMemberS{Value: conns[0].ID}},
-	}); err != nil {
-		t.Fatal(err)
+	// One connection gone without a $disconnect (by TTL), one expired but
+	// not yet deleted by TTL.
+	for _, partition := range []string{conns[0].RoomID, "#connection#" + conns[0].ID} {
+		if _, err := client.DeleteItem(ctx, &ddb.DeleteItemInput{
+			TableName: aws.String(base.ConnectionsTable),
+			Key:       connectionKey(partition, conns[0].ID),
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := client.UpdateItem(ctx, &ddb.UpdateItemInput{
 		TableName:                 aws.String(base.ConnectionsTable),
-		Key:                       map[string]types.AttributeValue{"connection_id": &types.AttributeValueMemberS{Value: conns[1].ID}},
+		Key:                       connectionKey("#connection#"+conns[1].ID, conns[1].ID),
 		UpdateExpression:          aws.String("SET expires_at = :past"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":past": &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(-time.Minute).Unix(), 10)}},
 	}); err != nil {
@@ -559,5 +621,94 @@ func TestFindMessagesStopsAtTheBudget(t *testing.T) {
 	t.Logf("%d Queries, %d items read, %d kept", queries.Load(), items.Load(), len(page.Messages))
 	if q, n := queries.Load(), items.Load(); q != 1 || n >= 100 {
 		t.Errorf("%d Queries read %d items of 16 KiB for a page of %d bytes; want 1 Query (at most 1 MB)", q, n, budget)
+	}
+}
+
+// TestConnectionReadsAreStronglyConsistent: every read of the connections
+// table is strongly consistent and reads the table, not an index; above all
+// the room listing that a broadcast reads, so that a client whose $connect
+// has returned is in every later broadcast (docs/guarantees.md, no gap). A
+// global secondary index cannot be read consistently: DynamoDB, and
+// DynamoDB Local, refuse ConsistentRead on one. Every path is run: the
+// listing, the lookup by id, a delete, a connection moved to another room,
+// a user at the cap (its slots and their records read), the sweeper's Scan.
+func TestConnectionReadsAreStronglyConsistent(t *testing.T) {
+	client, _ := open(t, base)
+	var (
+		mu    sync.Mutex
+		seen  = map[string]int{}
+		wrong []string
+	)
+	check := func(op string, consistent *bool, index *string, table string) {
+		if table != base.ConnectionsTable {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		seen[op]++
+		if !aws.ToBool(consistent) || index != nil {
+			wrong = append(wrong, fmt.Sprintf("%s (ConsistentRead %v, index %q)", op, aws.ToBool(consistent), aws.ToString(index)))
+		}
+	}
+	counted := ddb.New(client.Options(), func(o *ddb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("checkReads",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					switch p := in.Parameters.(type) {
+					case *ddb.QueryInput:
+						check("Query", p.ConsistentRead, p.IndexName, aws.ToString(p.TableName))
+					case *ddb.GetItemInput:
+						check("GetItem", p.ConsistentRead, nil, aws.ToString(p.TableName))
+					case *ddb.ScanInput:
+						check("Scan", p.ConsistentRead, p.IndexName, aws.ToString(p.TableName))
+					case *ddb.BatchGetItemInput:
+						for table, keys := range p.RequestItems {
+							check("BatchGetItem", keys.ConsistentRead, nil, table)
+						}
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.After)
+		})
+	})
+	db := dynamodb.New(counted, base)
+	ctx := t.Context()
+	room, other, user := "room-consistent-"+rand.Text(), "room-consistent-"+rand.Text(), "consistent-"+rand.Text()
+	var conns []*chatapp.Connection
+	for i := range 3 {
+		c := &chatapp.Connection{ID: "cr-" + strconv.Itoa(i) + "-" + rand.Text() + "=", RoomID: room, UserID: user, Timestamp: int64(i + 1)}
+		if err := db.CreateConnection(ctx, c, 2); err != nil && i < 2 {
+			t.Fatal(err)
+		} else if err == nil {
+			conns = append(conns, c)
+		}
+	}
+	listed, err := db.FindConnectionsByRoom(ctx, room)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 2 || listed[0].ID != conns[0].ID || listed[1].ID != conns[1].ID {
+		t.Fatalf("the room lists %d connections, want the 2 stored", len(listed))
+	}
+	if _, err := db.FindConnection(ctx, conns[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	moved := *conns[1]
+	moved.RoomID = other
+	if err := db.CreateConnection(ctx, &moved, 2); err != nil {
+		t.Fatalf("moving a connection to another room: %v", err)
+	}
+	if err := db.DeleteConnection(ctx, conns[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ListConnections(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"Query", "GetItem", "BatchGetItem", "Scan"} {
+		if seen[op] == 0 {
+			t.Errorf("no %s of the connections table was made: the test missed a path", op)
+		}
+	}
+	for _, w := range wrong {
+		t.Errorf("a read of the connections table is not strongly consistent: %s", w)
 	}
 }

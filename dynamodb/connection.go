@@ -15,11 +15,34 @@ import (
 	"github.com/chatapp-dev/chatapp"
 )
 
-// connectionItem is a row of the original's "userlist" table, keyed by
-// connection_id and indexed by room through ConnectionsByRoomIndex.
+// The connections table is keyed by (room_id, connection_id), and every
+// connection is two items, written together:
+//
+//   - its row in its room, {room_id: R, connection_id: ID}: a room's rows
+//     are one partition, which a Query reads strongly consistently
+//     (FindConnectionsByRoom). A global secondary index cannot be read so
+//     (AWS: "Strongly consistent reads are not supported on global
+//     secondary indexes"), and a row missing from an eventually consistent
+//     room listing is a client that misses a message: its $connect
+//     returned, its catch-up read ran, and a message stored after that was
+//     pushed to the room without it.
+//   - its record by id, {room_id: "#connection#"+ID, connection_id: ID}, a
+//     copy that names the room in in_room: the only key API Gateway's later
+//     events give ($disconnect, sendmessage, a post's 410) is the id, and
+//     GetItem on it is strongly consistent too.
+//
+// "#" is in no room id (chatapp.ValidateRoomID), so a room's partition
+// never holds a record, nor a user's slots (slots.go). Every item carries
+// expires_at, for TTL.
+const connectionPrefix = "#connection#"
+
+// connectionItem is a connection's row in its room, or its record by id.
 type connectionItem struct {
+	// Partition is the room of a row, connectionPrefix+ID for a record.
+	Partition string `dynamodbav:"room_id"`
 	ID        string `dynamodbav:"connection_id"`
-	RoomID    string `dynamodbav:"room_id"`
+	// InRoom is the room of a record; empty on a row.
+	InRoom    string `dynamodbav:"in_room,omitempty"`
 	UserID    string `dynamodbav:"user_id"`
 	Name      string `dynamodbav:"name"`
 	Timestamp int64  `dynamodbav:"timestamp"`
@@ -30,88 +53,119 @@ type connectionItem struct {
 	TokenExpiresAt int64 `dynamodbav:"token_expires_at,omitempty"`
 }
 
+// room is the connection's room, whether it is a row or a record.
+func (it *connectionItem) room() string { return cmp.Or(it.InRoom, it.Partition) }
+
 func (it *connectionItem) connection() *chatapp.Connection {
-	return &chatapp.Connection{ID: it.ID, RoomID: it.RoomID, UserID: it.UserID, Name: it.Name, Timestamp: it.Timestamp, Presence: it.Presence, ExpiresAt: it.TokenExpiresAt}
+	return &chatapp.Connection{ID: it.ID, RoomID: it.room(), UserID: it.UserID, Name: it.Name, Timestamp: it.Timestamp, Presence: it.Presence, ExpiresAt: it.TokenExpiresAt}
 }
 
-func connectionKey(id string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"connection_id": &types.AttributeValueMemberS{Value: id}}
+// tableKey is the key of an item of the connections table.
+func tableKey(partition, id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"room_id":       &types.AttributeValueMemberS{Value: partition},
+		"connection_id": &types.AttributeValueMemberS{Value: id},
+	}
 }
 
-// CreateConnection stores c, replacing a row of the same id. The row expires
-// ConnectionTTL after it is written (the socket's start), not after
-// c.Timestamp, which a caller may set to anything. With a cap, the row's Put
-// and the user's slot are one transaction (slots.go).
+// recordKey is the key of a connection's record by id.
+func recordKey(id string) map[string]types.AttributeValue {
+	return tableKey(connectionPrefix+id, id)
+}
+
+// CreateConnection stores c, replacing a connection of the same id (and its
+// row in another room). The items expire ConnectionTTL after they are
+// written (the socket's start), not after c.Timestamp, which a caller may
+// set to anything. The row, the record and, with a cap, the user's slot
+// are one transaction (slots.go): $connect returns only once the row is
+// where every later room listing reads it.
 func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPerUser int) error {
 	expires := time.Now().Add(db.cfg.ConnectionTTL).Unix()
-	item, err := attributevalue.MarshalMap(connectionItem{
-		ID: c.ID, RoomID: c.RoomID, UserID: c.UserID, Name: c.Name, Timestamp: c.Timestamp, Presence: c.Presence,
+	row := connectionItem{
+		Partition: c.RoomID, ID: c.ID, UserID: c.UserID, Name: c.Name, Timestamp: c.Timestamp, Presence: c.Presence,
 		ExpiresAt: expires, TokenExpiresAt: c.ExpiresAt,
-	})
+	}
+	record := row
+	record.Partition, record.InRoom = connectionPrefix+c.ID, c.RoomID
+	rowItem, err := attributevalue.MarshalMap(row)
 	if err != nil {
 		return fmt.Errorf("marshal connection: %w", err)
 	}
-	if maxPerUser > 0 {
-		return db.createCapped(ctx, c, item, expires, maxPerUser)
-	}
-	_, err = db.client.PutItem(ctx, &ddb.PutItemInput{TableName: aws.String(db.cfg.ConnectionsTable), Item: item})
+	recordItem, err := attributevalue.MarshalMap(record)
 	if err != nil {
-		return fmt.Errorf("put connection: %w", err)
+		return fmt.Errorf("marshal connection: %w", err)
 	}
-	return nil
+	return db.createConnection(ctx, c, rowItem, recordItem, expires, maxPerUser)
 }
 
-// DeleteConnection removes a connection, and its id from its user's slots;
-// DynamoDB's delete of a missing item succeeds, as the interface wants.
+// DeleteConnection removes a connection's row, its record and its id from
+// its user's slots; removing a missing one succeeds, as the interface
+// wants. The row goes first: should the record's delete fail, the record
+// still names the row's room, and the next DeleteConnection finishes.
 func (db *DB) DeleteConnection(ctx context.Context, id string) error {
-	out, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{
-		TableName:    aws.String(db.cfg.ConnectionsTable),
-		Key:          connectionKey(id),
-		ReturnValues: types.ReturnValueAllOld,
-	})
-	if err != nil {
+	it, err := db.record(ctx, id)
+	if err != nil || it == nil {
+		return err
+	}
+	table := aws.String(db.cfg.ConnectionsTable)
+	if it.InRoom != "" {
+		if _, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: table, Key: tableKey(it.InRoom, id)}); err != nil {
+			return fmt.Errorf("delete connection: %w", err)
+		}
+	}
+	if _, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: table, Key: recordKey(id)}); err != nil {
 		return fmt.Errorf("delete connection: %w", err)
 	}
-	if user, ok := out.Attributes["user_id"].(*types.AttributeValueMemberS); ok {
-		// Best effort: an id left behind holds no slot for long, because
-		// the next capped CreateConnection that finds the user full drops
-		// the ids whose rows are gone.
-		_ = db.releaseSlots(ctx, user.Value, []string{id})
-	}
+	// Best effort: an id left behind holds no slot for long, because the
+	// next capped CreateConnection that finds the user full drops the ids
+	// whose records are gone.
+	_ = db.releaseSlots(ctx, it.UserID, []string{id})
 	return nil
 }
 
-// FindConnection returns one connection, or ENOTFOUND when it is missing or
-// expired.
-func (db *DB) FindConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
+// record reads a connection's record by id, strongly consistently; nil
+// when there is none. An expired record is returned: it still names the
+// row to delete.
+func (db *DB) record(ctx context.Context, id string) (*connectionItem, error) {
 	out, err := db.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName:      aws.String(db.cfg.ConnectionsTable),
-		Key:            connectionKey(id),
+		Key:            recordKey(id),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get connection: %w", err)
 	}
-	var it connectionItem
-	if out.Item != nil {
-		if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-			return nil, fmt.Errorf("unmarshal connection: %w", err)
-		}
+	if out.Item == nil {
+		return nil, nil
 	}
-	if out.Item == nil || it.RoomID == "" || expired(it.ExpiresAt, time.Now()) {
-		// A user's slots (slots.go) are no connection.
+	var it connectionItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return nil, fmt.Errorf("unmarshal connection: %w", err)
+	}
+	return &it, nil
+}
+
+// FindConnection returns one connection, from its record by id, or
+// ENOTFOUND when it is missing or expired.
+func (db *DB) FindConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
+	it, err := db.record(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if it == nil || it.InRoom == "" || expired(it.ExpiresAt, time.Now()) {
 		return nil, chatapp.Errorf(chatapp.ENOTFOUND, "connection not found")
 	}
 	return it.connection(), nil
 }
 
-// FindConnectionsByRoom returns a room's connections, oldest first, from the
-// room index (never a Scan), reading every page. A global index cannot be
-// read consistently: on AWS a connection made a moment ago may be missing.
+// FindConnectionsByRoom returns a room's connections, oldest first: a
+// strongly consistent Query of the room's partition (never a Scan, nor an
+// index), reading every page. It holds every connection whose
+// CreateConnection returned before it began.
 func (db *DB) FindConnectionsByRoom(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
 	in := &ddb.QueryInput{
 		TableName:                 aws.String(db.cfg.ConnectionsTable),
-		IndexName:                 aws.String(ConnectionsByRoomIndex),
+		ConsistentRead:            aws.Bool(true),
 		KeyConditionExpression:    aws.String("room_id = :room"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":room": &types.AttributeValueMemberS{Value: roomID}},
 	}
@@ -129,7 +183,7 @@ func (db *DB) FindConnectionsByRoom(ctx context.Context, roomID string) ([]*chat
 	if err != nil {
 		return nil, err
 	}
-	// The index sorts by user; the contract is connection order.
+	// The partition sorts by connection id; the contract is connection order.
 	slices.SortFunc(conns, func(a, b *chatapp.Connection) int {
 		return cmp.Or(cmp.Compare(a.Timestamp, b.Timestamp), cmp.Compare(a.ID, b.ID))
 	})
@@ -139,17 +193,19 @@ func (db *DB) FindConnectionsByRoom(ctx context.Context, roomID string) ([]*chat
 var _ chatapp.ConnectionLister = (*DB)(nil)
 
 // ListConnections returns every connection of the table that has not
-// expired, reading every page of a Scan. No key or index lists all rooms
-// (the room index is keyed by room), so this reads the whole table: fine
-// for the local gateway's sweeper, which alone calls it, on a table of
-// local rows. On AWS nothing calls it: TTL removes the rows of dead sockets.
-// The users' slots (slots.go) have no room and are left out.
+// expired, reading every page of a Scan. No key lists all rooms (rows are
+// keyed by room), so this reads the whole table: fine for the local
+// gateway's sweeper, which alone calls it, on a table of local rows. On AWS
+// nothing calls it: TTL removes the items of dead sockets. Only the rows
+// in rooms are listed: records by id and users' slots (slots.go) live in
+// partitions that begin with "#".
 func (db *DB) ListConnections(ctx context.Context) ([]*chatapp.Connection, error) {
 	in := &ddb.ScanInput{
 		TableName:                aws.String(db.cfg.ConnectionsTable),
 		ConsistentRead:           aws.Bool(true),
-		FilterExpression:         aws.String("attribute_exists(#room)"),
-		ExpressionAttributeNames: map[string]string{"#room": "room_id"},
+		FilterExpression:          aws.String("NOT begins_with(#room, :special)"),
+		ExpressionAttributeNames:  map[string]string{"#room": "room_id"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":special": &types.AttributeValueMemberS{Value: "#"}},
 	}
 	if db.cfg.QueryPageSize > 0 {
 		in.Limit = aws.Int32(db.cfg.QueryPageSize)

@@ -11,11 +11,10 @@ import (
 	"github.com/chatapp-dev/chatapp"
 )
 
-// The original's table names, and the index its "userlist" is queried by.
+// The original's table names.
 const (
 	DefaultMessagesTable    = "chatapp-chat-messages"
 	DefaultConnectionsTable = "chatapp-userlist"
-	ConnectionsByRoomIndex  = "room_id-user_id-index"
 )
 
 // DefaultConnectionTTL is how long a connection row lives: API Gateway closes

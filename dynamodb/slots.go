@@ -16,44 +16,55 @@ import (
 	"github.com/chatapp-dev/chatapp"
 )
 
-// The per-user connection cap. Counting a user's rows would need an index by
-// user and could not be made atomic with the Put, so each user has one more
-// item in the connections table, its slots: the set of the user's
-// connection ids. A capped CreateConnection adds the id to the set, on the
-// condition that the set has room, in one transaction with the row's Put;
-// DeleteConnection removes it.
+// The per-user connection cap. Counting a user's connections would need an
+// index by user and could not be made atomic with the write, so each user
+// has one more item in the connections table, its slots: the set of the
+// user's connection ids. A capped CreateConnection adds the id to the set,
+// on the condition that the set has room, in one transaction with the
+// connection's row and record (connection.go); DeleteConnection removes it.
 //
-// The set is not the truth, the rows are: $disconnect is best-effort on
-// API Gateway and rows die by TTL, so ids of dead sockets stay in the set.
-// When the condition fails, the ids whose rows are gone, expired, or now
+// The set is not the truth, the records are: $disconnect is best-effort on
+// API Gateway and items die by TTL, so ids of dead sockets stay in the set.
+// When the condition fails, the ids whose records are gone, expired, or now
 // another user's are dropped, and the transaction is tried once more: a
 // user is never locked out by sockets that no longer exist.
 //
-// The slots item has the key userSlotsPrefix+user, which no API Gateway
-// connection id can take ("#" is not in their alphabet), and no room_id, so
-// the room index never holds it; FindConnection and ListConnections skip
-// it. It expires ConnectionTTL after its last add, when every row it lists
-// has expired too.
+// The slots item has the partition userSlotsPrefix+user, which no room can
+// take ("#" is in no room id), so no room listing meets it, nor any
+// connection's record. It expires ConnectionTTL after its last add, when
+// every connection it lists has expired too.
 
 const (
 	userSlotsPrefix = "#user#"
+	slotsSortKey    = "#slots"
 	slotsAttribute  = "connection_ids"
 )
 
 func userSlotsKey(userID string) map[string]types.AttributeValue {
-	return connectionKey(userSlotsPrefix + userID)
+	return tableKey(userSlotsPrefix+userID, slotsSortKey)
 }
 
-// createCapped puts the connection row item of c, which expires at expires,
-// and takes a slot of c's user, both or neither.
-func (db *DB) createCapped(ctx context.Context, c *chatapp.Connection, item map[string]types.AttributeValue, expires int64, maxPerUser int) error {
+// createConnection writes a connection's row and record, items of c that
+// expire at expires, and with a cap takes a slot of c's user: all or none,
+// one transaction. The record's condition finds a connection of the same id
+// stored in another room: its record is taken over and, once the
+// transaction is done, its old row deleted.
+func (db *DB) createConnection(ctx context.Context, c *chatapp.Connection, row, record map[string]types.AttributeValue, expires int64, maxPerUser int) error {
 	table := aws.String(db.cfg.ConnectionsTable)
-	in := &ddb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{
+	put := &types.Put{TableName: table, Item: record}
+	stay := func() {
+		put.ConditionExpression = aws.String("attribute_not_exists(connection_id) OR #in = :room")
+		put.ExpressionAttributeNames = map[string]string{"#in": "in_room"}
+		put.ExpressionAttributeValues = map[string]types.AttributeValue{":room": &types.AttributeValueMemberS{Value: c.RoomID}}
+	}
+	stay()
+	items := []types.TransactWriteItem{{Put: put}, {Put: &types.Put{TableName: table, Item: row}}}
+	if maxPerUser > 0 {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:        table,
 			Key:              userSlotsKey(c.UserID),
 			UpdateExpression: aws.String("ADD #ids :id SET #exp = :exp"),
-			// Storing a row again under its id takes no new slot.
+			// Storing a connection again under its id takes no new slot.
 			ConditionExpression:      aws.String("attribute_not_exists(#ids) OR size(#ids) < :max OR contains(#ids, :idstr)"),
 			ExpressionAttributeNames: map[string]string{"#ids": slotsAttribute, "#exp": TTLAttribute},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -62,10 +73,11 @@ func (db *DB) createCapped(ctx context.Context, c *chatapp.Connection, item map[
 				":max":   &types.AttributeValueMemberN{Value: strconv.Itoa(maxPerUser)},
 				":exp":   &types.AttributeValueMemberN{Value: strconv.FormatInt(expires, 10)},
 			},
-		}},
-		{Put: &types.Put{TableName: table, Item: item}},
-	}}
+		}})
+	}
+	in := &ddb.TransactWriteItemsInput{TransactItems: items}
 	pruned := false
+	moved := "" // the room of the connection replaced, when another
 	for attempt := 1; ; attempt++ {
 		_, err := db.client.TransactWriteItems(ctx, in)
 		var canceled *types.TransactionCanceledException
@@ -73,11 +85,35 @@ func (db *DB) createCapped(ctx context.Context, c *chatapp.Connection, item map[
 			if err != nil {
 				return fmt.Errorf("put connection: %w", err)
 			}
+			if moved == "" {
+				return nil
+			}
+			_, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: table, Key: tableKey(moved, c.ID)})
+			if err != nil {
+				return fmt.Errorf("delete replaced connection: %w", err)
+			}
 			return nil
 		}
 		reasons := canceled.CancellationReasons
+		failed := func(i int) bool { return len(reasons) > i && aws.ToString(reasons[i].Code) == "ConditionalCheckFailed" }
 		switch {
-		case len(reasons) > 0 && aws.ToString(reasons[0].Code) == "ConditionalCheckFailed":
+		case failed(0):
+			// The id is stored in another room: take its record over.
+			if attempt >= maxSlotAttempts {
+				return fmt.Errorf("put connection: the record of connection %s kept changing", c.ID)
+			}
+			old, err := db.record(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			moved = ""
+			stay()
+			if old != nil && old.InRoom != c.RoomID {
+				moved = old.InRoom
+				put.ConditionExpression = aws.String("#in = :old")
+				put.ExpressionAttributeValues = map[string]types.AttributeValue{":old": &types.AttributeValueMemberS{Value: moved}}
+			}
+		case failed(2):
 			if pruned {
 				return chatapp.TooManyConnections(c.UserID, maxPerUser)
 			}
@@ -105,7 +141,7 @@ type slotsItem struct {
 	IDs []string `dynamodbav:"connection_ids,stringset"`
 }
 
-// pruneSlots drops from the user's slots the ids whose rows are gone,
+// pruneSlots drops from the user's slots the ids whose records are gone,
 // expired, or another user's, and returns how many it dropped.
 func (db *DB) pruneSlots(ctx context.Context, userID string) (int, error) {
 	out, err := db.client.GetItem(ctx, &ddb.GetItemInput{
@@ -139,9 +175,9 @@ func (db *DB) pruneSlots(ctx context.Context, userID string) (int, error) {
 	return len(stale), nil
 }
 
-// liveConnections reads the rows of ids and returns those that exist, have
-// not expired and belong to userID. A row DynamoDB left unread counts as
-// live: only a row known to be gone frees a slot.
+// liveConnections reads the records of ids and returns those that exist,
+// have not expired and belong to userID. A record DynamoDB left unread
+// counts as live: only a connection known to be gone frees a slot.
 func (db *DB) liveConnections(ctx context.Context, userID string, ids []string) (map[string]bool, error) {
 	live := map[string]bool{}
 	now := time.Now()
@@ -149,7 +185,7 @@ func (db *DB) liveConnections(ctx context.Context, userID string, ids []string) 
 	for chunk := range slices.Chunk(ids, 100) { // BatchGetItem's most keys
 		keys := make([]map[string]types.AttributeValue, len(chunk))
 		for i, id := range chunk {
-			keys[i] = connectionKey(id)
+			keys[i] = recordKey(id)
 		}
 		out, err := db.client.BatchGetItem(ctx, &ddb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
 			table: {Keys: keys, ConsistentRead: aws.Bool(true)},
@@ -157,11 +193,11 @@ func (db *DB) liveConnections(ctx context.Context, userID string, ids []string) 
 		if err != nil {
 			return nil, fmt.Errorf("get connections: %w", err)
 		}
-		var rows []connectionItem
-		if err := attributevalue.UnmarshalListOfMaps(out.Responses[table], &rows); err != nil {
+		var records []connectionItem
+		if err := attributevalue.UnmarshalListOfMaps(out.Responses[table], &records); err != nil {
 			return nil, fmt.Errorf("unmarshal connections: %w", err)
 		}
-		for _, it := range rows {
+		for _, it := range records {
 			if it.UserID == userID && !expired(it.ExpiresAt, now) {
 				live[it.ID] = true
 			}

@@ -19,7 +19,8 @@ const TTLAttribute = "expires_at"
 // CreateTables creates the two tables when missing, waits until they are
 // ACTIVE and enables TTL on both. It is for development and tests: on AWS the
 // SAM template owns the tables. A table that exists with other keys (the
-// original's messages table sorted by timestamp) is an error, not reused.
+// original's messages table sorted by timestamp, or a connections table of
+// an earlier chatapp, keyed by connection_id alone) is an error, not reused.
 func (db *DB) CreateTables(ctx context.Context) error {
 	for _, in := range []*ddb.CreateTableInput{db.messagesTableInput(), db.connectionsTableInput()} {
 		if err := db.createTable(ctx, in); err != nil {
@@ -42,13 +43,10 @@ func (db *DB) connectionsTableInput() *ddb.CreateTableInput {
 	return &ddb.CreateTableInput{
 		TableName:            aws.String(db.cfg.ConnectionsTable),
 		BillingMode:          types.BillingModePayPerRequest,
-		AttributeDefinitions: stringAttributes("connection_id", "room_id", "user_id"),
-		KeySchema:            keySchema("connection_id", ""),
-		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-			IndexName:  aws.String(ConnectionsByRoomIndex),
-			KeySchema:  keySchema("room_id", "user_id"),
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
-		}},
+		AttributeDefinitions: stringAttributes("room_id", "connection_id"),
+		// No index: a room's connections are its partition, read strongly
+		// consistently (connection.go).
+		KeySchema: keySchema("room_id", "connection_id"),
 	}
 }
 
@@ -65,7 +63,7 @@ func (db *DB) createTable(ctx context.Context, in *ddb.CreateTableInput) error {
 		return fmt.Errorf("wait for table %s: %w", name, err)
 	}
 	if got, want := keyString(out.Table.KeySchema), keyString(in.KeySchema); got != want {
-		return fmt.Errorf("table %s has key %s, chatapp needs %s", name, got, want)
+		return fmt.Errorf("table %s has key %s, chatapp needs %s: delete it, or name another table", name, got, want)
 	}
 	_, err = db.client.UpdateTimeToLive(ctx, &ddb.UpdateTimeToLiveInput{
 		TableName: in.TableName,
