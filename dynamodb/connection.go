@@ -201,8 +201,8 @@ var _ chatapp.ConnectionLister = (*DB)(nil)
 // partitions that begin with "#".
 func (db *DB) ListConnections(ctx context.Context) ([]*chatapp.Connection, error) {
 	in := &ddb.ScanInput{
-		TableName:                aws.String(db.cfg.ConnectionsTable),
-		ConsistentRead:           aws.Bool(true),
+		TableName:                 aws.String(db.cfg.ConnectionsTable),
+		ConsistentRead:            aws.Bool(true),
 		FilterExpression:          aws.String("NOT begins_with(#room, :special)"),
 		ExpressionAttributeNames:  map[string]string{"#room": "room_id"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":special": &types.AttributeValueMemberS{Value: "#"}},
