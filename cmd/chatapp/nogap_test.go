@@ -103,7 +103,9 @@ func laggingIndexes(t *testing.T, endpoint string, lag time.Duration) string {
 		var in struct {
 			IndexName     string
 			Item          map[string]any
-			TransactItems []struct{ Put *struct{ Item map[string]any } }
+			TransactItems []struct {
+				Put *struct{ Item map[string]any }
+			}
 		}
 		_ = json.Unmarshal(body, &in)
 		if in.IndexName != "" {
@@ -123,7 +125,9 @@ func laggingIndexes(t *testing.T, endpoint string, lag time.Duration) string {
 	return srv.URL
 }
 
-func puts(items []struct{ Put *struct{ Item map[string]any } }) []map[string]any {
+func puts(items []struct {
+	Put *struct{ Item map[string]any }
+}) []map[string]any {
 	var out []map[string]any
 	for _, it := range items {
 		if it.Put != nil {
