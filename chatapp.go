@@ -47,6 +47,10 @@ type ConnectionStore interface {
 	// FindConnection returns ENOTFOUND when the connection is not stored.
 	FindConnection(ctx context.Context, id string) (*Connection, error)
 	// FindConnectionsByRoom returns the room's connections, oldest first.
+	// It holds every connection whose CreateConnection returned before it
+	// was called: a broadcast reaches every client whose $connect has
+	// returned, so a message stored after a client's catch-up read is
+	// pushed to it (no gap).
 	FindConnectionsByRoom(ctx context.Context, roomID string) ([]*Connection, error)
 }
 

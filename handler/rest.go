@@ -177,8 +177,8 @@ func idempotencyKey(req events.APIGatewayProxyRequest, fromBody string) (string,
 // GetUsers is REST GET /chat/users?room_id=R: who is in the room, at most
 // MaxUsersListed connections, with "users_truncated":true past that. The
 // store still reads the room whole, as every send does to push to it (the
-// room index of DynamoDB sorts by user, not by age, so a Limit there would
-// not keep the oldest); only the answer is bounded.
+// room's partition in DynamoDB sorts by connection id, not by age, so a
+// Limit there would not keep the oldest); only the answer is bounded.
 func (h *Handler) GetUsers(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	roomID := req.QueryStringParameters["room_id"]
 	if err := chatapp.ValidateRoomID(roomID); err != nil {
