@@ -41,8 +41,10 @@ func TestTemplateSpecCatches(t *testing.T) {
 		{"Handler: connect", "Handler: connect\n      Memory: 256", "Properties.Memory: unknown property (SAM's schema)"},
 		// An attribute the generated AWS::Lambda::Function lacks.
 		{"${AuthorizerFunction.Arn}", "${AuthorizerFunction.Arm}", "AuthorizerFunction (AWS::Lambda::Function) has no attribute Arm"},
-		// A reference to nothing.
+		// References to nothing.
 		{"!Ref LogRetentionDays", "!Ref LogRetentionDay", "LogRetentionDay is not a parameter"},
+		{"${AWS::StackName}", "${AWS::StackNam}", "AWS::StackNam is not a parameter"},
+		{"DependsOn: [", "DependsOn: [NoSuchRoute, ", "DependsOn: NoSuchRoute is not a resource"},
 		// A required property gone.
 		{"IntegrationType: AWS_PROXY", "", "required property IntegrationType is missing"},
 		// A value of the wrong type.
