@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 
 scripts/dynamodb-local.sh
 scripts/rie.sh
+scripts/cfn-spec.sh
 scripts/chromium.sh
 scripts/mono.sh

@@ -1,0 +1,56 @@
+package cfnspec
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+var shared struct {
+	once sync.Once
+	spec *Spec
+	err  error
+}
+
+// ForTest returns the specifications in the repository's .cache/cfn-spec,
+// read once per test binary. It skips the test when scripts/cfn-spec.sh has
+// not put them there, or fails it if the environment variable CI is "true".
+func ForTest(t testing.TB) *Spec {
+	t.Helper()
+	shared.once.Do(func() {
+		root, err := repoRoot()
+		if err != nil {
+			shared.err = err
+			return
+		}
+		shared.spec, shared.err = Load(filepath.Join(root, ".cache", "cfn-spec"))
+	})
+	switch err := shared.err; {
+	case errors.As(err, new(Missing)) && os.Getenv("CI") != "true":
+		t.Skipf("the CloudFormation and SAM specifications are not available: %v; run scripts/deps.sh (or make deps)", err)
+	case errors.As(err, new(Missing)):
+		t.Fatalf("the CloudFormation and SAM specifications are not available: %v; CI=true, so this fails instead of skipping (run scripts/deps.sh first)", err)
+	case err != nil:
+		t.Fatalf("cfnspec: %v", err)
+	}
+	return shared.spec
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
