@@ -6,15 +6,13 @@
 #                    their types and its attributes: the database of the npm
 #                    package @aws-cdk/aws-service-spec (built by AWS from the
 #                    CloudFormation registry schemas), at a pinned version.
-#   sam.schema.json  SAM's own JSON schema of its AWS::Serverless::* types,
-#                    written by the installed aws-sam-translator (the code of
-#                    the AWS::Serverless-2016-10-31 transform) from its
-#                    models. The npm package also lists SAM types, but from
-#                    SAM's old resource specification, which lacks properties
-#                    SAM has taken for years (a function's LoggingConfig).
 #
-# Idempotent. Without npm, or without python3 and aws-sam-translator, the
-# template's spec test skips; with CI=true this script fails instead.
+# SAM's schema is not fetched: see --sam below. (The npm package also lists
+# SAM types, but from SAM's old resource specification, which lacks
+# properties SAM has taken for years, such as a function's LoggingConfig.)
+#
+# Idempotent. Without npm the template's spec test skips; with CI=true this
+# script fails instead.
 set -euo pipefail
 
 version=0.1.216
@@ -46,17 +44,16 @@ if [[ ! -f "$dest/db.json.gz" || ! -f $stamp || $(cat "$stamp") != "$version" ]]
 fi
 echo "CloudFormation resource specification: $dest/db.json.gz (@aws-cdk/aws-service-spec@$version)"
 
-# SAM's schema, rewritten whenever the installed translator's version changes.
-sam_version="$(python3 -c 'import samtranslator; print(samtranslator.__version__)' 2>/dev/null)" ||
-	fail "python3 with aws-sam-translator is needed to write SAM's schema"
-if [[ ! -f "$dest/sam.schema.json" || $(cat "$dest/sam.version" 2>/dev/null) != "$sam_version" ]]; then
-	python3 - "$dest/sam.schema.json.tmp" <<'EOF'
+# SAM's schema is kept in git (internal/cfnspec/sam.schema.json.gz): no
+# registry reachable from here carries a current one. `--sam` writes it anew
+# from the installed aws-sam-translator (pip install aws-sam-translator).
+if [[ "${1:-}" == --sam ]]; then
+	out="$root/internal/cfnspec/sam.schema.json.gz"
+	python3 - <<'EOF' | gzip -9 -n >"$out.tmp"
 import sys
-from pathlib import Path
 from samtranslator.internal.schema_source.schema import SamModel, get_schema, json_dumps
-Path(sys.argv[1]).write_text(json_dumps(get_schema(SamModel)))
+sys.stdout.write(json_dumps(get_schema(SamModel)))
 EOF
-	mv "$dest/sam.schema.json.tmp" "$dest/sam.schema.json"
-	echo "$sam_version" >"$dest/sam.version"
+	mv "$out.tmp" "$out"
+	echo "SAM schema: $out (aws-sam-translator $(python3 -c 'import samtranslator; print(samtranslator.__version__)'))"
 fi
-echo "SAM schema: $dest/sam.schema.json (aws-sam-translator $sam_version)"

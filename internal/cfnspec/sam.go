@@ -1,10 +1,12 @@
 package cfnspec
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -24,8 +26,12 @@ type samSchema struct {
 	globals   map[string]any
 }
 
-func loadSAM(path string) (*samSchema, error) {
-	data, err := os.ReadFile(path)
+func loadSAM(gz []byte) (*samSchema, error) {
+	z, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(z)
 	if err != nil {
 		return nil, err
 	}

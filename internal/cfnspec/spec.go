@@ -2,15 +2,18 @@
 // (template.yaml) against AWS's own specifications, for tests: what
 // CloudFormation and SAM would refuse at deploy time is found by go test.
 //
-// Two specifications, fetched by scripts/cfn-spec.sh into .cache/cfn-spec/:
+// Two specifications:
 //
-//   - db.json.gz, from the npm package @aws-cdk/aws-service-spec: every
+//   - db.json.gz, fetched by scripts/cfn-spec.sh into .cache/cfn-spec/ from
+//     the npm package @aws-cdk/aws-service-spec (pinned there): every
 //     CloudFormation resource type with its properties (their types, which
 //     are required, allowed values) and its attributes, built by AWS from
 //     the CloudFormation registry schemas.
-//   - sam.schema.json, SAM's JSON schema of its AWS::Serverless::* types,
-//     written by aws-sam-translator (the transform's own code) from its
-//     models. Where SAM passes a property through to the resource it
+//   - sam.schema.json.gz, in this package: SAM's JSON schema of its
+//     AWS::Serverless::* types, written by aws-sam-translator 1.110.0 (the
+//     transform's own code) from its models; `scripts/cfn-spec.sh --sam`
+//     writes it anew from the installed translator. It is kept in git
+//     because neither npm nor the Go module proxy carries a current one. Where SAM passes a property through to the resource it
 //     generates (a function's LoggingConfig to AWS::Lambda::Function), the
 //     value is checked against that CloudFormation type.
 //
@@ -19,6 +22,7 @@ package cfnspec
 
 import (
 	"compress/gzip"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +30,9 @@ import (
 	"path/filepath"
 	"strings"
 )
+
+//go:embed sam.schema.json.gz
+var samSchemaGz []byte
 
 // Spec is the loaded specifications. It is read-only once loaded.
 type Spec struct {
@@ -81,19 +88,17 @@ func (m Missing) Error() string { return string(m) }
 
 // Load reads the specifications from dir (.cache/cfn-spec).
 func Load(dir string) (*Spec, error) {
-	db, sam := filepath.Join(dir, "db.json.gz"), filepath.Join(dir, "sam.schema.json")
-	for _, f := range []string{db, sam} {
-		if _, err := os.Stat(f); errors.Is(err, os.ErrNotExist) {
-			return nil, Missing("no " + f)
-		}
+	db := filepath.Join(dir, "db.json.gz")
+	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+		return nil, Missing("no " + db)
 	}
 	s := &Spec{resources: map[string]*resourceType{}, typeDefs: map[string]*typeDef{}, uses: map[string][]string{}}
 	if err := s.loadDB(db); err != nil {
 		return nil, fmt.Errorf("%s: %w", db, err)
 	}
 	var err error
-	if s.sam, err = loadSAM(sam); err != nil {
-		return nil, fmt.Errorf("%s: %w", sam, err)
+	if s.sam, err = loadSAM(samSchemaGz); err != nil {
+		return nil, fmt.Errorf("sam.schema.json.gz: %w", err)
 	}
 	return s, nil
 }
