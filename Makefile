@@ -46,18 +46,26 @@ clean:
 	rm -rf bin chatapp-data
 
 # ---- AWS: deploy the chat with SAM (docs/deploy.md) ------------------------
-# Needs the AWS SAM CLI and AWS credentials; `make lambda` needs only Go and
-# python3 (or zip). Overrides, e.g.:
+# Needs the AWS SAM CLI and AWS credentials (and the AWS CLI for outputs and
+# token); `make lambda` needs only Go and python3 (or zip). With no
+# arguments, `make deploy` deploys a stack that requires tokens signed with a
+# secret it generates in Secrets Manager; `make token` mints one. Overrides:
+#   make deploy PARAMS='AuthMode=open'          # the original tutorial's client: NO auth
 #   make deploy STACK=chatapp-prod REGION=eu-west-1 \
-#     SAM_FLAGS='--parameter-overrides Stage=prod MessagesTableName=chatapp-prod-messages ConnectionsTableName=chatapp-prod-userlist'
+#     PARAMS='Stage=prod MessagesTableName=chatapp-prod-messages ConnectionsTableName=chatapp-prod-userlist'
 SAM ?= sam
+AWS ?= aws
 STACK ?= chatapp
 REGION ?=
+# Template parameters, Name=value separated by spaces (docs/deploy.md).
+PARAMS ?=
 SAM_FLAGS ?=
 LAMBDA_DIR := bin/lambda
 sam_region = $(if $(REGION),--region $(REGION))
+sam_params = $(if $(strip $(PARAMS)),--parameter-overrides "$(strip $(PARAMS))")
+open_mode = $(filter AuthMode=open,$(PARAMS))
 
-.PHONY: lambda deploy destroy
+.PHONY: lambda deploy destroy outputs token
 
 # The one bootstrap binary of every function (template.yaml's Handler picks
 # which): static linux/arm64 for Graviton, without the RPC shim that only the
@@ -80,14 +88,47 @@ lambda-size: lambda
 	@$(GO) version -m $(LAMBDA_DIR)/bootstrap | awk '$$1 == "dep" {print "  " $$2}'
 
 # --resolve-s3: SAM's managed bucket holds the upload. CAPABILITY_IAM: the
-# stack makes one role per function. The template is named so that a stale
-# .aws-sam/build from `sam build` is never deployed instead.
+# stack makes one role per function; CAPABILITY_AUTO_EXPAND: the template
+# names two transforms (AWS::LanguageExtensions, AWS::Serverless). The
+# template is named so that a stale .aws-sam/build from `sam build` is never
+# deployed instead. Then the stack's URLs and how to mint a token.
 deploy:
 	@command -v $(SAM) >/dev/null || { echo "make deploy needs the AWS SAM CLI (docs/deploy.md)"; exit 1; }
+	$(if $(open_mode),@echo "WARNING: AuthMode=open deploys a stack WITHOUT AUTHENTICATION: anyone with its URLs can read every room and post as any user_id. For the original tutorial's client only." >&2)
 	$(MAKE) lambda
 	$(SAM) deploy --template-file template.yaml --stack-name $(STACK) $(sam_region) \
-		--resolve-s3 --s3-prefix $(STACK) --capabilities CAPABILITY_IAM \
-		--no-fail-on-empty-changeset $(SAM_FLAGS)
+		--resolve-s3 --s3-prefix $(STACK) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+		--no-fail-on-empty-changeset $(sam_params) $(SAM_FLAGS)
+	@$(MAKE) -s outputs
+
+# The stack's outputs (URLs, auth mode), then how to get a token, or the
+# open mode's warning.
+outputs:
+	@$(AWS) cloudformation describe-stacks --stack-name $(STACK) $(sam_region) \
+		--query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text | \
+	awk -F '\t' '$$1 == "OpenModeWarning" {warn = $$2; next} \
+		$$1 == "TokenCommand" {token = $$2; next} \
+		{printf "%-28s %s\n", $$1, $$2} \
+		END {if (token != "") print "\nA token for user U in room lobby (see docs/deploy.md):\n  " token; \
+			if (warn != "") print "\n" warn > "/dev/stderr"}'
+
+# A token for the stack's secret (AuthMode=secret): the AWS CLI reads the
+# secret, which reaches `chatapp token` in its environment, never on a
+# command line. USER_ID is required; ROOMS (comma-separated; default any
+# room), NAME and TTL are optional.
+USER_ID ?=
+ROOMS ?=
+NAME ?=
+TTL ?= 24h
+CHATAPP ?= $(GO) run ./cmd/chatapp
+token:
+	@test -n '$(USER_ID)' || { echo "usage: make token USER_ID=U [ROOMS=lobby,dev] [NAME=Ada] [TTL=24h] [STACK=$(STACK)]" >&2; exit 2; }
+	@arn=$$($(AWS) cloudformation describe-stacks --stack-name $(STACK) $(sam_region) \
+		--query "Stacks[0].Outputs[?OutputKey=='AuthSecretArn'].OutputValue" --output text) || exit 1; \
+	case "$$arn" in arn:*) ;; *) echo "stack $(STACK) has no AuthSecretArn output: its AuthMode is not secret" >&2; exit 1;; esac; \
+	secret=$$($(AWS) secretsmanager get-secret-value --secret-id "$$arn" $(sam_region) --query SecretString --output text) || exit 1; \
+	CHATAPP_AUTH_SECRET="$$secret" $(CHATAPP) token --user '$(USER_ID)' --ttl '$(TTL)' \
+		$(if $(NAME),--name '$(NAME)') $(if $(ROOMS),--rooms '$(ROOMS)')
 
 # Deletes the stack (both tables and their data included) and its uploads.
 destroy:

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -268,15 +267,183 @@ func TestTemplateWebSocketAPI(t *testing.T) {
 	}
 }
 
-// TestTemplateAuth holds the deployed stack to auth on: the REQUEST
-// authorizer (the authorize function) guards $connect and every REST method,
-// the CORS preflights stay open, API Gateway may invoke the authorizer, and
-// the functions require the identity it vouches for.
+// authModes are the AuthMode choices of template.yaml, with the parameters
+// each needs, and the value CHATAPP_AUTH_SECRET must have: a dynamic
+// reference to a Secrets Manager secret (resolved at deploy time, so the
+// secret is in no template or parameter), or empty.
+var authModes = []struct {
+	name   string
+	params map[string]string
+	secret string // CHATAPP_AUTH_SECRET, as loadTemplate reads it
+}{
+	{"default: a generated secret", nil, "{{resolve:secretsmanager:${AuthSecret}:SecretString}}"},
+	{"your own secret", map[string]string{"AuthSecretArn": ownSecretARN}, "{{resolve:secretsmanager:${AuthSecretArn}:SecretString}}"},
+	{"jwks", map[string]string{"AuthMode": "jwks", "AuthJwksUrl": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json"}, ""},
+}
+
+const ownSecretARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:chatapp-hs256-AbCdEf"
+
+// TestTemplateAuth holds the deployed stack to auth on, in every mode but
+// open: the REQUEST authorizer (the authorize function) guards $connect and
+// every REST method, the CORS preflights stay open, API Gateway may invoke
+// the authorizer, and the functions require the identity it vouches for.
 func TestTemplateAuth(t *testing.T) {
+	for _, mode := range authModes {
+		t.Run(mode.name, func(t *testing.T) {
+			tmpl, _ := loadTemplateWith(t, mode.params)
+			authorizerFn := checkRequireAuth(t, tmpl, "true")
+			if authorizerFn == "" {
+				t.Fatalf("no function has Handler %s", awslambda.Authorize)
+			}
+			env := tmpl.GetAllServerlessFunctionResources()[authorizerFn].Environment
+			for _, key := range []string{"CHATAPP_AUTH_SECRET", "CHATAPP_AUTH_JWKS_URL", "CHATAPP_AUTH_ISSUER", "CHATAPP_AUTH_AUDIENCE"} {
+				if _, ok := env.Variables[key]; env == nil || !ok {
+					t.Errorf("%s: no %s in its environment", authorizerFn, key)
+				}
+			}
+			if got := env.Variables["CHATAPP_AUTH_SECRET"]; got != mode.secret {
+				t.Errorf("%s: CHATAPP_AUTH_SECRET = %q, want %q", authorizerFn, got, mode.secret)
+			}
+			checkAuthorizerWired(t, tmpl, authorizerFn)
+			if _, ok := tmpl.Outputs["OpenModeWarning"]; ok {
+				t.Error("output OpenModeWarning with auth on")
+			}
+		})
+	}
+}
+
+// TestTemplateGeneratesSecret: `make deploy` with no parameters makes the
+// HS256 secret in Secrets Manager, long enough for HS256 and without the
+// backslash a dynamic reference cannot end with, and outputs its ARN (never
+// its value) and the command that mints a token; with your own secret none
+// is made and the ARN output is yours.
+func TestTemplateGeneratesSecret(t *testing.T) {
 	tmpl, _ := loadTemplate(t)
-	functions := tmpl.GetAllServerlessFunctionResources()
+	secrets := tmpl.GetAllSecretsManagerSecretResources()
+	secret, ok := secrets["AuthSecret"]
+	if !ok || len(secrets) != 1 {
+		t.Fatalf("secrets %v, want one AuthSecret", slices.Collect(maps.Keys(secrets)))
+	}
+	g := secret.GenerateSecretString
+	if secret.SecretString != nil || g == nil || g.PasswordLength == nil || *g.PasswordLength < 32 || g.ExcludePunctuation == nil || !*g.ExcludePunctuation {
+		t.Errorf("AuthSecret: SecretString %v GenerateSecretString %+v, want a generated string of 32+ characters without punctuation", secret.SecretString, g)
+	}
+	if out := tmpl.Outputs["AuthSecretArn"]; fmt.Sprint(out.Value) != "${AuthSecret}" {
+		t.Errorf("output AuthSecretArn = %v, want the generated secret's ARN", out.Value)
+	}
+	if out := fmt.Sprint(tmpl.Outputs["TokenCommand"].Value); !strings.HasPrefix(out, "make token ") || !strings.Contains(out, "STACK=${AWS::StackName}") {
+		t.Errorf("output TokenCommand = %q, want make token for this stack", out)
+	}
+
+	tmpl, _ = loadTemplateWith(t, map[string]string{"AuthSecretArn": ownSecretARN})
+	if n := len(tmpl.GetAllSecretsManagerSecretResources()); n != 0 {
+		t.Errorf("with AuthSecretArn the stack makes %d secrets, want 0", n)
+	}
+	if out := tmpl.Outputs["AuthSecretArn"]; fmt.Sprint(out.Value) != ownSecretARN {
+		t.Errorf("output AuthSecretArn = %v, want %s", out.Value, ownSecretARN)
+	}
+}
+
+// TestTemplateOpenMode: AuthMode=open, the tutorial's client's mode, has no
+// authorizer anywhere (no function, no REST Auth, $connect NONE), the
+// functions take the user_id a request names, and the stack says so loudly.
+func TestTemplateOpenMode(t *testing.T) {
+	tmpl, _ := loadTemplateWith(t, map[string]string{"AuthMode": "open"})
+	if fn := checkRequireAuth(t, tmpl, "false"); fn != "" {
+		t.Errorf("open mode deploys the authorizer function %s", fn)
+	}
+	for id, api := range tmpl.GetAllServerlessApiResources() {
+		if api.Auth != nil {
+			t.Errorf("%s: Auth %+v in open mode", id, api.Auth)
+		}
+	}
+	if n := len(tmpl.GetAllApiGatewayV2AuthorizerResources()); n != 0 {
+		t.Errorf("%d WebSocket authorizers in open mode", n)
+	}
+	for id, route := range tmpl.GetAllApiGatewayV2RouteResources() {
+		if deref(route.AuthorizationType) != "NONE" || route.AuthorizerId != nil {
+			t.Errorf("route %s (%s): AuthorizationType %q AuthorizerId %q in open mode", id, route.RouteKey, deref(route.AuthorizationType), deref(route.AuthorizerId))
+		}
+	}
+	if n := len(tmpl.GetAllSecretsManagerSecretResources()); n != 0 {
+		t.Errorf("open mode makes %d secrets", n)
+	}
+	for _, name := range []string{"AuthSecretArn", "TokenCommand"} {
+		if _, ok := tmpl.Outputs[name]; ok {
+			t.Errorf("output %s in open mode", name)
+		}
+	}
+	if warning := fmt.Sprint(tmpl.Outputs["OpenModeWarning"].Value); !strings.Contains(warning, "NO AUTHENTICATION") {
+		t.Errorf("output OpenModeWarning = %q, want a loud warning", warning)
+	}
+	if mode := tmpl.Outputs["AuthMode"].Value; mode != "open" {
+		t.Errorf("output AuthMode = %v, want open", mode)
+	}
+}
+
+// TestTemplateRules: CloudFormation refuses, before any resource, a mode
+// without what it needs or given what another mode reads, and an unknown
+// mode; `make deploy`'s parameters (none) pass.
+func TestTemplateRules(t *testing.T) {
+	for _, tc := range []struct {
+		params map[string]string
+		ok     bool
+	}{
+		{nil, true},
+		{map[string]string{"AuthMode": "open"}, true},
+		{map[string]string{"AuthMode": "jwks"}, false},
+		{map[string]string{"AuthMode": "open", "AuthJwksUrl": "https://idp.example/jwks.json"}, false},
+		{map[string]string{"AuthJwksUrl": "https://idp.example/jwks.json"}, false},
+		{map[string]string{"AuthMode": "jwks", "AuthJwksUrl": "https://idp.example/jwks.json", "AuthSecretArn": ownSecretARN}, false},
+		{map[string]string{"AuthMode": "none"}, false},
+		// The secret itself is no parameter value: only an ARN is.
+		{map[string]string{"AuthSecretArn": "0123456789abcdef0123456789abcdef0123456789abcdef"}, false},
+		{map[string]string{"AuthSecret": "0123456789abcdef0123456789abcdef0123456789abcdef"}, false},
+	} {
+		_, err := deployTemplate(tc.params)
+		if (err == nil) != tc.ok {
+			t.Errorf("deploy with %v: err = %v, want accepted=%v", tc.params, err, tc.ok)
+		}
+	}
+}
+
+// TestTemplateSecretNeverPlain: in no mode does a secret value stand in the
+// template: no parameter can hold one (no NoEcho parameter, AuthSecretArn
+// takes only an ARN), the only places a secret reaches are the authorizer's
+// CHATAPP_AUTH_SECRET as a dynamic reference, and no output resolves one.
+func TestTemplateSecretNeverPlain(t *testing.T) {
+	for _, mode := range append(authModes, struct {
+		name   string
+		params map[string]string
+		secret string
+	}{"open", map[string]string{"AuthMode": "open"}, ""}) {
+		data, err := deployTemplate(mode.params)
+		if err != nil {
+			t.Fatalf("%s: %v", mode.name, err)
+		}
+		if n := strings.Count(string(data), "{{resolve:"); n != min(len(mode.secret), 1) {
+			t.Errorf("%s: %d dynamic references, want only CHATAPP_AUTH_SECRET's", mode.name, n)
+		}
+		tmpl, _ := loadTemplateWith(t, mode.params)
+		for name, p := range tmpl.Parameters {
+			if p.NoEcho != nil && *p.NoEcho {
+				t.Errorf("%s: parameter %s is NoEcho: a secret must not be a parameter", mode.name, name)
+			}
+		}
+		for name, out := range tmpl.Outputs {
+			if strings.Contains(fmt.Sprint(out.Value), "resolve:") {
+				t.Errorf("%s: output %s resolves a secret", mode.name, name)
+			}
+		}
+	}
+}
+
+// checkRequireAuth checks every function's CHATAPP_REQUIRE_AUTH and returns
+// the authorizer function's logical id, if any.
+func checkRequireAuth(t *testing.T, tmpl *cloudformation.Template, want string) string {
+	t.Helper()
 	authorizerFn := ""
-	for id, fn := range functions {
+	for id, fn := range tmpl.GetAllServerlessFunctionResources() {
 		if deref(fn.Handler) == awslambda.Authorize {
 			authorizerFn = id
 		}
@@ -284,23 +451,18 @@ func TestTemplateAuth(t *testing.T) {
 		if fn.Environment != nil {
 			env = fn.Environment.Variables
 		}
-		if env["CHATAPP_REQUIRE_AUTH"] != "true" {
-			t.Errorf("%s: CHATAPP_REQUIRE_AUTH = %q, want true", id, env["CHATAPP_REQUIRE_AUTH"])
+		if env["CHATAPP_REQUIRE_AUTH"] != want {
+			t.Errorf("%s: CHATAPP_REQUIRE_AUTH = %q, want %s", id, env["CHATAPP_REQUIRE_AUTH"], want)
 		}
 	}
-	if authorizerFn == "" {
-		t.Fatalf("no function has Handler %s", awslambda.Authorize)
-	}
-	env := functions[authorizerFn].Environment
-	for _, key := range []string{"CHATAPP_AUTH_SECRET", "CHATAPP_AUTH_JWKS_URL", "CHATAPP_AUTH_ISSUER", "CHATAPP_AUTH_AUDIENCE"} {
-		if _, ok := env.Variables[key]; env == nil || !ok {
-			t.Errorf("%s: no %s in its environment", authorizerFn, key)
-		}
-	}
-	if p, ok := tmpl.Parameters["AuthSecret"]; !ok || p.NoEcho == nil || !*p.NoEcho {
-		t.Error("no NoEcho parameter AuthSecret: the HS256 secret would show in the console")
-	}
+	return authorizerFn
+}
 
+// checkAuthorizerWired checks that authorizerFn guards every REST method
+// and $connect.
+func checkAuthorizerWired(t *testing.T, tmpl *cloudformation.Template, authorizerFn string) {
+	t.Helper()
+	functions := tmpl.GetAllServerlessFunctionResources()
 	// REST: a default REQUEST authorizer on the API, not lifted by any
 	// method, and left off the preflights.
 	for id, api := range tmpl.GetAllServerlessApiResources() {
@@ -437,8 +599,22 @@ func TestTemplateTables(t *testing.T) {
 // statements only, no wildcard actions, DynamoDB actions on this stack's
 // tables, execute-api on this stack's WebSocket API, and exactly the grants
 // of wantGrants.
+// It holds in every AuthMode: the generated secret reaches the authorizer
+// by a dynamic reference, so no function is granted Secrets Manager.
 func TestTemplateIAM(t *testing.T) {
-	tmpl, _ := loadTemplate(t)
+	for _, mode := range authModes {
+		t.Run(mode.name, func(t *testing.T) {
+			tmpl, _ := loadTemplateWith(t, mode.params)
+			checkIAM(t, tmpl)
+		})
+	}
+	t.Run("open", func(t *testing.T) {
+		tmpl, _ := loadTemplateWith(t, map[string]string{"AuthMode": "open"})
+		checkIAM(t, tmpl)
+	})
+}
+
+func checkIAM(t *testing.T, tmpl *cloudformation.Template) {
 	for id, res := range tmpl.Resources {
 		if typ := res.AWSCloudFormationType(); strings.HasPrefix(typ, "AWS::IAM::") {
 			t.Errorf("%s: %s; give functions permissions through their Policies, checked here", id, typ)
@@ -574,19 +750,27 @@ func TestTemplateOutputs(t *testing.T) {
 	}
 }
 
-// loadTemplate parses ../template.yaml as SAM deploys it. References stay
-// readable: Ref X and GetAtt X.Attr become the text "${X}" and "${X.Attr}",
-// as inside a Sub, so that every reference is "${...}" in a string; a Ref to
-// a parameter becomes its default. Globals are merged into each function as
-// SAM merges them (goformation does not). The properties goformation cannot
-// represent are returned by logical id.
+// loadTemplate parses ../template.yaml as SAM deploys it with the
+// parameters `make deploy` gives (none: every default). See loadTemplateWith.
 func loadTemplate(t *testing.T) (*cloudformation.Template, map[string]map[string]any) {
 	t.Helper()
-	data, err := os.ReadFile("../template.yaml")
+	return loadTemplateWith(t, nil)
+}
+
+// loadTemplateWith parses ../template.yaml as SAM deploys it with params
+// (deployTemplate: conditions decided, Fn::If resolved). References stay
+// readable: Ref X and GetAtt X.Attr become the text "${X}" and "${X.Attr}",
+// as inside a Sub, so that every reference is "${...}" in a string; a Ref to
+// a parameter becomes its value. Globals are merged into each function as
+// SAM merges them (goformation does not). The properties goformation cannot
+// represent are returned by logical id.
+func loadTemplateWith(t *testing.T, params map[string]string) (*cloudformation.Template, map[string]map[string]any) {
+	t.Helper()
+	data, err := deployTemplate(params)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("template.yaml with %v: %v", params, err)
 	}
-	processed, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{
+	processed, err := intrinsics.ProcessJSON(data, &intrinsics.ProcessorOptions{
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Ref":        refText,
 			"Fn::GetAtt": getAttText,

@@ -99,12 +99,22 @@ func function(ctx context.Context, name string, logger *slog.Logger) (any, error
 			return nil, fmt.Errorf("CHATAPP_REQUIRE_AUTH: %w", err)
 		}
 	}
+	if !h.RequireAuth {
+		// Once per cold start, in every function's log: a stack deployed
+		// with AuthMode=open must not go unnoticed.
+		logger.Warn(authOffWarning, "function", name)
+	}
 	fn, ok := awslambda.Handlers(h, endpoint != "")[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown handler %q: want one of %s", name, strings.Join(awslambda.Names(), ", "))
 	}
 	return fn, nil
 }
+
+// authOffWarning is logged at cold start by every function that takes the
+// user_id a request names (CHATAPP_REQUIRE_AUTH not true: template.yaml's
+// AuthMode=open, or chatapp serve without auth).
+const authOffWarning = "AUTHENTICATION IS OFF: any client may read every room and send as any user_id (CHATAPP_REQUIRE_AUTH is not true; on AWS, AuthMode=open); deploy without AuthMode=open before real users"
 
 // defaultMaxConnectionsPerUser is chatapp serve's default too: one user's
 // tabs and devices, far below what would make every send to a room post to

@@ -94,3 +94,28 @@ func TestBadMaxConnectionsIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// A function that takes the user_id a request names (template.yaml's
+// AuthMode=open sets CHATAPP_REQUIRE_AUTH=false) says so in its log at cold
+// start, once; with auth required it does not.
+func TestOpenModeWarnsAtColdStart(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	for _, tc := range []struct {
+		requireAuth string
+		warns       bool
+	}{{"false", true}, {"", true}, {"true", false}} {
+		t.Setenv("CHATAPP_REQUIRE_AUTH", tc.requireAuth)
+		for _, name := range []string{awslambda.PutMessage, awslambda.Connect} {
+			var log strings.Builder
+			if _, err := function(context.Background(), name, slog.New(slog.NewJSONHandler(&log, nil))); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if got := strings.Count(log.String(), "AUTHENTICATION IS OFF"); got != map[bool]int{true: 1, false: 0}[tc.warns] {
+				t.Errorf("CHATAPP_REQUIRE_AUTH=%q %s: %d warnings in %q, want warned=%v", tc.requireAuth, name, got, log.String(), tc.warns)
+			}
+			if tc.warns && !strings.Contains(log.String(), `"level":"WARN"`) {
+				t.Errorf("CHATAPP_REQUIRE_AUTH=%q %s: the warning is not at level WARN: %q", tc.requireAuth, name, log.String())
+			}
+		}
+	}
+}
