@@ -61,6 +61,9 @@ type checker struct {
 	conditions map[string]bool   // names
 	targets    map[string]string // logical id → CloudFormation type, SAM's generated resources included
 	sam        bool              // the template has the SAM transform
+	// langExt: AWS::LanguageExtensions runs before SAM's transform, so an
+	// Fn::If in a SAM property is resolved before SAM reads it.
+	langExt bool
 }
 
 func (c *checker) errorf(path, format string, args ...any) {
@@ -89,7 +92,10 @@ var resourceKeys = []string{"Type", "Properties", "DependsOn", "Condition", "Del
 var pseudo = []string{"AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition",
 	"AWS::Region", "AWS::StackId", "AWS::StackName", "AWS::URLSuffix"}
 
-const samTransform = "AWS::Serverless-2016-10-31"
+const (
+	samTransform     = "AWS::Serverless-2016-10-31"
+	langExtTransform = "AWS::LanguageExtensions"
+)
 
 func (c *checker) template(doc map[string]any) {
 	for _, k := range sortedKeys(doc) {
@@ -102,6 +108,12 @@ func (c *checker) template(doc map[string]any) {
 		c.sam = t == samTransform
 	case []any:
 		c.sam = slices.Contains(t, any(samTransform))
+		if i := slices.Index(t, any(langExtTransform)); i >= 0 {
+			c.langExt = !c.sam || i < slices.Index(t, any(samTransform))
+			if !c.langExt {
+				c.errorf("Transform", "%s must come before %s", langExtTransform, samTransform)
+			}
+		}
 	}
 	for name, p := range asMap(doc["Parameters"]) {
 		typ := fmt.Sprint(asMap(p)["Type"])

@@ -81,6 +81,12 @@ func (c *checker) samValue(path string, v any, node map[string]any) {
 	if node == nil {
 		return
 	}
+	if branches, ok := c.resolvedIf(v); ok {
+		for _, b := range branches {
+			c.samValue(path, b, node)
+		}
+		return
+	}
 	if pass, ok := node["__samPassThrough"].(map[string]any); ok {
 		var schemaPath []string
 		for _, p := range pass["schemaPath"].([]any) {
@@ -180,4 +186,27 @@ func jsonType(v any, typ string) bool {
 		return ok && f == math.Trunc(f)
 	}
 	return true
+}
+
+// resolvedIf gives the branches of an Fn::If that AWS::LanguageExtensions
+// resolves before SAM reads the value (SAM itself takes no Fn::If in most
+// properties); a branch of Ref AWS::NoValue leaves the property out, so it
+// is not checked.
+func (c *checker) resolvedIf(v any) ([]any, bool) {
+	m, ok := v.(map[string]any)
+	if !c.langExt || !ok || len(m) != 1 {
+		return nil, false
+	}
+	args, ok := m["Fn::If"].([]any)
+	if !ok || len(args) != 3 {
+		return nil, false
+	}
+	var branches []any
+	for _, b := range args[1:] {
+		if ref, ok := b.(map[string]any); ok && ref["Ref"] == "AWS::NoValue" {
+			continue
+		}
+		branches = append(branches, b)
+	}
+	return branches, true
 }
