@@ -44,7 +44,8 @@ const (
 	// KB: a client's message (its fragments joined) and a PostToConnection
 	// payload are at most this. A larger message closes with 1009.
 	MaxPayloadBytes = 128 << 10
-	// integrationTimeout is API Gateway's 29-second integration limit.
+	// integrationTimeout is API Gateway's 29-second integration limit: a
+	// REST client then gets 504, a WebSocket route's sender an error frame.
 	integrationTimeout = 29 * time.Second
 	// DefaultMessageTimeout bounds how long a client's message may take to
 	// arrive once it has begun: 128 KB at 4.4 KB/s.
@@ -134,6 +135,10 @@ type Config struct {
 	// Fallback serves every path the APIs do not (the web page).
 	Fallback http.Handler
 	Logger   *slog.Logger
+
+	// integrationTimeout is API Gateway's 29 s (integrationTimeout) unless
+	// a test of this package shortens it.
+	integrationTimeout time.Duration
 }
 
 // Gateway is the local API Gateway. It is an http.Handler.
@@ -165,6 +170,9 @@ func New(cfg Config) *Gateway {
 	}
 	if cfg.MaxConnectionDuration <= 0 {
 		cfg.MaxConnectionDuration = DefaultMaxConnection
+	}
+	if cfg.integrationTimeout <= 0 {
+		cfg.integrationTimeout = integrationTimeout
 	}
 	if cfg.MessageTimeout <= 0 {
 		cfg.MessageTimeout = DefaultMessageTimeout

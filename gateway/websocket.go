@@ -284,7 +284,7 @@ func (g *Gateway) invoke(event events.APIGatewayWebsocketProxyRequest) (events.A
 		// an API with no $connect or $disconnect route.
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), integrationTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.integrationTimeout)
 	defer cancel()
 	resp, err := callIntegration(ctx, g.hub, fn, event)
 	if err != nil {
