@@ -240,10 +240,11 @@ func (c *Client) closeIdle() {
 }
 
 // SendWS sends a message over the WebSocket (the sendmessage route). It
-// returns once the frame is written; the message arrives as a KindMessage
-// event, and a refusal by the server as a KindError event. Blank text is
-// refused here with an *Error. While reconnecting it returns
-// ErrNotConnected.
+// returns once the message is written (in frames of at most maxFrameBytes:
+// API Gateway closes a connection on a larger one); the message arrives as
+// a KindMessage event, and a refusal by the server as a KindError event.
+// Blank text is refused here with an *Error. While reconnecting it
+// returns ErrNotConnected.
 func (c *Client) SendWS(ctx context.Context, text string) error {
 	if err := chatapp.ValidateText(text); err != nil {
 		return &Error{StatusCode: chatapp.ErrorStatus(err), Code: chatapp.ErrorCode(err), Message: chatapp.ErrorMessage(err)}
@@ -264,10 +265,41 @@ func (c *Client) SendWS(ctx context.Context, text string) error {
 	if err != nil {
 		return err
 	}
-	if err := conn.Write(ctx, websocket.MessageText, data); err != nil {
+	if err := writeMessage(ctx, conn, data); err != nil {
 		return fmt.Errorf("client: send: %w", err)
 	}
 	return nil
+}
+
+// maxFrameBytes is the most one frame the client sends carries. API
+// Gateway closes a connection with 1009 on a client frame over 32 KB,
+// while a message may be 128 KB (its "WebSocket frame size" and "Message
+// payload size" quotas), and the largest valid sendmessage, 16 KiB of
+// text that JSON escapes six bytes a character, is about 96 KB. 32,000
+// bytes is within 32 KB whether AWS counts a KB as 1,000 bytes or 1,024.
+const maxFrameBytes = 32000
+
+// writeMessage sends data as one text message: in one frame if it fits
+// maxFrameBytes, else in fragments of at most maxFrameBytes through the
+// library's message writer, each of whose Writes is one frame (it ends
+// the message with an empty final frame on Close).
+func writeMessage(ctx context.Context, conn *websocket.Conn, data []byte) error {
+	if len(data) <= maxFrameBytes {
+		return conn.Write(ctx, websocket.MessageText, data)
+	}
+	w, err := conn.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		return err
+	}
+	for len(data) > 0 {
+		n := min(len(data), maxFrameBytes)
+		if _, err := w.Write(data[:n]); err != nil {
+			w.Close()
+			return err
+		}
+		data = data[n:]
+	}
+	return w.Close()
 }
 
 func (c *Client) setConn(conn *websocket.Conn) {

@@ -28,7 +28,7 @@ func (g *Gateway) authorize(ctx context.Context, req events.APIGatewayCustomAuth
 	if g.cfg.Authorizer == nil {
 		return nil, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, integrationTimeout)
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.integrationTimeout)
 	defer cancel()
 	start := time.Now()
 	resp, err := g.cfg.Authorizer(ctx, req)

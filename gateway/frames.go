@@ -47,8 +47,10 @@ func writeFrame(w *bufio.Writer, op ws.OpCode, payload []byte) error {
 	return err
 }
 
-// Errors of a client's frames that end the connection.
+// Errors of a client's frames that end the connection. Both sizes close
+// with 1009, as API Gateway does.
 var (
+	errFrameTooBig   = errors.New("frame larger than 32 KB")
 	errMessageTooBig = errors.New("message larger than 128 KB")
 	errProtocol      = errors.New("protocol error")
 )
@@ -67,8 +69,10 @@ type message struct {
 
 // messageReader reads a client's messages from its connection.
 type messageReader struct {
-	r     io.Reader
-	limit int64
+	r io.Reader
+	// limit bounds a data message, its fragments joined; frameLimit, if
+	// set, each data frame of it (API Gateway: 128 KB and 32 KB).
+	limit, frameLimit int64
 	// A data message in fragments; control frames may come between them.
 	partial   message
 	inMessage bool
@@ -79,7 +83,9 @@ type messageReader struct {
 
 // next reads the next frame: a control frame, a whole data message (its
 // fragments joined) of at most limit bytes with its last frame, and a
-// message{more: true} without payload for each frame before the last.
+// message{more: true} without payload for each frame before the last. A
+// data frame over frameLimit ends the connection (errFrameTooBig) even
+// when its message would fit: a client must fragment a large message.
 // Client frames must be masked; no extension is negotiated, so no reserved
 // bit may be set.
 //
@@ -117,6 +123,8 @@ func (mr *messageReader) next() (message, error) {
 	switch {
 	case h.OpCode == ws.OpContinuation && !mr.inMessage, h.OpCode != ws.OpContinuation && mr.inMessage:
 		return message{}, errProtocol
+	case mr.frameLimit > 0 && h.Length > mr.frameLimit:
+		return message{}, errFrameTooBig
 	case h.Length > mr.limit-int64(len(mr.partial.payload)):
 		return message{}, errMessageTooBig
 	}

@@ -17,7 +17,8 @@ import (
 // the bytes are (referenceRead, written here independently), and whatever
 // the bytes declare:
 //   - it never panics, and ends only at the end of the input, on a
-//     protocol error or on a message over the limit;
+//     protocol error, on a frame over the frame limit or on a message
+//     over the limit;
 //   - a data message is text or binary and within the limit, a control
 //     frame at most 125 bytes;
 //   - the memory it holds or hands out follows the bytes it was fed, not
@@ -31,15 +32,15 @@ import (
 func FuzzMessageReader(f *testing.F) {
 	f.Add(clientFrameBytes(true, ws.OpText, []byte("hello")), uint8(0), uint16(0))
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8, limit16 uint16) {
-		limit := int64(limit16)
+		limit, frameLimit := int64(limit16), int64(limit16+3)/4
 		if limit == 0 {
-			limit = MaxFrameBytes
+			limit, frameLimit = MaxPayloadBytes, MaxFrameBytes
 		}
-		want, wantEnd := referenceRead(data, limit)
+		want, wantEnd := referenceRead(data, limit, frameLimit)
 
 		src := &trickleReader{data: data, chunk: int(chunk)}
 		lr := &lazyReader{conn: src}
-		mr := &messageReader{r: lr, limit: limit}
+		mr := &messageReader{r: lr, limit: limit, frameLimit: frameLimit}
 		var got []message
 		var end error
 		for {
@@ -82,7 +83,7 @@ func FuzzMessageReader(f *testing.F) {
 		// the race detector, whose sync.Pool drops buffers on purpose.
 		if !raceEnabled {
 			bound := 4*uint64(len(data)) + 4*lazyBufferSize
-			if alloc := leastAllocated(3, bound, func() { readAll(data, int(chunk), limit) }); alloc > bound {
+			if alloc := leastAllocated(3, bound, func() { readAll(data, int(chunk), limit, frameLimit) }); alloc > bound {
 				t.Fatalf("reading %d bytes allocated %d", len(data), alloc)
 			}
 		}
@@ -133,8 +134,8 @@ func (r *trickleReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func readAll(data []byte, chunk int, limit int64) {
-	mr := &messageReader{r: &lazyReader{conn: &trickleReader{data: data, chunk: chunk}}, limit: limit}
+func readAll(data []byte, chunk int, limit, frameLimit int64) {
+	mr := &messageReader{r: &lazyReader{conn: &trickleReader{data: data, chunk: chunk}}, limit: limit, frameLimit: frameLimit}
 	for {
 		if _, err := mr.next(); err != nil {
 			return
@@ -161,8 +162,9 @@ func leastAllocated(runs int, bound uint64, f func()) uint64 {
 // Reasons a reference read ends, besides the input's end (io.EOF at a frame
 // boundary, io.ErrUnexpectedEOF within a frame).
 var (
-	refProtocol = errProtocol
-	refTooBig   = errMessageTooBig
+	refProtocol      = errProtocol
+	refFrameTooBig   = errFrameTooBig
+	refMessageTooBig = errMessageTooBig
 )
 
 // referenceRead is RFC 6455 §5 as the gateway applies it, written from the
@@ -170,8 +172,9 @@ var (
 // sets a reserved bit or uses a reserved opcode, a length's most
 // significant bit is 0, a control frame is final and at most 125 bytes and
 // may come between the fragments of a message, a continuation continues
-// one and only one, and a message is at most limit bytes.
-func referenceRead(data []byte, limit int64) ([]message, error) {
+// one and only one, a data frame is at most frameLimit bytes (0: no
+// limit of its own) and a message at most limit bytes.
+func referenceRead(data []byte, limit, frameLimit int64) ([]message, error) {
 	var out []message
 	var partial []byte
 	var partialOp ws.OpCode
@@ -224,8 +227,10 @@ func referenceRead(data []byte, limit int64) ([]message, error) {
 		case control:
 		case op == ws.OpContinuation && !inMessage, op != ws.OpContinuation && inMessage:
 			return out, refProtocol
+		case frameLimit > 0 && length > uint64(frameLimit):
+			return out, refFrameTooBig
 		case length > uint64(limit-int64(len(partial))):
-			return out, refTooBig
+			return out, refMessageTooBig
 		}
 		mask := data[maskAt:headerLen]
 		data = data[headerLen:]
@@ -264,14 +269,28 @@ func clientFrameBytes(fin bool, op ws.OpCode, payload []byte) []byte {
 func TestReferenceReadAgreesOnKnownFrames(t *testing.T) {
 	frag := append(clientFrameBytes(false, ws.OpText, []byte("frag-")), clientFrameBytes(true, ws.OpPing, []byte("p"))...)
 	frag = append(frag, clientFrameBytes(true, ws.OpContinuation, []byte("ment"))...)
-	msgs, end := referenceRead(frag, MaxFrameBytes)
+	msgs, end := referenceRead(frag, MaxPayloadBytes, MaxFrameBytes)
 	if end != io.EOF || len(msgs) != 3 || !msgs[0].more || string(msgs[1].payload) != "p" || msgs[2].op != ws.OpText || string(msgs[2].payload) != "frag-ment" {
 		t.Fatalf("fragments around a ping: %v %+v", end, msgs)
 	}
-	if _, end := referenceRead(rawFrame(true, ws.OpText, 11, false, nil), 10); !errors.Is(end, errMessageTooBig) {
+	if _, end := referenceRead(rawFrame(true, ws.OpText, 11, false, nil), 10, 0); !errors.Is(end, errMessageTooBig) {
 		t.Fatalf("over the limit: %v", end)
 	}
-	if _, end := referenceRead(rawFrame(true, ws.OpText, 1<<63, true, nil), 10); !errors.Is(end, errProtocol) {
+	if _, end := referenceRead(rawFrame(true, ws.OpText, 7, false, nil), 10, 6); !errors.Is(end, errFrameTooBig) {
+		t.Fatalf("over the frame limit: %v", end)
+	}
+	twoFrames := append(clientFrameBytes(false, ws.OpText, []byte("abcdef")), clientFrameBytes(true, ws.OpContinuation, []byte("ghijk"))...)
+	if _, end := referenceRead(twoFrames, 10, 6); !errors.Is(end, errMessageTooBig) {
+		t.Fatalf("frames within the frame limit, a message over the limit: %v", end)
+	}
+	mr := &messageReader{r: &lazyReader{conn: bytes.NewReader(twoFrames)}, limit: 10, frameLimit: 6}
+	if _, err := mr.next(); err != nil {
+		t.Fatalf("the first fragment: %v", err)
+	}
+	if _, err := mr.next(); !errors.Is(err, errMessageTooBig) {
+		t.Fatalf("the reader, frames within the frame limit, a message over the limit: %v", err)
+	}
+	if _, end := referenceRead(rawFrame(true, ws.OpText, 1<<63, true, nil), 10, 0); !errors.Is(end, errProtocol) {
 		t.Fatalf("a length with its top bit set: %v", end)
 	}
 }

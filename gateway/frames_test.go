@@ -43,7 +43,7 @@ func TestMessageReaderOverLazyReader(t *testing.T) {
 	frag = append(frag, clientFrame(t, ws.OpContinuation, true, "ment")...)
 	src := &chunkReader{chunks: [][]byte{two, split[:5], split[5:], frag, clientFrame(t, ws.OpText, true, big)}}
 	lr := &lazyReader{conn: src}
-	mr := &messageReader{r: lr, limit: MaxFrameBytes}
+	mr := &messageReader{r: lr, limit: MaxPayloadBytes}
 	want := []message{{op: ws.OpText, payload: []byte("one")}, {op: ws.OpText, payload: []byte("two")}, {op: ws.OpText, payload: []byte("split across reads")},
 		{op: ws.OpText, more: true}, {op: ws.OpPing, payload: []byte("p")}, {op: ws.OpText, payload: []byte("frag-ment")}, {op: ws.OpText, payload: []byte(big)}}
 	for i, w := range want {
@@ -60,22 +60,27 @@ func TestMessageReaderOverLazyReader(t *testing.T) {
 	}
 }
 
-// TestMessageReaderRefuses: unmasked, oversize and reserved-bit frames end
-// the connection.
+// TestMessageReaderRefuses: unmasked frames, a continuation first, a
+// frame over the frame limit and a frame over the message limit end the
+// connection.
 func TestMessageReaderRefuses(t *testing.T) {
 	var unmasked bytes.Buffer
 	ws.WriteFrame(&unmasked, ws.NewTextFrame([]byte("x")))
-	var oversize bytes.Buffer
-	ws.WriteHeader(&oversize, ws.Header{Fin: true, OpCode: ws.OpText, Masked: true, Length: MaxFrameBytes + 1})
+	header := func(length int64) []byte {
+		var b bytes.Buffer
+		ws.WriteHeader(&b, ws.Header{Fin: true, OpCode: ws.OpText, Masked: true, Length: length})
+		return b.Bytes()
+	}
 	for name, c := range map[string]struct {
 		data []byte
 		want error
 	}{
-		"unmasked":           {unmasked.Bytes(), errProtocol},
-		"oversize":           {oversize.Bytes(), errMessageTooBig},
-		"continuation first": {clientFrame(t, ws.OpContinuation, true, "x"), errProtocol},
+		"unmasked":               {unmasked.Bytes(), errProtocol},
+		"over the frame":         {header(MaxFrameBytes + 1), errFrameTooBig},
+		"over frame and message": {header(MaxPayloadBytes + 1), errFrameTooBig},
+		"continuation first":     {clientFrame(t, ws.OpContinuation, true, "x"), errProtocol},
 	} {
-		mr := &messageReader{r: &lazyReader{conn: bytes.NewReader(c.data)}, limit: MaxFrameBytes}
+		mr := &messageReader{r: &lazyReader{conn: bytes.NewReader(c.data)}, limit: MaxPayloadBytes, frameLimit: MaxFrameBytes}
 		if _, err := mr.next(); err != c.want {
 			t.Errorf("%s: %v, want %v", name, err, c.want)
 		}
@@ -88,10 +93,10 @@ func TestMessageReaderRefuses(t *testing.T) {
 // it waits for more, the reader's buffer is at most twice what arrived,
 // plus payloadStep.
 func TestPayloadMemoryFollowsBytesReceived(t *testing.T) {
-	payload := bytes.Repeat([]byte("p"), MaxFrameBytes)
+	payload := bytes.Repeat([]byte("p"), MaxPayloadBytes)
 	for _, chunk := range []int{1000, 5000, 70000} {
-		src := &bufferWatcher{data: rawFrame(true, ws.OpBinary, MaxFrameBytes, true, payload), chunk: chunk}
-		mr := &messageReader{r: src, limit: MaxFrameBytes}
+		src := &bufferWatcher{data: rawFrame(true, ws.OpBinary, MaxPayloadBytes, true, payload), chunk: chunk}
+		mr := &messageReader{r: src, limit: MaxPayloadBytes}
 		msg, err := mr.next()
 		if err != nil || !bytes.Equal(msg.payload, payload) {
 			t.Fatalf("chunks of %d: %v, %d bytes", chunk, err, len(msg.payload))

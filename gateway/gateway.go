@@ -28,12 +28,24 @@ type AuthorizerFunc func(context.Context, events.APIGatewayCustomAuthorizerReque
 // WebSocketFunc is a WebSocket API route integration.
 type WebSocketFunc func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
 
-// API Gateway's WebSocket quotas, which a client can notice.
+// API Gateway's WebSocket quotas, which a client can notice
+// (docs/aws-fidelity.md has their sources).
 const (
 	DefaultIdleTimeout   = 10 * time.Minute
 	DefaultMaxConnection = 2 * time.Hour
-	MaxFrameBytes        = 128 * 1024
-	// integrationTimeout is API Gateway's 29-second integration limit.
+	// MaxFrameBytes is API Gateway's "WebSocket frame size" quota, 32 KB,
+	// counted as 32,768 bytes: a client's data frame (a whole message or
+	// one fragment of it) over it closes the connection with 1009, so a
+	// larger message must come in fragments. AWS writes KB without saying
+	// which; its Lambda payload quota, "6 MB", is 6×1024×1024 bytes (and
+	// 100 of framing) in its own runtime emulator, so KB here is 1024.
+	MaxFrameBytes = 32 << 10
+	// MaxPayloadBytes is API Gateway's "Message payload size" quota, 128
+	// KB: a client's message (its fragments joined) and a PostToConnection
+	// payload are at most this. A larger message closes with 1009.
+	MaxPayloadBytes = 128 << 10
+	// integrationTimeout is API Gateway's 29-second integration limit: a
+	// REST client then gets 504, a WebSocket route's sender an error frame.
 	integrationTimeout = 29 * time.Second
 	// DefaultMessageTimeout bounds how long a client's message may take to
 	// arrive once it has begun: 128 KB at 4.4 KB/s.
@@ -123,6 +135,10 @@ type Config struct {
 	// Fallback serves every path the APIs do not (the web page).
 	Fallback http.Handler
 	Logger   *slog.Logger
+
+	// integrationTimeout is API Gateway's 29 s (integrationTimeout) unless
+	// a test of this package shortens it.
+	integrationTimeout time.Duration
 }
 
 // Gateway is the local API Gateway. It is an http.Handler.
@@ -154,6 +170,9 @@ func New(cfg Config) *Gateway {
 	}
 	if cfg.MaxConnectionDuration <= 0 {
 		cfg.MaxConnectionDuration = DefaultMaxConnection
+	}
+	if cfg.integrationTimeout <= 0 {
+		cfg.integrationTimeout = integrationTimeout
 	}
 	if cfg.MessageTimeout <= 0 {
 		cfg.MessageTimeout = DefaultMessageTimeout

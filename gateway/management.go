@@ -22,7 +22,7 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 		writeError(w, chatapp.Errorf(chatapp.EFORBIDDEN, "the management API answers loopback callers only"))
 		return
 	}
-	if r.ContentLength > MaxFrameBytes {
+	if r.ContentLength > MaxPayloadBytes {
 		// Refused on its word, before a byte of it is read.
 		w.Header().Set("Connection", "close")
 		writeAWSError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "payload larger than 128 KB")
@@ -30,7 +30,7 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 	}
 	// The signature covers the body's hash, so the body is read first.
 	g.startBodyDeadline(http.NewResponseController(w), r)
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFrameBytes))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPayloadBytes))
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		writeAWSError(w, http.StatusRequestTimeout, "RequestTimeoutException", "the request body did not arrive in time")
 		return

@@ -116,7 +116,8 @@ func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 
 // callIntegration invokes a route's function as Lambda invokes one: a panic
 // is that invocation's failure, an error like any other (REST: 502, a
-// route: an error frame, $connect: a refused handshake), logged and counted.
+// route: an error frame, $connect: a refused handshake), logged and counted,
+// and so is a response over Lambda's payload quota (lambdapayload.go).
 func callIntegration[E any, F ~func(context.Context, E) (events.APIGatewayProxyResponse, error)](ctx context.Context, h *Hub, fn F, event E) (resp events.APIGatewayProxyResponse, err error) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -124,5 +125,10 @@ func callIntegration[E any, F ~func(context.Context, E) (events.APIGatewayProxyR
 			resp, err = events.APIGatewayProxyResponse{}, fmt.Errorf("the function panicked: %v", v)
 		}
 	}()
-	return fn(ctx, event)
+	if resp, err = fn(ctx, event); err == nil {
+		if err = checkResponsePayload(resp); err != nil {
+			resp = events.APIGatewayProxyResponse{}
+		}
+	}
+	return resp, err
 }

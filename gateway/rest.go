@@ -95,9 +95,19 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	}
 	event := g.restEvent(r, resource, body)
 	event.RequestContext.Authorizer = authorizer
-	ctx, cancel := context.WithTimeout(invocationContext(r), integrationTimeout)
+	ctx, cancel := context.WithTimeout(invocationContext(r), g.cfg.integrationTimeout)
 	defer cancel()
 	resp, err := callIntegration(ctx, g.hub, fn, event)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// API Gateway answers at the integration timeout with its own 504
+		// (INTEGRATION_TIMEOUT, default body), whatever the function
+		// returns later. A function here that ignores its context is
+		// answered so when it returns.
+		g.cfg.Logger.Error("integration timed out", "method", r.Method, "resource", resource, "timeout", g.cfg.integrationTimeout)
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		writeJSON(w, http.StatusGatewayTimeout, []byte(`{"message": "Endpoint request timed out"}`))
+		return
+	}
 	if err != nil {
 		// A failed invocation is API Gateway's 502.
 		g.cfg.Logger.Error("integration failed", "method", r.Method, "resource", resource, "err", err)

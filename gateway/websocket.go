@@ -130,12 +130,12 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) serveSocket(s *socket, conn net.Conn, in *lazyReader) {
 	s.attach(conn)
 	s.startTimers(g.cfg.IdleTimeout, g.cfg.MaxConnectionDuration)
-	mr := &messageReader{r: in, limit: MaxFrameBytes, wait: messageWait{s: s, lazy: in, timeout: g.cfg.MessageTimeout}}
+	mr := &messageReader{r: in, limit: MaxPayloadBytes, frameLimit: MaxFrameBytes, wait: messageWait{s: s, lazy: in, timeout: g.cfg.MessageTimeout}}
 	code, reason, err := g.readMessages(s, mr)
 	s.close(code, reason)
 	s.stopTimers()
 	g.hub.remove(s)
-	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errProtocol) || errors.Is(err, errSlowMessage) || errors.Is(err, errPanicked))
+	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errFrameTooBig) || errors.Is(err, errProtocol) || errors.Is(err, errSlowMessage) || errors.Is(err, errPanicked))
 	g.disconnect(s, code, reason)
 }
 
@@ -246,14 +246,14 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 }
 
 // closeStatus tells why a read ended: the gateway's own code when it
-// closed, 1009 for an oversize message, 1002 for a protocol error, 1008
+// closed, 1009 for an oversize frame or message, 1002 for a protocol error, 1008
 // for a message that did not arrive in time, or 1006.
 func closeStatus(err error, s *socket) (ws.StatusCode, string) {
 	switch {
 	case s.isClosing():
 		return s.closeStatus()
-	case errors.Is(err, errMessageTooBig):
-		s.close(ws.StatusMessageTooBig, "frame larger than 128 KB")
+	case errors.Is(err, errFrameTooBig), errors.Is(err, errMessageTooBig):
+		s.close(ws.StatusMessageTooBig, err.Error())
 	case errors.Is(err, errProtocol):
 		s.close(ws.StatusProtocolError, "protocol error")
 	case errors.Is(err, errSlowMessage):
@@ -284,7 +284,7 @@ func (g *Gateway) invoke(event events.APIGatewayWebsocketProxyRequest) (events.A
 		// an API with no $connect or $disconnect route.
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), integrationTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.integrationTimeout)
 	defer cancel()
 	resp, err := callIntegration(ctx, g.hub, fn, event)
 	if err != nil {

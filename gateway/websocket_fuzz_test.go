@@ -34,7 +34,7 @@ func newFuzzServer(f *testing.F) (*fuzzEnv, string) {
 // through the real gateway. The frame gets one error frame that is not a
 // server fault, or one push of the message it sent, or (only a send with
 // an idempotency key, replayed) nothing; then the connection is still open.
-// A frame over 128 KB closes it cleanly with 1009.
+// A frame over 32 KB closes it cleanly with 1009.
 func FuzzWebSocketFrame(f *testing.F) {
 	for _, seed := range []string{
 		`{"action":"sendmessage","text":"hi"}`,

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -23,6 +24,7 @@ func TestDeclaredLengthsCannotCrash(t *testing.T) {
 	bystander := dialRaw(t, ts, 0)
 	bystander.echo("before")
 	first := func(n int) []byte { return rawFrame(false, ws.OpText, uint64(n), false, make([]byte, n)) }
+	cont := func(n int) []byte { return rawFrame(false, ws.OpContinuation, uint64(n), false, make([]byte, n)) }
 	for _, c := range []struct {
 		name   string
 		frames [][]byte
@@ -31,7 +33,8 @@ func TestDeclaredLengthsCannotCrash(t *testing.T) {
 		{"continuation of 2^63-1 after 1 byte", [][]byte{first(1), rawFrame(true, ws.OpContinuation, math.MaxInt64, true, nil)}, ws.StatusMessageTooBig},
 		{"continuation of 2^63-100 after 100 bytes", [][]byte{first(100), rawFrame(true, ws.OpContinuation, math.MaxInt64-99, true, nil)}, ws.StatusMessageTooBig},
 		{"continuation of 2^63-2 after 125 bytes", [][]byte{first(125), rawFrame(true, ws.OpContinuation, math.MaxInt64-1, true, nil)}, ws.StatusMessageTooBig},
-		{"continuation one byte over the limit", [][]byte{first(1000), rawFrame(true, ws.OpContinuation, MaxFrameBytes-999, true, nil)}, ws.StatusMessageTooBig},
+		{"continuation one byte over the frame limit", [][]byte{first(1000), rawFrame(true, ws.OpContinuation, MaxFrameBytes+1, true, nil)}, ws.StatusMessageTooBig},
+		{"continuation one byte over the message limit", [][]byte{first(MaxFrameBytes), cont(MaxFrameBytes), cont(MaxFrameBytes), cont(MaxFrameBytes), rawFrame(true, ws.OpContinuation, 1, true, nil)}, ws.StatusMessageTooBig},
 		{"text of 2^63-1", [][]byte{rawFrame(true, ws.OpText, math.MaxInt64, true, nil)}, ws.StatusMessageTooBig},
 		{"length with the top bit set", [][]byte{rawFrame(true, ws.OpText, 1<<63, true, nil)}, ws.StatusProtocolError},
 		{"continuation of 2^64-1 after 1 byte", [][]byte{first(1), rawFrame(true, ws.OpContinuation, math.MaxUint64, true, nil)}, ws.StatusProtocolError},
@@ -47,6 +50,60 @@ func TestDeclaredLengthsCannotCrash(t *testing.T) {
 	}
 	if n := ts.panics("socket"); n != 0 {
 		t.Errorf("%d panics recovered: the lengths must be refused, not crash", n)
+	}
+}
+
+// TestFrameAndMessageLimits: API Gateway's quotas, a frame of at most 32
+// KB and a message of at most 128 KB. A text or continuation frame of
+// 32,768 bytes is routed; one byte more closes the connection with 1009,
+// whatever the message's size. A message of 128 KB in frames of 32 KB is
+// routed whole; one byte more, in a fifth frame, closes it with 1009.
+func TestFrameAndMessageLimits(t *testing.T) {
+	ts := startServer(t, Config{})
+	bystander := dialRaw(t, ts, 0)
+	text := func(n int) []byte { return bytes.Repeat([]byte("f"), n) }
+	frame := func(fin bool, op ws.OpCode, n int) []byte { return rawFrame(fin, op, uint64(n), false, text(n)) }
+	routed := func(c *rawClient, want int) {
+		t.Helper()
+		for {
+			f, err := c.next()
+			if err != nil {
+				t.Fatalf("waiting for the echo of %d bytes: %v", want, err)
+			}
+			if f.Header.OpCode == ws.OpText {
+				if !bytes.Equal(f.Payload, text(want)) {
+					t.Fatalf("echo of %d bytes: got %d", want, len(f.Payload))
+				}
+				return
+			}
+		}
+	}
+
+	c := dialRaw(t, ts, 0)
+	c.write(frame(true, ws.OpText, MaxFrameBytes))
+	routed(c, MaxFrameBytes)
+	c.write(frame(false, ws.OpText, 10), frame(true, ws.OpContinuation, MaxFrameBytes))
+	routed(c, MaxFrameBytes+10)
+	c.write(frame(false, ws.OpText, MaxFrameBytes), frame(false, ws.OpContinuation, MaxFrameBytes),
+		frame(false, ws.OpContinuation, MaxFrameBytes), frame(true, ws.OpContinuation, MaxFrameBytes))
+	routed(c, MaxPayloadBytes)
+
+	for _, over := range []struct {
+		name   string
+		frames [][]byte
+	}{
+		{"a text frame of 32 KB and a byte", [][]byte{frame(true, ws.OpText, MaxFrameBytes+1)}},
+		{"a first fragment of 32 KB and a byte", [][]byte{frame(false, ws.OpText, MaxFrameBytes+1), frame(true, ws.OpContinuation, 1)}},
+		{"a continuation of 32 KB and a byte", [][]byte{frame(false, ws.OpText, 1), frame(true, ws.OpContinuation, MaxFrameBytes+1)}},
+		{"a message of 128 KB and a byte", [][]byte{frame(false, ws.OpText, MaxFrameBytes), frame(false, ws.OpContinuation, MaxFrameBytes),
+			frame(false, ws.OpContinuation, MaxFrameBytes), frame(false, ws.OpContinuation, MaxFrameBytes), frame(true, ws.OpContinuation, 1)}},
+	} {
+		t.Run(over.name, func(t *testing.T) {
+			c := dialRaw(t, ts, 0)
+			c.write(over.frames...)
+			c.expectClose(ws.StatusMessageTooBig)
+			bystander.echo("after " + over.name)
+		})
 	}
 }
 

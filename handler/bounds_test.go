@@ -160,7 +160,7 @@ func worstMessage() (room, user, name, text, key string) {
 // TestLargestValidSend: the largest valid PUT body, as a client's JSON
 // encoder writes it, is about 98 KiB; the 64 KiB body limit refused it with
 // 413. It is stored as sent. The same message over the WebSocket
-// (sendmessage), and its push, fit API Gateway's 128 KB frame.
+// (sendmessage), and its push, fit API Gateway's 128 KB message payload.
 func TestLargestValidSend(t *testing.T) {
 	e := newEnv(t)
 	n := &pushNotifier{}
@@ -194,8 +194,8 @@ func TestLargestValidSend(t *testing.T) {
 	}
 	frame := `{"action":"sendmessage","name":` + asciiJSON(name) + `,"idempotency_key":` + asciiJSON(strings.Repeat("𝐃", chatapp.MaxIDBytes/4)) +
 		`,"text":` + asciiJSON(strings.Repeat("\x02", chatapp.MaxMessageBytes)) + `}`
-	if len(frame) > gateway.MaxFrameBytes {
-		t.Errorf("the largest sendmessage frame is %d bytes, over the gateway's %d", len(frame), gateway.MaxFrameBytes)
+	if len(frame) > gateway.MaxPayloadBytes {
+		t.Errorf("the largest sendmessage frame is %d bytes, over the gateway's %d", len(frame), gateway.MaxPayloadBytes)
 	}
 	n.frames = nil
 	if resp := e.ws(t, e.h.SendMessage, "sendmessage", "big-conn-0000=", "", frame); resp.StatusCode != 200 {
@@ -205,8 +205,8 @@ func TestLargestValidSend(t *testing.T) {
 		t.Fatalf("%d pushes, want 1", len(n.frames))
 	}
 	t.Logf("the largest sendmessage frame: %d bytes, its push: %d bytes", len(frame), len(n.frames[0]))
-	if len(n.frames[0]) > gateway.MaxFrameBytes {
-		t.Errorf("the push of the largest message is %d bytes, over the gateway's %d", len(n.frames[0]), gateway.MaxFrameBytes)
+	if len(n.frames[0]) > gateway.MaxPayloadBytes {
+		t.Errorf("the push of the largest message is %d bytes, over the gateway's %d", len(n.frames[0]), gateway.MaxPayloadBytes)
 	}
 }
 

@@ -220,6 +220,42 @@ func testClientChat(t *testing.T, cfg ServeConfig) {
 	}
 }
 
+// TestClientSendsLargestMessage: the largest valid text of characters JSON
+// escapes six bytes each (16 KiB of U+0001) makes a sendmessage frame of
+// about 96 KB, over API Gateway's 32 KB frame quota, which the gateway
+// enforces with 1009. SendWS fragments it, and it arrives whole, to the
+// other member and back to the sender, on a connection still open.
+func TestClientSendsLargestMessage(t *testing.T) {
+	s := startServer(t, ServeConfig{})
+	a := dialClient(t, s.URL, client.Config{Room: "big", UserID: "a", Name: "Ada"})
+	b := dialClient(t, s.URL, client.Config{Room: "big", UserID: "b", Name: "Bob"})
+	ra, rb := record(t, "a", a), record(t, "b", b)
+	text := strings.Repeat("\x01", chatapp.MaxMessageBytes)
+
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+	if err := a.SendWS(ctx, text); err != nil {
+		t.Fatal(err)
+	}
+	arrived := func(evs []client.Event) bool {
+		for _, ev := range evs {
+			if ev.Kind == client.KindMessage && ev.Message.Text == text {
+				return true
+			}
+		}
+		return false
+	}
+	rb.wait("the largest message, whole", arrived)
+	evs := ra.wait("the largest message back, whole", arrived)
+	if n := count(evs, client.KindReconnecting) + count(evs, client.KindError); n != 0 {
+		t.Errorf("the sender lost its connection or got an error: %s", describeEvents(evs))
+	}
+	if err := a.SendWS(ctx, "after the big one"); err != nil {
+		t.Fatal(err)
+	}
+	rb.waitText("after the big one")
+}
+
 // TestClientHistory pages the history backward with Cursor and forward with
 // After, and Backlog delivers the latest messages before live ones.
 func TestClientHistory(t *testing.T) { forEachBackend(t, testClientHistory) }

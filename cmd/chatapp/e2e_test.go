@@ -302,7 +302,8 @@ func testWebSocketRoutes(t *testing.T, cfg ServeConfig) {
 		t.Errorf("history holds %d messages, want 3", n)
 	}
 
-	// A frame over API Gateway's 128 KB closes the connection with 1009.
+	// A frame over API Gateway's 32 KB (a message over its 128 KB too) closes
+	// the connection with 1009.
 	big := `{"action":"sendmessage","text":"` + strings.Repeat("z", 130*1024) + `"}`
 	ctx, cancel := contextWithTimeout()
 	defer cancel()

@@ -166,7 +166,7 @@ func TestHostileBattery(t *testing.T) {
 		}
 	}
 
-	// Over 128 KB: closed with 1009.
+	// A frame over 32 KB: closed with 1009.
 	c.write(websocket.MessageText, bytes.Repeat([]byte("a"), 129<<10))
 	c.expectClose(websocket.StatusMessageTooBig)
 

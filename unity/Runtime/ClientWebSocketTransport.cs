@@ -145,14 +145,32 @@ namespace ChatApp.Client
             }
         }
 
+        /// <summary>
+        /// The most one frame that SendAsync writes carries. API Gateway
+        /// closes a connection with 1009 on a client frame over 32 KB (a
+        /// message may be 128 KB, in several frames); 32,000 bytes is
+        /// within 32 KB whether a KB is 1,000 bytes or 1,024.
+        /// </summary>
+        public const int MaxFrameBytes = 32000;
+
         /// <inheritdoc />
+        /// <remarks>A message over <see cref="MaxFrameBytes"/> goes in
+        /// several frames (endOfMessage false on all but the last).</remarks>
         public async Task SendAsync(string text, CancellationToken cancellationToken)
         {
             byte[] data = Encoding.UTF8.GetBytes(text);
             await sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await socket.SendAsync(new ArraySegment<byte>(data), WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
+                int offset = 0;
+                do
+                {
+                    int n = Math.Min(MaxFrameBytes, data.Length - offset);
+                    bool last = offset + n == data.Length;
+                    await socket.SendAsync(new ArraySegment<byte>(data, offset, n), WebSocketMessageType.Text, last, cancellationToken).ConfigureAwait(false);
+                    offset += n;
+                }
+                while (offset < data.Length);
             }
             finally
             {

@@ -38,7 +38,12 @@ namespace ChatApp.Client
         /// <summary>Opens the connection (the HTTP upgrade); throws if it is refused or cannot be made.</summary>
         Task ConnectAsync(Uri uri, CancellationToken cancellationToken);
 
-        /// <summary>Sends one text frame. Concurrent calls must be safe (queue them).</summary>
+        /// <summary>
+        /// Sends one text message, in frames of at most 32 KB (API Gateway
+        /// closes the connection on a larger frame; a browser's WebSocket
+        /// cannot fragment, so a WebGL transport cannot send more than that).
+        /// Concurrent calls must be safe (queue them).
+        /// </summary>
         Task SendAsync(string text, CancellationToken cancellationToken);
 
         /// <summary>Starts the closing handshake with code; Closed follows.</summary>

@@ -22,6 +22,13 @@
   const STABLE_CONNECTION_MS = 5000;
   // How close to the bottom (px) still counts as "reading the latest".
   const NEAR_BOTTOM_PX = 80;
+  // The largest frame the page sends on its WebSocket. A browser sends a
+  // message as one frame, and API Gateway closes a connection with 1009 on
+  // a frame over 32 KB (32,000 bytes is within it whether a KB is 1,000
+  // bytes or 1,024): a longer message (16 KiB of text JSON escapes six
+  // bytes a character is ~96 KB) is sent by PUT instead.
+  const MAX_FRAME_BYTES = 32000;
+  const utf8 = new TextEncoder();
 
   // sessionStorage key of the token: this tab only, gone when it closes.
   const TOKEN_KEY = "chat.token";
@@ -745,14 +752,16 @@
     const text = el.input.value.trim();
     if (!s || !text || s.sending || s.refused) return;
 
-    if (s.socket && s.socket.readyState === WebSocket.OPEN) {
+    const frame = JSON.stringify({ action: "sendmessage", text: text, name: s.name });
+    if (s.socket && s.socket.readyState === WebSocket.OPEN && utf8.encode(frame).length <= MAX_FRAME_BYTES) {
       // The server pushes the message back to us; it is shown then.
-      s.socket.send(JSON.stringify({ action: "sendmessage", text: text, name: s.name }));
+      s.socket.send(frame);
       clearInput();
       return;
     }
 
-    // No live socket: send over HTTP and show the stored message from the reply.
+    // No live socket, or a frame too large for one: send over HTTP and show
+    // the stored message from the reply (its push, if any, is the same id).
     s.sending = true;
     el.send.disabled = true;
     try {

@@ -148,6 +148,10 @@ namespace ChatApp.Client.Harness
                 return "null";
             }
             var s = v as string;
+            if (s != null && s.Length > 200)
+            {
+                return ChatJson.Quote(s.Substring(0, 60)) + "... (" + s.Length + " chars)";
+            }
             return s != null ? ChatJson.Quote(s) : v.ToString();
         }
 
@@ -447,6 +451,17 @@ namespace ChatApp.Client.Harness
                 ChatMessage got = await ra.Got(text);
                 Program.Equal("unity-b", got.UserId, "user");
                 Program.Equal("Bob", got.Name, "name");
+                Program.Equal(got.Id, (await rb.Got(text)).Id, "B's own push");
+            });
+
+            await Program.Check("the largest message over WebSocket, in frames of 32 KB at most", async () =>
+            {
+                // 16 KiB of U+0001, which JSON escapes as six bytes each:
+                // a frame of about 96 KB, which API Gateway closes with 1009.
+                string text = new string('\u0001', 16 * 1024);
+                await b.SendOverWebSocketAsync(text);
+                ChatMessage got = await ra.Got(text);
+                Program.Equal("unity-b", got.UserId, "user");
                 Program.Equal(got.Id, (await rb.Got(text)).Id, "B's own push");
             });
 
