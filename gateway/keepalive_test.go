@@ -75,9 +75,24 @@ func TestIdleTimeoutCountsMessagesNotPings(t *testing.T) {
 		pinger.conn.Write(wsPing)
 		time.Sleep(idle / 5)
 	}
-	silent.expectClose(ws.StatusGoingAway)
-	pinger.expectClose(ws.StatusGoingAway) // past the pongs it was answered
 	keeper.echo("still open after " + time.Since(start).String())
+	silent.expectClose(ws.StatusGoingAway)
+	// The pinger's close must be there already, sent while it still
+	// pinged: read past its pongs to it, with no time for an idle timeout
+	// counted from its last ping.
+	pinger.conn.SetReadDeadline(time.Now().Add(idle / 2))
+	for {
+		f, err := ws.ReadFrame(pinger.in)
+		if err != nil {
+			t.Fatalf("the client that only pinged was not closed while it pinged (%v): pings kept it from the idle timeout", err)
+		}
+		if f.Header.OpCode == ws.OpClose {
+			if code, reason := ws.ParseCloseFrameData(f.Payload); code != ws.StatusGoingAway {
+				t.Fatalf("the client that only pinged was closed with %d %q, want 1001", code, reason)
+			}
+			break
+		}
+	}
 }
 
 // TestMockRouteCannotShadowAFunction: a route key may not be both.
