@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/apigw"
 	"github.com/chatapp-dev/chatapp/handler"
 )
@@ -41,6 +42,14 @@ var (
 		"$disconnect": Disconnect,
 		"sendmessage": SendMessage,
 		"$default":    Default,
+	}
+	// WebSocketMockRoutes are the routes API Gateway answers by itself,
+	// without a function: each has a MOCK integration whose integration
+	// response is this frame, and a route response that sends it back to
+	// the client (a two-way route). template.yaml and the local gateway
+	// both take them from here.
+	WebSocketMockRoutes = map[string]string{
+		chatapp.PingAction: chatapp.PongFrame,
 	}
 )
 

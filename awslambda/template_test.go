@@ -213,15 +213,23 @@ func TestTemplateWebSocketAPI(t *testing.T) {
 	functions := tmpl.GetAllServerlessFunctionResources()
 	integrations := tmpl.GetAllApiGatewayV2IntegrationResources()
 	permissions := tmpl.GetAllLambdaPermissionResources()
-	got := map[string]string{}
+	got, gotMocks := map[string]string{}, map[string]string{}
+	var routeIDs []string
 	for id, route := range tmpl.GetAllApiGatewayV2RouteResources() {
 		if refID(route.ApiId) != apiID {
 			continue
 		}
+		routeIDs = append(routeIDs, id)
 		integrationID := strings.TrimPrefix(deref(route.Target), "integrations/")
 		integration, ok := integrations[refID(integrationID)]
 		if !ok {
 			t.Errorf("route %s: Target %q is not integrations/${Integration} of this template", id, deref(route.Target))
+			continue
+		}
+		if integration.IntegrationType == "MOCK" && refID(integration.ApiId) == apiID {
+			frame, extra := checkMockRoute(t, tmpl, id, refID(integrationID))
+			gotMocks[route.RouteKey] = frame
+			routeIDs = append(routeIDs, extra...)
 			continue
 		}
 		if integration.IntegrationType != "AWS_PROXY" || refID(integration.ApiId) != apiID {
@@ -248,6 +256,9 @@ func TestTemplateWebSocketAPI(t *testing.T) {
 	if !maps.Equal(got, wantRoutes) {
 		t.Errorf("WebSocket routes = %v, want %v", got, wantRoutes)
 	}
+	if !maps.Equal(gotMocks, awslambda.WebSocketMockRoutes) {
+		t.Errorf("WebSocket mock routes = %v, want awslambda.WebSocketMockRoutes %v", gotMocks, awslambda.WebSocketMockRoutes)
+	}
 
 	stages := 0
 	for id, stage := range tmpl.GetAllApiGatewayV2StageResources() {
@@ -261,10 +272,67 @@ func TestTemplateWebSocketAPI(t *testing.T) {
 		if s := stage.DefaultRouteSettings; s == nil || s.ThrottlingRateLimit == nil || s.ThrottlingBurstLimit == nil {
 			t.Errorf("stage %s: no default route throttling", id)
 		}
+		// Its first automatic deployment must hold every route, with the
+		// responses of the two-way ones.
+		for _, r := range routeIDs {
+			if !slices.Contains(stage.AWSCloudFormationDependsOn, r) {
+				t.Errorf("stage %s: DependsOn %v lacks %s", id, stage.AWSCloudFormationDependsOn, r)
+			}
+		}
 	}
 	if stages != 1 {
 		t.Errorf("the WebSocket API has %d stages, want 1", stages)
 	}
+}
+
+// checkMockRoute checks that a route with a MOCK integration is answered
+// by API Gateway as the local gateway answers it: the request template
+// gives status 200, the $default integration response's template is the
+// frame, and a $default route response makes the route two-way (without
+// one API Gateway sends nothing back). It returns the frame, and the ids
+// of the route and integration responses.
+func checkMockRoute(t *testing.T, tmpl *cloudformation.Template, routeID, integrationID string) (frame string, responses []string) {
+	t.Helper()
+	route := tmpl.GetAllApiGatewayV2RouteResources()[routeID]
+	integration := tmpl.GetAllApiGatewayV2IntegrationResources()[integrationID]
+	if got := deref(route.RouteResponseSelectionExpression); got != "$default" {
+		t.Errorf("route %s: RouteResponseSelectionExpression %q, want $default (the only key API Gateway supports)", routeID, got)
+	}
+	for id, rr := range tmpl.GetAllApiGatewayV2RouteResponseResources() {
+		if refID(rr.RouteId) == routeID && rr.RouteResponseKey == "$default" {
+			responses = append(responses, id)
+		}
+	}
+	if len(responses) != 1 {
+		t.Errorf("route %s: %d $default route responses, want 1: without one the route is one-way and sends nothing back", routeID, len(responses))
+	}
+	// A template selection expression of \$default picks the template
+	// keyed $default, whatever the frame.
+	templates, _ := integration.RequestTemplates.(map[string]any)
+	var status struct{ StatusCode int }
+	if raw, _ := templates["$default"].(string); deref(integration.TemplateSelectionExpression) != `\$default` ||
+		json.Unmarshal([]byte(raw), &status) != nil || status.StatusCode != 200 {
+		t.Errorf("integration %s: TemplateSelectionExpression %q, RequestTemplates %v; want \\$default and a $default template giving statusCode 200",
+			integrationID, deref(integration.TemplateSelectionExpression), integration.RequestTemplates)
+	}
+	found := 0
+	for id, ir := range tmpl.GetAllApiGatewayV2IntegrationResponseResources() {
+		if refID(ir.IntegrationId) != integrationID {
+			continue
+		}
+		found++
+		responses = append(responses, id)
+		templates, _ := ir.ResponseTemplates.(map[string]any)
+		frame, _ = templates["$default"].(string)
+		if ir.IntegrationResponseKey != "$default" || deref(ir.TemplateSelectionExpression) != `\$default` || frame == "" {
+			t.Errorf("integration response %s: key %q, TemplateSelectionExpression %q, templates %v; want $default, \\$default and a $default template",
+				id, ir.IntegrationResponseKey, deref(ir.TemplateSelectionExpression), ir.ResponseTemplates)
+		}
+	}
+	if found != 1 {
+		t.Errorf("integration %s: %d integration responses, want 1 (a MOCK integration answers only through one)", integrationID, found)
+	}
+	return frame, responses
 }
 
 // authModes are the AuthMode choices of template.yaml, with the parameters

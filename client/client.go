@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -23,6 +24,13 @@ import (
 const (
 	DefaultMinBackoff = 250 * time.Millisecond
 	DefaultMaxBackoff = 10 * time.Second
+	// DefaultKeepAlive is how often the client sends the keepalive message
+	// ({"action":"ping"}): well within API Gateway's 10-minute idle
+	// timeout, so that one lost on the way still leaves time for the next,
+	// and rare enough to cost little (each is two WebSocket messages on
+	// AWS, the ping and its answer: about $0.02 a month for a client
+	// connected all month, at $1 per million). docs/protocol.md weighs it.
+	DefaultKeepAlive = 4 * time.Minute
 )
 
 // EventBuffer is the capacity of the Events channel.
@@ -32,10 +40,13 @@ const (
 	// frameBuffer is how many frames the socket reader may get ahead of
 	// the goroutine that delivers events; beyond it, reading stops.
 	frameBuffer = 256
-	// pingInterval keeps a connection from API Gateway's idle timeout (10
-	// minutes) and finds dead ones.
-	pingInterval = 60 * time.Second
-	pingTimeout  = 20 * time.Second
+	// keepAliveTimeout is the longest the answer to a keepalive message
+	// is awaited (or KeepAlive, if shorter): past it the connection is
+	// taken for dead, closed and made again.
+	keepAliveTimeout = 30 * time.Second
+	// maxPongBytes bounds the frames the reader checks for the keepalive's
+	// answer: every other frame the server sends is longer.
+	maxPongBytes = 64
 	// readLimit is above API Gateway's 128 KB frame quota.
 	readLimit = 256 << 10
 	// defaultTimeout bounds each request of the default HTTP client, and
@@ -89,6 +100,16 @@ type Config struct {
 	// Default: none.
 	Logger *slog.Logger
 
+	// KeepAlive is how often the client sends the keepalive message
+	// ({"action":"ping"}, answered {"type":"pong"}) on its WebSocket:
+	// it keeps the connection from the server's idle timeout (API
+	// Gateway's is 10 minutes; WebSocket pings are not documented to
+	// count), and a keepalive left unanswered for 30 s (or KeepAlive, if
+	// shorter) means the connection is dead: the client reconnects.
+	// Default DefaultKeepAlive; behind a proxy that closes connections
+	// idle for 60 s, use less, such as 45 s.
+	KeepAlive time.Duration
+
 	// MinBackoff and MaxBackoff bound the wait before a reconnection
 	// attempt (defaults 250 ms and 10 s). Attempt n waits a random time
 	// between MinBackoff and min(MaxBackoff, MinBackoff·2ⁿ).
@@ -127,6 +148,11 @@ func (cfg *Config) check() error {
 		return fmt.Errorf("client: Backlog must be between 0 and %d", chatapp.MaxHistoryLimit)
 	case cfg.MinBackoff < 0 || cfg.MaxBackoff < 0:
 		return errors.New("client: negative backoff")
+	case cfg.KeepAlive < 0:
+		return errors.New("client: negative KeepAlive")
+	}
+	if cfg.KeepAlive == 0 {
+		cfg.KeepAlive = DefaultKeepAlive
 	}
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff = DefaultMinBackoff
@@ -330,13 +356,26 @@ func (c *Client) wsURL() string {
 }
 
 // session is one WebSocket connection: a goroutine reads its frames into
-// frames, another pings it.
+// frames, another keeps it alive (keepalive).
 type session struct {
 	conn   *websocket.Conn
 	frames chan frame
 	stop   chan struct{}
 	wg     sync.WaitGroup
+	// pong gets the keepalive's answers, which the reader takes out of
+	// the frames.
+	pong chan struct{}
+	// unanswered is set when a keepalive went unanswered, before the
+	// connection is closed for it: the reader then says so.
+	unanswered atomic.Bool
 }
+
+// pingFrame is the keepalive message. The writer masks a copy of it, so
+// every session can send the same bytes.
+var pingFrame = []byte(`{"action":"` + chatapp.PingAction + `"}`)
+
+// errUnanswered ends a connection whose keepalive went unanswered.
+var errUnanswered = errors.New("client: the keepalive got no answer: the connection is dead")
 
 // frame is a frame read, or the error that ended the connection.
 type frame struct {
@@ -362,10 +401,10 @@ func (c *Client) connect(ctx context.Context) (*session, error) {
 		return nil, fmt.Errorf("client: connect to %s: %w", redact(u), redactToken(err, c.cfg.Token))
 	}
 	conn.SetReadLimit(readLimit)
-	s := &session{conn: conn, frames: make(chan frame, frameBuffer), stop: make(chan struct{})}
+	s := &session{conn: conn, frames: make(chan frame, frameBuffer), stop: make(chan struct{}), pong: make(chan struct{}, 1)}
 	s.wg.Add(2)
 	go s.read()
-	go s.ping()
+	go s.keepalive(c.cfg.KeepAlive, min(c.cfg.KeepAlive, keepAliveTimeout))
 	return s, nil
 }
 
@@ -373,6 +412,16 @@ func (s *session) read() {
 	defer s.wg.Done()
 	for {
 		_, data, err := s.conn.Read(context.Background())
+		if err != nil && s.unanswered.Load() {
+			err = errUnanswered
+		}
+		if err == nil && len(data) <= maxPongBytes && isPong(data) {
+			select {
+			case s.pong <- struct{}{}:
+			default:
+			}
+			continue
+		}
 		select {
 		case s.frames <- frame{data, err}:
 		case <-s.stop:
@@ -384,25 +433,52 @@ func (s *session) read() {
 	}
 }
 
-func (s *session) ping() {
+// keepalive sends the keepalive message every interval and waits up to
+// timeout for its answer; a connection that gives none is closed, and the
+// reader reports it (errUnanswered). It needs no WebSocket pong: AWS does
+// not document that API Gateway answers pings.
+func (s *session) keepalive(interval, timeout time.Duration) {
 	defer s.wg.Done()
-	t := time.NewTicker(pingInterval)
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
-			err := s.conn.Ping(ctx)
-			cancel()
-			if err != nil {
-				// The reader sees the connection end and reports it.
-				s.conn.CloseNow()
-				return
-			}
 		}
+		select {
+		case <-s.pong: // a late answer to an earlier one
+		default:
+		}
+		sent := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err := s.conn.Write(ctx, websocket.MessageText, pingFrame)
+		cancel()
+		if err != nil {
+			s.conn.CloseNow() // the reader sees the connection end
+			return
+		}
+		t.Reset(timeout - time.Since(sent))
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.unanswered.Store(true)
+			s.conn.CloseNow()
+			return
+		case <-s.pong:
+		}
+		t.Reset(interval - time.Since(sent))
 	}
+}
+
+// isPong reports whether a frame is the keepalive's answer.
+func isPong(data []byte) bool {
+	var f struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(data, &f) == nil && f.Type == "pong"
 }
 
 // close ends the connection, with a close handshake when normal, and waits

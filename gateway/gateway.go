@@ -73,6 +73,13 @@ type Config struct {
 	// WebSocket maps route keys ($connect, $disconnect, $default, or an
 	// action) to functions. Routes are selected by $request.body.action.
 	WebSocket map[string]WebSocketFunc
+	// MockRoutes maps route keys (actions) to the frame API Gateway answers
+	// them with when the route's integration is MOCK, with an integration
+	// response and a route response (a two-way route): the frame goes back
+	// to the sender alone, no function runs, and the message counts as
+	// activity for the idle timeout as any other. A key must not also be
+	// in WebSocket.
+	MockRoutes map[string]string
 	// WebSocketPath is where clients connect, "/ws" by default.
 	WebSocketPath string
 	// Stage is reported in events, "dev" by default as in the original.
@@ -154,6 +161,9 @@ type Gateway struct {
 	// run (admission.go).
 	admission admission
 	inFlight  atomic.Int64 // REST requests whose functions run (startInvocation)
+	// mocks are the frames of Config.MockRoutes, made once: every answer
+	// shares its route's bytes, which nothing writes to.
+	mocks map[string][]byte
 }
 
 // New returns a gateway for cfg. Its Hub is the Notifier to give the
@@ -192,7 +202,13 @@ func New(cfg Config) *Gateway {
 	if cfg.ManagementCredentials.AccessKeyID == "" || cfg.ManagementCredentials.SecretAccessKey == "" {
 		cfg.ManagementCredentials = NewManagementCredentials()
 	}
-	g := &Gateway{cfg: cfg, hub: newHub(cfg.Logger), mux: http.NewServeMux()}
+	g := &Gateway{cfg: cfg, hub: newHub(cfg.Logger), mux: http.NewServeMux(), mocks: make(map[string][]byte, len(cfg.MockRoutes))}
+	for key, frame := range cfg.MockRoutes {
+		if _, ok := cfg.WebSocket[key]; ok {
+			panic("gateway: route " + key + " is both a mock route and a function's")
+		}
+		g.mocks[key] = []byte(frame)
+	}
 	g.mux.HandleFunc(cfg.WebSocketPath, g.serveWebSocket)
 	g.mux.HandleFunc("/@connections/{id}", g.serveManagement)
 	g.mux.HandleFunc("/"+cfg.Stage+"/@connections/{id}", g.serveManagement)

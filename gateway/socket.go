@@ -44,7 +44,7 @@ type socket struct {
 	sourceIP    string
 	userAgent   string
 	domainName  string       // the Host the client connected to
-	lastActive  atomic.Int64 // unix nanoseconds of the last frame or ping from the client
+	lastActive  atomic.Int64 // unix nanoseconds of the last data frame from the client (pings and pongs do not count)
 	// connected is set once $connect has returned: as on API Gateway, a
 	// connection cannot be posted to before (the hub answers 410).
 	connected atomic.Bool

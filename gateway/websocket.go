@@ -199,7 +199,6 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 			code, reason := closeStatus(err, s)
 			return code, reason, err
 		}
-		s.touch()
 		if msg.op == ws.OpClose {
 			if s.isClosing() {
 				code, reason := s.closeStatus() // the client's answer to our close
@@ -211,6 +210,13 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 		}
 		if s.isClosing() {
 			continue // closed by us: only the client's close frame matters now
+		}
+		// A message, or a fragment of one, is activity; a ping or a pong is
+		// not: AWS documents no more than that API Gateway closes a
+		// connection idle for 10 minutes, so a client must keep its
+		// connection with messages (the ping route), and locally it must.
+		if msg.op != ws.OpPing && msg.op != ws.OpPong {
+			s.touch()
 		}
 		// Pings and pongs spend the frame budget too: a ping flood is
 		// closed as a data flood is, and so is a flood of fragments.
@@ -232,7 +238,16 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 			refused = false
 			continue
 		}
-		route := selectRoute(msg.payload, msg.op == ws.OpBinary, g.cfg.WebSocket)
+		route := "$default"
+		if action := frameAction(msg.payload, msg.op == ws.OpBinary); action != "" {
+			if frame, ok := g.mocks[action]; ok {
+				s.enqueue(frame) // the route response of a MOCK integration
+				continue
+			}
+			if _, ok := g.cfg.WebSocket[action]; ok {
+				route = action
+			}
+		}
 		event := g.wsEvent(s, route, "MESSAGE")
 		event.RequestContext.MessageID = newRequestID()
 		// Bytes that are not UTF-8 travel as base64: a JSON event would

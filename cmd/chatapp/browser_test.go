@@ -450,6 +450,35 @@ func TestBrowserReconnect(t *testing.T) {
 	}
 }
 
+// TestBrowserKeepAlive: a page that sends nothing keeps its WebSocket past
+// the server's idle timeout, many times over, with the keepalive message
+// (every second here, with ?keepalive=1): the room shows the same
+// connection all along, and it still gets pushes.
+func TestBrowserKeepAlive(t *testing.T) {
+	const idle = 3 * time.Second
+	srv := startServer(t, ServeConfig{IdleTimeout: idle})
+	browser := newBrowser(t)
+	const room = "keepalive-room"
+	ada := newTab(t, browser, "ada", srv.URL+"/?keepalive=1")
+	ada.do("join "+room,
+		chromedp.Navigate(ada.base),
+		chromedp.WaitVisible(chromedp.CSS("#join-form")),
+		chromedp.SetValue(chromedp.CSS("#room"), room),
+		chromedp.SendKeys(chromedp.CSS("#name"), "Ada"),
+		chromedp.Click(chromedp.CSS("#join")),
+		chromedp.WaitVisible(chromedp.CSS("#chat-view")),
+	)
+	ada.waitConnected()
+	before := getUsers(t, srv.URL, room)
+	time.Sleep(3 * idle)
+	after := getUsers(t, srv.URL, room)
+	if len(before) != 1 || len(after) != 1 || before[0].ConnectionID != after[0].ConnectionID {
+		t.Fatalf("the room's connections went from %+v to %+v over %v with a %v idle timeout, want the same one%s", before, after, 3*idle, idle, ada.state())
+	}
+	putMessage(t, srv.URL, room, "grace-1", "Grace", "still with us")
+	ada.waitMessage("still with us", "Grace")
+}
+
 // waitListenable waits until addr can be listened on again.
 func waitListenable(t *testing.T, addr string) {
 	t.Helper()

@@ -720,3 +720,21 @@ func TestClientSendRetriesOnce(t *testing.T) {
 		t.Errorf("a refused send was tried %d times, want once", got)
 	}
 }
+
+// TestClientKeepsConnectionPastIdleTimeout: a client that sends nothing
+// keeps its connection past the server's idle timeout, many times over,
+// with its keepalive: pings do not count as activity (AWS documents only
+// that API Gateway closes a connection idle for 10 minutes), so the
+// keepalive is a message, answered by the server's ping route.
+func TestClientKeepsConnectionPastIdleTimeout(t *testing.T) {
+	const idle = 2 * time.Second
+	s := startServer(t, ServeConfig{IdleTimeout: idle})
+	c := dialClient(t, s.URL, client.Config{Room: "keep", UserID: "k", KeepAlive: idle / 4})
+	r := record(t, "keeper", c)
+	time.Sleep(3 * idle)
+	putMessage(t, s.URL, "keep", "x", "X", "still here")
+	r.waitText("still here")
+	if evs := r.snapshot(); count(evs, client.KindReconnecting) != 0 || count(evs, client.KindConnected) != 1 {
+		t.Errorf("the client reconnected, idle for %v with a %v idle timeout:\n%s", 3*idle, idle, describeEvents(evs))
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
@@ -271,6 +272,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 	s.gateway = gateway.New(gateway.Config{
 		REST:                  s.integrations.rest,
 		WebSocket:             s.integrations.websocket,
+		MockRoutes:            awslambda.WebSocketMockRoutes, // the keepalive, answered without a function as on AWS
 		Stage:                 cfg.Stage,
 		IdleTimeout:           cfg.IdleTimeout,
 		MaxConnectionDuration: cfg.MaxConnectionDuration,

@@ -444,3 +444,29 @@ func TestUnityClientAuth(t *testing.T) {
 		t.Errorf("the harness did not end with PASS all N checks")
 	}
 }
+
+// TestUnityKeepAlive: the Unity client keeps its WebSocket past the
+// server's idle timeout with its keepalive message (the harness's
+// --keepalive mode, one a second), though it sends nothing else: pings do
+// not count as activity, on API Gateway as far as AWS documents, and here.
+func TestUnityKeepAlive(t *testing.T) {
+	const idle = 3 * time.Second
+	mcs, mono := monoTools(t)
+	dir := buildUnityHarness(t, mcs)
+	srv := startServer(t, ServeConfig{IdleTimeout: idle})
+
+	ctx, cancel := context.WithTimeout(context.Background(), unityBudget)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, mono, "--debug", filepath.Join(dir, "harness.exe"),
+		"--keepalive", strconv.Itoa(int(3*idle/time.Second)), srv.URL)
+	cmd.Dir = dir
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	t.Logf("harness:\n%s", out)
+	if ctx.Err() != nil {
+		t.Fatalf("harness did not finish within %v", unityBudget)
+	}
+	if err != nil || strings.Contains(string(out), "FAIL") || !strings.Contains(string(out), "PASS all 1 checks") {
+		t.Errorf("harness: %v, want exit 0 and its one check passed", err)
+	}
+}

@@ -28,6 +28,9 @@ namespace ChatApp.Client
     public sealed class ChatClient : IDisposable
     {
         private const int SeenCapacity = 10000;
+        // The keepalive message, and the longest its answer is awaited.
+        private const string PingFrame = "{\"action\":\"ping\"}";
+        private static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(30);
 
         private readonly ChatClientOptions options;
         private readonly IHttpTransport http;
@@ -52,6 +55,7 @@ namespace ChatApp.Client
         private string lastId; // newest id delivered (or of the first page)
         private string latestKnownId; // newest id known to exist: where a send's check starts
         private int duplicatesDropped;
+        private bool awaitingPong; // a keepalive of the newest socket is unanswered
 
         /// <summary>Creates a client; nothing is sent until a method is called.</summary>
         public ChatClient(ChatClientOptions options)
@@ -266,7 +270,9 @@ namespace ChatApp.Client
                     }
                     pending.Clear();
                     catchingUp = false;
+                    awaitingPong = false;
                     SetState(ChatConnectionState.Connected);
+                    StartKeepAlive(gen, t);
                     var info = new ConnectedInfo { Reconnected = attempt > 0, CaughtUp = caughtUp, Attempt = attempt };
                     Post(() => Raise(Connected, info));
                 }
@@ -497,6 +503,11 @@ namespace ChatApp.Client
                     return;
                 }
                 string type = ChatJson.GetString(o, "type");
+                if (type == "pong")
+                {
+                    awaitingPong = false; // the keepalive's answer: the socket lives
+                    return;
+                }
                 if (type != null)
                 {
                     PresenceEvent p = PresenceEvent.FromJson(o);
@@ -547,6 +558,73 @@ namespace ChatApp.Client
             if (reconnect)
             {
                 Task.Run(() => ReconnectAsync("connection closed: " + info));
+            }
+        }
+
+        // StartKeepAlive runs KeepAliveAsync on the thread pool; it ends
+        // with its socket.
+        private void StartKeepAlive(int gen, IWebSocketTransport t)
+        {
+            Task.Run(() => KeepAliveAsync(gen, t));
+        }
+
+        // KeepAliveAsync sends the keepalive message on socket gen every
+        // KeepAliveInterval until it is replaced or closed; one unanswered
+        // within the timeout means the connection is dead: it is closed, and
+        // its Closed event reconnects as for any other loss.
+        private async Task KeepAliveAsync(int gen, IWebSocketTransport t)
+        {
+            TimeSpan interval = options.KeepAliveInterval;
+            TimeSpan timeout = interval < KeepAliveTimeout ? interval : KeepAliveTimeout;
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(interval, lifetime.Token).ConfigureAwait(false);
+                    lock (gate)
+                    {
+                        if (gen != generation || socketClosed)
+                        {
+                            return;
+                        }
+                        awaitingPong = true;
+                    }
+                    using (var cts = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token))
+                    {
+                        cts.CancelAfter(timeout);
+                        await t.SendAsync(PingFrame, cts.Token).ConfigureAwait(false);
+                    }
+                    await Task.Delay(timeout, lifetime.Token).ConfigureAwait(false);
+                    lock (gate)
+                    {
+                        if (gen != generation || socketClosed)
+                        {
+                            return;
+                        }
+                        if (!awaitingPong)
+                        {
+                            continue;
+                        }
+                    }
+                    break;
+                }
+            }
+            catch (Exception)
+            {
+                // Closed by the client, or the send failed: the socket's
+                // Closed event, if any, reconnects.
+                return;
+            }
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5)))
+            {
+                try
+                {
+                    await t.CloseAsync(4000, "keepalive unanswered", cts.Token).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    t.Dispose(); // aborts: Closed follows
+                }
             }
         }
 

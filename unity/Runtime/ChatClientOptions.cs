@@ -20,6 +20,7 @@ namespace ChatApp.Client
             CatchUpOverlap = TimeSpan.FromSeconds(2);
             CatchUpPageSize = 500;
             CatchUpMaxPages = 100;
+            KeepAliveInterval = TimeSpan.FromMinutes(4);
         }
 
         /// <summary>
@@ -144,6 +145,18 @@ namespace ChatApp.Client
         /// </summary>
         public int CatchUpMaxPages { get; set; }
 
+        /// <summary>
+        /// How often the client sends the keepalive message
+        /// ({"action":"ping"}, answered {"type":"pong"}) on its WebSocket.
+        /// It keeps the connection from the server's idle timeout (API
+        /// Gateway's is 10 minutes; WebSocket pings are not documented to
+        /// count, and a WebGL build cannot send them), and an answer that
+        /// has not come in 30 s (or the interval, if shorter) means the
+        /// connection is dead: the client reconnects. Default 4 minutes;
+        /// behind a proxy that drops connections idle for 60 s, use less.
+        /// </summary>
+        public TimeSpan KeepAliveInterval { get; set; }
+
         /// <summary>HTTP; default: a new <see cref="HttpClientTransport"/> (disposed with the client).</summary>
         public IHttpTransport Http { get; set; }
 
@@ -171,6 +184,10 @@ namespace ChatApp.Client
             if (HistoryPageSize < 1 || CatchUpPageSize < 1 || CatchUpMaxPages < 1 || SendMaxAttempts < 1)
             {
                 throw new ArgumentException("page sizes, page counts and attempts must be at least 1");
+            }
+            if (KeepAliveInterval <= TimeSpan.Zero)
+            {
+                throw new ArgumentException("KeepAliveInterval must be positive");
             }
             if (MaxReconnectAttempts < 0)
             {

@@ -29,8 +29,12 @@ namespace ChatApp.Client
         }
 
         /// <summary>
-        /// How often the socket sends a keep-alive control frame, so that the
-        /// server (API Gateway: 10 minutes) never sees it idle. Set before ConnectAsync.
+        /// How often the socket sends a keep-alive control frame (no answer
+        /// expected). It may help middleboxes, but AWS does not document
+        /// that control frames keep API Gateway's 10-minute idle timeout
+        /// away: <see cref="ChatClient"/> sends its keepalive message
+        /// (<see cref="ChatClientOptions.KeepAliveInterval"/>) for that.
+        /// Set before ConnectAsync.
         /// </summary>
         public TimeSpan KeepAliveInterval { get; set; }
 

@@ -20,6 +20,15 @@
   // A connection that lived this long counts as healthy and resets the backoff;
   // one the server drops at once must not make us reconnect in a tight loop.
   const STABLE_CONNECTION_MS = 5000;
+  // The keepalive message goes every KEEPALIVE_MS (?keepalive=SECONDS
+  // overrides it, e.g. 45 behind a proxy that drops connections idle for
+  // 60 s): API Gateway closes a WebSocket idle for 10 minutes and does not
+  // document that pings count (a browser cannot send one anyway). An
+  // answer that has not come in KEEPALIVE_TIMEOUT_MS (or the interval, if
+  // shorter) means the connection is dead: the page reconnects.
+  const KEEPALIVE_MS = 4 * 60 * 1000;
+  const KEEPALIVE_TIMEOUT_MS = 30 * 1000;
+  const PING_FRAME = JSON.stringify({ action: "ping" });
   // How close to the bottom (px) still counts as "reading the latest".
   const NEAR_BOTTOM_PX = 80;
   // The largest frame the page sends on its WebSocket. A browser sends a
@@ -82,6 +91,7 @@
       api: (params.get("api") || location.origin + "/chat").replace(/\/+$/, ""),
       ws: params.get("ws") || wsScheme + "//" + location.host + "/ws",
       room: params.get("room"),
+      keepaliveMs: Number(params.get("keepalive")) > 0 ? Number(params.get("keepalive")) * 1000 : KEEPALIVE_MS,
     };
   }
 
@@ -404,6 +414,7 @@
     const s = session;
     session = null;
     if (s.socket) s.socket.close(1000, "left room");
+    stopKeepalive(s);
     clearTimeout(s.reconnectTimer);
     clearInterval(s.countdownTimer);
     clearTimeout(s.membersTimer);
@@ -450,6 +461,7 @@
     socket.onopen = () => {
       if (s !== session) return;
       openedAt = Date.now();
+      startKeepalive(s, socket, openedAt);
       setStatus("connected", "connected");
       hideError(); // whatever failed before this connection is stale now
       catchUp(s).catch(reportFor(s));
@@ -461,6 +473,7 @@
     socket.onclose = () => {
       if (s !== session || s.socket !== socket) return;
       s.socket = null;
+      stopKeepalive(s);
       if (!openedAt) {
         probeThenReconnect(s);
         return;
@@ -468,6 +481,42 @@
       if (openedAt && Date.now() - openedAt >= STABLE_CONNECTION_MS) s.attempt = 0;
       scheduleReconnect(s);
     };
+  }
+
+  // The keepalive: a ping message every config.keepaliveMs, whose answer
+  // (handleFrame) must come within the timeout, or the socket is dead.
+  function startKeepalive(s, socket, openedAt) {
+    stopKeepalive(s);
+    const timeout = Math.min(KEEPALIVE_TIMEOUT_MS, config.keepaliveMs);
+    s.keepaliveTimer = setInterval(() => {
+      if (s !== session || s.socket !== socket) return stopKeepalive(s);
+      socket.send(PING_FRAME);
+      if (!s.pongTimer) s.pongTimer = setTimeout(() => dropDeadSocket(s, socket, openedAt), timeout);
+    }, config.keepaliveMs);
+  }
+
+  function stopKeepalive(s) {
+    clearInterval(s.keepaliveTimer);
+    clearTimeout(s.pongTimer);
+    s.keepaliveTimer = 0;
+    s.pongTimer = 0;
+  }
+
+  // A dead connection may take minutes to report its close (the closing
+  // handshake waits on a peer that is gone): forget it and reconnect now.
+  function dropDeadSocket(s, socket, openedAt) {
+    stopKeepalive(s);
+    if (s !== session || s.socket !== socket) return;
+    socket.onclose = null;
+    socket.onmessage = null;
+    s.socket = null;
+    try {
+      socket.close(4000, "keepalive unanswered");
+    } catch (_) {
+      // It is gone either way.
+    }
+    if (Date.now() - openedAt >= STABLE_CONNECTION_MS) s.attempt = 0;
+    scheduleReconnect(s);
   }
 
   // A page cannot see why a WebSocket handshake failed. The REST API
@@ -530,7 +579,10 @@
       return; // not ours to show
     }
     if (!frame || typeof frame !== "object") return;
-    if (frame.error) {
+    if (frame.type === "pong") {
+      clearTimeout(s.pongTimer); // the keepalive's answer: the socket lives
+      s.pongTimer = 0;
+    } else if (frame.error) {
       showError(frame.error.message || "Server error");
     } else if (frame.type === "join" || frame.type === "leave") {
       // Deltas can be missed across reconnects; the server's list is the truth.

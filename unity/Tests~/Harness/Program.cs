@@ -46,12 +46,17 @@ namespace ChatApp.Client.Harness
         {
             string url = Environment.GetEnvironmentVariable("CHATAPP_URL");
             int away = 0;
+            int keepAlive = 0;
             bool auth = false;
             for (int i = 0; i < args.Length; i++)
             {
                 if (args[i] == "--auth")
                 {
                     auth = true;
+                }
+                else if (args[i] == "--keepalive" && i + 1 < args.Length)
+                {
+                    keepAlive = int.Parse(args[++i], CultureInfo.InvariantCulture);
                 }
                 else if (args[i] == "--away" && i + 1 < args.Length)
                 {
@@ -74,7 +79,11 @@ namespace ChatApp.Client.Harness
             }, null, Watchdog, Timeout.InfiniteTimeSpan);
             try
             {
-                if (auth)
+                if (keepAlive > 0)
+                {
+                    KeepAliveRunAsync(url.TrimEnd('/'), keepAlive).GetAwaiter().GetResult();
+                }
+                else if (auth)
                 {
                     new AuthRun(url.TrimEnd('/')).AllAsync().GetAwaiter().GetResult();
                 }
@@ -97,6 +106,32 @@ namespace ChatApp.Client.Harness
             finally
             {
                 watchdog.Dispose();
+            }
+        }
+
+        // KeepAliveRunAsync: a client that sends nothing, on a server whose
+        // idle timeout is a few keepalive intervals, stays connected for
+        // seconds (as long as the Go test's idle timeout, three times over),
+        // with a keepalive every second: no Reconnecting, and a push still
+        // arrives.
+        private static async Task KeepAliveRunAsync(string url, int seconds)
+        {
+            ChatClientOptions o = ChatClientOptions.ForServer(url, "unity-keepalive", "unity-keeper", "Keeper");
+            o.KeepAliveInterval = TimeSpan.FromSeconds(1);
+            int reconnecting = 0;
+            using (var c = new ChatClient(o))
+            {
+                c.Reconnecting += _ => Interlocked.Increment(ref reconnecting);
+                await c.ConnectAsync().ConfigureAwait(false);
+                await Check("a client that sends only its keepalive stays connected past the idle timeout", async () =>
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(seconds)).ConfigureAwait(false);
+                    if (reconnecting != 0 || c.State != ChatConnectionState.Connected)
+                    {
+                        throw new Exception("reconnected " + reconnecting + " times; state " + c.State);
+                    }
+                }).ConfigureAwait(false);
+                await c.CloseAsync().ConfigureAwait(false);
             }
         }
 
