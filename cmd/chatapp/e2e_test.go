@@ -283,12 +283,11 @@ func testWebSocketRoutes(t *testing.T, cfg ServeConfig) {
 	// Mistakes: one error frame each, to the sender only.
 	sender.send(`{"action":"nope"}`)
 	sender.send(`not json`)
-	sender.write(websocket.MessageBinary, []byte{0x00, 0xff, 0x10})
 	sender.send(`{"action":"sendmessage","text":"   "}`)
 	sender.send(`{"action":"sendmessage","text":` + mustJSON(t, strings.Repeat("y", 17*1024)) + `}`)
 	sender.send(`{"action":"$connect"}`)
 	sender.send("{\"action\":\"sendmessage\",\"text\":\"bad \xff\"}")
-	for i, want := range []string{"invalid", "invalid", "invalid", "invalid", "too_large", "invalid", "invalid"} {
+	for i, want := range []string{"invalid", "invalid", "invalid", "too_large", "invalid", "invalid"} {
 		if code := sender.nextError(); code != want {
 			t.Errorf("error frame %d has code %q, want %q", i, code, want)
 		}
@@ -317,6 +316,16 @@ func testWebSocketRoutes(t *testing.T, cfg ServeConfig) {
 	putMessage(t, s.URL, "ws", "bob", "Bob", "after the big one")
 	if m := other.nextMessage(); m.Text != "after the big one" {
 		t.Errorf("other got %+v", m)
+	}
+
+	// A binary frame closes the connection with 1003, as API Gateway
+	// does; nothing of it is stored or pushed.
+	binary := dial(t, s.URL, "binary", "user_id=carol&room_id=ws&")
+	binary.write(websocket.MessageBinary, []byte(`{"action":"sendmessage","text":"in binary"}`))
+	binary.expectClose(websocket.StatusUnsupportedData)
+	putMessage(t, s.URL, "ws", "bob", "Bob", "after the binary one")
+	if m := other.nextMessage(); m.Text != "after the binary one" {
+		t.Errorf("other got %+v, want the message after the binary frame", m)
 	}
 }
 

@@ -135,7 +135,6 @@ func TestHostileBattery(t *testing.T) {
 		data []byte
 	}{
 		{"not JSON", websocket.MessageText, []byte("hello?")},
-		{"binary garbage", websocket.MessageBinary, []byte{0xff, 0x00, 0xfe}},
 		{"unknown action", websocket.MessageText, []byte(`{"action":"admin","text":"x"}`)},
 		{"action of the wrong case", websocket.MessageText, []byte(`{"ACTION":"sendmessage","text":"x"}`)},
 		{"action not a string", websocket.MessageText, []byte(`{"action":["sendmessage"],"text":"x"}`)},
@@ -169,6 +168,12 @@ func TestHostileBattery(t *testing.T) {
 	// A frame over 32 KB: closed with 1009.
 	c.write(websocket.MessageText, bytes.Repeat([]byte("a"), 129<<10))
 	c.expectClose(websocket.StatusMessageTooBig)
+	// A binary frame: closed with 1003, as API Gateway closes it.
+	if c, status, body = dialAuth(t, s.URL, "room_id=vault&token="+url.QueryEscape(ada), ""); c == nil {
+		t.Fatalf("ada's second connection: %d %s", status, body)
+	}
+	c.write(websocket.MessageBinary, []byte{0xff, 0x00, 0xfe})
+	c.expectClose(websocket.StatusUnsupportedData)
 
 	// Floods: a REST flood is throttled with 429s, a frame flood is closed.
 	var wg sync.WaitGroup
