@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -576,6 +577,54 @@ func TestIdleTimeout(t *testing.T) {
 		t.Errorf("keeper got %+v", m)
 	}
 	eventually(t, "the closed clients leave /chat/users", func() bool { return len(getUsers(t, s.URL, "idle")) == 1 })
+}
+
+// TestMaxConnectionDuration: a connection is closed with 1001 at API
+// Gateway's maximum connection duration (2 hours, shortened here as
+// TestIdleTimeout shortens the idle timeout), however busy it is: messages
+// reset the idle timer, not this one.
+func TestMaxConnectionDuration(t *testing.T) {
+	const limit = 2 * time.Second
+	s := startServer(t, ServeConfig{MaxConnectionDuration: limit})
+	start := time.Now() // before the server's own start of the connection
+	chatter := dial(t, s.URL, "chatter", "user_id=c&room_id=duration&")
+	// Chatting all along: answered until the limit nears.
+	for time.Since(start) < limit*3/4 {
+		chatter.send(`{"action":"ping"}`)
+		if got := chatter.next(); string(got) != chatapp.PongFrame {
+			t.Fatalf("after %v the chatter got %q, want %s", time.Since(start), got, chatapp.PongFrame)
+		}
+		time.Sleep(limit / 20)
+	}
+	// Still chatting, past the limit: the close comes, whatever is sent.
+	for time.Since(start) < limit+limit/4 {
+		ctx, cancel := contextWithTimeout()
+		err := chatter.conn.Write(ctx, websocket.MessageText, []byte(`{"action":"ping"}`))
+		cancel()
+		if err != nil {
+			break // closed: that is the point
+		}
+		time.Sleep(limit / 20)
+	}
+	for {
+		select {
+		case f := <-chatter.frames:
+			if f.err == nil {
+				continue // a pong to a ping before the close
+			}
+			var ce websocket.CloseError
+			if !errors.As(f.err, &ce) || ce.Code != websocket.StatusGoingAway || ce.Reason != "maximum connection duration reached" {
+				t.Fatalf("the chatter's connection ended with %v, want 1001 maximum connection duration reached", f.err)
+			}
+			if age := time.Since(start); age < limit {
+				t.Fatalf("closed after %v, before the %v limit", age, limit)
+			}
+			eventually(t, "the closed chatter leaves /chat/users", func() bool { return len(getUsers(t, s.URL, "duration")) == 0 })
+			return
+		case <-time.After(waitTimeout):
+			t.Fatalf("still open %v after the %v limit", time.Since(start)-limit, limit)
+		}
+	}
 }
 
 // TestRestartKeepsHistory stops the server and starts another on the same
