@@ -89,7 +89,7 @@ func TestHostileBattery(t *testing.T) {
 		{"bad limit", "GET", "/chat?room_id=vault&limit=-1", nil, bearer(ada), 400},
 		{"bad cursor", "GET", "/chat?room_id=vault&cursor=%27%20OR%201%3D1%20--", nil, bearer(ada), 400},
 		{"cursor and after", "GET", "/chat?room_id=vault&cursor=01KAZ3F4J7Q9V2C8N6M5T0R1WX&after=01KAZ3F4J7Q9V2C8N6M5T0R1WX", nil, bearer(ada), 400},
-		{"unknown method", "DELETE", "/chat", nil, bearer(ada), 405},
+		{"unknown method", "DELETE", "/chat", nil, bearer(ada), 404}, // API Gateway: no such route
 		{"unknown resource", "GET", "/chat/../../etc/passwd", nil, bearer(ada), 404},
 		{"bad idempotency key", "PUT", "/chat", sendBody(`,"idempotency_key":"no spaces allowed"`), bearer(ada), 400},
 	}
