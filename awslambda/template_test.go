@@ -16,6 +16,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 	"github.com/awslabs/goformation/v7/intrinsics"
 
+	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/dynamodb"
 )
@@ -199,6 +200,80 @@ func TestTemplateRESTAPI(t *testing.T) {
 		cors := api.Cors.CorsConfiguration
 		if cors.AllowOrigin != "'*'" || !strings.Contains(deref(cors.AllowMethods), "PUT") || !strings.Contains(deref(cors.AllowHeaders), "Idempotency-Key") {
 			t.Errorf("%s: CORS = %+v, want origin '*', PUT and Idempotency-Key allowed", id, cors)
+		}
+	}
+}
+
+// awsDefaultStatus is the status API Gateway gives each gateway response
+// type the REST API can meet unless the API sets another: AWS's table
+// (https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html);
+// DEFAULT_4XX and DEFAULT_5XX have none of their own.
+var awsDefaultStatus = map[string]int{
+	"DEFAULT_4XX":                    0,
+	"DEFAULT_5XX":                    0,
+	"MISSING_AUTHENTICATION_TOKEN":   403,
+	"UNAUTHORIZED":                   401,
+	"ACCESS_DENIED":                  403,
+	"AUTHORIZER_FAILURE":             500,
+	"AUTHORIZER_CONFIGURATION_ERROR": 500,
+	"REQUEST_TOO_LARGE":              413,
+	"THROTTLED":                      429,
+	"INTEGRATION_FAILURE":            504,
+	"INTEGRATION_TIMEOUT":            504,
+}
+
+// TestTemplateGatewayResponses holds the REST API's GatewayResponses to
+// awslambda.RESTGatewayResponses, the table the local gateway answers
+// with: the same types, each with its body template, its status (set
+// where it is not AWS's default), and the CORS header.
+func TestTemplateGatewayResponses(t *testing.T) {
+	tmpl, unknown := loadTemplate(t)
+	for id, api := range tmpl.GetAllServerlessApiResources() {
+		got, _ := unknown[id]["GatewayResponses"].(map[string]any)
+		for typ := range got {
+			if _, ok := awslambda.RESTGatewayResponses[typ]; !ok {
+				t.Errorf("%s: GatewayResponses has %s, which awslambda.RESTGatewayResponses does not", id, typ)
+			}
+		}
+		for typ, want := range awslambda.RESTGatewayResponses {
+			def, known := awsDefaultStatus[typ]
+			if !known {
+				t.Errorf("awslambda.RESTGatewayResponses has %s, a type this test does not know AWS's status of", typ)
+			}
+			if want.Status < 500 && want.Status != 0 && chatapp.ErrorStatus(&chatapp.Error{Code: want.Code}) != want.Status {
+				t.Errorf("%s: status %d with code %s, whose status is another", typ, want.Status, want.Code)
+			}
+			r, ok := got[typ].(map[string]any)
+			if !ok {
+				t.Errorf("%s: GatewayResponses has no %s", id, typ)
+				continue
+			}
+			for k := range r {
+				if k != "StatusCode" && k != "ResponseParameters" && k != "ResponseTemplates" {
+					t.Errorf("%s: %s has %s, which SAM does not take", id, typ, k)
+				}
+			}
+			templates := fmt.Sprint(r["ResponseTemplates"])
+			if wantTemplates := fmt.Sprint(map[string]any{"application/json": want.Template()}); templates != wantTemplates {
+				t.Errorf("%s: %s ResponseTemplates = %s, want %s", id, typ, templates, wantTemplates)
+			}
+			body := strings.Replace(want.Template(), "$context.error.messageString", `"a message"`, 1)
+			var eb chatapp.ErrorBody
+			if err := json.Unmarshal([]byte(body), &eb); err != nil || eb.Error.Code != want.Code || eb.Error.Message == "" {
+				t.Errorf("%s: body %s is not the project's error body with code %s (%v)", typ, body, want.Code, err)
+			}
+			origin := deref(api.Cors.CorsConfiguration).AllowOrigin
+			if params := fmt.Sprint(r["ResponseParameters"]); params != fmt.Sprint(map[string]any{"Headers": map[string]any{"Access-Control-Allow-Origin": origin}}) {
+				t.Errorf("%s: %s ResponseParameters = %s, want the header Access-Control-Allow-Origin: %s", id, typ, params, origin)
+			}
+			switch status, set := r["StatusCode"]; {
+			case set && fmt.Sprint(status) != strconv.Itoa(want.Status):
+				t.Errorf("%s: %s StatusCode = %v, want %d", id, typ, status, want.Status)
+			case set && want.Status == def:
+				t.Errorf("%s: %s sets StatusCode to AWS's default %d: leave it out", id, typ, def)
+			case !set && want.Status != def:
+				t.Errorf("%s: %s has AWS's status %d, want StatusCode %d", id, typ, def, want.Status)
+			}
 		}
 	}
 }

@@ -21,9 +21,9 @@ const localRegion = "us-east-1"
 // authorize runs the Lambda REQUEST authorizer, if one is configured, as
 // API Gateway does before an integration: the error "Unauthorized" is 401,
 // a policy that does not allow methodArn (or denies it) 403, any other
-// failure 500. It returns what the integration gets as
-// requestContext.authorizer: the authorizer's context, its principalId and
-// integrationLatency; nil without an authorizer.
+// failure 500. A refusal is an *authError. It returns what the integration
+// gets as requestContext.authorizer: the authorizer's context, its
+// principalId and integrationLatency; nil without an authorizer.
 func (g *Gateway) authorize(ctx context.Context, req events.APIGatewayCustomAuthorizerRequestTypeRequest) (map[string]any, error) {
 	if g.cfg.Authorizer == nil {
 		return nil, nil
@@ -35,17 +35,17 @@ func (g *Gateway) authorize(ctx context.Context, req events.APIGatewayCustomAuth
 	latency := time.Since(start).Milliseconds()
 	switch {
 	case err != nil && err.Error() == "Unauthorized":
-		return nil, chatapp.Errorf(chatapp.EUNAUTHORIZED, "Unauthorized")
+		return nil, refuse(ResponseUnauthorized, chatapp.EUNAUTHORIZED, "Unauthorized")
 	case err != nil:
 		// The error may quote the function's output, never the request.
 		g.cfg.Logger.Error("authorizer failed", "method_arn", req.MethodArn, "err", err)
-		return nil, chatapp.Errorf(chatapp.EINTERNAL, "internal server error")
+		return nil, refuse(ResponseAuthorizerFailure, chatapp.EINTERNAL, "internal server error")
 	case req.RequestContext.APIID == localWebSocketAPIID && encodedSize(resp) > maxWebSocketAuthorizerResult:
 		// API Gateway refuses a WebSocket authorizer's answer over 8 KB.
 		g.cfg.Logger.Error("authorizer answer larger than 8 KB", "method_arn", req.MethodArn)
-		return nil, chatapp.Errorf(chatapp.EINTERNAL, "internal server error")
+		return nil, refuse(ResponseAuthorizerConfigurationError, chatapp.EINTERNAL, "internal server error")
 	case !allows(resp.PolicyDocument, req.MethodArn):
-		return nil, chatapp.Errorf(chatapp.EFORBIDDEN, "User is not authorized to access this resource")
+		return nil, refuse(ResponseAccessDenied, chatapp.EFORBIDDEN, "User is not authorized to access this resource")
 	}
 	out := map[string]any{}
 	for k, v := range resp.Context {
@@ -56,13 +56,32 @@ func (g *Gateway) authorize(ctx context.Context, req events.APIGatewayCustomAuth
 			// API Gateway refuses a context value that is an object or an
 			// array (AUTHORIZER_CONFIGURATION_ERROR).
 			g.cfg.Logger.Error("authorizer context value is not a string, number or boolean", "key", k)
-			return nil, chatapp.Errorf(chatapp.EINTERNAL, "internal server error")
+			return nil, refuse(ResponseAuthorizerConfigurationError, chatapp.EINTERNAL, "internal server error")
 		}
 	}
 	out["principalId"] = resp.PrincipalID
 	out["integrationLatency"] = latency
 	return out, nil
 }
+
+// authError is the authorizer's refusal of a request: a REST request is
+// answered with the gateway response of its type, a WebSocket handshake
+// (the WebSocket API has no gateway responses) with the chatapp error it
+// unwraps to.
+type authError struct {
+	responseType string
+	err          *chatapp.Error
+}
+
+func refuse(responseType, code, message string) *authError {
+	return &authError{responseType, &chatapp.Error{Code: code, Message: message}}
+}
+
+func (e *authError) Error() string { return e.err.Error() }
+
+// Unwrap makes chatapp.ErrorStatus and chatapp.EncodeError read the
+// chatapp error.
+func (e *authError) Unwrap() error { return e.err }
 
 // maxWebSocketAuthorizerResult is API Gateway's limit on a WebSocket API
 // authorizer's answer (policy and context).

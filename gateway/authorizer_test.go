@@ -43,6 +43,7 @@ func TestAuthorizerGuardsREST(t *testing.T) {
 			var got events.APIGatewayProxyRequest
 			var authorizerCalls int
 			g := New(Config{
+				GatewayResponses: templateResponses(),
 				REST: map[string]RESTFunc{"GET /chat": func(_ context.Context, e events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 					got = e
 					return events.APIGatewayProxyResponse{StatusCode: 200}, nil

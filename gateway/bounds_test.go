@@ -185,7 +185,7 @@ func TestRESTWriteTimeoutStartsWithTheAnswer(t *testing.T) {
 // passes the limit, without its end; a body at the limit is taken whole.
 func TestRESTBodyLimit(t *testing.T) {
 	const limit = 1024
-	e := newBoundsEnv(t, gateway.Config{MaxBodyBytes: limit}, 0, 0)
+	e := newBoundsEnv(t, gateway.Config{MaxBodyBytes: limit, GatewayResponses: templateResponses()}, 0, 0)
 
 	t.Run("declared", func(t *testing.T) {
 		conn := rawConn(t, e.addr)

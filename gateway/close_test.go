@@ -105,3 +105,60 @@ func TestClientCloseAnswered(t *testing.T) {
 		})
 	}
 }
+
+// TestBinaryFrameCloses: API Gateway takes no binary frame; the first one,
+// whole or the first fragment of a message, closes the connection with
+// 1003 and is routed nowhere. $disconnect gets 1003. What the client sent
+// before it was routed as usual.
+func TestBinaryFrameCloses(t *testing.T) {
+	routed := make(chan string, 16)
+	disconnected := make(chan int64, 1)
+	var ts *testServer
+	ts = startServer(t, Config{WebSocket: map[string]WebSocketFunc{
+		"$default": func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+			routed <- ev.Body
+			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, ts.g.hub.Post(ctx, ev.RequestContext.ConnectionID, []byte(ev.Body))
+		},
+		"$disconnect": func(_ context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+			disconnected <- ev.RequestContext.DisconnectStatusCode
+			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+		},
+	}})
+	payload := []byte(`{"action":"sendmessage","text":"binary"}`)
+	for _, c := range []struct {
+		name   string
+		frames [][]byte
+	}{
+		{"whole", [][]byte{rawFrame(true, ws.OpBinary, uint64(len(payload)), false, payload)}},
+		{"empty", [][]byte{rawFrame(true, ws.OpBinary, 0, false, nil)}},
+		{"first fragment", [][]byte{rawFrame(false, ws.OpBinary, uint64(len(payload)), false, payload)}},
+		{"fragmented, then text", [][]byte{
+			rawFrame(false, ws.OpBinary, 3, false, payload[:3]),
+			rawFrame(true, ws.OpContinuation, uint64(len(payload)-3), false, payload[3:]),
+			rawFrame(true, ws.OpText, 5, false, []byte("after")),
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			client := dialRaw(t, ts, 0)
+			client.echo("open")
+			if got := <-routed; got != "open" {
+				t.Fatalf("routed %q, want open", got)
+			}
+			client.write(c.frames...)
+			client.expectClose(ws.StatusUnsupportedData)
+			select {
+			case code := <-disconnected:
+				if code != int64(ws.StatusUnsupportedData) {
+					t.Errorf("$disconnect got %d, want 1003", code)
+				}
+			case <-time.After(rawWait):
+				t.Fatal("no $disconnect")
+			}
+			select {
+			case body := <-routed:
+				t.Errorf("routed %q after a binary frame", body)
+			default:
+			}
+		})
+	}
+}

@@ -37,7 +37,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	h := &handler.Handler{Messages: db, Logger: logger}
-	cfg := gateway.Config{Logger: logger}
+	cfg := gateway.Config{Logger: logger, GatewayResponses: templateResponses()} // as chatapp serve
 	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
 	g := gateway.New(cfg)
 	h.Notifier = g.Hub()

@@ -80,6 +80,12 @@ type Config struct {
 	// activity for the idle timeout as any other. A key must not also be
 	// in WebSocket.
 	MockRoutes map[string]string
+	// GatewayResponses are the REST API's own answers by gateway response
+	// type (gatewayresponse.go), as template.yaml defines them
+	// (awslambda.RESTGatewayResponses). A type it lacks is answered as
+	// API Gateway answers an API that defines none: AWS's default status
+	// and body, {"message": "..."}.
+	GatewayResponses map[string]GatewayResponse
 	// WebSocketPath is where clients connect, "/ws" by default.
 	WebSocketPath string
 	// Stage is reported in events, "dev" by default as in the original.
@@ -164,6 +170,9 @@ type Gateway struct {
 	// mocks are the frames of Config.MockRoutes, made once: every answer
 	// shares its route's bytes, which nothing writes to.
 	mocks map[string][]byte
+	// answers are the REST API's gateway responses, made once from
+	// Config.GatewayResponses and AWS's defaults.
+	answers map[string]gatewayAnswer
 }
 
 // New returns a gateway for cfg. Its Hub is the Notifier to give the
@@ -202,7 +211,7 @@ func New(cfg Config) *Gateway {
 	if cfg.ManagementCredentials.AccessKeyID == "" || cfg.ManagementCredentials.SecretAccessKey == "" {
 		cfg.ManagementCredentials = NewManagementCredentials()
 	}
-	g := &Gateway{cfg: cfg, hub: newHub(cfg.Logger), mux: http.NewServeMux(), mocks: make(map[string][]byte, len(cfg.MockRoutes))}
+	g := &Gateway{cfg: cfg, hub: newHub(cfg.Logger), mux: http.NewServeMux(), mocks: make(map[string][]byte, len(cfg.MockRoutes)), answers: gatewayAnswers(cfg.GatewayResponses)}
 	for key, frame := range cfg.MockRoutes {
 		if _, ok := cfg.WebSocket[key]; ok {
 			panic("gateway: route " + key + " is both a mock route and a function's")

@@ -72,7 +72,7 @@ func TestIntegrationTimeout(t *testing.T) {
 	}
 	for name, fn := range map[string]RESTFunc{"gives up": waits, "answers late": late} {
 		status, body := restGet(t, Config{REST: map[string]RESTFunc{"GET /r": fn}, integrationTimeout: timeout}, "")
-		if status != http.StatusGatewayTimeout || body != `{"message": "Endpoint request timed out"}` {
+		if status != http.StatusGatewayTimeout || body != `{"message":"Endpoint request timed out"}` {
 			t.Errorf("a function that %s: %d %s, want 504 and API Gateway's body", name, status, body)
 		}
 	}

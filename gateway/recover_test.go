@@ -151,7 +151,7 @@ func TestPanicInRESTFunctionIsBadGateway(t *testing.T) {
 		"GET /ok": func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK, Body: "ok"}, nil
 		},
-	}})
+	}, GatewayResponses: templateResponses()})
 	bystander, _ := e.dial(t)
 	if status, body := get(t, e.addr, "/boom"); status != http.StatusBadGateway || body != internalError {
 		t.Fatalf("GET /boom: %d %s, want 502 %s", status, body, internalError)

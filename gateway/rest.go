@@ -37,8 +37,8 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	resource := strings.TrimSuffix(r.URL.Path, "/")
 	methods := g.methods(resource)
 	if len(methods) == 0 {
-		// The path is not quoted back: it may be 32 KB of anything.
-		writeError(w, chatapp.Errorf(chatapp.ENOTFOUND, "no resource at this path"))
+		// API Gateway's answer to a resource it does not have.
+		g.writeGatewayResponse(w, ResponseMissingAuthenticationToken)
 		return
 	}
 	if r.Method == http.MethodOptions {
@@ -54,15 +54,18 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	}
 	fn, ok := g.cfg.REST[r.Method+" "+resource]
 	if !ok {
-		w.Header().Set("Allow", strings.Join(append(methods, http.MethodOptions), ", "))
-		writeError(w, chatapp.Errorf(chatapp.ENOTALLOWED, "method %s is not allowed on %s", r.Method, resource))
+		// A method the resource does not have is API Gateway's unknown
+		// route too: no 405, no Allow.
+		g.writeGatewayResponse(w, ResponseMissingAuthenticationToken)
 		return
 	}
 	if r.ContentLength > g.cfg.MaxBodyBytes {
 		// Refused on its word, before a byte of it is read.
-		refuseBody(w, chatapp.Errorf(chatapp.ETOOLARGE, "request body is larger than %d bytes", g.cfg.MaxBodyBytes))
+		g.refuseBody(w)
 		return
 	}
+	// Lambda's concurrency limit: the gateway's own answer (503, the
+	// project's body), which API Gateway has no gateway response for.
 	if !g.startInvocation() {
 		w.Header().Set("Retry-After", "1")
 		writeError(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "too many requests in progress: retry shortly"))
@@ -73,7 +76,11 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	// client cannot make the gateway buffer a body.
 	authorizer, err := g.authorize(r.Context(), g.restAuthorizerEvent(r, resource))
 	if err != nil {
-		writeError(w, err)
+		var refused *authError
+		if !errors.As(err, &refused) {
+			panic("gateway: the authorizer's refusal is not an *authError")
+		}
+		g.writeGatewayResponse(w, refused.responseType)
 		return
 	}
 	g.startBodyDeadline(rc, r) // the body's full time, however long the authorizer took
@@ -82,9 +89,11 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
-			refuseBody(w, chatapp.Errorf(chatapp.ETOOLARGE, "request body is larger than %d bytes", g.cfg.MaxBodyBytes))
+			g.refuseBody(w)
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			// 408; ErrorCodeOf reads any 4xx outside the table as invalid.
+			// 408, the gateway's own (API Gateway's front end bounds a
+			// slow client otherwise), in the project's body; ErrorCodeOf
+			// reads any 4xx outside the table as invalid.
 			w.Header().Set("Connection", "close")
 			w.Header().Set("Access-Control-Allow-Origin", "*")
 			writeJSON(w, http.StatusRequestTimeout, chatapp.EncodeError(chatapp.Errorf(chatapp.EINVALID, "the request body did not arrive within %v", g.cfg.ReadTimeout)))
@@ -100,19 +109,17 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	resp, err := callIntegration(ctx, g.hub, fn, event)
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// API Gateway answers at the integration timeout with its own 504
-		// (INTEGRATION_TIMEOUT, default body), whatever the function
-		// returns later. A function here that ignores its context is
-		// answered so when it returns.
+		// (INTEGRATION_TIMEOUT), whatever the function returns later. A
+		// function here that ignores its context is answered so when it
+		// returns.
 		g.cfg.Logger.Error("integration timed out", "method", r.Method, "resource", resource, "timeout", g.cfg.integrationTimeout)
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		writeJSON(w, http.StatusGatewayTimeout, []byte(`{"message": "Endpoint request timed out"}`))
+		g.writeGatewayResponse(w, ResponseIntegrationTimeout)
 		return
 	}
 	if err != nil {
-		// A failed invocation is API Gateway's 502.
+		// A failed invocation is API Gateway's INTEGRATION_FAILURE, 502.
 		g.cfg.Logger.Error("integration failed", "method", r.Method, "resource", resource, "err", err)
-		w.Header().Set("Access-Control-Allow-Origin", "*")
-		writeJSON(w, http.StatusBadGateway, chatapp.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
+		g.writeGatewayResponse(w, ResponseIntegrationFailure)
 		return
 	}
 	writeProxyResponse(w, resp)
@@ -162,14 +169,16 @@ func (g *Gateway) startBodyDeadline(rc *http.ResponseController, r *http.Request
 	}
 }
 
-// refuseBody answers 413 to a body the gateway will not read (whole), and
-// closes the connection after the answer: net/http would otherwise read
-// the rest of the body, up to 256 KB, before even sending the answer. What
-// it still drains after the answer, so that the client can read it rather
-// than a reset, stays bounded by the body's deadline.
-func refuseBody(w http.ResponseWriter, err error) {
+// refuseBody answers a body the gateway will not read (whole) with
+// REQUEST_TOO_LARGE, 413 too_large, and closes the connection after the
+// answer: net/http would otherwise read the rest of the body, up to 256
+// KB, before even sending the answer. What it still drains after the
+// answer, so that the client can read it rather than a reset, stays
+// bounded by the body's deadline. (Below API Gateway's 10 MB, where serve
+// sets MaxBodyBytes, it stands for the function's own 413 too_large.)
+func (g *Gateway) refuseBody(w http.ResponseWriter) {
 	w.Header().Set("Connection", "close")
-	writeError(w, err)
+	g.writeGatewayResponse(w, ResponseRequestTooLarge)
 }
 
 // answerWriter starts the write deadline when an answer starts, so that
@@ -318,7 +327,8 @@ func writeProxyResponse(w http.ResponseWriter, resp events.APIGatewayProxyRespon
 	w.Write(body)
 }
 
-// writeError writes the gateway's own errors in the functions' JSON format.
+// writeError writes the gateway's own errors that API Gateway has no
+// gateway response for in the functions' JSON format.
 func writeError(w http.ResponseWriter, err error) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	writeJSON(w, chatapp.ErrorStatus(err), chatapp.EncodeError(err))

@@ -135,12 +135,16 @@ func (g *Gateway) serveSocket(s *socket, conn net.Conn, in *lazyReader) {
 	s.close(code, reason)
 	s.stopTimers()
 	g.hub.remove(s)
-	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errFrameTooBig) || errors.Is(err, errProtocol) || errors.Is(err, errSlowMessage) || errors.Is(err, errPanicked))
+	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errFrameTooBig) || errors.Is(err, errProtocol) || errors.Is(err, errSlowMessage) || errors.Is(err, errPanicked) || errors.Is(err, errBinaryFrame))
 	g.disconnect(s, code, reason)
 }
 
-// errPanicked ends a read loop that panicked.
-var errPanicked = errors.New("the read loop panicked")
+// errPanicked ends a read loop that panicked; errBinaryFrame, one that
+// met a binary frame.
+var (
+	errPanicked    = errors.New("the read loop panicked")
+	errBinaryFrame = errors.New("binary frame")
+)
 
 // readMessages runs the read loop. A panic in it closes the socket with
 // 1011, and the socket then ends as any other: $disconnect runs.
@@ -170,7 +174,7 @@ func (g *Gateway) recoverSocket(s *socket, conn net.Conn) {
 }
 
 // awaitClose gives the writer a moment to send the close frame, then drops
-// the connection. After a frame it refused unread (too big, malformed, a
+// the connection. After a frame it refused (too big, malformed, binary, a
 // message too slow, a panic), it first reads and drops what the client
 // still sends, until the client
 // closes or closeWait passes: closing with unread bytes would reset the
@@ -211,6 +215,13 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 		if s.isClosing() {
 			continue // closed by us: only the client's close frame matters now
 		}
+		if msg.op == ws.OpBinary {
+			// API Gateway takes no binary frame: it closes the connection
+			// with 1003 on the first one, a message's first fragment
+			// included, and routes nothing (docs/aws-fidelity.md).
+			s.close(ws.StatusUnsupportedData, "binary frames are not supported")
+			return ws.StatusUnsupportedData, "binary frames are not supported", errBinaryFrame
+		}
 		// A message, or a fragment of one, is activity; a ping or a pong is
 		// not: AWS documents no more than that API Gateway closes a
 		// connection idle for 10 minutes, so a client must keep its
@@ -239,7 +250,7 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 			continue
 		}
 		route := "$default"
-		if action := frameAction(msg.payload, msg.op == ws.OpBinary); action != "" {
+		if action := frameAction(msg.payload, false); action != "" {
 			if frame, ok := g.mocks[action]; ok {
 				s.enqueue(frame) // the route response of a MOCK integration
 				continue
@@ -250,8 +261,9 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 		}
 		event := g.wsEvent(s, route, "MESSAGE")
 		event.RequestContext.MessageID = newRequestID()
-		// Bytes that are not UTF-8 travel as base64: a JSON event would
-		// otherwise replace them before the function could refuse them.
+		// A text frame's bytes that are not UTF-8 travel as base64: a JSON
+		// event would otherwise replace them before the function could
+		// refuse them.
 		event.Body, event.IsBase64Encoded = encodeBody(msg.payload)
 		if _, err := g.invoke(event); err != nil {
 			// API Gateway answers a failed integration with an error frame.

@@ -31,10 +31,10 @@ func newFuzzServer(f *testing.F) (*fuzzEnv, string) {
 }
 
 // FuzzWebSocketFrame sends any frame, text or binary, from a real client
-// through the real gateway. The frame gets one error frame that is not a
+// through the real gateway. A text frame gets one error frame that is not a
 // server fault, or one push of the message it sent, or (only a send with
 // an idempotency key, replayed) nothing; then the connection is still open.
-// A frame over 32 KB closes it cleanly with 1009.
+// A frame over 32 KB closes it cleanly with 1009, a binary frame with 1003.
 func FuzzWebSocketFrame(f *testing.F) {
 	for _, seed := range []string{
 		`{"action":"sendmessage","text":"hi"}`,
@@ -88,6 +88,14 @@ func FuzzWebSocketFrame(f *testing.F) {
 		if werr != nil {
 			t.Fatalf("write: %v", werr)
 		}
+		if binary {
+			// API Gateway closes on any binary frame.
+			_, data, err := c.Read(ctx)
+			if got := websocket.CloseStatus(err); got != websocket.StatusUnsupportedData {
+				t.Fatalf("binary frame %q: read %q, %v; want close 1003", frame, data, err)
+			}
+			return
+		}
 		if err := c.Write(ctx, websocket.MessageText, []byte(`{"action":"sendmessage","text":"`+sentinel+`"}`)); err != nil {
 			t.Fatalf("write sentinel: %v", err)
 		}
@@ -102,7 +110,7 @@ func FuzzWebSocketFrame(f *testing.F) {
 			}
 			replies = append(replies, data)
 		}
-		checkReplies(t, frame, binary, replies)
+		checkReplies(t, frame, replies)
 		c.Close(websocket.StatusNormalClosure, "")
 		e.checkLogs(t)
 	})
@@ -111,7 +119,7 @@ func FuzzWebSocketFrame(f *testing.F) {
 // checkReplies checks what one frame got back: one error frame that is not
 // a server fault, or one push of the text the frame sent, or nothing for a
 // send with an idempotency key (a replay is not pushed again).
-func checkReplies(t *testing.T, frame []byte, binary bool, replies [][]byte) {
+func checkReplies(t *testing.T, frame []byte, replies [][]byte) {
 	t.Helper()
 	var sent struct {
 		Text           string `json:"text"`
@@ -119,13 +127,13 @@ func checkReplies(t *testing.T, frame []byte, binary bool, replies [][]byte) {
 	}
 	json.Unmarshal(frame, &sent)
 	switch {
-	case len(replies) == 0 && sent.IdempotencyKey != "" && !binary:
+	case len(replies) == 0 && sent.IdempotencyKey != "":
 	case len(replies) != 1:
 		t.Fatalf("frame %q got %d replies %q, want one", frame, len(replies), replies)
 	case decodePush(t, replies[0]) != nil:
 		m := decodePush(t, replies[0])
-		if binary || m.Text != sent.Text {
-			t.Fatalf("frame %q (binary %v) pushed %+v", frame, binary, m)
+		if m.Text != sent.Text {
+			t.Fatalf("frame %q pushed %+v", frame, m)
 		}
 		if m.RoomID != "fuzz" || m.UserID != "u1" {
 			t.Fatalf("frame %q pushed %+v, not the connection's room and user", frame, m)

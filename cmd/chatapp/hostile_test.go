@@ -89,7 +89,7 @@ func TestHostileBattery(t *testing.T) {
 		{"bad limit", "GET", "/chat?room_id=vault&limit=-1", nil, bearer(ada), 400},
 		{"bad cursor", "GET", "/chat?room_id=vault&cursor=%27%20OR%201%3D1%20--", nil, bearer(ada), 400},
 		{"cursor and after", "GET", "/chat?room_id=vault&cursor=01KAZ3F4J7Q9V2C8N6M5T0R1WX&after=01KAZ3F4J7Q9V2C8N6M5T0R1WX", nil, bearer(ada), 400},
-		{"unknown method", "DELETE", "/chat", nil, bearer(ada), 405},
+		{"unknown method", "DELETE", "/chat", nil, bearer(ada), 404}, // API Gateway: no such route
 		{"unknown resource", "GET", "/chat/../../etc/passwd", nil, bearer(ada), 404},
 		{"bad idempotency key", "PUT", "/chat", sendBody(`,"idempotency_key":"no spaces allowed"`), bearer(ada), 400},
 	}
@@ -135,7 +135,6 @@ func TestHostileBattery(t *testing.T) {
 		data []byte
 	}{
 		{"not JSON", websocket.MessageText, []byte("hello?")},
-		{"binary garbage", websocket.MessageBinary, []byte{0xff, 0x00, 0xfe}},
 		{"unknown action", websocket.MessageText, []byte(`{"action":"admin","text":"x"}`)},
 		{"action of the wrong case", websocket.MessageText, []byte(`{"ACTION":"sendmessage","text":"x"}`)},
 		{"action not a string", websocket.MessageText, []byte(`{"action":["sendmessage"],"text":"x"}`)},
@@ -169,6 +168,12 @@ func TestHostileBattery(t *testing.T) {
 	// A frame over 32 KB: closed with 1009.
 	c.write(websocket.MessageText, bytes.Repeat([]byte("a"), 129<<10))
 	c.expectClose(websocket.StatusMessageTooBig)
+	// A binary frame: closed with 1003, as API Gateway closes it.
+	if c, status, body = dialAuth(t, s.URL, "room_id=vault&token="+url.QueryEscape(ada), ""); c == nil {
+		t.Fatalf("ada's second connection: %d %s", status, body)
+	}
+	c.write(websocket.MessageBinary, []byte{0xff, 0x00, 0xfe})
+	c.expectClose(websocket.StatusUnsupportedData)
 
 	// Floods: a REST flood is throttled with 429s, a frame flood is closed.
 	var wg sync.WaitGroup

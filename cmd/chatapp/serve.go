@@ -273,6 +273,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		REST:                  s.integrations.rest,
 		WebSocket:             s.integrations.websocket,
 		MockRoutes:            awslambda.WebSocketMockRoutes, // the keepalive, answered without a function as on AWS
+		GatewayResponses:      restGatewayResponses(),        // the REST API's own answers, as template.yaml gives them
 		Stage:                 cfg.Stage,
 		IdleTimeout:           cfg.IdleTimeout,
 		MaxConnectionDuration: cfg.MaxConnectionDuration,
@@ -443,4 +444,14 @@ func describeStore(cfg ServeConfig) string {
 		return fmt.Sprintf("DynamoDB at %s, tables %s and %s", where, cfg.DynamoDB.MessagesTable, cfg.DynamoDB.ConnectionsTable)
 	}
 	return filepath.Join(cfg.DataDir, sqlite.FileName)
+}
+
+// restGatewayResponses is awslambda.RESTGatewayResponses, template.yaml's
+// gateway responses, for the local gateway.
+func restGatewayResponses() map[string]gateway.GatewayResponse {
+	out := make(map[string]gateway.GatewayResponse, len(awslambda.RESTGatewayResponses))
+	for typ, r := range awslambda.RESTGatewayResponses {
+		out[typ] = gateway.GatewayResponse(r)
+	}
+	return out
 }
