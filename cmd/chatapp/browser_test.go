@@ -479,6 +479,35 @@ func TestBrowserKeepAlive(t *testing.T) {
 	ada.waitMessage("still with us", "Grace")
 }
 
+// TestBrowserKeepAliveClamped: ?keepalive= comes from a link anyone can
+// send, so the page clamps it. A delay a browser timer cannot hold
+// (Infinity, or 2^31 ms and more, fires at once) made the page flood pings
+// until the server closed it for its frame rate, and a tiny one gave the
+// pong no time to come: both pages reconnected over and over.
+func TestBrowserKeepAliveClamped(t *testing.T) {
+	srv := startServer(t, ServeConfig{})
+	browser := newBrowser(t)
+	for _, keepalive := range []string{"Infinity", "2147484", "0.002"} {
+		room := "clamp-" + strings.ReplaceAll(keepalive, ".", "-")
+		tab := newTab(t, browser, "ada", srv.URL+"/?keepalive="+keepalive)
+		tab.do("join "+room,
+			chromedp.Navigate(tab.base),
+			chromedp.WaitVisible(chromedp.CSS("#join-form")),
+			chromedp.SetValue(chromedp.CSS("#room"), room),
+			chromedp.SendKeys(chromedp.CSS("#name"), "Ada"),
+			chromedp.Click(chromedp.CSS("#join")),
+			chromedp.WaitVisible(chromedp.CSS("#chat-view")),
+		)
+		tab.waitConnected()
+		before := getUsers(t, srv.URL, room)
+		time.Sleep(3 * time.Second)
+		after := getUsers(t, srv.URL, room)
+		if len(before) != 1 || len(after) != 1 || before[0].ConnectionID != after[0].ConnectionID {
+			t.Errorf("?keepalive=%s: the room's connections went from %+v to %+v in 3s, want the same one%s", keepalive, before, after, tab.state())
+		}
+	}
+}
+
 // waitListenable waits until addr can be listened on again.
 func waitListenable(t *testing.T, addr string) {
 	t.Helper()

@@ -24,9 +24,16 @@
   // overrides it, e.g. 45 behind a proxy that drops connections idle for
   // 60 s): API Gateway closes a WebSocket idle for 10 minutes and does not
   // document that pings count (a browser cannot send one anyway). An
-  // answer that has not come in KEEPALIVE_TIMEOUT_MS (or the interval, if
-  // shorter) means the connection is dead: the page reconnects.
+  // ping that gets no frame back in KEEPALIVE_TIMEOUT_MS means the
+  // connection is dead: the page reconnects. Any frame counts, not only the
+  // pong: on AWS a throttled ping gets an error frame, and a connection
+  // that delivers frames is alive. ?keepalive= is clamped to
+  // [KEEPALIVE_MIN_MS, KEEPALIVE_MAX_MS]: a link must not make the page
+  // flood pings (a timer delay past 2^31 ms, or Infinity, fires at once) or
+  // outlast the idle timeout.
   const KEEPALIVE_MS = 4 * 60 * 1000;
+  const KEEPALIVE_MIN_MS = 1000;
+  const KEEPALIVE_MAX_MS = 9 * 60 * 1000;
   const KEEPALIVE_TIMEOUT_MS = 30 * 1000;
   const PING_FRAME = JSON.stringify({ action: "ping" });
   // How close to the bottom (px) still counts as "reading the latest".
@@ -91,8 +98,16 @@
       api: (params.get("api") || location.origin + "/chat").replace(/\/+$/, ""),
       ws: params.get("ws") || wsScheme + "//" + location.host + "/ws",
       room: params.get("room"),
-      keepaliveMs: Number(params.get("keepalive")) > 0 ? Number(params.get("keepalive")) * 1000 : KEEPALIVE_MS,
+      keepaliveMs: keepaliveFrom(params.get("keepalive")),
     };
+  }
+
+  // keepaliveFrom reads ?keepalive=SECONDS, clamped; anything that is not a
+  // positive finite number gives the default.
+  function keepaliveFrom(value) {
+    const ms = Number(value) * 1000;
+    if (value === null || !Number.isFinite(ms) || ms <= 0) return KEEPALIVE_MS;
+    return Math.min(KEEPALIVE_MAX_MS, Math.max(KEEPALIVE_MIN_MS, ms));
   }
 
   // localStorage can throw (privacy modes, storage disabled): the page
@@ -468,7 +483,10 @@
       refreshMembers(s);
     };
     socket.onmessage = (event) => {
-      if (s === session) handleFrame(s, event.data);
+      if (s !== session) return;
+      clearTimeout(s.pongTimer); // any frame: the socket lives
+      s.pongTimer = 0;
+      handleFrame(s, event.data);
     };
     socket.onclose = () => {
       if (s !== session || s.socket !== socket) return;
@@ -487,7 +505,7 @@
   // (handleFrame) must come within the timeout, or the socket is dead.
   function startKeepalive(s, socket, openedAt) {
     stopKeepalive(s);
-    const timeout = Math.min(KEEPALIVE_TIMEOUT_MS, config.keepaliveMs);
+    const timeout = KEEPALIVE_TIMEOUT_MS;
     s.keepaliveTimer = setInterval(() => {
       if (s !== session || s.socket !== socket) return stopKeepalive(s);
       socket.send(PING_FRAME);
@@ -580,8 +598,7 @@
     }
     if (!frame || typeof frame !== "object") return;
     if (frame.type === "pong") {
-      clearTimeout(s.pongTimer); // the keepalive's answer: the socket lives
-      s.pongTimer = 0;
+      // The keepalive's answer; onmessage has cleared its timer.
     } else if (frame.error) {
       showError(frame.error.message || "Server error");
     } else if (frame.type === "join" || frame.type === "leave") {
