@@ -37,6 +37,10 @@ func TestTemplateSpecCatches(t *testing.T) {
 		{"RouteSelectionExpression:", "RouteSelectionExpresion:", "Properties.RouteSelectionExpresion: unknown property"},
 		// A property SAM passes to AWS::Lambda::Function, misspelt inside.
 		{"LogFormat: JSON", "LogFormats: JSON", "Properties.LoggingConfig.LogFormats: unknown property"},
+		// Properties SAM's schema leaves untyped, in Globals, checked as
+		// AWS::Lambda::Function's.
+		{"MemorySize: 256", "MemorySize: lots", `Globals.Function.MemorySize: "lots", want a number`},
+		{"Timeout: 10", "Timeout: soon", `Globals.Function.Timeout: "soon", want a number`},
 		// A SAM property SAM's schema lacks.
 		{"Handler: connect", "Handler: connect\n      Memory: 256", "Properties.Memory: unknown property (SAM's schema)"},
 		// An attribute the generated AWS::Lambda::Function lacks.

@@ -23,7 +23,9 @@ import (
 //     integer, boolean, list, map, tag, nested property types, unions; a
 //     string's allowed values) — SAM's types by SAM's schema, and the
 //     properties SAM passes through by the CloudFormation type it passes
-//     them to;
+//     them to: those its schema names the type of (__samPassThrough), and
+//     those it leaves untyped as the same-named property of the resource
+//     SAM generates (passthrough.go), in Globals too;
 //   - an intrinsic function stands only where its result may: a list
 //     (Fn::Split, Fn::GetAZs, Fn::Cidr, a Ref to a list parameter) only for
 //     a list, a string (Fn::Join, Fn::Sub, Fn::Base64) only for a scalar,
@@ -139,6 +141,9 @@ func (c *checker) template(doc map[string]any) {
 			c.errorf("Globals", "needs Transform: %s", samTransform)
 		}
 		c.samValue("Globals", g, c.spec.sam.globals)
+		for _, section := range sortedKeys(asMap(g)) {
+			c.passThrough("Globals."+section, "AWS::Serverless::"+section, asMap(asMap(g)[section]))
+		}
 	}
 	outputs := asMap(doc["Outputs"])
 	for _, name := range sortedKeys(outputs) {
@@ -193,6 +198,7 @@ func (c *checker) resource(path string, r map[string]any) {
 			c.errorf(path, "unknown resource type %s (SAM's schema)", typ)
 		default:
 			c.samValue(path, r, def)
+			c.passThrough(path+".Properties", typ, asMap(r["Properties"]))
 		}
 	case strings.HasPrefix(typ, "Custom::"):
 		// A custom resource takes any properties.

@@ -110,6 +110,37 @@ Outputs:
       LogGroupName: !Sub ["/x/${Name}/${!Literal}/${AWS::StackName}", {Name: !Ref Stage}]
       Tags: [{Key: k, Value: !Select [0, !Ref Subnets]}]
 `,
+		// Properties SAM's schema leaves untyped, of the CloudFormation
+		// type they become; and SAM's own shapes where the generated
+		// resource has a property of the same name but another shape (an
+		// Api's EndpointConfiguration {Type}, RestApi's {Types}; an
+		// HttpApi's CorsConfiguration true, unique to SAM).
+		"pass-through": `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      Runtime: provided.al2023
+      CodeUri: bin/
+      MemorySize: 256
+      Timeout: !If [IsProd, 10, 3]
+      ReservedConcurrentExecutions: 5
+      Layers: [!Ref Layer]
+      VpcConfig: {SubnetIds: !Ref Subnets, SecurityGroupIds: [sg-1]}
+      PackageType: Zip
+  Layer:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: layer/, LayerName: l}
+  Api:
+    Type: AWS::Serverless::Api
+    Properties: {StageName: v1, BinaryMediaTypes: [image~1png], DisableExecuteApiEndpoint: true}
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties: {CorsConfiguration: true, FailOnWarnings: true, StageVariables: {a: b}}
+Globals:
+  Function: {MemorySize: 512, Timeout: 10, Layers: [!Ref Layer]}
+  Api: {EndpointConfiguration: {Type: REGIONAL}, BinaryMediaTypes: [image~1png]}
+`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, f := range cfnspec.Check(spec, []byte(head+body)) {
@@ -213,6 +244,23 @@ Rules:
   Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, LoggingConfig: JSON}}`, `Resources.Fn.Properties.LoggingConfig: "JSON", want a structure`},
 		{"SAM pass-through property unknown inside", `
   Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, LoggingConfig: {Format: JSON}}}`, "Resources.Fn.Properties.LoggingConfig.Format: unknown property"},
+		// Properties SAM's schema leaves untyped (PassThroughProp), checked
+		// as the AWS::Lambda::Function, RestApi or Stage property they become.
+		{"SAM untyped pass-through property of the wrong type", `
+  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, MemorySize: lots}}`, `Resources.Fn.Properties.MemorySize: "lots", want a number`},
+		{"SAM untyped pass-through property not an integer", `
+  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, ReservedConcurrentExecutions: 2.5}}`, "Resources.Fn.Properties.ReservedConcurrentExecutions: 2.5, want an integer"},
+		{"SAM untyped pass-through list given a string", `
+  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, Layers: "arn:aws:lambda:eu-west-1:123456789012:layer:l:1"}}`, `Resources.Fn.Properties.Layers: "arn:aws:lambda:eu-west-1:123456789012:layer:l:1", want a list`},
+		{"SAM untyped pass-through structure unknown inside", `
+  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, VpcConfig: {Subnets: [a]}}}`, "Resources.Fn.Properties.VpcConfig.Subnets: unknown property"},
+		{"SAM untyped pass-through Fn::If branch", `
+  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, Timeout: !If [IsProd, 10, soon]}}`, `Resources.Fn.Properties.Timeout: "soon", want a number`},
+		{"SAM untyped pass-through property of an Api", `
+  Api: {Type: AWS::Serverless::Api, Properties: {StageName: v1, BinaryMediaTypes: image~1png}}`, `Resources.Api.Properties.BinaryMediaTypes: "image~1png", want a list`},
+		{"SAM untyped pass-through property in Globals", `
+Globals:
+  Function: {Timeout: soon}`, `Globals.Function.Timeout: "soon", want a number`},
 		{"SAM event without its required property", `
   Fn:
     Type: AWS::Serverless::Function
