@@ -51,6 +51,13 @@ func TestTemplateSpecCatches(t *testing.T) {
 		{"DependsOn: [", "DependsOn: [NoSuchRoute, ", "DependsOn: NoSuchRoute is not a resource"},
 		// A required property gone.
 		{"IntegrationType: AWS_PROXY", "", "required property IntegrationType is missing"},
+		// Circular dependencies: the WebSocket API naming a function whose
+		// role (SAM's, from its Policies) names the API; a global naming
+		// the REST API, whose definition names the functions of its events.
+		{`RouteSelectionExpression: "$request.body.action"`, `RouteSelectionExpression: "$request.body.action"` + "\n      Description: !GetAtt ConnectFunction.Arn",
+			"circular dependency between resources: ConnectFunction → ConnectFunctionRole → WebSocketApi → ConnectFunction"},
+		{"        CHATAPP_SEND_RATE:", "        CHATAPP_REST_API: !Ref RestApi\n        CHATAPP_SEND_RATE:",
+			"circular dependency between resources: AuthorizerFunction → RestApi → AuthorizerFunction"},
 		// A value of the wrong type.
 		{"AutoDeploy: true", "AutoDeploy: always", `AutoDeploy: "always", want a boolean`},
 	} {

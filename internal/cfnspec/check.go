@@ -40,6 +40,9 @@ import (
 //     becomes (AWS::Lambda::Function's Arn);
 //   - every condition named by Fn::If, a Condition key or a condition
 //     function exists, and every DependsOn names a resource;
+//   - no resource depends on itself through Ref, Fn::GetAtt, Fn::Sub and
+//     DependsOn, the edges SAM's generated resources add included
+//     (cycles.go);
 //   - the template's top-level sections, and each resource's and output's
 //     keys, are CloudFormation's.
 func Check(spec *Spec, template []byte) []string {
@@ -51,7 +54,7 @@ func Check(spec *Spec, template []byte) []string {
 	if err := json.Unmarshal(processed, &doc); err != nil {
 		return []string{err.Error()}
 	}
-	c := &checker{spec: spec, params: map[string]bool{}, conditions: map[string]bool{}, targets: map[string]string{}}
+	c := &checker{spec: spec, params: map[string]bool{}, conditions: map[string]bool{}, targets: map[string]string{}, nodes: map[string]string{}}
 	c.template(doc)
 	return c.findings
 }
@@ -62,6 +65,7 @@ type checker struct {
 	params     map[string]bool   // name → is a list
 	conditions map[string]bool   // names
 	targets    map[string]string // logical id → CloudFormation type, SAM's generated resources included
+	nodes      map[string]string // the same ids → their node of the dependency graph (cycles.go)
 	sam        bool              // the template has the SAM transform
 	// langExt: AWS::LanguageExtensions runs before SAM's transform, so an
 	// Fn::If in a SAM property is resolved before SAM reads it.
@@ -130,6 +134,7 @@ func (c *checker) template(doc map[string]any) {
 	}
 	for id, r := range resources {
 		c.targets[id] = fmt.Sprint(asMap(r)["Type"])
+		c.nodes[id] = id
 	}
 	c.samGenerated(resources)
 
@@ -162,6 +167,7 @@ func (c *checker) template(doc map[string]any) {
 	for _, section := range []string{"Conditions", "Rules", "Resources", "Outputs", "Globals"} {
 		c.references(section, doc[section], nil, section == "Conditions" || section == "Rules")
 	}
+	c.cycles(resources, asMap(doc["Globals"]))
 }
 
 func (c *checker) resource(path string, r map[string]any) {

@@ -141,6 +141,39 @@ Globals:
   Function: {MemorySize: 512, Timeout: 10, Layers: [!Ref Layer]}
   Api: {EndpointConfiguration: {Type: REGIONAL}, BinaryMediaTypes: [image~1png]}
 `,
+		// No false circles: a resource naming a function's role while the
+		// function names it (the role waits for neither); a function
+		// naming an API it has no event on; an API whose authorizer is a
+		// function; a global that IgnoreGlobals keeps from the functions
+		// the API calls.
+		"no circle": `
+  Fn:
+    Type: AWS::Serverless::Function
+    IgnoreGlobals: [Environment]
+    Properties:
+      Handler: h
+      Runtime: provided.al2023
+      CodeUri: bin/
+      Environment: {Variables: {QUEUE: !Ref Queue, OTHER: !Ref Other}}
+      Events: {Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /x, Method: GET}}}
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {RedriveAllowPolicy: {sourceQueueArns: [!GetAtt FnRole.Arn]}}
+  Auth:
+    Type: AWS::Serverless::Function
+    IgnoreGlobals: "*"
+    Properties: {Handler: h, Runtime: provided.al2023, CodeUri: bin/}
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      Auth: {DefaultAuthorizer: A, Authorizers: {A: {FunctionArn: !GetAtt Auth.Arn}}}
+  Other:
+    Type: AWS::Serverless::Api
+    Properties: {StageName: v1}
+Globals:
+  Function: {Environment: {Variables: {API: !Ref Api}}}
+`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, f := range cfnspec.Check(spec, []byte(head+body)) {
@@ -233,6 +266,64 @@ Rules:
       - Assert: !Not [!Equals [!Ref Stag, ""]]`, "Rules.R.Assertions[0].Assert.Fn::Not[0].Fn::Equals[0].Ref: Stag is not a parameter"},
 		{"DependsOn missing", `
   X: {Type: AWS::Logs::LogGroup, DependsOn: Tabel}`, "Resources.X.DependsOn: Tabel is not a resource"},
+		// Circular dependencies, which CloudFormation refuses.
+		{"circular Ref", `
+  X: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: !Ref Y}}
+  Y: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: !Ref X}}`, "Resources: circular dependency between resources: X → Y → X"},
+		{"circular DependsOn and GetAtt", `
+  X: {Type: AWS::Logs::LogGroup, DependsOn: [Table, Z]}
+  Y: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: !GetAtt X.Arn}}
+  Z: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: !Sub "${Y}-z"}}`, "circular dependency between resources: X → Z → Y → X"},
+		{"resource naming itself", `
+  X: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: !Sub "${X.Arn}-x"}}`, "circular dependency between resources: X → X"},
+		{"circle through a function's role", `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      CodeUri: x
+      Policies: [{Statement: [{Effect: Allow, Action: execute-api:ManageConnections, Resource: !Sub "arn:aws:execute-api:eu-west-1:123456789012:${Ws}/*"}]}]
+  Ws:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: ws, ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action, Description: !GetAtt Fn.Arn}`,
+			"circular dependency between resources: Fn → FnRole → Ws → Fn"},
+		{"circle through an Api event", `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      CodeUri: x
+      Environment: {Variables: {API: !Ref Api}}
+      Events: {Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /x, Method: GET}}}
+  Api: {Type: AWS::Serverless::Api, Properties: {StageName: v1}}`, "circular dependency between resources: Api → Fn → Api"},
+		{"circle through the implicit API's stage", `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      CodeUri: x
+      Environment: {Variables: {URL: !Sub "https://${ServerlessRestApi}/${ServerlessRestApiProdStage}"}}
+      Events: {Get: {Type: Api, Properties: {Path: /x, Method: GET}}}`, "circular dependency between resources: Fn → ServerlessRestApi → Fn"},
+		{"circle through an S3 event", `
+  Bucket: {Type: AWS::S3::Bucket}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      CodeUri: x
+      Policies: [{Statement: [{Effect: Allow, Action: s3:GetObject, Resource: !Sub "arn:aws:s3:::${Bucket}/*"}]}]
+      Events: {Put: {Type: S3, Properties: {Bucket: !Ref Bucket, Events: s3:ObjectCreated:*}}}`,
+			"circular dependency between resources: Bucket → Fn → FnRole → Bucket"},
+		{"circle through Globals", `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      CodeUri: x
+      Events: {Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /x, Method: GET}}}
+  Api: {Type: AWS::Serverless::Api, Properties: {StageName: v1}}
+Globals:
+  Function: {Environment: {Variables: {API: !Ref Api.Stage}}}`, "circular dependency between resources: Api → Fn → Api.Stage → Api"},
 		{"unknown resource key", `
   X: {Type: AWS::Logs::LogGroup, Propertes: {}}`, "Resources.X.Propertes: not a key of a resource"},
 		{"SAM type without the transform", "", ""}, // built below
