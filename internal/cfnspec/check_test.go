@@ -145,7 +145,8 @@ Globals:
 		// function names it (the role waits for neither); a function
 		// naming an API it has no event on; an API whose authorizer is a
 		// function; a global that IgnoreGlobals keeps from the functions
-		// the API calls.
+		// the API calls; a SAM WebSocketApi whose route's function names it
+		// (the routes wait for the API, not the reverse).
 		"no circle": `
   Fn:
     Type: AWS::Serverless::Function
@@ -171,6 +172,19 @@ Globals:
   Other:
     Type: AWS::Serverless::Api
     Properties: {StageName: v1}
+  Push:
+    Type: AWS::Serverless::Function
+    IgnoreGlobals: "*"
+    Properties:
+      Handler: h
+      Runtime: provided.al2023
+      CodeUri: bin/
+      Policies: [{Statement: [{Effect: Allow, Action: execute-api:ManageConnections, Resource: !Sub "arn:aws:execute-api:eu-west-1:123456789012:${Ws}/*"}]}]
+  Ws:
+    Type: AWS::Serverless::WebSocketApi
+    Properties:
+      RouteSelectionExpression: $request.body.action
+      Routes: {$default: {FunctionArn: !GetAtt Push.Arn}}
 Globals:
   Function: {Environment: {Variables: {API: !Ref Api}}}
 `,

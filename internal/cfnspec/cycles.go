@@ -47,6 +47,10 @@ import (
 //     the cache settings name; an HttpApi two, the Api and its Stage
 //     (StageName, StageVariables, AccessLogSettings, DefaultRouteSettings,
 //     RouteSettings); Globals.Api and Globals.HttpApi count for each;
+//   - an AWS::Serverless::WebSocketApi is the Api and its Stage, as an
+//     HttpApi; its Routes and Auth become integrations, routes and an
+//     authorizer that wait for the Api and for their functions, and the
+//     stage's deployment waits for them, so their edges are the stage's;
 //   - any other AWS::Serverless::* resource is one node.
 
 // roleProperties are a function's (or state machine's) properties that SAM
@@ -59,6 +63,8 @@ var stageProperties = map[string][]string{
 	"AWS::Serverless::Api": {"StageName", "Variables", "MethodSettings", "AccessLogSetting", "CanarySetting",
 		"TracingEnabled", "CacheClusterEnabled", "CacheClusterSize"},
 	"AWS::Serverless::HttpApi": {"StageName", "StageVariables", "AccessLogSettings", "DefaultRouteSettings", "RouteSettings"},
+	"AWS::Serverless::WebSocketApi": {"StageName", "StageVariables", "AccessLogSettings", "DefaultRouteSettings", "RouteSettings",
+		"Routes", "Auth"},
 }
 
 // graph is the dependency graph: node → the nodes it waits for.
@@ -104,7 +110,7 @@ func (c *checker) cycles(resources, globals map[string]any) {
 		switch typ {
 		case "AWS::Serverless::Function", "AWS::Serverless::StateMachine":
 			c.functionEdges(g, id, props)
-		case "AWS::Serverless::Api", "AWS::Serverless::HttpApi":
+		case "AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::Serverless::WebSocketApi":
 			c.apiEdges(g, id, typ, props)
 		default:
 			for _, p := range props {
@@ -212,8 +218,8 @@ func (c *checker) eventEdges(g graph, id string, event map[string]any) {
 	}
 }
 
-// apiEdges adds the edges of an Api or HttpApi and of the stage (and
-// deployment) SAM generates for it.
+// apiEdges adds the edges of an Api, HttpApi or WebSocketApi and of the
+// stage (and deployment) SAM generates for it.
 func (c *checker) apiEdges(g graph, id, typ string, props []samProperty) {
 	stage := id + ".Stage"
 	g.edge(stage, id)
