@@ -102,10 +102,15 @@ deploy:
 	@$(MAKE) -s outputs
 
 # The stack's outputs (URLs, auth mode), then how to get a token, or the
-# open mode's warning.
+# open mode's warning. A failed describe-stacks (no AWS CLI, no such stack
+# in this Region, no credentials) or a stack without outputs fails, so that
+# `make deploy` never ends "successfully" without its URLs.
 outputs:
-	@$(AWS) cloudformation describe-stacks --stack-name $(STACK) $(sam_region) \
-		--query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text | \
+	@command -v $(AWS) >/dev/null || { echo "make outputs needs the AWS CLI (docs/deploy.md)" >&2; exit 1; }
+	@out=$$($(AWS) cloudformation describe-stacks --stack-name $(STACK) $(sam_region) \
+		--query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text) || exit 1; \
+	case "$$out" in ""|None) echo "stack $(STACK) has no outputs: is its deploy complete? (aws cloudformation describe-stacks --stack-name $(STACK))" >&2; exit 1;; esac; \
+	printf '%s\n' "$$out" | \
 	awk -F '\t' '$$1 == "OpenModeWarning" {warn = $$2; next} \
 		$$1 == "TokenCommand" {token = $$2; next} \
 		{printf "%-28s %s\n", $$1, $$2} \
@@ -123,6 +128,7 @@ TTL ?= 24h
 CHATAPP ?= $(GO) run ./cmd/chatapp
 token:
 	@test -n '$(USER_ID)' || { echo "usage: make token USER_ID=U [ROOMS=lobby,dev] [NAME=Ada] [TTL=24h] [STACK=$(STACK)]" >&2; exit 2; }
+	@command -v $(AWS) >/dev/null || { echo "make token needs the AWS CLI (docs/deploy.md)" >&2; exit 1; }
 	@arn=$$($(AWS) cloudformation describe-stacks --stack-name $(STACK) $(sam_region) \
 		--query "Stacks[0].Outputs[?OutputKey=='AuthSecretArn'].OutputValue" --output text) || exit 1; \
 	case "$$arn" in arn:*) ;; *) echo "stack $(STACK) has no AuthSecretArn output: its AuthMode is not secret" >&2; exit 1;; esac; \

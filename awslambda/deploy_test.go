@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 
 	"github.com/awslabs/goformation/v7/intrinsics"
 )
@@ -30,6 +31,11 @@ func deployTemplate(params map[string]string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return deployTemplateData(data, params)
+}
+
+// deployTemplateData is deployTemplate of a template given as data.
+func deployTemplateData(data []byte, params map[string]string) ([]byte, error) {
 	longForm, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{NoProcess: true})
 	if err != nil {
 		return nil, err
@@ -216,7 +222,10 @@ func (d *deployment) condition(name string) (bool, error) {
 type noValue struct{}
 
 // resolve drops the resources and outputs whose Condition is false, and
-// resolves every Fn::If of them and of Globals.
+// resolves every Fn::If of them and of Globals. What is left must refer
+// only to what is left: a resource, an output or a SAM global naming a
+// resource whose Condition is false is refused (an output's Condition must
+// exclude it wherever its resources are not created).
 func (d *deployment) resolve() error {
 	for _, section := range []string{"Resources", "Outputs"} {
 		entries, _ := d.doc[section].(map[string]any)
@@ -252,6 +261,15 @@ func (d *deployment) resolve() error {
 		if dangling := d.dangling(resources[id], resources); dangling != "" {
 			return fmt.Errorf("resource %s refers to %s, which this deployment does not create", id, dangling)
 		}
+	}
+	outputs, _ := d.doc["Outputs"].(map[string]any)
+	for name := range outputs {
+		if dangling := d.dangling(outputs[name], resources); dangling != "" {
+			return fmt.Errorf("output %s refers to %s, which this deployment does not create", name, dangling)
+		}
+	}
+	if dangling := d.dangling(d.doc["Globals"], resources); dangling != "" {
+		return fmt.Errorf("Globals refer to %s, which this deployment does not create", dangling)
 	}
 	delete(d.doc, "Conditions")
 	return nil
@@ -324,16 +342,24 @@ func (d *deployment) dangling(v any, resources map[string]any) string {
 					return id
 				}
 			case "Fn::GetAtt":
-				if args, _ := e.([]any); len(args) > 0 && !known(fmt.Sprint(args[0])) {
-					return fmt.Sprint(args[0])
+				id, _, _ := strings.Cut(fmt.Sprint(e), ".") // the Resource.Attribute form
+				if args, ok := e.([]any); ok && len(args) > 0 {
+					id = fmt.Sprint(args[0])
+				}
+				if !known(id) {
+					return id
 				}
 			case "Fn::Sub":
 				s, _ := e.(string)
+				var locals map[string]any
 				if args, ok := e.([]any); ok && len(args) > 0 {
 					s, _ = args[0].(string)
+					if len(args) > 1 {
+						locals, _ = args[1].(map[string]any)
+					}
 				}
 				for _, m := range subRef.FindAllStringSubmatch(s, -1) {
-					if !known(m[1]) {
+					if _, local := locals[m[1]]; !local && !known(m[1]) {
 						return m[1]
 					}
 				}
@@ -350,4 +376,53 @@ func (d *deployment) dangling(v any, resources map[string]any) string {
 		}
 	}
 	return ""
+}
+
+// TestDeployDangling: a deployment whose resources, outputs or SAM globals
+// name a resource that a false Condition removes is refused, in the mode
+// that removes it; the template as it is passes in every mode.
+func TestDeployDangling(t *testing.T) {
+	data, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := map[string]string{"AuthMode": "open"}
+	ownSecret := map[string]string{"AuthSecretArn": ownSecretARN}
+	for _, c := range []struct {
+		name, old, new string
+		params         map[string]string
+		want           string
+	}{
+		{"output without the resource's condition", "Outputs:\n", "Outputs:\n  AuthorizerArn:\n    Value: !GetAtt AuthorizerFunction.Arn\n",
+			open, "output AuthorizerArn refers to AuthorizerFunction"},
+		{"output whose condition is too wide", "!If [GenerateAuthSecret, !Ref AuthSecret, !Ref AuthSecretArn]", "!Ref AuthSecret",
+			ownSecret, "output AuthSecretArn refers to AuthSecret"},
+		{"output Sub of a removed resource", "Outputs:\n", "Outputs:\n  AuthorizerLogs:\n    Value: !Sub \"${AuthorizerLogGroup}\"\n",
+			open, "output AuthorizerLogs refers to AuthorizerLogGroup"},
+		{"resource without the resource's condition", "AuthorizerId: !If [AuthOpen, !Ref AWS::NoValue, !Ref WebSocketAuthorizer]", "AuthorizerId: !Ref WebSocketAuthorizer",
+			open, "resource ConnectRoute refers to WebSocketAuthorizer"},
+		{"resource GetAtt (Resource.Attribute form) of a removed resource", `RouteSelectionExpression: "$request.body.action"`, `RouteSelectionExpression: "$request.body.action"` + "\n      Description: !GetAtt AuthorizerFunction.Arn",
+			open, "resource WebSocketApi refers to AuthorizerFunction"},
+		{"global of a removed resource", "        CHATAPP_SEND_RATE:", "        CHATAPP_SECRET_ARN: !Ref AuthSecret\n        CHATAPP_SEND_RATE:",
+			open, "Globals refer to AuthSecret"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			broken := strings.Replace(string(data), c.old, c.new, 1)
+			if broken == string(data) {
+				t.Fatalf("template.yaml has no %q any more: change this case", c.old)
+			}
+			if _, err := deployTemplateData([]byte(broken), c.params); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("deploy with %v: err %v, want %q", c.params, err, c.want)
+			}
+			// Where the resource exists, the same template deploys.
+			if _, err := deployTemplateData([]byte(broken), nil); err != nil {
+				t.Errorf("deploy with the defaults: %v", err)
+			}
+		})
+	}
+	for _, params := range []map[string]string{nil, open, ownSecret, {"AuthMode": "jwks", "AuthJwksUrl": "https://idp.example/jwks.json"}} {
+		if _, err := deployTemplateData(data, params); err != nil {
+			t.Errorf("template.yaml with %v: %v", params, err)
+		}
+	}
 }

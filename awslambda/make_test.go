@@ -84,8 +84,15 @@ func TestMakeDeploy(t *testing.T) {
 	if strings.Contains(out, "WARNING") {
 		t.Errorf("make deploy warns of open mode:\n%s", out)
 	}
-	if !strings.Contains(out, "outputs") {
-		t.Errorf("make deploy does not print the stack's outputs:\n%s", out)
+	// After sam deploy, the outputs of the stack just deployed: under -n
+	// make still runs the recursive make, which prints outputs' commands.
+	deployed, described := strings.Index(out, "sam deploy "), strings.Index(out, "aws cloudformation describe-stacks --stack-name chatapp ")
+	if deployed < 0 || described < deployed {
+		t.Errorf("make deploy does not read the stack's outputs after sam deploy:\n%s", out)
+	}
+	_, out = samDeployArgs(t, "STACK=chat-eu", "REGION=eu-west-1")
+	if !strings.Contains(out, "describe-stacks --stack-name chat-eu --region eu-west-1 ") {
+		t.Errorf("make deploy STACK=chat-eu REGION=eu-west-1 reads the outputs of another stack:\n%s", out)
 	}
 
 	args, out = samDeployArgs(t, "PARAMS=AuthMode=open Stage=prod")
@@ -148,6 +155,41 @@ func TestMakeOutputs(t *testing.T) {
 	}
 }
 
+// TestMakeOutputsFails: when the outputs cannot be read (no AWS CLI, a
+// stack missing in the Region, a stack without outputs yet), make outputs
+// fails with the reason, so that make deploy does not end as if all went
+// well without the URLs.
+func TestMakeOutputsFails(t *testing.T) {
+	dir := t.TempDir()
+	// What the AWS CLI does for a stack that is not in the Region.
+	missing := filepath.Join(dir, "aws-missing")
+	if err := os.WriteFile(missing, []byte("#!/bin/sh\necho 'An error occurred (ValidationError) when calling the DescribeStacks operation: Stack with id chatapp does not exist' >&2\nexit 254\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A stack whose outputs are not there (yet): the CLI prints None.
+	none := filepath.Join(dir, "aws-none")
+	if err := os.WriteFile(none, []byte("#!/bin/sh\necho None\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ aws, want string }{
+		{"false", ""},
+		{filepath.Join(dir, "no-such-aws"), "needs the AWS CLI"},
+		{missing, "Stack with id chatapp does not exist"},
+		{none, "has no outputs"},
+	} {
+		cmd := exec.Command("make", "-C", "..", "-s", "outputs", "AWS="+c.aws, "REGION=eu-west-1")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if err == nil {
+			t.Errorf("make outputs AWS=%s succeeded (stdout %q)", filepath.Base(c.aws), stdout.String())
+		}
+		if !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("make outputs AWS=%s: stderr %q, want %q", filepath.Base(c.aws), stderr.String(), c.want)
+		}
+	}
+}
+
 // TestMakeToken: `make token` reads the stack's secret with the AWS CLI and
 // mints, with the real chatapp binary, a token the authorizer accepts for
 // the user and rooms asked for; the secret is on no command line.
@@ -200,5 +242,18 @@ func TestMakeToken(t *testing.T) {
 	}
 	if _, err := os.Stat(aws + ".log"); err == nil {
 		t.Error("make token without USER_ID called AWS")
+	}
+
+	// Without the AWS CLI, a failure that says so.
+	if out, err := exec.Command("make", "-C", "..", "-s", "token", "AWS="+filepath.Join(dir, "no-such-aws"), "CHATAPP="+wrapper, "USER_ID=42").CombinedOutput(); err == nil || !strings.Contains(string(out), "needs the AWS CLI") {
+		t.Errorf("make token without the AWS CLI: err %v, output %q", err, out)
+	}
+	// A failing AWS CLI: make token fails and runs no chatapp.
+	os.Remove(wrapper + ".log")
+	if out, err := exec.Command("make", "-C", "..", "-s", "token", "AWS=false", "CHATAPP="+wrapper, "USER_ID=42").CombinedOutput(); err == nil {
+		t.Errorf("make token AWS=false succeeded: %q", out)
+	}
+	if _, err := os.Stat(wrapper + ".log"); err == nil {
+		t.Error("make token AWS=false ran chatapp")
 	}
 }

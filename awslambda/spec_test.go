@@ -37,6 +37,10 @@ func TestTemplateSpecCatches(t *testing.T) {
 		{"RouteSelectionExpression:", "RouteSelectionExpresion:", "Properties.RouteSelectionExpresion: unknown property"},
 		// A property SAM passes to AWS::Lambda::Function, misspelt inside.
 		{"LogFormat: JSON", "LogFormats: JSON", "Properties.LoggingConfig.LogFormats: unknown property"},
+		// Properties SAM's schema leaves untyped, in Globals, checked as
+		// AWS::Lambda::Function's.
+		{"MemorySize: 256", "MemorySize: lots", `Globals.Function.MemorySize: "lots", want a number`},
+		{"Timeout: 10", "Timeout: soon", `Globals.Function.Timeout: "soon", want a number`},
 		// A SAM property SAM's schema lacks.
 		{"Handler: connect", "Handler: connect\n      Memory: 256", "Properties.Memory: unknown property (SAM's schema)"},
 		// An attribute the generated AWS::Lambda::Function lacks.
@@ -47,6 +51,13 @@ func TestTemplateSpecCatches(t *testing.T) {
 		{"DependsOn: [", "DependsOn: [NoSuchRoute, ", "DependsOn: NoSuchRoute is not a resource"},
 		// A required property gone.
 		{"IntegrationType: AWS_PROXY", "", "required property IntegrationType is missing"},
+		// Circular dependencies: the WebSocket API naming a function whose
+		// role (SAM's, from its Policies) names the API; a global naming
+		// the REST API, whose definition names the functions of its events.
+		{`RouteSelectionExpression: "$request.body.action"`, `RouteSelectionExpression: "$request.body.action"` + "\n      Description: !GetAtt ConnectFunction.Arn",
+			"circular dependency between resources: ConnectFunction → ConnectFunctionRole → WebSocketApi → ConnectFunction"},
+		{"        CHATAPP_SEND_RATE:", "        CHATAPP_REST_API: !Ref RestApi\n        CHATAPP_SEND_RATE:",
+			"circular dependency between resources: AuthorizerFunction → RestApi → AuthorizerFunction"},
 		// A value of the wrong type.
 		{"AutoDeploy: true", "AutoDeploy: always", `AutoDeploy: "always", want a boolean`},
 	} {

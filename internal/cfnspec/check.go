@@ -23,7 +23,9 @@ import (
 //     integer, boolean, list, map, tag, nested property types, unions; a
 //     string's allowed values) — SAM's types by SAM's schema, and the
 //     properties SAM passes through by the CloudFormation type it passes
-//     them to;
+//     them to: those its schema names the type of (__samPassThrough), and
+//     those it leaves untyped as the same-named property of the resource
+//     SAM generates (passthrough.go), in Globals too;
 //   - an intrinsic function stands only where its result may: a list
 //     (Fn::Split, Fn::GetAZs, Fn::Cidr, a Ref to a list parameter) only for
 //     a list, a string (Fn::Join, Fn::Sub, Fn::Base64) only for a scalar,
@@ -38,6 +40,9 @@ import (
 //     becomes (AWS::Lambda::Function's Arn);
 //   - every condition named by Fn::If, a Condition key or a condition
 //     function exists, and every DependsOn names a resource;
+//   - no resource depends on itself through Ref, Fn::GetAtt, Fn::Sub and
+//     DependsOn, the edges SAM's generated resources add included
+//     (cycles.go);
 //   - the template's top-level sections, and each resource's and output's
 //     keys, are CloudFormation's.
 func Check(spec *Spec, template []byte) []string {
@@ -49,7 +54,7 @@ func Check(spec *Spec, template []byte) []string {
 	if err := json.Unmarshal(processed, &doc); err != nil {
 		return []string{err.Error()}
 	}
-	c := &checker{spec: spec, params: map[string]bool{}, conditions: map[string]bool{}, targets: map[string]string{}}
+	c := &checker{spec: spec, params: map[string]bool{}, conditions: map[string]bool{}, targets: map[string]string{}, nodes: map[string]string{}}
 	c.template(doc)
 	return c.findings
 }
@@ -60,6 +65,7 @@ type checker struct {
 	params     map[string]bool   // name → is a list
 	conditions map[string]bool   // names
 	targets    map[string]string // logical id → CloudFormation type, SAM's generated resources included
+	nodes      map[string]string // the same ids → their node of the dependency graph (cycles.go)
 	sam        bool              // the template has the SAM transform
 	// langExt: AWS::LanguageExtensions runs before SAM's transform, so an
 	// Fn::If in a SAM property is resolved before SAM reads it.
@@ -128,6 +134,7 @@ func (c *checker) template(doc map[string]any) {
 	}
 	for id, r := range resources {
 		c.targets[id] = fmt.Sprint(asMap(r)["Type"])
+		c.nodes[id] = id
 	}
 	c.samGenerated(resources)
 
@@ -139,6 +146,9 @@ func (c *checker) template(doc map[string]any) {
 			c.errorf("Globals", "needs Transform: %s", samTransform)
 		}
 		c.samValue("Globals", g, c.spec.sam.globals)
+		for _, section := range sortedKeys(asMap(g)) {
+			c.passThrough("Globals."+section, "AWS::Serverless::"+section, asMap(asMap(g)[section]))
+		}
 	}
 	outputs := asMap(doc["Outputs"])
 	for _, name := range sortedKeys(outputs) {
@@ -157,6 +167,7 @@ func (c *checker) template(doc map[string]any) {
 	for _, section := range []string{"Conditions", "Rules", "Resources", "Outputs", "Globals"} {
 		c.references(section, doc[section], nil, section == "Conditions" || section == "Rules")
 	}
+	c.cycles(resources, asMap(doc["Globals"]))
 }
 
 func (c *checker) resource(path string, r map[string]any) {
@@ -193,6 +204,7 @@ func (c *checker) resource(path string, r map[string]any) {
 			c.errorf(path, "unknown resource type %s (SAM's schema)", typ)
 		default:
 			c.samValue(path, r, def)
+			c.passThrough(path+".Properties", typ, asMap(r["Properties"]))
 		}
 	case strings.HasPrefix(typ, "Custom::"):
 		// A custom resource takes any properties.

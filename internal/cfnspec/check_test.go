@@ -110,6 +110,84 @@ Outputs:
       LogGroupName: !Sub ["/x/${Name}/${!Literal}/${AWS::StackName}", {Name: !Ref Stage}]
       Tags: [{Key: k, Value: !Select [0, !Ref Subnets]}]
 `,
+		// Properties SAM's schema leaves untyped, of the CloudFormation
+		// type they become; and SAM's own shapes where the generated
+		// resource has a property of the same name but another shape (an
+		// Api's EndpointConfiguration {Type}, RestApi's {Types}; an
+		// HttpApi's CorsConfiguration true, unique to SAM).
+		"pass-through": `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      Runtime: provided.al2023
+      CodeUri: bin/
+      MemorySize: 256
+      Timeout: !If [IsProd, 10, 3]
+      ReservedConcurrentExecutions: 5
+      Layers: [!Ref Layer]
+      VpcConfig: {SubnetIds: !Ref Subnets, SecurityGroupIds: [sg-1]}
+      PackageType: Zip
+  Layer:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: layer/, LayerName: l}
+  Api:
+    Type: AWS::Serverless::Api
+    Properties: {StageName: v1, BinaryMediaTypes: [image~1png], DisableExecuteApiEndpoint: true}
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties: {CorsConfiguration: true, FailOnWarnings: true, StageVariables: {a: b}}
+Globals:
+  Function: {MemorySize: 512, Timeout: 10, Layers: [!Ref Layer]}
+  Api: {EndpointConfiguration: {Type: REGIONAL}, BinaryMediaTypes: [image~1png]}
+`,
+		// No false circles: a resource naming a function's role while the
+		// function names it (the role waits for neither); a function
+		// naming an API it has no event on; an API whose authorizer is a
+		// function; a global that IgnoreGlobals keeps from the functions
+		// the API calls; a SAM WebSocketApi whose route's function names it
+		// (the routes wait for the API, not the reverse).
+		"no circle": `
+  Fn:
+    Type: AWS::Serverless::Function
+    IgnoreGlobals: [Environment]
+    Properties:
+      Handler: h
+      Runtime: provided.al2023
+      CodeUri: bin/
+      Environment: {Variables: {QUEUE: !Ref Queue, OTHER: !Ref Other}}
+      Events: {Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /x, Method: GET}}}
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {RedriveAllowPolicy: {sourceQueueArns: [!GetAtt FnRole.Arn]}}
+  Auth:
+    Type: AWS::Serverless::Function
+    IgnoreGlobals: "*"
+    Properties: {Handler: h, Runtime: provided.al2023, CodeUri: bin/}
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: v1
+      Auth: {DefaultAuthorizer: A, Authorizers: {A: {FunctionArn: !GetAtt Auth.Arn}}}
+  Other:
+    Type: AWS::Serverless::Api
+    Properties: {StageName: v1}
+  Push:
+    Type: AWS::Serverless::Function
+    IgnoreGlobals: "*"
+    Properties:
+      Handler: h
+      Runtime: provided.al2023
+      CodeUri: bin/
+      Policies: [{Statement: [{Effect: Allow, Action: execute-api:ManageConnections, Resource: !Sub "arn:aws:execute-api:eu-west-1:123456789012:${Ws}/*"}]}]
+  Ws:
+    Type: AWS::Serverless::WebSocketApi
+    Properties:
+      RouteSelectionExpression: $request.body.action
+      Routes: {$default: {FunctionArn: !GetAtt Push.Arn}}
+Globals:
+  Function: {Environment: {Variables: {API: !Ref Api}}}
+`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, f := range cfnspec.Check(spec, []byte(head+body)) {
@@ -202,6 +280,64 @@ Rules:
       - Assert: !Not [!Equals [!Ref Stag, ""]]`, "Rules.R.Assertions[0].Assert.Fn::Not[0].Fn::Equals[0].Ref: Stag is not a parameter"},
 		{"DependsOn missing", `
   X: {Type: AWS::Logs::LogGroup, DependsOn: Tabel}`, "Resources.X.DependsOn: Tabel is not a resource"},
+		// Circular dependencies, which CloudFormation refuses.
+		{"circular Ref", `
+  X: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: !Ref Y}}
+  Y: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: !Ref X}}`, "Resources: circular dependency between resources: X → Y → X"},
+		{"circular DependsOn and GetAtt", `
+  X: {Type: AWS::Logs::LogGroup, DependsOn: [Table, Z]}
+  Y: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: !GetAtt X.Arn}}
+  Z: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: !Sub "${Y}-z"}}`, "circular dependency between resources: X → Z → Y → X"},
+		{"resource naming itself", `
+  X: {Type: AWS::Logs::LogGroup, Properties: {LogGroupName: !Sub "${X.Arn}-x"}}`, "circular dependency between resources: X → X"},
+		{"circle through a function's role", `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      CodeUri: x
+      Policies: [{Statement: [{Effect: Allow, Action: execute-api:ManageConnections, Resource: !Sub "arn:aws:execute-api:eu-west-1:123456789012:${Ws}/*"}]}]
+  Ws:
+    Type: AWS::ApiGatewayV2::Api
+    Properties: {Name: ws, ProtocolType: WEBSOCKET, RouteSelectionExpression: $request.body.action, Description: !GetAtt Fn.Arn}`,
+			"circular dependency between resources: Fn → FnRole → Ws → Fn"},
+		{"circle through an Api event", `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      CodeUri: x
+      Environment: {Variables: {API: !Ref Api}}
+      Events: {Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /x, Method: GET}}}
+  Api: {Type: AWS::Serverless::Api, Properties: {StageName: v1}}`, "circular dependency between resources: Api → Fn → Api"},
+		{"circle through the implicit API's stage", `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      CodeUri: x
+      Environment: {Variables: {URL: !Sub "https://${ServerlessRestApi}/${ServerlessRestApiProdStage}"}}
+      Events: {Get: {Type: Api, Properties: {Path: /x, Method: GET}}}`, "circular dependency between resources: Fn → ServerlessRestApi → Fn"},
+		{"circle through an S3 event", `
+  Bucket: {Type: AWS::S3::Bucket}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      CodeUri: x
+      Policies: [{Statement: [{Effect: Allow, Action: s3:GetObject, Resource: !Sub "arn:aws:s3:::${Bucket}/*"}]}]
+      Events: {Put: {Type: S3, Properties: {Bucket: !Ref Bucket, Events: s3:ObjectCreated:*}}}`,
+			"circular dependency between resources: Bucket → Fn → FnRole → Bucket"},
+		{"circle through Globals", `
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: h
+      CodeUri: x
+      Events: {Get: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /x, Method: GET}}}
+  Api: {Type: AWS::Serverless::Api, Properties: {StageName: v1}}
+Globals:
+  Function: {Environment: {Variables: {API: !Ref Api.Stage}}}`, "circular dependency between resources: Api → Fn → Api.Stage → Api"},
 		{"unknown resource key", `
   X: {Type: AWS::Logs::LogGroup, Propertes: {}}`, "Resources.X.Propertes: not a key of a resource"},
 		{"SAM type without the transform", "", ""}, // built below
@@ -213,6 +349,23 @@ Rules:
   Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, LoggingConfig: JSON}}`, `Resources.Fn.Properties.LoggingConfig: "JSON", want a structure`},
 		{"SAM pass-through property unknown inside", `
   Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, LoggingConfig: {Format: JSON}}}`, "Resources.Fn.Properties.LoggingConfig.Format: unknown property"},
+		// Properties SAM's schema leaves untyped (PassThroughProp), checked
+		// as the AWS::Lambda::Function, RestApi or Stage property they become.
+		{"SAM untyped pass-through property of the wrong type", `
+  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, MemorySize: lots}}`, `Resources.Fn.Properties.MemorySize: "lots", want a number`},
+		{"SAM untyped pass-through property not an integer", `
+  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, ReservedConcurrentExecutions: 2.5}}`, "Resources.Fn.Properties.ReservedConcurrentExecutions: 2.5, want an integer"},
+		{"SAM untyped pass-through list given a string", `
+  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, Layers: "arn:aws:lambda:eu-west-1:123456789012:layer:l:1"}}`, `Resources.Fn.Properties.Layers: "arn:aws:lambda:eu-west-1:123456789012:layer:l:1", want a list`},
+		{"SAM untyped pass-through structure unknown inside", `
+  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, VpcConfig: {Subnets: [a]}}}`, "Resources.Fn.Properties.VpcConfig.Subnets: unknown property"},
+		{"SAM untyped pass-through Fn::If branch", `
+  Fn: {Type: AWS::Serverless::Function, Properties: {Handler: h, CodeUri: x, Timeout: !If [IsProd, 10, soon]}}`, `Resources.Fn.Properties.Timeout: "soon", want a number`},
+		{"SAM untyped pass-through property of an Api", `
+  Api: {Type: AWS::Serverless::Api, Properties: {StageName: v1, BinaryMediaTypes: image~1png}}`, `Resources.Api.Properties.BinaryMediaTypes: "image~1png", want a list`},
+		{"SAM untyped pass-through property in Globals", `
+Globals:
+  Function: {Timeout: soon}`, `Globals.Function.Timeout: "soon", want a number`},
 		{"SAM event without its required property", `
   Fn:
     Type: AWS::Serverless::Function

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/chatapp-dev/chatapp/internal/reporoot"
 )
 
 var shared struct {
@@ -20,7 +22,7 @@ var shared struct {
 func ForTest(t testing.TB) *Spec {
 	t.Helper()
 	shared.once.Do(func() {
-		root, err := repoRoot()
+		root, err := reporoot.Find()
 		if err != nil {
 			shared.err = err
 			return
@@ -36,21 +38,4 @@ func ForTest(t testing.TB) *Spec {
 		t.Fatalf("cfnspec: %v", err)
 	}
 	return shared.spec
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }

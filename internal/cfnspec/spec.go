@@ -13,8 +13,9 @@
 //     AWS::Serverless::* types, written by aws-sam-translator 1.110.0 (the
 //     transform's own code) from its models; `scripts/cfn-spec.sh --sam`
 //     writes it anew from the installed translator. It is kept in git
-//     because neither npm nor the Go module proxy carries a current one. Where SAM passes a property through to the resource it
-//     generates (a function's LoggingConfig to AWS::Lambda::Function), the
+//     because neither npm nor the Go module proxy carries a current one.
+//     Where SAM passes a property through to the resource it generates (a
+//     function's LoggingConfig or MemorySize to AWS::Lambda::Function), the
 //     value is checked against that CloudFormation type.
 //
 // Check reports every finding; see check.go for what is checked.
