@@ -697,7 +697,7 @@ func TestConnectionReadsAreStronglyConsistent(t *testing.T) {
 	if err := db.CreateConnection(ctx, &moved, 2); err != nil {
 		t.Fatalf("moving a connection to another room: %v", err)
 	}
-	if err := db.DeleteConnection(ctx, conns[0].ID); err != nil {
+	if _, err := db.DeleteConnection(ctx, conns[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ListConnections(ctx); err != nil {
@@ -748,7 +748,7 @@ func TestMovedConnectionLeavesNoRowBehind(t *testing.T) {
 		if got, err := db.FindConnection(ctx, c.ID); err != nil || got.RoomID != to {
 			t.Fatalf("cap %d: after the move FindConnection = %+v, %v; want it in %s", maxPerUser, got, err, to)
 		}
-		if err := db.DeleteConnection(ctx, c.ID); err != nil {
+		if _, err := db.DeleteConnection(ctx, c.ID); err != nil {
 			t.Fatal(err)
 		}
 		for _, room := range []string{from, to} {
