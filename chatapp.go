@@ -42,8 +42,12 @@ type ConnectionStore interface {
 	// rows live, so $connects of one user racing each other never pass the
 	// cap together, whichever process runs them.
 	CreateConnection(ctx context.Context, c *Connection, maxPerUser int) error
-	// DeleteConnection removes a connection; removing a missing one is not an error.
-	DeleteConnection(ctx context.Context, id string) error
+	// DeleteConnection removes a connection and returns it, or nil when
+	// none was stored (FindConnection would say ENOTFOUND): removing a
+	// missing one is not an error. $disconnect learns from it the room to
+	// announce the leave in, with no read of its own, and of two deletes
+	// of one connection at most one returns it.
+	DeleteConnection(ctx context.Context, id string) (*Connection, error)
 	// FindConnection returns ENOTFOUND when the connection is not stored.
 	FindConnection(ctx context.Context, id string) (*Connection, error)
 	// FindConnectionsByRoom returns the room's connections, oldest first.

@@ -35,7 +35,9 @@ func newRoomStore(room string, n int) *roomStore {
 }
 
 func (s *roomStore) CreateConnection(context.Context, *chatapp.Connection, int) error { return nil }
-func (s *roomStore) DeleteConnection(context.Context, string) error                   { return nil }
+func (s *roomStore) DeleteConnection(context.Context, string) (*chatapp.Connection, error) {
+	return nil, nil
+}
 func (s *roomStore) FindConnection(context.Context, string) (*chatapp.Connection, error) {
 	return nil, chatapp.Errorf(chatapp.ENOTFOUND, "not found")
 }

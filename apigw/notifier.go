@@ -191,7 +191,7 @@ func (n *Notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Pu
 			// yet is no sign that it is dead: its row stays.
 			if chatapp.ErrorCode(err) == chatapp.EGONE && !stillConnecting(c, now) {
 				// $disconnect is best-effort: a 410 is the sure sign.
-				if derr := n.Connections.DeleteConnection(ctx, c.ID); derr != nil {
+				if _, derr := n.Connections.DeleteConnection(ctx, c.ID); derr != nil {
 					n.logger().WarnContext(ctx, "removing gone connection failed", "connection_id", c.ID, "err", derr)
 				}
 			} else if err != nil {

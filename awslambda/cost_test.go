@@ -4,21 +4,27 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/apigw"
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/dynamodb"
+	"github.com/chatapp-dev/chatapp/handler"
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
 )
 
@@ -26,10 +32,13 @@ func TestMain(m *testing.M) { os.Exit(dynamolocal.Main(m)) }
 
 // docs/deploy.md's "What it costs" is arithmetic on two tables, prices and
 // the units one operation uses: the checks below redo it. What the code
-// and the template decide is taken from them, not from the doc: how many
-// items each transaction writes (the real store on DynamoDB Local), whether
-// the REST authorizer caches (template.yaml), and how many posts run at a
-// time (apigw.DefaultConcurrency).
+// and the template decide is taken from them, not from the doc: the writes
+// and reads each operation makes (its function run on DynamoDB Local, the
+// reads' capacity as DynamoDB reports it), whether the REST authorizer
+// caches and the functions' memory (template.yaml), and how many posts run
+// at a time (apigw.DefaultConcurrency). A room listing reads every row of
+// the room, so its RRU grow with the room: ceil(N × row bytes / 4 KB),
+// strongly consistent, with the row size measured too.
 
 // costSection returns docs/deploy.md's "What it costs" section.
 func costSection(t *testing.T) string {
@@ -105,7 +114,7 @@ func number(t *testing.T, s string) float64 {
 
 // units is one row of the units table.
 type units struct {
-	rest, wsIn, framesPerMember, functionMS, authorizer, txnItems, standardWrites, rru, bytesOut float64
+	rest, wsIn, framesPerMember, functionMS, authorizer, txnItems, standardWrites, rru, roomListings, bytesOut float64
 }
 
 // costModel is the section's tables.
@@ -115,7 +124,7 @@ type costModel struct {
 	assumptions map[string]float64
 }
 
-var unitColumns = []string{"operation", "REST requests", "WebSocket messages in", "frames out per member", "function ms", "authorizer calls", "transactional items", "standard writes", "RRU", "bytes out"}
+var unitColumns = []string{"operation", "REST requests", "WebSocket messages in", "frames out per member", "function ms", "authorizer calls", "transactional items", "standard writes", "RRU", "room listings", "bytes out"}
 
 func readCostModel(t *testing.T, all []mdTable) costModel {
 	t.Helper()
@@ -132,7 +141,7 @@ func readCostModel(t *testing.T, all []mdTable) costModel {
 			}
 			for _, r := range tb.rows {
 				var u units
-				for i, p := range []*float64{&u.rest, &u.wsIn, &u.framesPerMember, &u.functionMS, &u.authorizer, &u.txnItems, &u.standardWrites, &u.rru, &u.bytesOut} {
+				for i, p := range []*float64{&u.rest, &u.wsIn, &u.framesPerMember, &u.functionMS, &u.authorizer, &u.txnItems, &u.standardWrites, &u.rru, &u.roomListings, &u.bytesOut} {
 					*p = number(t, r[i+1])
 				}
 				m.ops[r[0]] = u
@@ -148,7 +157,7 @@ func readCostModel(t *testing.T, all []mdTable) costModel {
 			t.Fatalf("no price %q in %v", name, m.prices)
 		}
 	}
-	for _, name := range []string{"frame bytes", "function memory GB", "authorizer ms", "log KB per invocation"} {
+	for _, name := range []string{"frame bytes", "connection row bytes", "function memory GB", "authorizer ms", "log KB per invocation"} {
 		if _, ok := m.assumptions[name]; !ok {
 			t.Fatalf("no assumption %q", name)
 		}
@@ -179,6 +188,9 @@ func (m costModel) lines(t *testing.T, scenario string) map[string]float64 {
 		if !ok {
 			t.Fatalf("scenario %q: no operation %q in the units table", scenario, name)
 		}
+		if u.roomListings > 0 && members == 0 {
+			t.Fatalf("scenario %q: %s lists a room, whose size the scenario does not name", scenario, name)
+		}
 		rest += u.rest * count
 		wsIn += u.wsIn * count
 		wsOut += u.framesPerMember * members * count
@@ -186,7 +198,7 @@ func (m costModel) lines(t *testing.T, scenario string) map[string]float64 {
 		authz += u.authorizer * count
 		seconds += (u.functionMS + u.authorizer*m.assumptions["authorizer ms"]) / 1000 * count
 		wru += (2*u.txnItems + u.standardWrites) * count
-		rru += u.rru * count
+		rru += (u.rru + u.roomListings*listingRRU(members, m.assumptions["connection row bytes"])) * count
 		bytesOut += u.bytesOut * count
 	}
 	bytesOut += wsOut * m.assumptions["frame bytes"]
@@ -202,6 +214,13 @@ func (m costModel) lines(t *testing.T, scenario string) map[string]float64 {
 		"CloudWatch Logs":        (invocations + authz) * m.assumptions["log KB per invocation"] * 1e3 / 1e9 * p["CloudWatch Logs ingestion"],
 		"data transfer out":      bytesOut / 1e9 * p["data transfer out"],
 	}
+}
+
+// listingRRU is what a strongly consistent Query of a room of members rows
+// of rowBytes consumes: DynamoDB adds up the sizes of the items a Query
+// reads and rounds the sum up to 4 KB, one RRU each.
+func listingRRU(members, rowBytes float64) float64 {
+	return math.Ceil(members * rowBytes / 4096)
 }
 
 func cents(f float64) string { return fmt.Sprintf("$%.2f", math.Round(f*100)/100) }
@@ -264,7 +283,9 @@ func TestCostArithmetic(t *testing.T) {
 }
 
 // TestCostFromCode holds the section to what the code and the template
-// decide.
+// decide: every write and read count of the units table is measured by
+// running the operation's function, as the bootstrap builds it, on
+// DynamoDB Local.
 func TestCostFromCode(t *testing.T) {
 	section := costSection(t)
 	all, _ := tables(section)
@@ -298,105 +319,285 @@ func TestCostFromCode(t *testing.T) {
 		}
 	}
 
-	// Transactions: items per operation, from the real store.
-	got := storeWrites(t)
-	for op, w := range map[string]writes{
-		"`PUT /chat`":                           got.send,
-		"`sendmessage`":                         got.send,
-		"`PUT /chat` with an idempotency key":   got.idempotentSend,
-		"`sendmessage` with an idempotency key": got.idempotentSend,
-		"`$connect`":                            got.connect,
-	} {
+	// Lambda duration is billed by the memory each function has
+	// (template.yaml's MemorySize, in MB of 1024² bytes: 256 is 0.25 GB).
+	for id, fn := range tmpl.GetAllServerlessFunctionResources() {
+		if gb := float64(deref(fn.MemorySize)) / 1024; gb != m.assumptions["function memory GB"] {
+			t.Errorf("%s: MemorySize %d MB is %v GB; the section assumes %v", id, deref(fn.MemorySize), gb, m.assumptions["function memory GB"])
+		}
+	}
+
+	got := measureOperations(t, m.assumptions["connection row bytes"])
+	for op, w := range got.ops {
 		u, ok := m.ops[op]
 		if !ok {
 			t.Errorf("no operation %s in the units table", op)
 			continue
 		}
 		if u.txnItems != float64(w.txnItems) {
-			t.Errorf("%s: the units table says %v transactional items; the store writes %d (%v)", op, u.txnItems, w.txnItems, w.calls)
+			t.Errorf("%s: the units table says %v transactional items; the function writes %d (%v)", op, u.txnItems, w.txnItems, w.calls)
 		}
-		// A standard write is a call of its own; the table may add index
-		// entries to them.
-		if u.standardWrites < float64(w.standardCalls) {
-			t.Errorf("%s: the units table says %v standard writes; the store makes %d (%v)", op, u.standardWrites, w.standardCalls, w.calls)
+		if u.standardWrites != float64(w.standardWrites) {
+			t.Errorf("%s: the units table says %v standard writes; the function makes %d (%v)", op, u.standardWrites, w.standardWrites, w.calls)
+		}
+		if u.rru != w.rru {
+			t.Errorf("%s: the units table says %v RRU besides the room listings; the function consumes %v (%v)", op, u.rru, w.rru, w.calls)
+		}
+		if u.roomListings != float64(w.roomListings) {
+			t.Errorf("%s: the units table says %v room listings; the function makes %d (%v)", op, u.roomListings, w.roomListings, w.calls)
+		}
+	}
+	for op := range m.ops {
+		if _, ok := got.ops[op]; !ok {
+			t.Errorf("the units table's %s is not measured here", op)
+		}
+	}
+	// A room listing reads every row of the room, strongly consistently:
+	// ceil(N × row bytes / 4 KB) RRU, with the row size of the assumptions.
+	for members, rru := range got.listing {
+		if want := listingRRU(float64(members), m.assumptions["connection row bytes"]); rru != want {
+			t.Errorf("a room of %d: its listing consumes %v RRU; %v connection row bytes make it %v", members, rru, m.assumptions["connection row bytes"], want)
 		}
 	}
 }
 
-// writes is what one store call sent to DynamoDB.
-type writes struct {
-	txnItems, standardCalls int
-	calls                   []string
+// measured is what one operation cost on DynamoDB Local.
+type measured struct {
+	txnItems, standardWrites int
+	// rru is the read capacity of everything but the room listings, as
+	// DynamoDB reports it (ReturnConsumedCapacity).
+	rru          float64
+	roomListings int
+	calls        []string
 }
 
-type storeWriteCounts struct{ send, idempotentSend, connect writes }
+type measurements struct {
+	ops map[string]*measured
+	// listing is the RRU of one listing of a room, by its members.
+	listing map[int]float64
+}
 
-// storeWrites runs a send, an idempotent send and a capped connect (the
-// template's CHATAPP_MAX_CONNECTIONS_PER_USER) on DynamoDB Local, and
-// counts their writes.
-func storeWrites(t *testing.T) storeWriteCounts {
+// measureOperations runs every operation of the units table through the
+// function the bootstrap serves for it (awslambda.Handlers), on DynamoDB
+// Local, in a room of 10 whose members' posts go to a Management API stub,
+// and a history of 100 messages of 200 characters; and lists rooms of 10
+// and 100. It counts the writes each makes, and reads the capacity its
+// reads consume.
+func measureOperations(t *testing.T, rowBytes float64) measurements {
 	t.Helper()
 	endpoint := dynamolocal.Start(t)
-	var cur *writes
-	record := middleware.InitializeMiddlewareFunc("CountWrites", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-		if cur != nil {
-			switch p := in.Parameters.(type) {
-			case *ddb.TransactWriteItemsInput:
-				cur.txnItems += len(p.TransactItems)
-				cur.calls = append(cur.calls, fmt.Sprintf("TransactWriteItems(%d)", len(p.TransactItems)))
-			case *ddb.PutItemInput, *ddb.UpdateItemInput, *ddb.DeleteItemInput:
-				cur.standardCalls++
-				cur.calls = append(cur.calls, fmt.Sprintf("%T", p))
+	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
+	cfg := dynamodb.Config{MessagesTable: "cost-messages-" + suffix, ConnectionsTable: "cost-connections-" + suffix}
+	var (
+		mu      sync.Mutex
+		cur     *measured
+		listing *float64
+	)
+	meter := middleware.InitializeMiddlewareFunc("Meter", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		room := false
+		switch p := in.Parameters.(type) {
+		case *ddb.GetItemInput:
+			p.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+		case *ddb.BatchGetItemInput:
+			p.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+		case *ddb.ScanInput:
+			p.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+		case *ddb.QueryInput:
+			p.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+			key, _ := p.ExpressionAttributeValues[":room"].(*types.AttributeValueMemberS)
+			room = aws.ToString(p.TableName) == cfg.ConnectionsTable && key != nil && !strings.HasPrefix(key.Value, "#")
+		}
+		out, md, err := next.HandleInitialize(ctx, in)
+		mu.Lock()
+		defer mu.Unlock()
+		name := strings.TrimSuffix(fmt.Sprintf("%T", in.Parameters)[len("*dynamodb."):], "Input")
+		var rru float64
+		switch r := out.Result.(type) {
+		case *ddb.GetItemOutput:
+			rru = capacity(r.ConsumedCapacity)
+		case *ddb.QueryOutput:
+			rru = capacity(r.ConsumedCapacity)
+		case *ddb.ScanOutput:
+			rru = capacity(r.ConsumedCapacity)
+		case *ddb.BatchGetItemOutput:
+			for i := range r.ConsumedCapacity {
+				rru += capacity(&r.ConsumedCapacity[i])
 			}
 		}
-		return next.HandleInitialize(ctx, in)
+		if room && listing != nil {
+			*listing += rru
+		}
+		if cur == nil {
+			return out, md, err
+		}
+		switch p := in.Parameters.(type) {
+		case *ddb.TransactWriteItemsInput:
+			cur.txnItems += len(p.TransactItems)
+			name = fmt.Sprintf("%s(%d)", name, len(p.TransactItems))
+		case *ddb.PutItemInput, *ddb.UpdateItemInput, *ddb.DeleteItemInput:
+			cur.standardWrites++
+		}
+		if room {
+			cur.roomListings++
+			name += "(room)"
+		} else {
+			cur.rru += rru
+		}
+		if rru > 0 {
+			name += fmt.Sprintf(" %v RRU", rru)
+		}
+		cur.calls = append(cur.calls, name)
+		return out, md, err
 	})
-	client := ddb.NewFromConfig(dynamodb.EnvConfig(dynamodb.ClientConfig{Endpoint: endpoint}), func(o *ddb.Options) {
+	awsConfig := dynamodb.EnvConfig(dynamodb.ClientConfig{Endpoint: endpoint})
+	client := ddb.NewFromConfig(awsConfig, func(o *ddb.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
-			return s.Initialize.Add(record, middleware.After)
+			return s.Initialize.Add(meter, middleware.After)
 		})
 	})
-	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
-	db := dynamodb.New(client, dynamodb.Config{MessagesTable: "cost-messages-" + suffix, ConnectionsTable: "cost-connections-" + suffix})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	db := dynamodb.New(client, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := db.CreateTables(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The Management API: every post is delivered.
+	management := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer management.Close()
 	maxPerUser, err := strconv.Atoi(templateEnv(t, awslambda.Connect, "CHATAPP_MAX_CONNECTIONS_PER_USER"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out storeWriteCounts
-	run := func(w *writes, f func() error) {
-		cur = w
-		defer func() { cur = nil }()
-		if err := f(); err != nil {
+	h := &handler.Handler{
+		Messages: db, Connections: db,
+		Notifier:              &apigw.Notifier{Connections: db, AWS: awsConfig, Endpoint: management.URL},
+		MaxConnectionsPerUser: maxPerUser,
+	}
+	fns := awslambda.Handlers(h, true)
+	rest := func(name string) func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+		return fns[name].(func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error))
+	}
+	ws := func(name string) func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		return fns[name].(func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error))
+	}
+
+	// Connections as API Gateway names them (16 characters), with a user,
+	// a name and a token's expiry: rooms of 10 and of 100.
+	now := time.Now()
+	connID := func(i int) string { return fmt.Sprintf("Cost%011d=", i) }
+	room := func(name string, n int) string {
+		for i := range n {
+			c := &chatapp.Connection{
+				ID: connID(len(name)*1000 + i), RoomID: name, UserID: fmt.Sprintf("user-%04d", i), Name: fmt.Sprintf("Member %02d", i),
+				Timestamp: now.UnixMilli(), Presence: i%2 == 0, ExpiresAt: now.Add(24 * time.Hour).UnixMilli(),
+			}
+			if err := db.CreateConnection(ctx, c, maxPerUser); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return name
+	}
+	lobby, big := room("lobby", 10), room("hundred", 100)
+	text := strings.Repeat("Two hundred characters of chat. ", 7)[:200]
+	for i := range 100 {
+		if err := db.CreateMessage(ctx, &chatapp.Message{RoomID: lobby, UserID: fmt.Sprintf("user-%04d", i%10), Name: fmt.Sprintf("Member %02d", i%10), Text: text}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	run(&out.send, func() error {
-		return db.CreateMessage(ctx, &chatapp.Message{RoomID: "lobby", UserID: "42", Text: "hi"})
+
+	out := measurements{ops: map[string]*measured{}, listing: map[int]float64{}}
+	for members, name := range map[int]string{10: lobby, 100: big} {
+		var rru float64
+		mu.Lock()
+		listing = &rru
+		mu.Unlock()
+		if _, err := db.FindConnectionsByRoom(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		listing = nil
+		mu.Unlock()
+		out.listing[members] = rru
+	}
+
+	run := func(op string, f func() (events.APIGatewayProxyResponse, error)) {
+		t.Helper()
+		w := &measured{}
+		mu.Lock()
+		cur = w
+		mu.Unlock()
+		resp, err := f()
+		mu.Lock()
+		cur = nil
+		mu.Unlock()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %s, %v", op, resp.StatusCode, resp.Body, err)
+		}
+		out.ops[op] = w
+	}
+	put := func(key string) func() (events.APIGatewayProxyResponse, error) {
+		return func() (events.APIGatewayProxyResponse, error) {
+			req := events.APIGatewayProxyRequest{HTTPMethod: "PUT", Path: "/chat", Body: `{"room_id":"lobby","user_id":"user-0001","name":"Member 01","text":"` + text + `"}`}
+			if key != "" {
+				req.Headers = map[string]string{handler.IdempotencyKeyHeader: key}
+			}
+			return rest(awslambda.PutMessage)(ctx, req)
+		}
+	}
+	event := func(id string, query map[string]string, body string) events.APIGatewayWebsocketProxyRequest {
+		e := events.APIGatewayWebsocketProxyRequest{QueryStringParameters: query, Body: body}
+		e.RequestContext.ConnectionID = id
+		return e
+	}
+	send := func(key string) func() (events.APIGatewayProxyResponse, error) {
+		return func() (events.APIGatewayProxyResponse, error) {
+			body := `{"action":"sendmessage","text":"` + text + `"`
+			if key != "" {
+				body += `,"idempotency_key":"` + key + `"`
+			}
+			return ws(awslambda.SendMessage)(ctx, event(connID(len(lobby)*1000+1), nil, body+"}"))
+		}
+	}
+	run("`PUT /chat`", put(""))
+	run("`PUT /chat` with an idempotency key", put("cost-rest"))
+	run("`sendmessage`", send(""))
+	run("`sendmessage` with an idempotency key", send("cost-ws"))
+	joiner := connID(999999)
+	run("`$connect`", func() (events.APIGatewayProxyResponse, error) {
+		return ws(awslambda.Connect)(ctx, event(joiner, map[string]string{"room_id": lobby, "user_id": "user-joiner", "name": "Joiner", "events": "presence"}, ""))
 	})
-	run(&out.idempotentSend, func() error {
-		return db.CreateMessage(ctx, &chatapp.Message{RoomID: "lobby", UserID: "42", Text: "hi", IdempotencyKey: "k1"})
+	run("`$disconnect`", func() (events.APIGatewayProxyResponse, error) {
+		return ws(awslambda.Disconnect)(ctx, event(joiner, nil, ""))
 	})
-	run(&out.connect, func() error {
-		return db.CreateConnection(ctx, &chatapp.Connection{ID: "c1=", RoomID: "lobby", UserID: "42", Timestamp: time.Now().UnixMilli()}, maxPerUser)
+	run("`GET /chat`", func() (events.APIGatewayProxyResponse, error) {
+		return rest(awslambda.GetMessages)(ctx, events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/chat", QueryStringParameters: map[string]string{"room_id": lobby}})
 	})
+	for op, w := range out.ops {
+		t.Logf("%s: %v", op, w.calls)
+	}
+	t.Logf("room listings: %v RRU", out.listing)
 	return out
 }
 
-// templateEnv returns an environment variable of the function with handler.
-func templateEnv(t *testing.T, handler, key string) string {
+// capacity is the capacity units of a call's ConsumedCapacity.
+func capacity(c *types.ConsumedCapacity) float64 {
+	if c == nil {
+		return 0
+	}
+	return aws.ToFloat64(c.CapacityUnits)
+}
+
+// templateEnv returns an environment variable of the function with Handler
+// name.
+func templateEnv(t *testing.T, name, key string) string {
 	t.Helper()
 	tmpl, _ := loadTemplate(t)
 	for _, fn := range tmpl.GetAllServerlessFunctionResources() {
-		if deref(fn.Handler) == handler && fn.Environment != nil {
+		if deref(fn.Handler) == name && fn.Environment != nil {
 			return fn.Environment.Variables[key]
 		}
 	}
-	t.Fatalf("no function %s", handler)
+	t.Fatalf("no function %s", name)
 	return ""
 }

@@ -74,11 +74,11 @@ var wantGrants = map[string][]string{
 	},
 	awslambda.Connect: {
 		"dynamodb:PutItem " + connectionsTable,
-		"dynamodb:UpdateItem " + connectionsTable,   // the user's slot, with the row
+		"dynamodb:UpdateItem " + connectionsTable,   // the user's slot, with the row and the record
 		"dynamodb:GetItem " + connectionsTable,      // a full user's slots …
-		"dynamodb:BatchGetItem " + connectionsTable, // … and their rows, to free gone ones
+		"dynamodb:BatchGetItem " + connectionsTable, // … and their records, to free gone ones
 		"dynamodb:Query " + connectionsTable,
-		"dynamodb:DeleteItem " + connectionsTable,
+		"dynamodb:DeleteItem " + connectionsTable, // a moved connection's old row, in the transaction; gone connections
 		"execute-api:ManageConnections " + connections,
 		"execute-api:ManageConnections " + closeConnections,
 	},

@@ -697,7 +697,7 @@ func TestConnectionReadsAreStronglyConsistent(t *testing.T) {
 	if err := db.CreateConnection(ctx, &moved, 2); err != nil {
 		t.Fatalf("moving a connection to another room: %v", err)
 	}
-	if err := db.DeleteConnection(ctx, conns[0].ID); err != nil {
+	if _, err := db.DeleteConnection(ctx, conns[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ListConnections(ctx); err != nil {
@@ -710,5 +710,57 @@ func TestConnectionReadsAreStronglyConsistent(t *testing.T) {
 	}
 	for _, w := range wrong {
 		t.Errorf("a read of the connections table is not strongly consistent: %s", w)
+	}
+}
+
+// TestMovedConnectionLeavesNoRowBehind: a connection stored again in
+// another room (CreateConnection with an id stored elsewhere) leaves its
+// old room in the same transaction that takes its record over. A delete of
+// the old row after the commit, if it failed, left the record naming the
+// new room, so no later DeleteConnection reached the old row: the socket
+// was still listed in the old room (and got its messages) until the TTL.
+// Every DeleteItem of this store fails here, as it may on AWS.
+func TestMovedConnectionLeavesNoRowBehind(t *testing.T) {
+	client, db := open(t, base)
+	failing := dynamodb.New(ddb.New(client.Options(), func(o *ddb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("failDeleteItem",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					if _, ok := in.Parameters.(*ddb.DeleteItemInput); ok {
+						return middleware.InitializeOutput{}, middleware.Metadata{}, errors.New("injected DeleteItem failure")
+					}
+					return next.HandleInitialize(ctx, in)
+				}), middleware.After)
+		})
+	}), base)
+	ctx := t.Context()
+	from, to := "room-move-from-"+rand.Text(), "room-move-to-"+rand.Text()
+	for _, maxPerUser := range []int{0, 3} {
+		c := &chatapp.Connection{ID: "move-" + strconv.Itoa(maxPerUser) + "-" + rand.Text() + "=", RoomID: from, UserID: "mover", Timestamp: 1}
+		if err := db.CreateConnection(ctx, c, maxPerUser); err != nil {
+			t.Fatal(err)
+		}
+		moved := *c
+		moved.RoomID = to
+		if err := failing.CreateConnection(ctx, &moved, maxPerUser); err != nil {
+			t.Errorf("cap %d: moving a connection to another room with DeleteItem failing: %v", maxPerUser, err)
+		}
+		if got, err := db.FindConnection(ctx, c.ID); err != nil || got.RoomID != to {
+			t.Fatalf("cap %d: after the move FindConnection = %+v, %v; want it in %s", maxPerUser, got, err, to)
+		}
+		if _, err := db.DeleteConnection(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, room := range []string{from, to} {
+			conns, err := db.FindConnectionsByRoom(ctx, room)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range conns {
+				if l.ID == c.ID {
+					t.Errorf("cap %d: %s still lists the moved connection after its DeleteConnection", maxPerUser, room)
+				}
+			}
+		}
 	}
 }

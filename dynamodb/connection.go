@@ -3,6 +3,7 @@ package dynamodb
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -99,28 +100,48 @@ func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPe
 }
 
 // DeleteConnection removes a connection's row, its record and its id from
-// its user's slots; removing a missing one succeeds, as the interface
-// wants. The row goes first: should the record's delete fail, the record
-// still names the row's room, and the next DeleteConnection finishes.
-func (db *DB) DeleteConnection(ctx context.Context, id string) error {
+// its user's slots, and returns the connection; removing a missing one
+// succeeds, as the interface wants. The record is read first (it names the
+// row's room), and the row goes first: should the record's delete fail,
+// the record still names the row's room, and the next DeleteConnection
+// finishes. The connection returned is the record as its own delete found
+// it (ReturnValues ALL_OLD, which consumes no read capacity): of two
+// deletes racing, only the one that removed the record returns it. A
+// record past its TTL is removed but not returned, as FindConnection
+// hides it.
+func (db *DB) DeleteConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
 	it, err := db.record(ctx, id)
 	if err != nil || it == nil {
-		return err
+		return nil, err
 	}
 	table := aws.String(db.cfg.ConnectionsTable)
 	if it.InRoom != "" {
 		if _, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: table, Key: tableKey(it.InRoom, id)}); err != nil {
-			return fmt.Errorf("delete connection: %w", err)
+			return nil, fmt.Errorf("delete connection: %w", err)
 		}
 	}
-	if _, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: table, Key: recordKey(id)}); err != nil {
-		return fmt.Errorf("delete connection: %w", err)
+	out, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{
+		TableName: table, Key: recordKey(id), ReturnValues: types.ReturnValueAllOld,
+		ConditionExpression: aws.String("attribute_exists(connection_id)"),
+	})
+	var taken *types.ConditionalCheckFailedException
+	if errors.As(err, &taken) {
+		return nil, nil // another delete took it
+	} else if err != nil {
+		return nil, fmt.Errorf("delete connection: %w", err)
 	}
 	// Best effort: an id left behind holds no slot for long, because the
 	// next capped CreateConnection that finds the user full drops the ids
 	// whose records are gone.
 	_ = db.releaseSlots(ctx, it.UserID, []string{id})
-	return nil
+	var gone connectionItem
+	if err := attributevalue.UnmarshalMap(out.Attributes, &gone); err != nil {
+		return nil, fmt.Errorf("unmarshal connection: %w", err)
+	}
+	if len(out.Attributes) == 0 || gone.InRoom == "" || expired(gone.ExpiresAt, time.Now()) {
+		return nil, nil
+	}
+	return gone.connection(), nil
 }
 
 // record reads a connection's record by id, strongly consistently; nil

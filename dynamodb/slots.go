@@ -47,8 +47,11 @@ func userSlotsKey(userID string) map[string]types.AttributeValue {
 // createConnection writes a connection's row and record, items of c that
 // expire at expires, and with a cap takes a slot of c's user: all or none,
 // one transaction. The record's condition finds a connection of the same id
-// stored in another room: its record is taken over and, once the
-// transaction is done, its old row deleted.
+// stored in another room: the retry takes its record over and deletes its
+// old row in the same transaction, on the condition that the record still
+// names that room. A delete after the commit could fail with the record
+// already naming the new room, and no later DeleteConnection would find the
+// old row: its socket would get that room's messages until the TTL.
 func (db *DB) createConnection(ctx context.Context, c *chatapp.Connection, row, record map[string]types.AttributeValue, expires int64, maxPerUser int) error {
 	table := aws.String(db.cfg.ConnectionsTable)
 	put := &types.Put{TableName: table, Item: record}
@@ -59,6 +62,7 @@ func (db *DB) createConnection(ctx context.Context, c *chatapp.Connection, row, 
 	}
 	stay()
 	items := []types.TransactWriteItem{{Put: put}, {Put: &types.Put{TableName: table, Item: row}}}
+	const slotsAt = 2 // the slots' update, with a cap; the old row's delete comes after it
 	if maxPerUser > 0 {
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:        table,
@@ -77,20 +81,12 @@ func (db *DB) createConnection(ctx context.Context, c *chatapp.Connection, row, 
 	}
 	in := &ddb.TransactWriteItemsInput{TransactItems: items}
 	pruned := false
-	moved := "" // the room of the connection replaced, when another
 	for attempt := 1; ; attempt++ {
 		_, err := db.client.TransactWriteItems(ctx, in)
 		var canceled *types.TransactionCanceledException
 		if !errors.As(err, &canceled) {
 			if err != nil {
 				return fmt.Errorf("put connection: %w", err)
-			}
-			if moved == "" {
-				return nil
-			}
-			_, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: table, Key: tableKey(moved, c.ID)})
-			if err != nil {
-				return fmt.Errorf("delete replaced connection: %w", err)
 			}
 			return nil
 		}
@@ -106,14 +102,14 @@ func (db *DB) createConnection(ctx context.Context, c *chatapp.Connection, row, 
 			if err != nil {
 				return err
 			}
-			moved = ""
 			stay()
+			in.TransactItems = items
 			if old != nil && old.InRoom != c.RoomID {
-				moved = old.InRoom
 				put.ConditionExpression = aws.String("#in = :old")
-				put.ExpressionAttributeValues = map[string]types.AttributeValue{":old": &types.AttributeValueMemberS{Value: moved}}
+				put.ExpressionAttributeValues = map[string]types.AttributeValue{":old": &types.AttributeValueMemberS{Value: old.InRoom}}
+				in.TransactItems = append(slices.Clip(items), types.TransactWriteItem{Delete: &types.Delete{TableName: table, Key: tableKey(old.InRoom, c.ID)}})
 			}
-		case failed(2):
+		case maxPerUser > 0 && failed(slotsAt):
 			if pruned {
 				return chatapp.TooManyConnections(c.UserID, maxPerUser)
 			}

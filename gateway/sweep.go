@@ -20,7 +20,7 @@ const (
 // SweepStore is a connection store that the sweeper can list.
 type SweepStore interface {
 	chatapp.ConnectionLister
-	DeleteConnection(ctx context.Context, id string) error
+	DeleteConnection(ctx context.Context, id string) (*chatapp.Connection, error)
 }
 
 // SweepConnections deletes the rows of store whose connection has no open
@@ -44,7 +44,7 @@ func (h *Hub) SweepConnections(ctx context.Context, store SweepStore, grace time
 		if c.Timestamp > cutoff || h.isOpen(c.ID) {
 			continue
 		}
-		if err := store.DeleteConnection(ctx, c.ID); err != nil {
+		if _, err := store.DeleteConnection(ctx, c.ID); err != nil {
 			errs = append(errs, err)
 			continue
 		}

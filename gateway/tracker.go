@@ -27,12 +27,13 @@ func (t *trackingStore) CreateConnection(ctx context.Context, c *chatapp.Connect
 	return nil
 }
 
-func (t *trackingStore) DeleteConnection(ctx context.Context, id string) error {
-	if err := t.ConnectionStore.DeleteConnection(ctx, id); err != nil {
-		return err
+func (t *trackingStore) DeleteConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
+	c, err := t.ConnectionStore.DeleteConnection(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	t.hub.leave(id)
-	return nil
+	return c, nil
 }
 
 // FindConnection answers from memory for a connection joined through this

@@ -59,19 +59,17 @@ func (h *Handler) Connect(ctx context.Context, req events.APIGatewayWebsocketPro
 
 // Disconnect is the $disconnect route: forget the connection. API Gateway
 // runs it on a best-effort basis, so stale rows are also removed by failed
-// posts (410) and, on AWS, by their TTL.
+// posts (410) and, on AWS, by their TTL. The delete returns the connection
+// it removed, whose room hears the leave: no read before it. A connection
+// already gone (a 410 removed it) is announced by no one.
 func (h *Handler) Disconnect(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-	id := req.RequestContext.ConnectionID
-	c, err := h.Connections.FindConnection(ctx, id)
-	if chatapp.ErrorCode(err) == chatapp.ENOTFOUND {
-		return events.APIGatewayProxyResponse{StatusCode: 200}, nil
-	} else if err != nil {
+	c, err := h.Connections.DeleteConnection(ctx, req.RequestContext.ConnectionID)
+	if err != nil {
 		return h.errorResponse(ctx, "$disconnect", err)
 	}
-	if err := h.Connections.DeleteConnection(ctx, id); err != nil {
-		return h.errorResponse(ctx, "$disconnect", err)
+	if c != nil {
+		h.announce(ctx, "leave", c)
 	}
-	h.announce(ctx, "leave", c)
 	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 }
 

@@ -70,7 +70,9 @@ func (s *fakeStore) FindMessages(context.Context, chatapp.MessageFilter) (chatap
 	return chatapp.MessagePage{}, s.err
 }
 func (s *fakeStore) CreateConnection(context.Context, *chatapp.Connection, int) error { return s.err }
-func (s *fakeStore) DeleteConnection(context.Context, string) error                   { return s.err }
+func (s *fakeStore) DeleteConnection(context.Context, string) (*chatapp.Connection, error) {
+	return nil, s.err
+}
 func (s *fakeStore) FindConnection(context.Context, string) (*chatapp.Connection, error) {
 	return nil, s.err
 }

@@ -124,11 +124,11 @@ func (s *connectionStore) CreateConnection(ctx context.Context, c *chatapp.Conne
 	return err
 }
 
-func (s *connectionStore) DeleteConnection(ctx context.Context, id string) error {
+func (s *connectionStore) DeleteConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
 	start := time.Now()
-	err := s.next.DeleteConnection(ctx, id)
+	c, err := s.next.DeleteConnection(ctx, id)
 	s.delete.observe(start, err)
-	return err
+	return c, err
 }
 
 func (s *connectionStore) FindConnection(ctx context.Context, id string) (*chatapp.Connection, error) {

@@ -54,14 +54,24 @@ const (
 	countUserConnectionsSQL = `SELECT count(*) FROM connections WHERE user_id = ? AND connection_id <> ?`
 )
 
-// DeleteConnection removes a connection if it is stored.
-func (db *DB) DeleteConnection(ctx context.Context, id string) error {
-	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE connection_id = ?`, id); err != nil {
+// DeleteConnection removes a connection if it is stored, and returns it.
+func (db *DB) DeleteConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
+	var c *chatapp.Connection
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		row := tx.QueryRowContext(ctx, `DELETE FROM connections WHERE connection_id = ? RETURNING `+connectionColumns, id)
+		var err error
+		if c, err = scanConnection(row); errors.Is(err, sql.ErrNoRows) {
+			c, err = nil, nil
+		}
+		if err != nil {
 			return fmt.Errorf("delete connection: %w", err)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // DeleteAllConnections empties the connections table. The local gateway

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"InvalidFilter", testInvalidFilter},
 		{"Connections", testConnections},
 		{"ConnectionReplaced", testConnectionReplaced},
+		{"DeleteConnectionOnce", testDeleteConnectionOnce},
 		{"Presence", testPresence},
 		{"TokenExpiry", testTokenExpiry},
 		{"ManyConnections", testManyConnections},
@@ -598,15 +599,18 @@ func testConnections(t *testing.T, s Store) {
 	assertConnections(t, byRoom(t, s, other), []*chatapp.Connection{c4})
 	assertConnections(t, byRoom(t, s, newID("room")), nil)
 
-	if err := s.DeleteConnection(ctx(t), c3.ID); err != nil {
-		t.Fatalf("DeleteConnection: %v", err)
+	// The delete returns what it removed: $disconnect reads nothing else.
+	deleted, err := s.DeleteConnection(ctx(t), c3.ID)
+	if err != nil || deleted == nil {
+		t.Fatalf("DeleteConnection = %v, %v; want the connection removed", deleted, err)
 	}
+	assertConnections(t, []*chatapp.Connection{deleted}, []*chatapp.Connection{c3})
 	assertNotFound(t, s, c3.ID)
 	assertConnections(t, byRoom(t, s, room), []*chatapp.Connection{c1, c2})
 	for range 2 { // deleting what is gone, or never was, is fine
 		for _, id := range []string{c3.ID, newID("missing") + "="} {
-			if err := s.DeleteConnection(ctx(t), id); err != nil {
-				t.Fatalf("DeleteConnection(%q) of a missing connection: %v", id, err)
+			if c, err := s.DeleteConnection(ctx(t), id); err != nil || c != nil {
+				t.Fatalf("DeleteConnection(%q) of a missing connection = %v, %v; want nil, nil", id, c, err)
 			}
 		}
 	}
@@ -622,6 +626,47 @@ func testConnectionReplaced(t *testing.T, s Store) {
 	assertConnections(t, []*chatapp.Connection{findConnection(t, s, c.ID)}, []*chatapp.Connection{c2})
 	assertConnections(t, byRoom(t, s, room), nil)
 	assertConnections(t, byRoom(t, s, moved), []*chatapp.Connection{c2})
+	deleted, err := s.DeleteConnection(ctx(t), c.ID)
+	if err != nil || deleted == nil {
+		t.Fatalf("DeleteConnection = %v, %v; want the connection removed", deleted, err)
+	}
+	assertConnections(t, []*chatapp.Connection{deleted}, []*chatapp.Connection{c2})
+	assertConnections(t, byRoom(t, s, moved), nil)
+}
+
+// testDeleteConnectionOnce: of deletes of one connection racing each other
+// ($disconnect and a broadcast's 410), exactly one returns the connection,
+// so its leave is announced once.
+func testDeleteConnectionOnce(t *testing.T, s Store) {
+	for round := range 3 {
+		c := &chatapp.Connection{ID: newID("c") + "=", RoomID: newID("room"), UserID: "u1", Name: "Once", Timestamp: time.Now().UnixMilli(), Presence: true}
+		createConnection(t, s, c)
+		const n = 8
+		var (
+			wg       sync.WaitGroup
+			returned atomic.Int32
+			errs     = make(chan error, n)
+		)
+		for range n {
+			wg.Go(func() {
+				got, err := s.DeleteConnection(ctx(t), c.ID)
+				if err != nil {
+					errs <- err
+				} else if got != nil {
+					returned.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("round %d: DeleteConnection: %v", round, err)
+		}
+		if got := returned.Load(); got != 1 {
+			t.Fatalf("round %d: %d of %d racing deletes returned the connection, want exactly 1", round, got, n)
+		}
+		assertNotFound(t, s, c.ID)
+	}
 }
 
 func testPresence(t *testing.T, s Store) {
@@ -706,7 +751,7 @@ func testListConnections(t *testing.T, s Store) {
 		if len(gone) == 5 {
 			break
 		}
-		if err := s.DeleteConnection(ctx(t), id); err != nil {
+		if _, err := s.DeleteConnection(ctx(t), id); err != nil {
 			t.Fatalf("DeleteConnection: %v", err)
 		}
 		gone = append(gone, id)
@@ -777,7 +822,7 @@ func testConnectionCap(t *testing.T, s Store) {
 		t.Fatalf("another user: %v", err)
 	}
 
-	if err := s.DeleteConnection(ctx(t), conns[0].ID); err != nil {
+	if _, err := s.DeleteConnection(ctx(t), conns[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CreateConnection(ctx(t), over, max); err != nil {
@@ -828,7 +873,7 @@ func testConnectionCapRace(t *testing.T, s Store) {
 	for _, c := range stored {
 		findConnection(t, s, c.ID)
 	}
-	if err := s.DeleteConnection(ctx(t), stored[0].ID); err != nil {
+	if _, err := s.DeleteConnection(ctx(t), stored[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CreateConnection(ctx(t), capConnection(user, n), max); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -20,14 +21,16 @@ import (
 // emulator push through the Management API to the room the table lists.
 // A client connects ($connect has returned), reads the room's history (its
 // catch-up) and then a message is sent: the message is in neither unless
-// its push reaches the client. DynamoDB propagates writes to a global
-// secondary index after it acknowledges them and reads one only eventually
-// consistently; DynamoDB Local's indexes are up to date at once, so the
-// test puts a proxy before it whose index reads miss the items written in
-// the last 30 s, as AWS's may.
+// its push reaches the client. An eventually consistent read of DynamoDB
+// (the default of GetItem, Query, Scan and BatchGetItem, and the only read
+// of a global secondary index) may miss a write it acknowledged; DynamoDB
+// Local's reads are all up to date at once, so the test puts a proxy
+// before it whose reads without ConsistentRead miss the items written in
+// the last 30 s, as AWS's may. The room listing must be a strongly
+// consistent read of the table for the push to reach the client.
 func TestJustConnectedClientGetsEveryMessage(t *testing.T) {
 	cfg := dynamoConfig(t)
-	cfg.DynamoDB.Endpoint = laggingIndexes(t, cfg.DynamoDB.Endpoint, 30*time.Second)
+	cfg.DynamoDB.Endpoint = laggingReads(t, cfg.DynamoDB.Endpoint, 30*time.Second)
 	cfg.Functions = "rie"
 	cfg.RIE = RIEConfig{Binary: rieBinary(t), Bootstrap: bootstrapBinary(t)}
 	cfg.FunctionLogs = &testLogWriter{t: t}
@@ -47,11 +50,16 @@ func TestJustConnectedClientGetsEveryMessage(t *testing.T) {
 	}
 }
 
-// laggingIndexes starts a proxy to the DynamoDB endpoint whose Query of a
-// global secondary index leaves out the items whose connection_id was
-// written through it less than lag ago: an index that has not caught up.
-// Reads of a table and its local indexes are untouched.
-func laggingIndexes(t *testing.T, endpoint string, lag time.Duration) string {
+// eventualKey marks a request's context with the tables it reads
+// eventually consistently, for the proxy's response to filter.
+type eventualKey struct{}
+
+// laggingReads starts a proxy to the DynamoDB endpoint whose eventually
+// consistent reads (GetItem, Query, Scan, and BatchGetItem per table,
+// without ConsistentRead) leave out the items written through it less than
+// lag ago (PutItem, UpdateItem, a transaction's Put and Update), as a read
+// that has not caught up may. Strongly consistent reads are untouched.
+func laggingReads(t *testing.T, endpoint string, lag time.Duration) string {
 	t.Helper()
 	target, err := url.Parse(endpoint)
 	if err != nil {
@@ -59,11 +67,25 @@ func laggingIndexes(t *testing.T, endpoint string, lag time.Duration) string {
 	}
 	var (
 		mu      sync.Mutex
-		written = map[string]time.Time{} // connection_id → last write
+		written = map[string]time.Time{} // itemKey → last write
 	)
+	recent := func(table string, item any) bool {
+		at, ok := written[itemKey(table, item)]
+		return ok && time.Since(at) < lag
+	}
+	caughtUp := func(table string, items any) []any {
+		kept := []any{}
+		for _, it := range asList(items) {
+			if !recent(table, it) {
+				kept = append(kept, it)
+			}
+		}
+		return kept
+	}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.ModifyResponse = func(resp *http.Response) error {
-		if !strings.HasSuffix(resp.Request.Header.Get("X-Amz-Target"), ".Query") || resp.StatusCode != http.StatusOK {
+		eventual, _ := resp.Request.Context().Value(eventualKey{}).(map[string]bool)
+		if len(eventual) == 0 || resp.StatusCode != http.StatusOK {
 			return nil
 		}
 		body, err := io.ReadAll(resp.Body)
@@ -72,18 +94,23 @@ func laggingIndexes(t *testing.T, endpoint string, lag time.Duration) string {
 			return err
 		}
 		var out map[string]any
-		if err := json.Unmarshal(body, &out); err == nil && resp.Request.Header.Get("X-Chatapp-Index") != "" {
-			items, _ := out["Items"].([]any)
-			kept := []any{}
+		if err := json.Unmarshal(body, &out); err == nil {
 			mu.Lock()
-			for _, it := range items {
-				if at, ok := written[connectionID(it)]; ok && time.Since(at) < lag {
-					continue
+			for table := range eventual {
+				if items, ok := out["Items"]; ok { // Query, Scan
+					kept := caughtUp(table, items)
+					out["Items"], out["Count"] = kept, len(kept)
 				}
-				kept = append(kept, it)
+				if item, ok := out["Item"]; ok && recent(table, item) { // GetItem
+					delete(out, "Item")
+				}
+				if responses, ok := out["Responses"].(map[string]any); ok { // BatchGetItem
+					if items, ok := responses[table]; ok {
+						responses[table] = caughtUp(table, items)
+					}
+				}
 			}
 			mu.Unlock()
-			out["Items"], out["Count"] = kept, len(kept)
 			body, _ = json.Marshal(out)
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -101,46 +128,69 @@ func laggingIndexes(t *testing.T, endpoint string, lag time.Duration) string {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.Header.Del("Accept-Encoding") // the response is read here, plain
 		var in struct {
-			IndexName     string
-			Item          map[string]any
-			TransactItems []struct {
-				Put *struct{ Item map[string]any }
+			TableName      string
+			ConsistentRead bool
+			Item, Key      map[string]any
+			RequestItems   map[string]struct{ ConsistentRead bool }
+			TransactItems  []struct {
+				Put, Update *struct {
+					TableName string
+					Item, Key map[string]any
+				}
 			}
 		}
 		_ = json.Unmarshal(body, &in)
-		if in.IndexName != "" {
-			r.Header.Set("X-Chatapp-Index", in.IndexName)
-		}
+		op := r.Header.Get("X-Amz-Target")
+		op = op[strings.LastIndex(op, ".")+1:]
+		eventual := map[string]bool{}
 		now := time.Now()
 		mu.Lock()
-		for _, it := range append([]map[string]any{in.Item}, puts(in.TransactItems)...) {
-			if id := connectionID(it); id != "" {
-				written[id] = now
+		switch op {
+		case "GetItem", "Query", "Scan":
+			if !in.ConsistentRead {
+				eventual[in.TableName] = true
+			}
+		case "BatchGetItem":
+			for table, keys := range in.RequestItems {
+				if !keys.ConsistentRead {
+					eventual[table] = true
+				}
+			}
+		case "PutItem":
+			written[itemKey(in.TableName, in.Item)] = now
+		case "UpdateItem":
+			written[itemKey(in.TableName, in.Key)] = now
+		case "TransactWriteItems":
+			for _, it := range in.TransactItems {
+				if it.Put != nil {
+					written[itemKey(it.Put.TableName, it.Put.Item)] = now
+				}
+				if it.Update != nil {
+					written[itemKey(it.Update.TableName, it.Update.Key)] = now
+				}
 			}
 		}
 		mu.Unlock()
-		proxy.ServeHTTP(w, r)
+		proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), eventualKey{}, eventual)))
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
 
-func puts(items []struct {
-	Put *struct{ Item map[string]any }
-}) []map[string]any {
-	var out []map[string]any
-	for _, it := range items {
-		if it.Put != nil {
-			out = append(out, it.Put.Item)
-		}
+// itemKey names an item of chatapp's tables in DynamoDB's JSON by its
+// table and key: room_id and connection_id (connections) or id (messages).
+func itemKey(table string, item any) string {
+	m, _ := item.(map[string]any)
+	key := table
+	for _, name := range []string{"room_id", "connection_id", "id"} {
+		attr, _ := m[name].(map[string]any)
+		s, _ := attr["S"].(string)
+		key += "\x00" + s
 	}
-	return out
+	return key
 }
 
-// connectionID is the connection_id of an item in DynamoDB's JSON, or "".
-func connectionID(item any) string {
-	m, _ := item.(map[string]any)
-	attr, _ := m["connection_id"].(map[string]any)
-	s, _ := attr["S"].(string)
-	return s
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
 }
