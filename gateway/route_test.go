@@ -19,7 +19,7 @@ func routingGateway(routes ...string) *Gateway {
 			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 		}
 	}
-	return New(Config{WebSocket: fns, MockRoutes: map[string]string{chatapp.PingAction: chatapp.PongFrame}})
+	return New(Config{WebSocket: fns, MockRoutes: keepaliveRoutes})
 }
 
 func TestSelectRoute(t *testing.T) {
