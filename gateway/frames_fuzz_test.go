@@ -31,8 +31,12 @@ import (
 // size check).
 func FuzzMessageReader(f *testing.F) {
 	f.Add(clientFrameBytes(true, ws.OpText, []byte("hello")), uint8(0), uint16(0))
+	// The largest limits: a frame limit of 16,384, and a frame just over it.
+	f.Add(clientFrameBytes(true, ws.OpText, make([]byte, 16385)), uint8(0), uint16(65535))
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8, limit16 uint16) {
-		limit, frameLimit := int64(limit16), int64(limit16+3)/4
+		// A quarter of the limit, rounded up, computed in int64: in uint16,
+		// limit16+3 wraps to 0 (no frame limit) from 65533 up.
+		limit, frameLimit := int64(limit16), (int64(limit16)+3)/4
 		if limit == 0 {
 			limit, frameLimit = MaxPayloadBytes, MaxFrameBytes
 		}

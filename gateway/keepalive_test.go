@@ -9,11 +9,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gobwas/ws"
+
+	"github.com/chatapp-dev/chatapp"
 )
 
-const (
-	pingFrame = `{"action":"ping"}`
-	pongFrame = `{"type":"pong"}`
+// pingFrame is the keepalive message; keepaliveRoutes is its mock route,
+// answered chatapp.PongFrame, as serve configures it
+// (awslambda.WebSocketMockRoutes).
+var (
+	pingFrame       = `{"action":"` + chatapp.PingAction + `"}`
+	keepaliveRoutes = map[string]string{chatapp.PingAction: chatapp.PongFrame}
 )
 
 // TestMockRouteAnswers: a mock route answers its sender with its frame, as
@@ -24,7 +29,7 @@ func TestMockRouteAnswers(t *testing.T) {
 	var invoked atomic.Int64
 	echo := echoRoutes(&g)["$default"]
 	ts := startServer(t, Config{
-		MockRoutes: map[string]string{"ping": pongFrame},
+		MockRoutes: keepaliveRoutes,
 		WebSocket: map[string]WebSocketFunc{
 			"$default": func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 				invoked.Add(1)
@@ -37,8 +42,8 @@ func TestMockRouteAnswers(t *testing.T) {
 	for _, frame := range []string{pingFrame, `{"action":"ping","seq":7}`} {
 		c.write(rawFrame(true, ws.OpText, uint64(len(frame)), false, []byte(frame)))
 		f, err := c.next()
-		if err != nil || f.Header.OpCode != ws.OpText || string(f.Payload) != pongFrame {
-			t.Fatalf("%s: got %v %q (%v), want the text frame %s", frame, f.Header.OpCode, f.Payload, err, pongFrame)
+		if err != nil || f.Header.OpCode != ws.OpText || string(f.Payload) != chatapp.PongFrame {
+			t.Fatalf("%s: got %v %q (%v), want the text frame %s", frame, f.Header.OpCode, f.Payload, err, chatapp.PongFrame)
 		}
 	}
 	if n := invoked.Load(); n != 0 {
@@ -56,42 +61,65 @@ func TestMockRouteAnswers(t *testing.T) {
 // whose client sends only WebSocket pings is closed at it (1001), as a
 // silent one is: AWS documents no more than that API Gateway closes a
 // connection idle for 10 minutes, so only messages may count.
+//
+// The keeper's keepalive goes every idle/10, so that a stalled scheduler
+// has most of the idle timeout to catch up in. The pinger's frames are read
+// as they come, and its close must have come while it still pinged (at
+// about idle, the pings go on to 3×idle): had pings counted, it could come
+// no sooner than an idle timeout after its last one.
 func TestIdleTimeoutCountsMessagesNotPings(t *testing.T) {
 	const idle = time.Second
-	ts := startServer(t, Config{IdleTimeout: idle, MockRoutes: map[string]string{"ping": pongFrame}})
+	ts := startServer(t, Config{IdleTimeout: idle, MockRoutes: keepaliveRoutes})
 	keeper := dialRaw(t, ts, 0)
 	pinger := dialRaw(t, ts, 0)
 	silent := dialRaw(t, ts, 0)
 	appPing := rawFrame(true, ws.OpText, uint64(len(pingFrame)), false, []byte(pingFrame))
 	wsPing := rawFrame(true, ws.OpPing, 4, false, []byte("ping"))
+
+	type closed struct {
+		at   time.Time
+		code ws.StatusCode
+		err  error
+	}
+	pingerClosed := make(chan closed, 1)
+	go func() {
+		pinger.conn.SetReadDeadline(time.Now().Add(3*idle + rawWait))
+		for {
+			f, err := ws.ReadFrame(pinger.in)
+			if err != nil {
+				pingerClosed <- closed{time.Now(), 0, err}
+				return
+			}
+			if f.Header.OpCode == ws.OpClose {
+				code, _ := ws.ParseCloseFrameData(f.Payload)
+				pingerClosed <- closed{time.Now(), code, nil}
+				return
+			}
+		}
+	}()
+
 	start := time.Now()
 	for time.Since(start) < 3*idle {
 		keeper.write(appPing)
-		if f, err := keeper.next(); err != nil || string(f.Payload) != pongFrame {
-			t.Fatalf("after %v: keeper got %v %q (%v), want %s", time.Since(start), f.Header.OpCode, f.Payload, err, pongFrame)
+		if f, err := keeper.next(); err != nil || string(f.Payload) != chatapp.PongFrame {
+			t.Fatalf("after %v: keeper got %v %q (%v), want %s", time.Since(start), f.Header.OpCode, f.Payload, err, chatapp.PongFrame)
 		}
 		// The server may have closed it already: a failed write is fine.
 		pinger.conn.SetWriteDeadline(time.Now().Add(rawWait))
 		pinger.conn.Write(wsPing)
-		time.Sleep(idle / 5)
+		time.Sleep(idle / 10)
 	}
+	stopped := time.Now() // the pings stopped
 	keeper.echo("still open after " + time.Since(start).String())
 	silent.expectClose(ws.StatusGoingAway)
-	// The pinger's close must be there already, sent while it still
-	// pinged: read past its pongs to it, with no time for an idle timeout
-	// counted from its last ping.
-	pinger.conn.SetReadDeadline(time.Now().Add(idle / 2))
-	for {
-		f, err := ws.ReadFrame(pinger.in)
-		if err != nil {
-			t.Fatalf("the client that only pinged was not closed while it pinged (%v): pings kept it from the idle timeout", err)
-		}
-		if f.Header.OpCode == ws.OpClose {
-			if code, reason := ws.ParseCloseFrameData(f.Payload); code != ws.StatusGoingAway {
-				t.Fatalf("the client that only pinged was closed with %d %q, want 1001", code, reason)
-			}
-			break
-		}
+	c := <-pingerClosed
+	switch {
+	case c.err != nil:
+		t.Fatalf("the client that only pinged got no close frame: %v", c.err)
+	case c.code != ws.StatusGoingAway:
+		t.Fatalf("the client that only pinged was closed with %d, want 1001", c.code)
+	case !c.at.Before(stopped):
+		t.Fatalf("the client that only pinged was closed %v after its pings stopped, not while it pinged: pings kept it from the idle timeout", c.at.Sub(stopped))
 	}
 }
 
@@ -103,8 +131,8 @@ func TestMockRouteCannotShadowAFunction(t *testing.T) {
 		}
 	}()
 	New(Config{
-		MockRoutes: map[string]string{"ping": pongFrame},
-		WebSocket: map[string]WebSocketFunc{"ping": func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		MockRoutes: keepaliveRoutes,
+		WebSocket: map[string]WebSocketFunc{chatapp.PingAction: func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 		}},
 	})

@@ -5,17 +5,25 @@ import (
 	"unicode/utf8"
 )
 
-// selectRoute evaluates the route selection expression $request.body.action,
-// as the original API was configured: a JSON frame whose "action" names a
-// route goes there; anything else (binary, not UTF-8, not JSON) goes to
-// $default.
-func selectRoute[F any](body []byte, binary bool, routes map[string]F) string {
+// route selects the route of a data message by the route selection
+// expression $request.body.action, as the original API was configured: a
+// JSON frame whose "action" names a route goes there; anything else
+// (binary, not UTF-8, not JSON, an action no route has) goes to $default.
+// A mock route (Config.MockRoutes) is a route too: for one, mock is its
+// answer, which API Gateway's MOCK integration sends back without a
+// function; for any other route mock is nil. It is the one routing
+// function: readLoop and the route tests call it. It allocates nothing
+// beyond frameAction's decoding: mock is the route's shared frame.
+func (g *Gateway) route(body []byte, binary bool) (key string, mock []byte) {
 	if a := frameAction(body, binary); a != "" {
-		if _, ok := routes[a]; ok {
-			return a
+		if frame, ok := g.mocks[a]; ok {
+			return a, frame
+		}
+		if _, ok := g.cfg.WebSocket[a]; ok {
+			return a, nil
 		}
 	}
-	return "$default"
+	return "$default", nil
 }
 
 // frameAction returns the frame's action, or "" when it has none that can

@@ -9,12 +9,16 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/chatapp-dev/chatapp"
 )
 
-// FuzzSelectRoute feeds any frame to route selection and to the event a
-// function receives. A text frame that is a JSON object whose "action" key
-// (exactly that key) is a string naming a configured route, not a $ one,
-// goes there; everything else goes to $default. The function, decoding the
+// FuzzSelectRoute feeds any frame to route selection (Gateway.route, as
+// readLoop calls it) and to the event a function receives. A text frame
+// that is a JSON object whose "action" key (exactly that key) is a string
+// naming a configured route, not a $ one, goes there, with the answer of a
+// mock route (the keepalive's) for that one alone; everything else goes to
+// $default. The function, decoding the
 // event as the Lambda runtime does, gets the frame's bytes back exactly.
 func FuzzSelectRoute(f *testing.F) {
 	for _, seed := range []string{
@@ -32,13 +36,17 @@ func FuzzSelectRoute(f *testing.F) {
 		f.Add([]byte(seed), false)
 	}
 	f.Add([]byte(`{"action":"sendmessage"}`), true)
-	routes := map[string]bool{"$connect": true, "$disconnect": true, "$default": true, "sendmessage": true, "typing": true}
-	g := New(Config{})
+	f.Add([]byte(`{"action":"ping"}`), false)
+	routes := map[string]bool{"$connect": true, "$disconnect": true, "$default": true, "sendmessage": true, "typing": true, chatapp.PingAction: true}
+	g := routingGateway("$connect", "$disconnect", "$default", "sendmessage", "typing")
 	s := newSocket(g.hub, "FuzzConnection0=", "127.0.0.1", "fuzz", "localhost")
 	f.Fuzz(func(t *testing.T, frame []byte, binary bool) {
-		got := selectRoute(frame, binary, routes)
+		got, mock := g.route(frame, binary)
 		if want := expectedRoute(frame, binary, routes); got != want {
-			t.Fatalf("selectRoute(%q, binary=%v) = %q, want %q", frame, binary, got, want)
+			t.Fatalf("route(%q, binary=%v) = %q, want %q", frame, binary, got, want)
+		}
+		if (got == chatapp.PingAction) != (string(mock) == chatapp.PongFrame) || (got != chatapp.PingAction && mock != nil) {
+			t.Fatalf("route(%q, binary=%v) = %q with the mock answer %q", frame, binary, got, mock)
 		}
 
 		event := g.wsEvent(s, got, "MESSAGE")

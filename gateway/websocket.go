@@ -249,15 +249,10 @@ func (g *Gateway) readLoop(s *socket, mr *messageReader) (ws.StatusCode, string,
 			refused = false
 			continue
 		}
-		route := "$default"
-		if action := frameAction(msg.payload, false); action != "" {
-			if frame, ok := g.mocks[action]; ok {
-				s.enqueue(frame) // the route response of a MOCK integration
-				continue
-			}
-			if _, ok := g.cfg.WebSocket[action]; ok {
-				route = action
-			}
+		route, mock := g.route(msg.payload, false)
+		if mock != nil {
+			s.enqueue(mock) // the route response of a MOCK integration
+			continue
 		}
 		event := g.wsEvent(s, route, "MESSAGE")
 		event.RequestContext.MessageID = newRequestID()

@@ -725,16 +725,19 @@ func TestClientSendRetriesOnce(t *testing.T) {
 // keeps its connection past the server's idle timeout, many times over,
 // with its keepalive: pings do not count as activity (AWS documents only
 // that API Gateway closes a connection idle for 10 minutes), so the
-// keepalive is a message, answered by the server's ping route.
+// keepalive is a message, answered by the server's ping route. The
+// keepalive goes every half idle timeout: its answer, awaited as long (the
+// keepalive interval, under 30 s), and the idle timeout both leave a loaded
+// machine 2 s.
 func TestClientKeepsConnectionPastIdleTimeout(t *testing.T) {
-	const idle = 2 * time.Second
+	const idle = 4 * time.Second
 	s := startServer(t, ServeConfig{IdleTimeout: idle})
-	c := dialClient(t, s.URL, client.Config{Room: "keep", UserID: "k", KeepAlive: idle / 4})
+	c := dialClient(t, s.URL, client.Config{Room: "keep", UserID: "k", KeepAlive: idle / 2})
 	r := record(t, "keeper", c)
-	time.Sleep(3 * idle)
+	time.Sleep(2 * idle)
 	putMessage(t, s.URL, "keep", "x", "X", "still here")
 	r.waitText("still here")
 	if evs := r.snapshot(); count(evs, client.KindReconnecting) != 0 || count(evs, client.KindConnected) != 1 {
-		t.Errorf("the client reconnected, idle for %v with a %v idle timeout:\n%s", 3*idle, idle, describeEvents(evs))
+		t.Errorf("the client reconnected, idle for %v with a %v idle timeout:\n%s", 2*idle, idle, describeEvents(evs))
 	}
 }

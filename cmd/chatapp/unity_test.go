@@ -143,6 +143,7 @@ func TestUnityClient(t *testing.T) {
 		"member list has both",
 		"send over REST, each client gets it once",
 		"send over WebSocket, each client gets it once",
+		"a transport that cannot fragment (WebGL): the largest message goes over REST",
 		"bad input is an error, not retried",
 		"retry: answer lost after the server stored it → found in history, not sent again",
 		"retry: request lost before the server → checked, sent again once",
@@ -447,10 +448,19 @@ func TestUnityClientAuth(t *testing.T) {
 
 // TestUnityKeepAlive: the Unity client keeps its WebSocket past the
 // server's idle timeout with its keepalive message (the harness's
-// --keepalive mode, one a second), though it sends nothing else: pings do
-// not count as activity, on API Gateway as far as AWS documents, and here.
+// --keepalive mode), though it sends nothing else: pings do not count as
+// activity, on API Gateway as far as AWS documents, and here. The idle
+// timeout is 1.5 keepalive intervals, so that the keepalive must come every
+// interval, not every interval plus the wait for its answer (which is the
+// interval too, when shorter than 30 s): half an interval of slack either
+// way. The harness stays for four intervals: with the keepalive every two,
+// the server closes at three.
 func TestUnityKeepAlive(t *testing.T) {
-	const idle = 3 * time.Second
+	const (
+		interval = 2 * time.Second
+		idle     = interval * 3 / 2
+		stay     = 4 * interval
+	)
 	mcs, mono := monoTools(t)
 	dir := buildUnityHarness(t, mcs)
 	srv := startServer(t, ServeConfig{IdleTimeout: idle})
@@ -458,7 +468,7 @@ func TestUnityKeepAlive(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), unityBudget)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, mono, "--debug", filepath.Join(dir, "harness.exe"),
-		"--keepalive", strconv.Itoa(int(3*idle/time.Second)), srv.URL)
+		"--keepalive", strconv.Itoa(int(stay/time.Second)), "--interval", strconv.Itoa(int(interval/time.Millisecond)), srv.URL)
 	cmd.Dir = dir
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()

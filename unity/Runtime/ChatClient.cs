@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -55,7 +56,9 @@ namespace ChatApp.Client
         private string lastId; // newest id delivered (or of the first page)
         private string latestKnownId; // newest id known to exist: where a send's check starts
         private int duplicatesDropped;
-        private bool awaitingPong; // a keepalive of the newest socket is unanswered
+        // The answer the newest socket's keepalive awaits (set by its pong,
+        // or false when the socket ends); null when none is out.
+        private TaskCompletionSource<bool> pong;
 
         /// <summary>Creates a client; nothing is sent until a method is called.</summary>
         public ChatClient(ChatClientOptions options)
@@ -270,7 +273,7 @@ namespace ChatApp.Client
                     }
                     pending.Clear();
                     catchingUp = false;
-                    awaitingPong = false;
+                    pong = null;
                     SetState(ChatConnectionState.Connected);
                     StartKeepAlive(gen, t);
                     var info = new ConnectedInfo { Reconnected = attempt > 0, CaughtUp = caughtUp, Attempt = attempt };
@@ -505,7 +508,10 @@ namespace ChatApp.Client
                 string type = ChatJson.GetString(o, "type");
                 if (type == "pong")
                 {
-                    awaitingPong = false; // the keepalive's answer: the socket lives
+                    if (pong != null)
+                    {
+                        pong.TrySetResult(true); // the keepalive's answer: the socket lives
+                    }
                     return;
                 }
                 if (type != null)
@@ -546,6 +552,10 @@ namespace ChatApp.Client
                 if (gen == generation)
                 {
                     socketClosed = true;
+                    if (pong != null)
+                    {
+                        pong.TrySetResult(false); // its keepalive ends
+                    }
                     if (state == ChatConnectionState.Connected)
                     {
                         socket = null;
@@ -569,44 +579,61 @@ namespace ChatApp.Client
         }
 
         // KeepAliveAsync sends the keepalive message on socket gen every
-        // KeepAliveInterval until it is replaced or closed; one unanswered
-        // within the timeout means the connection is dead: it is closed, and
-        // its Closed event reconnects as for any other loss.
+        // KeepAliveInterval until it is replaced or closed: it waits for the
+        // answer (the pong completes the awaited task), at most the timeout,
+        // then for what is left of the interval, counted from the send, so
+        // that the messages are KeepAliveInterval apart, not the interval
+        // plus the answer's wait. One unanswered within the timeout means
+        // the connection is dead: it is closed, and its Closed event
+        // reconnects as for any other loss.
         private async Task KeepAliveAsync(int gen, IWebSocketTransport t)
         {
             TimeSpan interval = options.KeepAliveInterval;
             TimeSpan timeout = interval < KeepAliveTimeout ? interval : KeepAliveTimeout;
+            TimeSpan wait = interval;
             try
             {
                 while (true)
                 {
-                    await Task.Delay(interval, lifetime.Token).ConfigureAwait(false);
+                    await Task.Delay(wait, lifetime.Token).ConfigureAwait(false);
+                    // Continuations run on the thread pool, not inline in
+                    // OnFrame, which holds the gate.
+                    var answer = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
                     lock (gate)
                     {
                         if (gen != generation || socketClosed)
                         {
                             return;
                         }
-                        awaitingPong = true;
+                        pong = answer;
                     }
+                    Stopwatch sent = Stopwatch.StartNew();
                     using (var cts = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token))
                     {
                         cts.CancelAfter(timeout);
                         await t.SendAsync(PingFrame, cts.Token).ConfigureAwait(false);
+                        // The rest of the timeout; cancelled by Close too.
+                        var late = Task.Delay(Timeout.InfiniteTimeSpan, cts.Token);
+                        await Task.WhenAny(answer.Task, late).ConfigureAwait(false);
+                        cts.Cancel(); // ends late, if the answer came first
                     }
-                    await Task.Delay(timeout, lifetime.Token).ConfigureAwait(false);
                     lock (gate)
                     {
                         if (gen != generation || socketClosed)
                         {
                             return;
                         }
-                        if (!awaitingPong)
+                        pong = null;
+                        if (!answer.Task.IsCompleted)
                         {
-                            continue;
+                            break;
                         }
                     }
-                    break;
+                    wait = interval - sent.Elapsed;
+                    if (wait < TimeSpan.Zero)
+                    {
+                        wait = TimeSpan.Zero;
+                    }
                 }
             }
             catch (Exception)
@@ -749,6 +776,18 @@ namespace ChatApp.Client
         /// the frame may or may not have been received (use
         /// <see cref="SendAsync"/> for a send that is retried safely).
         /// </summary>
+        /// <remarks>
+        /// API Gateway closes a connection with 1009 on a frame over 32 KB.
+        /// A transport that is an <see cref="IFragmentingWebSocketTransport"/>
+        /// (<see cref="ClientWebSocketTransport"/>) sends any message in
+        /// frames within it; any other (a WebGL one: a browser sends each
+        /// message as one frame) is given no message over
+        /// <see cref="ClientWebSocketTransport.MaxFrameBytes"/>: a longer one
+        /// (up to 16 KiB of text that JSON escapes, ~96 KB) is sent over REST
+        /// instead, as <see cref="SendAsync"/> sends it, as the web page
+        /// does. It still comes back as <see cref="MessageReceived"/>, but a
+        /// refusal is then thrown as a <see cref="ChatException"/>.
+        /// </remarks>
         public Task SendOverWebSocketAsync(string text, CancellationToken cancellationToken = default(CancellationToken))
         {
             if (text == null)
@@ -769,6 +808,11 @@ namespace ChatApp.Client
                 .Add("text", text)
                 .Add("name", options.Name ?? "")
                 .ToString();
+            if (!(s is IFragmentingWebSocketTransport) &&
+                System.Text.Encoding.UTF8.GetByteCount(frame) > ClientWebSocketTransport.MaxFrameBytes)
+            {
+                return SendAsync(text, cancellationToken);
+            }
             return s.SendAsync(frame, cancellationToken);
         }
 

@@ -12,7 +12,7 @@ namespace ChatApp.Client
     /// the Unity editor, desktop and mobile players (not WebGL). A receive
     /// loop on the thread pool raises the events.
     /// </summary>
-    public sealed class ClientWebSocketTransport : IWebSocketTransport
+    public sealed class ClientWebSocketTransport : IFragmentingWebSocketTransport
     {
         private readonly ClientWebSocket socket = new ClientWebSocket();
         private readonly SemaphoreSlim sendLock = new SemaphoreSlim(1, 1);
@@ -153,7 +153,9 @@ namespace ChatApp.Client
         /// The most one frame that SendAsync writes carries. API Gateway
         /// closes a connection with 1009 on a client frame over 32 KB (a
         /// message may be 128 KB, in several frames); 32,000 bytes is
-        /// within 32 KB whether a KB is 1,000 bytes or 1,024.
+        /// within 32 KB whether a KB is 1,000 bytes or 1,024. It is also
+        /// the longest message <see cref="ChatClient"/> gives a transport
+        /// that cannot fragment (not an <see cref="IFragmentingWebSocketTransport"/>).
         /// </summary>
         public const int MaxFrameBytes = 32000;
 

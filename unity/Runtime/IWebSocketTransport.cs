@@ -39,15 +39,32 @@ namespace ChatApp.Client
         Task ConnectAsync(Uri uri, CancellationToken cancellationToken);
 
         /// <summary>
-        /// Sends one text message, in frames of at most 32 KB (API Gateway
-        /// closes the connection on a larger frame; a browser's WebSocket
-        /// cannot fragment, so a WebGL transport cannot send more than that).
-        /// Concurrent calls must be safe (queue them).
+        /// Sends one text message. API Gateway closes the connection with
+        /// 1009 on a frame over 32 KB: a transport that is an
+        /// <see cref="IFragmentingWebSocketTransport"/> gets messages of any
+        /// length and sends them in frames within that; any other gets
+        /// none over <see cref="ClientWebSocketTransport.MaxFrameBytes"/>
+        /// bytes of UTF-8 (<see cref="ChatClient"/> sends a longer message
+        /// over REST), and may send each as one frame, as a browser's
+        /// WebSocket does. Concurrent calls must be safe (queue them).
         /// </summary>
         Task SendAsync(string text, CancellationToken cancellationToken);
 
         /// <summary>Starts the closing handshake with code; Closed follows.</summary>
         Task CloseAsync(int code, string reason, CancellationToken cancellationToken);
+    }
+
+    /// <summary>
+    /// An <see cref="IWebSocketTransport"/> whose SendAsync takes a message
+    /// of any length and sends it in frames of at most 32 KB (RFC 6455
+    /// fragments), as <see cref="ClientWebSocketTransport"/> does. A
+    /// transport that cannot (a WebGL one: a browser's WebSocket sends each
+    /// message as one frame) does not implement it, and
+    /// <see cref="ChatClient"/> gives it no message over
+    /// <see cref="ClientWebSocketTransport.MaxFrameBytes"/>.
+    /// </summary>
+    public interface IFragmentingWebSocketTransport : IWebSocketTransport
+    {
     }
 
     /// <summary>How a WebSocket connection ended.</summary>

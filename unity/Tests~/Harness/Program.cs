@@ -15,6 +15,10 @@
 // It prints "DROP-CONNECTION id=ID" when it expects the connection ID to be
 // deleted through the Management API (DeleteConnection).
 //
+// With --keepalive N [--interval MS] it checks only that a client that
+// sends nothing but its keepalive (every MS milliseconds, default 1000)
+// stays connected for N seconds.
+//
 // With --auth it checks a server with auth on instead (docs/auth.md), in
 // room unity-auth, with the tokens in the environment: CHATAPP_TOKEN_A and
 // CHATAPP_TOKEN_B (users with names; B's token allows only unity-auth) and
@@ -47,6 +51,7 @@ namespace ChatApp.Client.Harness
             string url = Environment.GetEnvironmentVariable("CHATAPP_URL");
             int away = 0;
             int keepAlive = 0;
+            int interval = 1000;
             bool auth = false;
             for (int i = 0; i < args.Length; i++)
             {
@@ -57,6 +62,10 @@ namespace ChatApp.Client.Harness
                 else if (args[i] == "--keepalive" && i + 1 < args.Length)
                 {
                     keepAlive = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                }
+                else if (args[i] == "--interval" && i + 1 < args.Length)
+                {
+                    interval = int.Parse(args[++i], CultureInfo.InvariantCulture);
                 }
                 else if (args[i] == "--away" && i + 1 < args.Length)
                 {
@@ -69,7 +78,7 @@ namespace ChatApp.Client.Harness
             }
             if (string.IsNullOrEmpty(url))
             {
-                Console.Error.WriteLine("usage: harness.exe [--away N | --auth] http://HOST:PORT (or CHATAPP_URL)");
+                Console.Error.WriteLine("usage: harness.exe [--away N | --auth | --keepalive N [--interval MS]] http://HOST:PORT (or CHATAPP_URL)");
                 return 2;
             }
             var watchdog = new Timer(_ =>
@@ -81,7 +90,7 @@ namespace ChatApp.Client.Harness
             {
                 if (keepAlive > 0)
                 {
-                    KeepAliveRunAsync(url.TrimEnd('/'), keepAlive).GetAwaiter().GetResult();
+                    KeepAliveRunAsync(url.TrimEnd('/'), keepAlive, TimeSpan.FromMilliseconds(interval)).GetAwaiter().GetResult();
                 }
                 else if (auth)
                 {
@@ -110,14 +119,13 @@ namespace ChatApp.Client.Harness
         }
 
         // KeepAliveRunAsync: a client that sends nothing, on a server whose
-        // idle timeout is a few keepalive intervals, stays connected for
-        // seconds (as long as the Go test's idle timeout, three times over),
-        // with a keepalive every second: no Reconnecting, and a push still
-        // arrives.
-        private static async Task KeepAliveRunAsync(string url, int seconds)
+        // idle timeout is a little longer than the keepalive interval,
+        // stays connected for seconds, with a keepalive every interval: no
+        // Reconnecting.
+        private static async Task KeepAliveRunAsync(string url, int seconds, TimeSpan interval)
         {
             ChatClientOptions o = ChatClientOptions.ForServer(url, "unity-keepalive", "unity-keeper", "Keeper");
-            o.KeepAliveInterval = TimeSpan.FromSeconds(1);
+            o.KeepAliveInterval = interval;
             int reconnecting = 0;
             using (var c = new ChatClient(o))
             {
@@ -285,6 +293,58 @@ namespace ChatApp.Client.Harness
             List<ChatMessage> got = Snapshot(Messages).Where(m => m.Text == text).ToList();
             Program.Equal(1, got.Count, Name + "'s copies of " + Program.Show(text));
             return got[0];
+        }
+    }
+
+    // OneFrameTransport is a WebGL transport as ChatClient sees it: a
+    // browser's WebSocket sends each message as one frame, and API Gateway
+    // closes a connection on a frame over 32 KB, so it cannot send a
+    // message over ClientWebSocketTransport.MaxFrameBytes: it refuses one
+    // (Refused), and is no IFragmentingWebSocketTransport. It connects,
+    // sends and receives through a ClientWebSocketTransport.
+    internal sealed class OneFrameTransport : IWebSocketTransport
+    {
+        private readonly ClientWebSocketTransport inner = new ClientWebSocketTransport();
+        public int Sent; // messages sent (the keepalive's too)
+        public int Refused; // messages over MaxFrameBytes
+
+        public event Action<string> MessageReceived
+        {
+            add { inner.MessageReceived += value; }
+            remove { inner.MessageReceived -= value; }
+        }
+
+        public event Action<WebSocketCloseInfo> Closed
+        {
+            add { inner.Closed += value; }
+            remove { inner.Closed -= value; }
+        }
+
+        public Task ConnectAsync(Uri uri, CancellationToken cancellationToken)
+        {
+            return inner.ConnectAsync(uri, cancellationToken);
+        }
+
+        public Task SendAsync(string text, CancellationToken cancellationToken)
+        {
+            int n = System.Text.Encoding.UTF8.GetByteCount(text);
+            if (n > ClientWebSocketTransport.MaxFrameBytes)
+            {
+                Interlocked.Increment(ref Refused);
+                throw new InvalidOperationException("a browser would send this message of " + n + " bytes as one frame, which API Gateway closes the connection on (1009)");
+            }
+            Interlocked.Increment(ref Sent);
+            return inner.SendAsync(text, cancellationToken);
+        }
+
+        public Task CloseAsync(int code, string reason, CancellationToken cancellationToken)
+        {
+            return inner.CloseAsync(code, reason, cancellationToken);
+        }
+
+        public void Dispose()
+        {
+            inner.Dispose();
         }
     }
 
@@ -498,6 +558,43 @@ namespace ChatApp.Client.Harness
                 ChatMessage got = await ra.Got(text);
                 Program.Equal("unity-b", got.UserId, "user");
                 Program.Equal(got.Id, (await rb.Got(text)).Id, "B's own push");
+            });
+
+            await Program.Check("a transport that cannot fragment (WebGL): the largest message goes over REST", async () =>
+            {
+                var o = Options("unity-g", "Gil");
+                var transports = new List<OneFrameTransport>();
+                o.WebSocketFactory = () =>
+                {
+                    var t = new OneFrameTransport();
+                    lock (transports)
+                    {
+                        transports.Add(t);
+                    }
+                    return t;
+                };
+                var g = new ChatClient(o);
+                var rg = new Recorder("G", g);
+                await g.ConnectAsync();
+                // As above, but U+0002: another text than B's.
+                string text = new string('\u0002', 16 * 1024);
+                await g.SendOverWebSocketAsync(text);
+                ChatMessage got = await ra.Got(text);
+                Program.Equal("unity-g", got.UserId, "user");
+                Program.Equal(got.Id, (await rg.Got(text)).Id, "G's own push");
+                await g.SendOverWebSocketAsync("small, over the socket");
+                await ra.Got("small, over the socket");
+                OneFrameTransport only;
+                lock (transports)
+                {
+                    Program.Equal(1, transports.Count, "G's connections");
+                    only = transports[0];
+                }
+                Program.Equal(0, only.Refused, "messages the transport could not send in one frame");
+                Program.Equal(1, only.Sent, "messages sent over G's socket");
+                Program.Equal(0, rg.Count(rg.Reconnects, i => true), "G's reconnects");
+                await g.CloseAsync();
+                g.Dispose();
             });
 
             await Program.Check("bad input is an error, not retried", async () =>
