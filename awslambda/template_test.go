@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
@@ -109,6 +110,20 @@ var wantGrants = map[string][]string{
 
 func TestTemplateFunctions(t *testing.T) {
 	tmpl, unknown := loadTemplate(t)
+	// awslambda.DefaultTimeout is the one copy of Globals' Timeout.
+	data, err := deployTemplate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Globals struct{ Function struct{ Timeout float64 } }
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Duration(raw.Globals.Function.Timeout * float64(time.Second)); got != awslambda.DefaultTimeout {
+		t.Errorf("Globals.Function.Timeout = %v, awslambda.DefaultTimeout = %v: keep them one", got, awslambda.DefaultTimeout)
+	}
 	logGroups := tmpl.GetAllLogsLogGroupResources()
 	used := map[string]string{} // Handler → logical id
 	for id, fn := range tmpl.GetAllServerlessFunctionResources() {
@@ -123,6 +138,12 @@ func TestTemplateFunctions(t *testing.T) {
 		}
 		if fn.Timeout == nil || *fn.Timeout >= 29 {
 			t.Errorf("%s: Timeout must be set and under API Gateway's 29 s", id)
+		}
+		// The local gateway and the runtime interface emulator keep the
+		// timeout each function is deployed with (Globals or its own).
+		if fn.Timeout != nil && time.Duration(*fn.Timeout)*time.Second != awslambda.Timeout(deref(fn.Handler)) {
+			t.Errorf("%s: Timeout %d s, but awslambda.Timeout(%q) is %v: the local functions would run under another timeout than on Lambda",
+				id, *fn.Timeout, deref(fn.Handler), awslambda.Timeout(deref(fn.Handler)))
 		}
 		// The bootstrap logs JSON (slog), which Lambda's JSON format keeps
 		// as fields; the log group is the stack's, with a retention.

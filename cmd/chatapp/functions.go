@@ -43,12 +43,13 @@ func (in *integrations) Close() error {
 	return errors.Join(errs...)
 }
 
-// inProcess routes every request to the handlers in this process.
+// inProcess routes every request to the handlers in this process, each
+// under its Lambda timeout.
 func inProcess(h *handler.Handler) *integrations {
 	in := &integrations{}
 	in.rest, in.websocket = invoke.InProcess(h)
 	if h.Tokens != nil {
-		in.authorizer = h.Authorize
+		in.authorizer = invoke.InProcessAuthorizer(h)
 	}
 	return in
 }
