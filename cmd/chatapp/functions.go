@@ -84,7 +84,8 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, manage
 		if name == awslambda.Authorize && !cfg.Auth.enabled() {
 			continue // auth off: no authorizer to run
 		}
-		p, err := rie.Start(ctx, rie.Options{RIE: cfg.RIE.Binary, Bootstrap: cfg.RIE.Bootstrap, Handler: name, Env: env, Output: logs})
+		// Each function under the timeout template.yaml deploys it with.
+		p, err := rie.Start(ctx, rie.Options{RIE: cfg.RIE.Binary, Bootstrap: cfg.RIE.Bootstrap, Handler: name, Env: env, Output: logs, Timeout: awslambda.Timeout(name)})
 		if err != nil {
 			in.Close()
 			return nil, fmt.Errorf("function %s: %w", name, err)
