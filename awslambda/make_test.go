@@ -203,7 +203,7 @@ func TestMakeToken(t *testing.T) {
 	}
 	// A wrapper records chatapp's arguments.
 	wrapper := filepath.Join(dir, "chatapp-args")
-	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nprintf '%s\\n' \"$*\" > \"$0.log\"\nexec "+chatapp+" \"$@\"\n"), 0o755); err != nil {
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$0.log\"\nexec "+chatapp+" \"$@\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("make", "-C", "..", "-s", "token", "AWS="+aws, "CHATAPP="+wrapper, "STACK=chat-test", "USER_ID=42", "ROOMS=lobby,dev", "NAME=Ada")
@@ -255,5 +255,37 @@ func TestMakeToken(t *testing.T) {
 	}
 	if _, err := os.Stat(wrapper + ".log"); err == nil {
 		t.Error("make token AWS=false ran chatapp")
+	}
+
+	// Quotes, $ and ; in the values are text: chatapp gets each value
+	// whole, as typed, and the shell runs nothing of them. A name holds
+	// any printable character, so its token carries it; an id with a
+	// quote reaches chatapp intact, which judges it.
+	injected := filepath.Join(dir, "injected")
+	const name = `Ada O'Brien "the" $HOME; touch $INJECTED #`
+	cmd = exec.Command("make", "-C", "..", "-s", "token", "AWS="+aws, "CHATAPP="+wrapper, "STACK=chat-test", "USER_ID=42", "NAME="+name, "ROOMS=lobby")
+	cmd.Env = append(os.Environ(), "INJECTED="+injected)
+	stdout.Reset()
+	stderr.Reset()
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("make token NAME=%q: %v\n%s", name, err, stderr.String())
+	}
+	if id, err := v.VerifyToken(ctx, strings.TrimSpace(stdout.String())); err != nil || id.Name != name {
+		t.Errorf("make token NAME=%q: %+v %v, want a token with that very name", name, id, err)
+	}
+	for _, user := range []string{"o'neil", `o"neil$(touch $INJECTED)`} {
+		os.Remove(wrapper + ".log")
+		cmd := exec.Command("make", "-C", "..", "-s", "token", "AWS="+aws, "CHATAPP="+wrapper, "STACK=chat-test", "USER_ID="+user, "ROOMS=lobby,it's", "TTL=1h")
+		cmd.Env = append(os.Environ(), "INJECTED="+injected)
+		cmd.Run()
+		args, _ := os.ReadFile(wrapper + ".log")
+		want := strings.Join([]string{"token", "--user", user, "--ttl", "1h", "--rooms", "lobby,it's"}, "\n") + "\n"
+		if string(args) != want {
+			t.Errorf("make token USER_ID=%q ROOMS=\"lobby,it's\": chatapp got %q, want %q", user, args, want)
+		}
+	}
+	if _, err := os.Stat(injected); err == nil {
+		t.Error("a value given to make token ran as a shell command")
 	}
 }
