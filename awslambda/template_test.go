@@ -476,6 +476,56 @@ func TestTemplateAuth(t *testing.T) {
 	}
 }
 
+// TestTemplateSecretRotation: CloudFormation resolves a Secrets Manager
+// dynamic reference again only when it updates the resource that holds it.
+// AuthSecretVersion is the way to update the authorizer after a rotation:
+// its value is in the environment of the very function whose
+// CHATAPP_AUTH_SECRET is the reference, so a new value updates that
+// function and it gets the secret's new value.
+func TestTemplateSecretRotation(t *testing.T) {
+	for _, mode := range authModes[:2] { // the secret modes
+		t.Run(mode.name, func(t *testing.T) {
+			for _, version := range []string{"", "2"} {
+				params := maps.Clone(mode.params)
+				if params == nil {
+					params = map[string]string{}
+				}
+				want := "1" // the default
+				if version != "" {
+					params["AuthSecretVersion"], want = version, version
+				}
+				tmpl, _ := loadTemplateWith(t, params)
+				found := false
+				for id, fn := range tmpl.GetAllServerlessFunctionResources() {
+					if fn.Environment == nil {
+						continue
+					}
+					env := fn.Environment.Variables
+					v, ok := env["CHATAPP_AUTH_SECRET_VERSION"]
+					if !ok {
+						continue
+					}
+					found = true
+					if deref(fn.Handler) != awslambda.Authorize || v != want || env["CHATAPP_AUTH_SECRET"] != mode.secret {
+						t.Errorf("AuthSecretVersion=%q: %s (%s) has CHATAPP_AUTH_SECRET_VERSION=%q beside CHATAPP_AUTH_SECRET=%q, want %q beside the reference %q in the authorizer",
+							version, id, deref(fn.Handler), v, env["CHATAPP_AUTH_SECRET"], want, mode.secret)
+					}
+				}
+				if !found {
+					t.Errorf("AuthSecretVersion=%q reaches no function: a rotated secret would never reach the authorizer", version)
+				}
+			}
+		})
+	}
+	// Like every mode's parameters, it is refused with another mode.
+	if _, err := deployTemplate(map[string]string{"AuthMode": "open", "AuthSecretVersion": "2"}); err == nil {
+		t.Error("AuthMode=open AuthSecretVersion=2 deploys; want the rule's refusal")
+	}
+	if _, err := deployTemplate(map[string]string{"AuthSecretVersion": "2 3"}); err == nil {
+		t.Error(`AuthSecretVersion="2 3" deploys; want the AllowedPattern's refusal`)
+	}
+}
+
 // TestTemplateGeneratesSecret: `make deploy` with no parameters makes the
 // HS256 secret in Secrets Manager, long enough for HS256 and without the
 // backslash a dynamic reference cannot end with, and outputs its ARN (never
