@@ -63,7 +63,15 @@ SAM_FLAGS ?=
 LAMBDA_DIR := bin/lambda
 sam_region = $(if $(REGION),--region $(REGION))
 sam_params = $(if $(strip $(PARAMS)),--parameter-overrides "$(strip $(PARAMS))")
-open_mode = $(filter AuthMode=open,$(PARAMS))
+# The open mode, however make's command line asks for it: AuthMode=open in
+# PARAMS or in SAM_FLAGS' --parameter-overrides, in either of sam's forms
+# (AuthMode=open, ParameterKey=AuthMode,ParameterValue=open), quoted or not.
+# A samconfig.toml is not read here: the stack's OpenModeWarning output and
+# the functions' cold-start log warn in every case.
+comma := ,
+open_mode_words := AuthMode=open ParameterKey=AuthMode$(comma)ParameterValue=open
+open_mode = $(filter $(open_mode_words) $(addprefix --parameter-overrides=,$(open_mode_words)),\
+	$(subst ',,$(subst ",,$(PARAMS) $(SAM_FLAGS))))
 
 .PHONY: lambda deploy destroy outputs token
 

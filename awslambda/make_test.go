@@ -106,6 +106,41 @@ func TestMakeDeploy(t *testing.T) {
 	if i, j := strings.Index(out, "WITHOUT AUTHENTICATION"), strings.Index(out, "make lambda"); i < 0 || i > j {
 		t.Errorf("make deploy with AuthMode=open does not warn before building:\n%s", out)
 	}
+
+	// Every way make's command line can ask sam for the open mode is
+	// warned of (docs/deploy.md lists them); the stack's output and the
+	// functions' logs cover what make cannot see (a samconfig.toml).
+	for _, vars := range [][]string{
+		{"PARAMS=ParameterKey=AuthMode,ParameterValue=open"},
+		{`PARAMS=Stage=prod AuthMode="open"`},
+		{"SAM_FLAGS=--parameter-overrides AuthMode=open"},
+		{"SAM_FLAGS=--parameter-overrides 'Stage=prod AuthMode=open'"},
+		{"SAM_FLAGS=--parameter-overrides ParameterKey=AuthMode,ParameterValue=open"},
+		{"SAM_FLAGS=--parameter-overrides=AuthMode=open --confirm-changeset"},
+	} {
+		args, out := samDeployArgs(t, vars...)
+		opens := false
+		for i, a := range args {
+			if a == "--parameter-overrides" && i+1 < len(args) {
+				opens = opens || strings.Contains(args[i+1], "AuthMode=open") || strings.Contains(args[i+1], "ParameterKey=AuthMode,ParameterValue=open") || strings.Contains(args[i+1], `AuthMode="open"`)
+			}
+			opens = opens || a == "--parameter-overrides=AuthMode=open"
+		}
+		if !opens {
+			t.Errorf("make deploy %q: sam deploy %q does not get the open mode", vars, args)
+		}
+		if i, j := strings.Index(out, "WITHOUT AUTHENTICATION"), strings.Index(out, "make lambda"); i < 0 || i > j {
+			t.Errorf("make deploy %q does not warn of the open mode before building:\n%s", vars, out)
+		}
+	}
+	for _, vars := range [][]string{
+		{"PARAMS=AuthMode=secret Stage=open"},
+		{"SAM_FLAGS=--parameter-overrides AuthMode=jwks --confirm-changeset"},
+	} {
+		if _, out := samDeployArgs(t, vars...); strings.Contains(out, "WARNING") {
+			t.Errorf("make deploy %q warns of the open mode:\n%s", vars, out)
+		}
+	}
 }
 
 // fakeAWS writes a stand-in for the AWS CLI: it records its arguments and
