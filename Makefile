@@ -63,7 +63,15 @@ SAM_FLAGS ?=
 LAMBDA_DIR := bin/lambda
 sam_region = $(if $(REGION),--region $(REGION))
 sam_params = $(if $(strip $(PARAMS)),--parameter-overrides "$(strip $(PARAMS))")
-open_mode = $(filter AuthMode=open,$(PARAMS))
+# The open mode, however make's command line asks for it: AuthMode=open in
+# PARAMS or in SAM_FLAGS' --parameter-overrides, in either of sam's forms
+# (AuthMode=open, ParameterKey=AuthMode,ParameterValue=open), quoted or not.
+# A samconfig.toml is not read here: the stack's OpenModeWarning output and
+# the functions' cold-start log warn in every case.
+comma := ,
+open_mode_words := AuthMode=open ParameterKey=AuthMode$(comma)ParameterValue=open
+open_mode = $(filter $(open_mode_words) $(addprefix --parameter-overrides=,$(open_mode_words)),\
+	$(subst ',,$(subst ",,$(PARAMS) $(SAM_FLAGS))))
 
 .PHONY: lambda deploy destroy outputs token
 
@@ -120,21 +128,28 @@ outputs:
 # A token for the stack's secret (AuthMode=secret): the AWS CLI reads the
 # secret, which reaches `chatapp token` in its environment, never on a
 # command line. USER_ID is required; ROOMS (comma-separated; default any
-# room), NAME and TTL are optional.
+# room), NAME and TTL are optional. They reach the recipe in its
+# environment, as they were typed ($(value): make expands nothing in them),
+# and the shell quotes them there: a name like O'Brien, or any quote, $ or
+# ; in them, is text, never shell syntax.
 USER_ID ?=
 ROOMS ?=
 NAME ?=
 TTL ?= 24h
 CHATAPP ?= $(GO) run ./cmd/chatapp
+token: export TOKEN_USER_ID = $(value USER_ID)
+token: export TOKEN_ROOMS = $(value ROOMS)
+token: export TOKEN_NAME = $(value NAME)
+token: export TOKEN_TTL = $(value TTL)
 token:
-	@test -n '$(USER_ID)' || { echo "usage: make token USER_ID=U [ROOMS=lobby,dev] [NAME=Ada] [TTL=24h] [STACK=$(STACK)]" >&2; exit 2; }
+	@test -n "$$TOKEN_USER_ID" || { echo "usage: make token USER_ID=U [ROOMS=lobby,dev] [NAME=Ada] [TTL=24h] [STACK=$(STACK)]" >&2; exit 2; }
 	@command -v $(AWS) >/dev/null || { echo "make token needs the AWS CLI (docs/deploy.md)" >&2; exit 1; }
 	@arn=$$($(AWS) cloudformation describe-stacks --stack-name $(STACK) $(sam_region) \
 		--query "Stacks[0].Outputs[?OutputKey=='AuthSecretArn'].OutputValue" --output text) || exit 1; \
 	case "$$arn" in arn:*) ;; *) echo "stack $(STACK) has no AuthSecretArn output: its AuthMode is not secret" >&2; exit 1;; esac; \
 	secret=$$($(AWS) secretsmanager get-secret-value --secret-id "$$arn" $(sam_region) --query SecretString --output text) || exit 1; \
-	CHATAPP_AUTH_SECRET="$$secret" $(CHATAPP) token --user '$(USER_ID)' --ttl '$(TTL)' \
-		$(if $(NAME),--name '$(NAME)') $(if $(ROOMS),--rooms '$(ROOMS)')
+	CHATAPP_AUTH_SECRET="$$secret" $(CHATAPP) token --user "$$TOKEN_USER_ID" --ttl "$$TOKEN_TTL" \
+		$${TOKEN_NAME:+--name "$$TOKEN_NAME"} $${TOKEN_ROOMS:+--rooms "$$TOKEN_ROOMS"}
 
 # Deletes the stack (both tables and their data included) and its uploads.
 destroy:

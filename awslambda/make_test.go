@@ -106,6 +106,41 @@ func TestMakeDeploy(t *testing.T) {
 	if i, j := strings.Index(out, "WITHOUT AUTHENTICATION"), strings.Index(out, "make lambda"); i < 0 || i > j {
 		t.Errorf("make deploy with AuthMode=open does not warn before building:\n%s", out)
 	}
+
+	// Every way make's command line can ask sam for the open mode is
+	// warned of (docs/deploy.md lists them); the stack's output and the
+	// functions' logs cover what make cannot see (a samconfig.toml).
+	for _, vars := range [][]string{
+		{"PARAMS=ParameterKey=AuthMode,ParameterValue=open"},
+		{`PARAMS=Stage=prod AuthMode="open"`},
+		{"SAM_FLAGS=--parameter-overrides AuthMode=open"},
+		{"SAM_FLAGS=--parameter-overrides 'Stage=prod AuthMode=open'"},
+		{"SAM_FLAGS=--parameter-overrides ParameterKey=AuthMode,ParameterValue=open"},
+		{"SAM_FLAGS=--parameter-overrides=AuthMode=open --confirm-changeset"},
+	} {
+		args, out := samDeployArgs(t, vars...)
+		opens := false
+		for i, a := range args {
+			if a == "--parameter-overrides" && i+1 < len(args) {
+				opens = opens || strings.Contains(args[i+1], "AuthMode=open") || strings.Contains(args[i+1], "ParameterKey=AuthMode,ParameterValue=open") || strings.Contains(args[i+1], `AuthMode="open"`)
+			}
+			opens = opens || a == "--parameter-overrides=AuthMode=open"
+		}
+		if !opens {
+			t.Errorf("make deploy %q: sam deploy %q does not get the open mode", vars, args)
+		}
+		if i, j := strings.Index(out, "WITHOUT AUTHENTICATION"), strings.Index(out, "make lambda"); i < 0 || i > j {
+			t.Errorf("make deploy %q does not warn of the open mode before building:\n%s", vars, out)
+		}
+	}
+	for _, vars := range [][]string{
+		{"PARAMS=AuthMode=secret Stage=open"},
+		{"SAM_FLAGS=--parameter-overrides AuthMode=jwks --confirm-changeset"},
+	} {
+		if _, out := samDeployArgs(t, vars...); strings.Contains(out, "WARNING") {
+			t.Errorf("make deploy %q warns of the open mode:\n%s", vars, out)
+		}
+	}
 }
 
 // fakeAWS writes a stand-in for the AWS CLI: it records its arguments and
@@ -203,7 +238,7 @@ func TestMakeToken(t *testing.T) {
 	}
 	// A wrapper records chatapp's arguments.
 	wrapper := filepath.Join(dir, "chatapp-args")
-	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nprintf '%s\\n' \"$*\" > \"$0.log\"\nexec "+chatapp+" \"$@\"\n"), 0o755); err != nil {
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > \"$0.log\"\nexec "+chatapp+" \"$@\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("make", "-C", "..", "-s", "token", "AWS="+aws, "CHATAPP="+wrapper, "STACK=chat-test", "USER_ID=42", "ROOMS=lobby,dev", "NAME=Ada")
@@ -255,5 +290,37 @@ func TestMakeToken(t *testing.T) {
 	}
 	if _, err := os.Stat(wrapper + ".log"); err == nil {
 		t.Error("make token AWS=false ran chatapp")
+	}
+
+	// Quotes, $ and ; in the values are text: chatapp gets each value
+	// whole, as typed, and the shell runs nothing of them. A name holds
+	// any printable character, so its token carries it; an id with a
+	// quote reaches chatapp intact, which judges it.
+	injected := filepath.Join(dir, "injected")
+	const name = `Ada O'Brien "the" $HOME; touch $INJECTED #`
+	cmd = exec.Command("make", "-C", "..", "-s", "token", "AWS="+aws, "CHATAPP="+wrapper, "STACK=chat-test", "USER_ID=42", "NAME="+name, "ROOMS=lobby")
+	cmd.Env = append(os.Environ(), "INJECTED="+injected)
+	stdout.Reset()
+	stderr.Reset()
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("make token NAME=%q: %v\n%s", name, err, stderr.String())
+	}
+	if id, err := v.VerifyToken(ctx, strings.TrimSpace(stdout.String())); err != nil || id.Name != name {
+		t.Errorf("make token NAME=%q: %+v %v, want a token with that very name", name, id, err)
+	}
+	for _, user := range []string{"o'neil", `o"neil$(touch $INJECTED)`} {
+		os.Remove(wrapper + ".log")
+		cmd := exec.Command("make", "-C", "..", "-s", "token", "AWS="+aws, "CHATAPP="+wrapper, "STACK=chat-test", "USER_ID="+user, "ROOMS=lobby,it's", "TTL=1h")
+		cmd.Env = append(os.Environ(), "INJECTED="+injected)
+		cmd.Run()
+		args, _ := os.ReadFile(wrapper + ".log")
+		want := strings.Join([]string{"token", "--user", user, "--ttl", "1h", "--rooms", "lobby,it's"}, "\n") + "\n"
+		if string(args) != want {
+			t.Errorf("make token USER_ID=%q ROOMS=\"lobby,it's\": chatapp got %q, want %q", user, args, want)
+		}
+	}
+	if _, err := os.Stat(injected); err == nil {
+		t.Error("a value given to make token ran as a shell command")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
@@ -109,6 +110,20 @@ var wantGrants = map[string][]string{
 
 func TestTemplateFunctions(t *testing.T) {
 	tmpl, unknown := loadTemplate(t)
+	// awslambda.DefaultTimeout is the one copy of Globals' Timeout.
+	data, err := deployTemplate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Globals struct{ Function struct{ Timeout float64 } }
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Duration(raw.Globals.Function.Timeout * float64(time.Second)); got != awslambda.DefaultTimeout {
+		t.Errorf("Globals.Function.Timeout = %v, awslambda.DefaultTimeout = %v: keep them one", got, awslambda.DefaultTimeout)
+	}
 	logGroups := tmpl.GetAllLogsLogGroupResources()
 	used := map[string]string{} // Handler → logical id
 	for id, fn := range tmpl.GetAllServerlessFunctionResources() {
@@ -123,6 +138,12 @@ func TestTemplateFunctions(t *testing.T) {
 		}
 		if fn.Timeout == nil || *fn.Timeout >= 29 {
 			t.Errorf("%s: Timeout must be set and under API Gateway's 29 s", id)
+		}
+		// The local gateway and the runtime interface emulator keep the
+		// timeout each function is deployed with (Globals or its own).
+		if fn.Timeout != nil && time.Duration(*fn.Timeout)*time.Second != awslambda.Timeout(deref(fn.Handler)) {
+			t.Errorf("%s: Timeout %d s, but awslambda.Timeout(%q) is %v: the local functions would run under another timeout than on Lambda",
+				id, *fn.Timeout, deref(fn.Handler), awslambda.Timeout(deref(fn.Handler)))
 		}
 		// The bootstrap logs JSON (slog), which Lambda's JSON format keeps
 		// as fields; the log group is the stack's, with a retention.
@@ -452,6 +473,56 @@ func TestTemplateAuth(t *testing.T) {
 				t.Error("output OpenModeWarning with auth on")
 			}
 		})
+	}
+}
+
+// TestTemplateSecretRotation: CloudFormation resolves a Secrets Manager
+// dynamic reference again only when it updates the resource that holds it.
+// AuthSecretVersion is the way to update the authorizer after a rotation:
+// its value is in the environment of the very function whose
+// CHATAPP_AUTH_SECRET is the reference, so a new value updates that
+// function and it gets the secret's new value.
+func TestTemplateSecretRotation(t *testing.T) {
+	for _, mode := range authModes[:2] { // the secret modes
+		t.Run(mode.name, func(t *testing.T) {
+			for _, version := range []string{"", "2"} {
+				params := maps.Clone(mode.params)
+				if params == nil {
+					params = map[string]string{}
+				}
+				want := "1" // the default
+				if version != "" {
+					params["AuthSecretVersion"], want = version, version
+				}
+				tmpl, _ := loadTemplateWith(t, params)
+				found := false
+				for id, fn := range tmpl.GetAllServerlessFunctionResources() {
+					if fn.Environment == nil {
+						continue
+					}
+					env := fn.Environment.Variables
+					v, ok := env["CHATAPP_AUTH_SECRET_VERSION"]
+					if !ok {
+						continue
+					}
+					found = true
+					if deref(fn.Handler) != awslambda.Authorize || v != want || env["CHATAPP_AUTH_SECRET"] != mode.secret {
+						t.Errorf("AuthSecretVersion=%q: %s (%s) has CHATAPP_AUTH_SECRET_VERSION=%q beside CHATAPP_AUTH_SECRET=%q, want %q beside the reference %q in the authorizer",
+							version, id, deref(fn.Handler), v, env["CHATAPP_AUTH_SECRET"], want, mode.secret)
+					}
+				}
+				if !found {
+					t.Errorf("AuthSecretVersion=%q reaches no function: a rotated secret would never reach the authorizer", version)
+				}
+			}
+		})
+	}
+	// Like every mode's parameters, it is refused with another mode.
+	if _, err := deployTemplate(map[string]string{"AuthMode": "open", "AuthSecretVersion": "2"}); err == nil {
+		t.Error("AuthMode=open AuthSecretVersion=2 deploys; want the rule's refusal")
+	}
+	if _, err := deployTemplate(map[string]string{"AuthSecretVersion": "2 3"}); err == nil {
+		t.Error(`AuthSecretVersion="2 3" deploys; want the AllowedPattern's refusal`)
 	}
 }
 

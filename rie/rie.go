@@ -30,6 +30,12 @@ type Options struct {
 	Env []string
 	// Output receives the emulator's and the function's logs.
 	Output io.Writer
+	// Timeout is the function's Lambda timeout: an invocation still
+	// running at it fails ("Task timed out after N.00 seconds") and the
+	// emulator restarts the function, as Lambda stops it. The emulator
+	// takes it in whole seconds (AWS_LAMBDA_FUNCTION_TIMEOUT), as Lambda
+	// does; a fraction is rounded up. 0 leaves the emulator's default, 300 s.
+	Timeout time.Duration
 }
 
 // Process is one running emulator with its function.
@@ -75,6 +81,10 @@ func start(ctx context.Context, opts Options) (*Process, error) {
 		opts.Bootstrap)
 	cmd.Env = append(os.Environ(), "_HANDLER="+opts.Handler, "AWS_LAMBDA_FUNCTION_NAME="+opts.Handler)
 	cmd.Env = append(cmd.Env, opts.Env...)
+	if opts.Timeout > 0 {
+		seconds := (opts.Timeout + time.Second - 1) / time.Second
+		cmd.Env = append(cmd.Env, fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", seconds))
+	}
 	cmd.Stdout, cmd.Stderr = opts.Output, opts.Output
 	if opts.Output == nil {
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard

@@ -6,6 +6,7 @@
 package invoke
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,11 +56,22 @@ func (i *Invoker) invoke(ctx context.Context, event, out any) error {
 	if res.FunctionError != nil {
 		return &FunctionError{Function: i.FunctionName, Type: *res.FunctionError, Payload: res.Payload}
 	}
+	if bytes.HasPrefix(res.Payload, rieTimedOut) {
+		// The emulator answers a function past its timeout with this text
+		// alone, neither JSON nor flagged as a function error.
+		payload, _ := json.Marshal(map[string]string{"errorMessage": string(res.Payload), "errorType": "Sandbox.Timedout"})
+		return &FunctionError{Function: i.FunctionName, Type: "Sandbox.Timedout", Payload: payload}
+	}
 	if err := json.Unmarshal(res.Payload, out); err != nil {
 		return fmt.Errorf("function %s returned %q: %w", i.FunctionName, res.Payload, err)
 	}
 	return nil
 }
+
+// rieTimedOut begins the runtime interface emulator's answer to an
+// invocation past the function's timeout: "Task timed out after 1.00
+// seconds", the message Lambda logs.
+var rieTimedOut = []byte("Task timed out after ")
 
 // FunctionError is a function's failure: a returned error or a panic, with
 // Lambda's {"errorMessage","errorType"} payload.

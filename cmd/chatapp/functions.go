@@ -43,12 +43,13 @@ func (in *integrations) Close() error {
 	return errors.Join(errs...)
 }
 
-// inProcess routes every request to the handlers in this process.
+// inProcess routes every request to the handlers in this process, each
+// under its Lambda timeout.
 func inProcess(h *handler.Handler) *integrations {
 	in := &integrations{}
 	in.rest, in.websocket = invoke.InProcess(h)
 	if h.Tokens != nil {
-		in.authorizer = h.Authorize
+		in.authorizer = invoke.InProcessAuthorizer(h)
 	}
 	return in
 }
@@ -83,7 +84,8 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, manage
 		if name == awslambda.Authorize && !cfg.Auth.enabled() {
 			continue // auth off: no authorizer to run
 		}
-		p, err := rie.Start(ctx, rie.Options{RIE: cfg.RIE.Binary, Bootstrap: cfg.RIE.Bootstrap, Handler: name, Env: env, Output: logs})
+		// Each function under the timeout template.yaml deploys it with.
+		p, err := rie.Start(ctx, rie.Options{RIE: cfg.RIE.Binary, Bootstrap: cfg.RIE.Bootstrap, Handler: name, Env: env, Output: logs, Timeout: awslambda.Timeout(name)})
 		if err != nil {
 			in.Close()
 			return nil, fmt.Errorf("function %s: %w", name, err)
