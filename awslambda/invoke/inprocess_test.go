@@ -53,7 +53,9 @@ func (d *deadlines) FindMessages(ctx context.Context, _ chatapp.MessageFilter) (
 func (d *deadlines) CreateConnection(ctx context.Context, _ *chatapp.Connection, _ int) error {
 	return d.record(ctx)
 }
-func (d *deadlines) DeleteConnection(ctx context.Context, _ string) error { return d.record(ctx) }
+func (d *deadlines) DeleteConnection(ctx context.Context, _ string) (*chatapp.Connection, error) {
+	return nil, d.record(ctx)
+}
 func (d *deadlines) FindConnection(ctx context.Context, _ string) (*chatapp.Connection, error) {
 	return nil, d.record(ctx)
 }
