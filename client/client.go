@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/chatapp-dev/chatapp"
 )
@@ -40,10 +41,30 @@ const (
 	// frameBuffer is how many frames the socket reader may get ahead of
 	// the goroutine that delivers events; beyond it, reading stops.
 	frameBuffer = 256
-	// keepAliveTimeout is the longest the answer to a keepalive message
-	// is awaited (or KeepAlive, if shorter): past it the connection is
-	// taken for dead, closed and made again.
+	// keepAliveTimeout is how long after a keepalive message the client
+	// waits for a frame, whatever the interval: with none by then the
+	// connection is taken for dead, closed and made again. Any frame
+	// answers, not only the pong: on AWS a throttled ping gets an error
+	// frame, and a connection that delivers frames is alive. It does not
+	// shrink with a short KeepAlive, which would make every connection
+	// whose round-trip is longer die, over and over.
 	keepAliveTimeout = 30 * time.Second
+	// minKeepAlive is the shortest keepalive interval; a shorter KeepAlive
+	// is raised to it, as the web page clamps ?keepalive=: each keepalive
+	// is a billed message, and counts against the stage's throttle.
+	minKeepAlive = time.Second
+	// stableConnection is how long a connection must have stayed up for
+	// the next reconnection to start the backoff again from its first
+	// attempt (the web page's STABLE_CONNECTION_MS). A connection that
+	// ends sooner counts as a failed attempt: a server that closes every
+	// socket right after the handshake is met with a growing backoff, not
+	// a reconnection (and a catch-up GET) every MinBackoff.
+	stableConnection = 5 * time.Second
+	// skipLogInterval is how often, at most, the client logs a frame it
+	// skips (not JSON, or of no known kind); the warning counts the ones
+	// skipped since the last, so a server streaming garbage costs the
+	// client its parsing only, not a log call a frame.
+	skipLogInterval = 10 * time.Second
 	// readLimit bounds a message the client reads (the frames of one
 	// joined): above API Gateway's 128 KB message payload quota, which
 	// bounds what the server posts; its frames are 32 KB at most.
@@ -103,22 +124,27 @@ type Config struct {
 	// ({"action":"ping"}, answered {"type":"pong"}) on its WebSocket:
 	// it keeps the connection from the server's idle timeout (API
 	// Gateway's is 10 minutes; WebSocket pings are not documented to
-	// count), and a keepalive left unanswered for 30 s (or KeepAlive, if
-	// shorter) means the connection is dead: the client reconnects.
-	// Default DefaultKeepAlive; behind a proxy that closes connections
-	// idle for 60 s, use less, such as 45 s.
+	// count). When no frame at all (the pong, an error frame for a
+	// throttled ping, a message) has come 30 s after a keepalive, the
+	// connection is dead: the client reconnects. Default
+	// DefaultKeepAlive, at least 1 s (a shorter one is raised to it);
+	// behind a proxy that closes connections idle for 60 s, use less,
+	// such as 45 s.
 	KeepAlive time.Duration
 
 	// MinBackoff and MaxBackoff bound the wait before a reconnection
 	// attempt (defaults 250 ms and 10 s). Attempt n waits a random time
-	// between MinBackoff and min(MaxBackoff, MinBackoff·2ⁿ).
+	// between MinBackoff and min(MaxBackoff, MinBackoff·2ⁿ). Attempts are
+	// counted from the last connection that stayed up 5 s: one that
+	// ends sooner was a failed attempt too, and the next waits longer.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
 
-	// pongTimeout is how long a keepalive's answer is awaited: by default
-	// keepAliveTimeout, or KeepAlive if shorter. The package's tests set
-	// it apart, so that a short KeepAlive is not also a deadline that a
-	// loaded machine can miss.
+	// keepAlive and pongTimeout are the keepalive interval and how long
+	// after a keepalive a frame is awaited: by default KeepAlive raised
+	// to minKeepAlive, and keepAliveTimeout. The package's tests set them
+	// apart, below those floors, so as not to wait seconds.
+	keepAlive   time.Duration
 	pongTimeout time.Duration
 }
 
@@ -159,8 +185,11 @@ func (cfg *Config) check() error {
 	if cfg.KeepAlive == 0 {
 		cfg.KeepAlive = DefaultKeepAlive
 	}
+	if cfg.keepAlive == 0 {
+		cfg.keepAlive = max(cfg.KeepAlive, minKeepAlive)
+	}
 	if cfg.pongTimeout == 0 {
-		cfg.pongTimeout = min(cfg.KeepAlive, keepAliveTimeout)
+		cfg.pongTimeout = keepAliveTimeout
 	}
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff = DefaultMinBackoff
@@ -193,6 +222,12 @@ type Client struct {
 	conn *websocket.Conn // the open connection, nil while reconnecting
 
 	dedupe *dedupe // owned by run
+
+	// skipLog lets a warning about a skipped frame through once per
+	// skipLogInterval; skipped counts the frames skipped since the last
+	// one. Both owned by run.
+	skipLog rate.Sometimes
+	skipped int
 }
 
 // Dial connects to the room's WebSocket and returns once it is open. ctx
@@ -205,12 +240,13 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		cfg:    cfg,
-		http:   cfg.HTTPClient,
-		log:    cfg.Logger,
-		events: make(chan Event, EventBuffer),
-		done:   make(chan struct{}),
-		dedupe: newDedupe(),
+		cfg:     cfg,
+		http:    cfg.HTTPClient,
+		log:     cfg.Logger,
+		events:  make(chan Event, EventBuffer),
+		done:    make(chan struct{}),
+		dedupe:  newDedupe(),
+		skipLog: rate.Sometimes{First: 1, Interval: skipLogInterval},
 	}
 	if c.http == nil {
 		c.transport = http.DefaultTransport.(*http.Transport).Clone()
@@ -370,12 +406,17 @@ type session struct {
 	frames chan frame
 	stop   chan struct{}
 	wg     sync.WaitGroup
-	// pong gets the keepalive's answers, which the reader takes out of
-	// the frames.
-	pong chan struct{}
+	// awaiting is set while a keepalive waits for a frame: the reader
+	// clears it on the next frame, whatever that frame is, and tells the
+	// keepalive on answered (room for one). Any other frame costs the
+	// reader one atomic load.
+	awaiting atomic.Bool
+	answered chan struct{}
 	// unanswered is set when a keepalive went unanswered, before the
 	// connection is closed for it: the reader then says so.
 	unanswered atomic.Bool
+	// opened is when the connection was made.
+	opened time.Time
 }
 
 // pingFrame is the keepalive message. The writer masks a copy of it, so
@@ -409,10 +450,11 @@ func (c *Client) connect(ctx context.Context) (*session, error) {
 		return nil, fmt.Errorf("client: connect to %s: %w", redact(u), redactToken(err, c.cfg.Token))
 	}
 	conn.SetReadLimit(readLimit)
-	s := &session{conn: conn, frames: make(chan frame, frameBuffer), stop: make(chan struct{}), pong: make(chan struct{}, 1)}
+	s := &session{conn: conn, frames: make(chan frame, frameBuffer), stop: make(chan struct{}),
+		answered: make(chan struct{}, 1), opened: time.Now()}
 	s.wg.Add(2)
 	go s.read()
-	go s.keepalive(c.cfg.KeepAlive, c.cfg.pongTimeout)
+	go s.keepalive(c.cfg.keepAlive, c.cfg.pongTimeout)
 	return s, nil
 }
 
@@ -423,11 +465,13 @@ func (s *session) read() {
 		if err != nil && s.unanswered.Load() {
 			err = errUnanswered
 		}
-		if err == nil && isPong(data) {
+		if err == nil && s.awaiting.Load() && s.awaiting.CompareAndSwap(true, false) {
 			select {
-			case s.pong <- struct{}{}:
+			case s.answered <- struct{}{}: // any frame: the socket lives
 			default:
 			}
+		}
+		if err == nil && isPong(data) {
 			continue
 		}
 		select {
@@ -441,50 +485,60 @@ func (s *session) read() {
 	}
 }
 
-// keepalive sends the keepalive message every interval and waits up to
-// timeout for its answer; a connection that gives none is closed, and the
-// reader reports it (errUnanswered). It needs no WebSocket pong: AWS does
-// not document that API Gateway answers pings.
+// keepalive sends the keepalive message every interval. After one, it
+// waits up to timeout for a frame, any frame (the pong, an error frame for
+// a throttled ping, a push), sending the next ones meanwhile; a connection
+// that gives none is closed, and the reader reports it (errUnanswered). It
+// needs no WebSocket pong: AWS does not document that API Gateway answers
+// pings.
 func (s *session) keepalive(interval, timeout time.Duration) {
 	defer s.wg.Done()
-	t := time.NewTimer(interval)
-	defer t.Stop()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	deadline := time.NewTimer(timeout)
+	deadline.Stop()
+	waiting := false // a keepalive awaits its frame: deadline runs
 	for {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
-		}
-		select {
-		case <-s.pong: // a late answer to an earlier one
-		default:
-		}
-		sent := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		err := s.conn.Write(ctx, websocket.MessageText, pingFrame)
-		cancel()
-		if err != nil {
-			s.conn.CloseNow() // the reader sees the connection end
-			return
-		}
-		t.Reset(timeout - time.Since(sent))
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
+		case <-s.answered:
+			waiting = false
+			deadline.Stop()
+		case <-deadline.C:
+			select {
+			case <-s.answered: // came as the deadline fell
+				waiting = false
+				continue
+			default:
+			}
 			s.unanswered.Store(true)
 			s.conn.CloseNow()
 			return
-		case <-s.pong:
+		case <-tick.C:
+			if !waiting {
+				// Before the write, so that the quickest answer is seen.
+				waiting = true
+				s.awaiting.Store(true)
+				deadline.Reset(timeout)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			err := s.conn.Write(ctx, websocket.MessageText, pingFrame)
+			cancel()
+			if err != nil {
+				s.conn.CloseNow() // the reader sees the connection end
+				return
+			}
 		}
-		t.Reset(interval - time.Since(sent))
 	}
 }
 
 // isPong reports whether a frame is the keepalive's answer: exactly
 // chatapp.PongFrame, as the gateway's mock route and API Gateway's route
-// response (template.yaml, checked against it) send it. A comparison of
-// bytes, no decoding: every frame the server sends goes through it.
+// response (template.yaml, checked against it) send it. The reader drops
+// it (any frame proves the connection alive; this one says nothing else).
+// A comparison of bytes, no decoding: every frame the server sends goes
+// through it.
 func isPong(data []byte) bool {
 	return string(data) == chatapp.PongFrame
 }
@@ -502,6 +556,8 @@ func (s *session) close(normal bool) {
 }
 
 // run delivers the events of one connection after another until Close.
+// attempt is the reconnection attempt that made the connection: it goes
+// back to 0 only once a connection has stayed up stableConnection.
 func (c *Client) run(s *session, batch []*chatapp.Message, baseline string) {
 	defer close(c.done)
 	defer close(c.events)
@@ -515,7 +571,10 @@ func (c *Client) run(s *session, batch []*chatapp.Message, baseline string) {
 			return
 		}
 		c.log.Info("chatapp client: connection lost", "room_id", c.cfg.Room, "err", err)
-		if s, batch, attempt = c.reconnect(err); s == nil {
+		if time.Since(s.opened) >= stableConnection {
+			attempt = 0
+		}
+		if s, batch, attempt = c.reconnect(err, attempt); s == nil {
 			return
 		}
 		baseline = ""
@@ -581,10 +640,12 @@ drain:
 	}
 }
 
-// reconnect opens a new connection, with backoff, and reads the messages
-// missed since the last one delivered. It returns a nil session on Close.
-func (c *Client) reconnect(cause error) (*session, []*chatapp.Message, int) {
-	for attempt := 1; ; attempt++ {
+// reconnect opens a new connection, with backoff, from the attempt after
+// last (0: the last connection was stable), and reads the messages missed
+// since the last one delivered. It returns the session and the attempt
+// that made it, or a nil session on Close.
+func (c *Client) reconnect(cause error, last int) (*session, []*chatapp.Message, int) {
+	for attempt := last + 1; ; attempt++ {
 		delay := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff)
 		if !c.emit(Event{Kind: KindReconnecting, Attempt: attempt, Delay: delay, Err: cause}) {
 			return nil, nil, 0
@@ -666,7 +727,7 @@ func (c *Client) emit(ev Event) bool {
 }
 
 // parse turns a frame into an event: a message, a presence event or an
-// error frame. Anything else is logged and skipped.
+// error frame. Anything else is skipped, and logged now and then (skip).
 func (c *Client) parse(data []byte) (Event, bool) {
 	var f struct {
 		ID    string `json:"id"`
@@ -677,7 +738,7 @@ func (c *Client) parse(data []byte) (Event, bool) {
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(data, &f); err != nil {
-		c.log.Warn("chatapp client: frame is not JSON", "err", err)
+		c.skip("frame is not JSON", data, err)
 		return Event{}, false
 	}
 	switch {
@@ -688,14 +749,14 @@ func (c *Client) parse(data []byte) (Event, bool) {
 	case f.ID != "":
 		var m chatapp.Message
 		if err := json.Unmarshal(data, &m); err != nil {
-			c.log.Warn("chatapp client: bad message frame", "err", err)
+			c.skip("bad message frame", data, err)
 			return Event{}, false
 		}
 		return Event{Kind: KindMessage, Message: &m}, true
 	case f.Type == "join" || f.Type == "leave":
 		var p chatapp.PresenceEvent
 		if err := json.Unmarshal(data, &p); err != nil {
-			c.log.Warn("chatapp client: bad presence frame", "err", err)
+			c.skip("bad presence frame", data, err)
 			return Event{}, false
 		}
 		kind := KindJoin
@@ -704,8 +765,24 @@ func (c *Client) parse(data []byte) (Event, bool) {
 		}
 		return Event{Kind: kind, Presence: &p}, true
 	}
-	c.log.Warn("chatapp client: unknown frame", "frame", string(data[:min(len(data), 200)]))
+	c.skip("unknown frame", data, nil)
 	return Event{}, false
+}
+
+// skip logs a frame that parse skips, at most once per skipLogInterval,
+// with the count of those skipped since the last warning (this one
+// included): a server streaming garbage must not turn each frame into a
+// log call. Frames that parse are not counted: this costs them nothing.
+func (c *Client) skip(why string, data []byte, err error) {
+	c.skipped++
+	c.skipLog.Do(func() {
+		args := []any{"frame", string(data[:min(len(data), 200)]), "skipped", c.skipped}
+		if err != nil {
+			args = append(args, "err", err)
+		}
+		c.log.Warn("chatapp client: "+why, args...)
+		c.skipped = 0
+	})
 }
 
 // backoff is the wait before reconnection attempt n (from 1): exponential

@@ -21,12 +21,15 @@ const (
 	KindLeave
 	// KindConnected reports that the WebSocket is open and the history
 	// missed while disconnected has been read; the missed messages follow
-	// it. Attempt is the number of reconnection attempts it took (0 for
-	// the connection made by Dial).
+	// it. Attempt is the number of reconnection attempts it took, counted
+	// from the last connection that stayed up 5 s (0 for the connection
+	// made by Dial).
 	KindConnected
 	// KindReconnecting reports that the connection is down and attempt
 	// Attempt will be made after Delay. Err tells why the previous
-	// connection or attempt ended.
+	// connection or attempt ended. A connection that lasted less than 5 s
+	// counts as a failed attempt: the next one is not attempt 1, and
+	// waits longer.
 	KindReconnecting
 	// KindError is an error the server sent on the socket, for one of this
 	// client's frames (SendWS); Err is an *Error. The connection stays open.

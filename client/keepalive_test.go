@@ -17,19 +17,32 @@ import (
 
 // keepaliveServer is a chat server reduced to what the keepalive needs:
 // an empty history and WebSockets that never answer a WebSocket ping (AWS
-// does not document that API Gateway does) and answer the keepalive
-// message only when told to.
+// does not document that API Gateway does), and that answer the keepalive
+// message, or misbehave, as its options say.
 type keepaliveServer struct {
 	*httptest.Server
-	answer      bool
+	opts        serverOptions
 	connections atomic.Int64 // WebSockets opened
 	keepalives  atomic.Int64 // keepalive messages received
 	pings       atomic.Int64 // WebSocket pings received (never answered)
 	wg          sync.WaitGroup
 }
 
-func startKeepaliveServer(t *testing.T, answer bool) *keepaliveServer {
-	ks := &keepaliveServer{answer: answer}
+// serverOptions say how a keepaliveServer behaves.
+type serverOptions struct {
+	// answer is the frame sent back for each keepalive message; none when
+	// empty.
+	answer string
+	// delay comes before each answer.
+	delay time.Duration
+	// closeAtOnce closes each WebSocket right after the handshake.
+	closeAtOnce bool
+	// frames are sent once the WebSocket is open.
+	frames [][]byte
+}
+
+func startKeepaliveServer(t *testing.T, opts serverOptions) *keepaliveServer {
+	ks := &keepaliveServer{opts: opts}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /chat", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"messages":[]}`))
@@ -40,10 +53,19 @@ func startKeepaliveServer(t *testing.T, answer bool) *keepaliveServer {
 			return
 		}
 		ks.connections.Add(1)
+		if opts.closeAtOnce {
+			conn.Close()
+			return
+		}
 		ks.wg.Add(1)
 		go func() {
 			defer ks.wg.Done()
 			defer conn.Close()
+			for _, f := range opts.frames {
+				if ws.WriteFrame(conn, ws.NewTextFrame(f)) != nil {
+					return
+				}
+			}
 			for {
 				f, err := ws.ReadFrame(conn)
 				if err != nil {
@@ -60,8 +82,9 @@ func startKeepaliveServer(t *testing.T, answer bool) *keepaliveServer {
 					return
 				case string(f.Payload) == string(pingFrame):
 					ks.keepalives.Add(1)
-					if ks.answer {
-						ws.WriteFrame(conn, ws.NewTextFrame([]byte(chatapp.PongFrame)))
+					if opts.answer != "" {
+						time.Sleep(opts.delay)
+						ws.WriteFrame(conn, ws.NewTextFrame([]byte(opts.answer)))
 					}
 				}
 			}
@@ -76,20 +99,42 @@ func startKeepaliveServer(t *testing.T, answer bool) *keepaliveServer {
 	return ks
 }
 
-// dial connects a client that sends its keepalive every keepAlive and
-// waits pongTimeout for each answer (0: as the client does by default).
-func (ks *keepaliveServer) dial(t *testing.T, keepAlive, pongTimeout time.Duration) *Client {
-	t.Helper()
+// config is a client's Config for the server, whose keepalive interval
+// and wait for an answer are keepAlive and pongTimeout (0: as the client
+// sets them from KeepAlive, floors included).
+func (ks *keepaliveServer) config(keepAlive, pongTimeout time.Duration) Config {
 	api, wsURL := LocalURLs(ks.URL)
+	return Config{APIURL: api, WebSocketURL: wsURL, Room: "r", UserID: "u",
+		keepAlive: keepAlive, pongTimeout: pongTimeout, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
+}
+
+// dial connects a client made with cfg.
+func (ks *keepaliveServer) dial(t *testing.T, cfg Config) *Client {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, Config{APIURL: api, WebSocketURL: wsURL, Room: "r", UserID: "u",
-		KeepAlive: keepAlive, pongTimeout: pongTimeout, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	c, err := Dial(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// stayConnected reads c's events for d and fails on any past Connected.
+func stayConnected(t *testing.T, c *Client, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case ev := <-c.Events():
+			if ev.Kind != KindConnected {
+				t.Fatalf("event %v, want none past Connected", ev)
+			}
+		case <-deadline:
+			return
+		}
+	}
 }
 
 // TestKeepAliveNeedsNoPong: against a server that never answers WebSocket
@@ -99,19 +144,9 @@ func (ks *keepaliveServer) dial(t *testing.T, keepAlive, pongTimeout time.Durati
 // connection here.
 func TestKeepAliveNeedsNoPong(t *testing.T) {
 	const keepAlive = 300 * time.Millisecond
-	ks := startKeepaliveServer(t, true)
-	c := ks.dial(t, keepAlive, 10*time.Second)
-	deadline := time.After(8 * keepAlive)
-	for done := false; !done; {
-		select {
-		case ev := <-c.Events():
-			if ev.Kind != KindConnected {
-				t.Fatalf("event %v, want none past Connected", ev)
-			}
-		case <-deadline:
-			done = true
-		}
-	}
+	ks := startKeepaliveServer(t, serverOptions{answer: chatapp.PongFrame})
+	c := ks.dial(t, ks.config(keepAlive, 10*time.Second))
+	stayConnected(t, c, 8*keepAlive)
 	if n := ks.keepalives.Load(); n < 3 {
 		t.Errorf("the server got %d keepalive messages in %v, want at least 3 (one every %v)", n, 8*keepAlive, keepAlive)
 	}
@@ -123,12 +158,72 @@ func TestKeepAliveNeedsNoPong(t *testing.T) {
 	}
 }
 
+// TestKeepAliveAnyFrameAnswers: a keepalive answered by another frame
+// than the pong keeps the connection: on AWS a throttled ping gets an
+// error frame (locally, the gateway's rate_limited one; AWS's own is of
+// another shape), and a connection that delivers frames is alive. The
+// wait for an answer is far shorter than the stay, so that the old
+// client, which waited for the pong only, reconnected several times.
+func TestKeepAliveAnyFrameAnswers(t *testing.T) {
+	const keepAlive = 200 * time.Millisecond
+	for name, answer := range map[string]string{
+		"rate_limited": `{"error":{"code":"rate_limited","message":"too many frames: retry in 20ms"}}`,
+		"other shape":  `{"message":"Too Many Requests","connectionId":"c","requestId":"r"}`,
+		"not JSON":     `throttled`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each mostly waits
+			ks := startKeepaliveServer(t, serverOptions{answer: answer})
+			c := ks.dial(t, ks.config(keepAlive, time.Second))
+			// A rate_limited frame is a KindError event: the connection
+			// stays, which is what is checked here.
+			deadline := time.After(3 * time.Second)
+			for done := false; !done; {
+				select {
+				case ev := <-c.Events():
+					if ev.Kind != KindConnected && ev.Kind != KindError {
+						t.Fatalf("event %v, want none past Connected but errors", ev)
+					}
+				case <-deadline:
+					done = true
+				}
+			}
+			if n := ks.keepalives.Load(); n < 3 {
+				t.Errorf("the server got %d keepalive messages, want at least 3 (one every %v)", n, keepAlive)
+			}
+			if n := ks.connections.Load(); n != 1 {
+				t.Errorf("%d connections, want 1", n)
+			}
+		})
+	}
+}
+
+// TestKeepAliveFloor: a tiny KeepAlive neither floods the server with
+// keepalives nor makes a deadline shorter than the round-trip: the old
+// client waited min(KeepAlive, 30 s) for the pong, 1 ms here, so every
+// connection died before its answer came, over and over.
+func TestKeepAliveFloor(t *testing.T) {
+	const stay = 2500 * time.Millisecond
+	ks := startKeepaliveServer(t, serverOptions{answer: chatapp.PongFrame, delay: 50 * time.Millisecond})
+	cfg := ks.config(0, 0)
+	cfg.KeepAlive = time.Millisecond
+	c := ks.dial(t, cfg)
+	stayConnected(t, c, stay)
+	// One a second at most: 2 in the stay, 3 allowed.
+	if n := ks.keepalives.Load(); n > 3 {
+		t.Errorf("the server got %d keepalive messages in %v, want at most 3 (KeepAlive raised to %v)", n, stay, minKeepAlive)
+	}
+	if n := ks.connections.Load(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+}
+
 // TestKeepAliveUnansweredReconnects: a connection whose keepalive goes
 // unanswered is dead to the client: it reconnects, and says why.
 func TestKeepAliveUnansweredReconnects(t *testing.T) {
 	const keepAlive = 200 * time.Millisecond
-	ks := startKeepaliveServer(t, false)
-	c := ks.dial(t, keepAlive, 0)
+	ks := startKeepaliveServer(t, serverOptions{})
+	c := ks.dial(t, ks.config(keepAlive, keepAlive))
 	deadline := time.After(10 * time.Second)
 	reconnecting := false
 	for {
