@@ -367,6 +367,8 @@ func TestTemplateWebSocketAPI(t *testing.T) {
 		}
 		if s := stage.DefaultRouteSettings; s == nil || s.ThrottlingRateLimit == nil || s.ThrottlingBurstLimit == nil {
 			t.Errorf("stage %s: no default route throttling", id)
+		} else {
+			checkMockRouteThrottles(t, id, stage.RouteSettings, *s.ThrottlingRateLimit, float64(*s.ThrottlingBurstLimit))
 		}
 		// Its first automatic deployment must hold every route, with the
 		// responses of the two-way ones.
@@ -378,6 +380,26 @@ func TestTemplateWebSocketAPI(t *testing.T) {
 	}
 	if stages != 1 {
 		t.Errorf("the WebSocket API has %d stages, want 1", stages)
+	}
+}
+
+// checkMockRouteThrottles checks that each mock route (the keepalive's
+// ping) has a throttle of its own in the stage's RouteSettings, no looser
+// than the default route's: a MOCK costs no function, so nothing else
+// bounds what its clients make API Gateway send (and bill).
+func checkMockRouteThrottles(t *testing.T, stageID string, routeSettings any, rate, burst float64) {
+	t.Helper()
+	settings, _ := routeSettings.(map[string]any)
+	for key := range awslambda.WebSocketMockRoutes {
+		rs, _ := settings[key].(map[string]any)
+		r, rok := rs["ThrottlingRateLimit"].(float64)
+		b, bok := rs["ThrottlingBurstLimit"].(float64)
+		switch {
+		case !rok || !bok:
+			t.Errorf("stage %s: RouteSettings[%q] = %v, want ThrottlingRateLimit and ThrottlingBurstLimit", stageID, key, settings[key])
+		case r > rate || b > burst:
+			t.Errorf("stage %s: route %s throttled at %v/s, burst %v: looser than the default route's %v/s, burst %v", stageID, key, r, b, rate, burst)
+		}
 	}
 }
 

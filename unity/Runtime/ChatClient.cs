@@ -29,9 +29,19 @@ namespace ChatApp.Client
     public sealed class ChatClient : IDisposable
     {
         private const int SeenCapacity = 10000;
-        // The keepalive message, and the longest its answer is awaited.
+        // The keepalive message.
         private const string PingFrame = "{\"action\":\"ping\"}";
-        private static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(30);
+        // The floor of KeepAliveInterval and KeepAliveTimeout: a tiny
+        // interval would flood billed messages, a tiny timeout kill every
+        // connection whose round-trip is longer.
+        private static readonly TimeSpan MinKeepAlive = TimeSpan.FromSeconds(1);
+        // How long a connection must stay up for the next reconnect to
+        // start the backoff again from attempt 1 (the web page's
+        // STABLE_CONNECTION_MS). One that ends sooner counts as a failed
+        // attempt: a server that closes every socket right after the
+        // handshake is met with a growing backoff, not a connection (and a
+        // catch-up) every ReconnectMinDelay.
+        private static readonly TimeSpan StableConnection = TimeSpan.FromSeconds(5);
 
         private readonly ChatClientOptions options;
         private readonly IHttpTransport http;
@@ -56,9 +66,14 @@ namespace ChatApp.Client
         private string lastId; // newest id delivered (or of the first page)
         private string latestKnownId; // newest id known to exist: where a send's check starts
         private int duplicatesDropped;
-        // The answer the newest socket's keepalive awaits (set by its pong,
-        // or false when the socket ends); null when none is out.
+        // The answer the newest socket's keepalive awaits (set by any frame
+        // of it, or false when the socket ends); null when none is out.
         private TaskCompletionSource<bool> pong;
+        // The reconnect attempt that made the newest connection (0: the
+        // first), and when it was made: where the next reconnect counts
+        // from, unless it stayed up StableConnection.
+        private int connectedAttempt;
+        private Stopwatch connectedFor;
 
         /// <summary>Creates a client; nothing is sent until a method is called.</summary>
         public ChatClient(ChatClientOptions options)
@@ -274,6 +289,8 @@ namespace ChatApp.Client
                     pending.Clear();
                     catchingUp = false;
                     pong = null;
+                    connectedAttempt = attempt;
+                    connectedFor = Stopwatch.StartNew();
                     SetState(ChatConnectionState.Connected);
                     StartKeepAlive(gen, t);
                     var info = new ConnectedInfo { Reconnected = attempt > 0, CaughtUp = caughtUp, Attempt = attempt };
@@ -483,20 +500,32 @@ namespace ChatApp.Client
 
         private void OnFrame(int gen, string text)
         {
-            Dictionary<string, object> o;
+            Dictionary<string, object> o = null;
+            string bad = null;
             try
             {
                 o = ChatJson.ParseObject(text);
             }
             catch (FormatException e)
             {
-                Post(() => Raise(Error, new ChatError(ChatError.BadResponse, "frame is not a JSON object: " + e.Message)));
-                return;
+                bad = e.Message;
             }
             lock (gate)
             {
                 if (gen != generation)
                 {
+                    return;
+                }
+                if (pong != null)
+                {
+                    // Any frame answers the keepalive, not only the pong:
+                    // on AWS a throttled ping gets an error frame, and a
+                    // connection that delivers frames is alive.
+                    pong.TrySetResult(true);
+                }
+                if (bad != null)
+                {
+                    Post(() => Raise(Error, new ChatError(ChatError.BadResponse, "frame is not a JSON object: " + bad)));
                     return;
                 }
                 ChatError err = ChatError.FromJson(o);
@@ -508,11 +537,7 @@ namespace ChatApp.Client
                 string type = ChatJson.GetString(o, "type");
                 if (type == "pong")
                 {
-                    if (pong != null)
-                    {
-                        pong.TrySetResult(true); // the keepalive's answer: the socket lives
-                    }
-                    return;
+                    return; // the keepalive's answer, taken above
                 }
                 if (type != null)
                 {
@@ -547,6 +572,7 @@ namespace ChatApp.Client
         private void OnClosed(int gen, IWebSocketTransport t, WebSocketCloseInfo info)
         {
             bool reconnect = false;
+            int after = 0;
             lock (gate)
             {
                 if (gen == generation)
@@ -561,13 +587,19 @@ namespace ChatApp.Client
                         socket = null;
                         SetState(ChatConnectionState.Reconnecting);
                         reconnect = true;
+                        // A connection that did not stay up was one more
+                        // failed attempt: the backoff goes on from it.
+                        if (connectedFor != null && connectedFor.Elapsed < StableConnection)
+                        {
+                            after = connectedAttempt;
+                        }
                     }
                 }
             }
             t.Dispose();
             if (reconnect)
             {
-                Task.Run(() => ReconnectAsync("connection closed: " + info));
+                Task.Run(() => ReconnectAsync("connection closed: " + info, after));
             }
         }
 
@@ -580,16 +612,17 @@ namespace ChatApp.Client
 
         // KeepAliveAsync sends the keepalive message on socket gen every
         // KeepAliveInterval until it is replaced or closed: it waits for the
-        // answer (the pong completes the awaited task), at most the timeout,
-        // then for what is left of the interval, counted from the send, so
-        // that the messages are KeepAliveInterval apart, not the interval
-        // plus the answer's wait. One unanswered within the timeout means
-        // the connection is dead: it is closed, and its Closed event
-        // reconnects as for any other loss.
+        // answer (any frame of the socket completes the awaited task), at
+        // most KeepAliveTimeout, then for what is left of the interval,
+        // counted from the send, so that the messages are KeepAliveInterval
+        // apart, not the interval plus the answer's wait. One unanswered
+        // within the timeout means the connection is dead: it is closed,
+        // and its Closed event reconnects as for any other loss. Both are
+        // at least MinKeepAlive.
         private async Task KeepAliveAsync(int gen, IWebSocketTransport t)
         {
-            TimeSpan interval = options.KeepAliveInterval;
-            TimeSpan timeout = interval < KeepAliveTimeout ? interval : KeepAliveTimeout;
+            TimeSpan interval = options.KeepAliveInterval < MinKeepAlive ? MinKeepAlive : options.KeepAliveInterval;
+            TimeSpan timeout = options.KeepAliveTimeout < MinKeepAlive ? MinKeepAlive : options.KeepAliveTimeout;
             TimeSpan wait = interval;
             try
             {
@@ -655,9 +688,11 @@ namespace ChatApp.Client
             }
         }
 
-        private async Task ReconnectAsync(string reason)
+        // ReconnectAsync reconnects from the attempt after the one that
+        // made the lost connection (0 when it stayed up StableConnection).
+        private async Task ReconnectAsync(string reason, int after)
         {
-            for (int attempt = 1; !lifetime.IsCancellationRequested; attempt++)
+            for (int attempt = after + 1; !lifetime.IsCancellationRequested; attempt++)
             {
                 if (options.MaxReconnectAttempts > 0 && attempt > options.MaxReconnectAttempts)
                 {

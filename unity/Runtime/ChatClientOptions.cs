@@ -21,6 +21,7 @@ namespace ChatApp.Client
             CatchUpPageSize = 500;
             CatchUpMaxPages = 100;
             KeepAliveInterval = TimeSpan.FromMinutes(4);
+            KeepAliveTimeout = TimeSpan.FromSeconds(30);
         }
 
         /// <summary>
@@ -112,7 +113,12 @@ namespace ChatApp.Client
         /// <summary>The longest delay between reconnect attempts. Default 30 s.</summary>
         public TimeSpan ReconnectMaxDelay { get; set; }
 
-        /// <summary>Give up after this many reconnect attempts in a row; 0 (the default) never gives up.</summary>
+        /// <summary>
+        /// Give up after this many reconnect attempts in a row; 0 (the
+        /// default) never gives up. A connection that lasted less than 5 s
+        /// counts as a failed attempt: the count (and the backoff) starts
+        /// again only after one that stayed up.
+        /// </summary>
         public int MaxReconnectAttempts { get; set; }
 
         /// <summary>
@@ -150,12 +156,23 @@ namespace ChatApp.Client
         /// ({"action":"ping"}, answered {"type":"pong"}) on its WebSocket.
         /// It keeps the connection from the server's idle timeout (API
         /// Gateway's is 10 minutes; WebSocket pings are not documented to
-        /// count, and a WebGL build cannot send them), and an answer that
-        /// has not come in 30 s (or the interval, if shorter) means the
-        /// connection is dead: the client reconnects. Default 4 minutes;
-        /// behind a proxy that drops connections idle for 60 s, use less.
+        /// count, and a WebGL build cannot send them). Default 4 minutes,
+        /// at least 1 s (a shorter one is raised to it: each keepalive is a
+        /// billed message); behind a proxy that drops connections idle for
+        /// 60 s, use less.
         /// </summary>
         public TimeSpan KeepAliveInterval { get; set; }
+
+        /// <summary>
+        /// How long after a keepalive message the client waits for a frame,
+        /// any frame: the pong, an error frame (on AWS a throttled ping gets
+        /// one), a message. With none by then the connection is dead: the
+        /// client closes it and reconnects. It does not shrink with a short
+        /// <see cref="KeepAliveInterval"/>, which would make connections
+        /// whose round-trip is longer die over and over. Default 30 s, at
+        /// least 1 s (a shorter one is raised to it).
+        /// </summary>
+        public TimeSpan KeepAliveTimeout { get; set; }
 
         /// <summary>HTTP; default: a new <see cref="HttpClientTransport"/> (disposed with the client).</summary>
         public IHttpTransport Http { get; set; }
@@ -185,9 +202,9 @@ namespace ChatApp.Client
             {
                 throw new ArgumentException("page sizes, page counts and attempts must be at least 1");
             }
-            if (KeepAliveInterval <= TimeSpan.Zero)
+            if (KeepAliveInterval <= TimeSpan.Zero || KeepAliveTimeout <= TimeSpan.Zero)
             {
-                throw new ArgumentException("KeepAliveInterval must be positive");
+                throw new ArgumentException("KeepAliveInterval and KeepAliveTimeout must be positive");
             }
             if (MaxReconnectAttempts < 0)
             {

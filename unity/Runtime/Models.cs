@@ -294,14 +294,18 @@ namespace ChatApp.Client
         public bool Reconnected { get; internal set; }
         /// <summary>Messages delivered by the catch-up of this reconnect (0 on the first connect).</summary>
         public int CaughtUp { get; internal set; }
-        /// <summary>Which reconnect attempt succeeded (0 on the first connect).</summary>
+        /// <summary>Which reconnect attempt succeeded, counted from the last connection that stayed up 5 s (0 on the first connect).</summary>
         public int Attempt { get; internal set; }
     }
 
     /// <summary>The <see cref="ChatClient.Reconnecting"/> event.</summary>
     public sealed class ReconnectingInfo
     {
-        /// <summary>1 for the first attempt after the connection was lost.</summary>
+        /// <summary>
+        /// 1 for the first attempt after a connection that stayed up 5 s was
+        /// lost; after one that lasted less, the count goes on from that
+        /// connection's attempt, and so does the backoff.
+        /// </summary>
         public int Attempt { get; internal set; }
         /// <summary>How long the client waits before this attempt.</summary>
         public TimeSpan Delay { get; internal set; }

@@ -15,9 +15,15 @@
 // It prints "DROP-CONNECTION id=ID" when it expects the connection ID to be
 // deleted through the Management API (DeleteConnection).
 //
-// With --keepalive N [--interval MS] it checks only that a client that
-// sends nothing but its keepalive (every MS milliseconds, default 1000)
+// With --keepalive N [--interval MS] [--timeout MS] it checks only that a
+// client that sends nothing but its keepalive (every MS milliseconds,
+// default 1000; waiting --timeout for an answer, default the client's)
 // stays connected for N seconds.
+//
+// With --flap N it checks only the reconnect backoff against a server that
+// closes each WebSocket soon after the handshake: over N reconnects, the
+// attempts count on (1, 2, ... N) and the waits grow, as after failed
+// attempts, instead of starting again at attempt 1 after each connection.
 //
 // With --auth it checks a server with auth on instead (docs/auth.md), in
 // room unity-auth, with the tokens in the environment: CHATAPP_TOKEN_A and
@@ -52,6 +58,8 @@ namespace ChatApp.Client.Harness
             int away = 0;
             int keepAlive = 0;
             int interval = 1000;
+            int timeout = 0;
+            int flap = 0;
             bool auth = false;
             for (int i = 0; i < args.Length; i++)
             {
@@ -67,6 +75,14 @@ namespace ChatApp.Client.Harness
                 {
                     interval = int.Parse(args[++i], CultureInfo.InvariantCulture);
                 }
+                else if (args[i] == "--timeout" && i + 1 < args.Length)
+                {
+                    timeout = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                }
+                else if (args[i] == "--flap" && i + 1 < args.Length)
+                {
+                    flap = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                }
                 else if (args[i] == "--away" && i + 1 < args.Length)
                 {
                     away = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -78,7 +94,7 @@ namespace ChatApp.Client.Harness
             }
             if (string.IsNullOrEmpty(url))
             {
-                Console.Error.WriteLine("usage: harness.exe [--away N | --auth | --keepalive N [--interval MS]] http://HOST:PORT (or CHATAPP_URL)");
+                Console.Error.WriteLine("usage: harness.exe [--away N | --auth | --keepalive N [--interval MS] [--timeout MS] | --flap N] http://HOST:PORT (or CHATAPP_URL)");
                 return 2;
             }
             var watchdog = new Timer(_ =>
@@ -90,7 +106,11 @@ namespace ChatApp.Client.Harness
             {
                 if (keepAlive > 0)
                 {
-                    KeepAliveRunAsync(url.TrimEnd('/'), keepAlive, TimeSpan.FromMilliseconds(interval)).GetAwaiter().GetResult();
+                    KeepAliveRunAsync(url.TrimEnd('/'), keepAlive, TimeSpan.FromMilliseconds(interval), TimeSpan.FromMilliseconds(timeout)).GetAwaiter().GetResult();
+                }
+                else if (flap > 0)
+                {
+                    FlapRunAsync(url.TrimEnd('/'), flap).GetAwaiter().GetResult();
                 }
                 else if (auth)
                 {
@@ -122,10 +142,14 @@ namespace ChatApp.Client.Harness
         // idle timeout is a little longer than the keepalive interval,
         // stays connected for seconds, with a keepalive every interval: no
         // Reconnecting.
-        private static async Task KeepAliveRunAsync(string url, int seconds, TimeSpan interval)
+        private static async Task KeepAliveRunAsync(string url, int seconds, TimeSpan interval, TimeSpan timeout)
         {
             ChatClientOptions o = ChatClientOptions.ForServer(url, "unity-keepalive", "unity-keeper", "Keeper");
             o.KeepAliveInterval = interval;
+            if (timeout > TimeSpan.Zero)
+            {
+                o.KeepAliveTimeout = timeout;
+            }
             int reconnecting = 0;
             using (var c = new ChatClient(o))
             {
@@ -138,6 +162,62 @@ namespace ChatApp.Client.Harness
                     {
                         throw new Exception("reconnected " + reconnecting + " times; state " + c.State);
                     }
+                }).ConfigureAwait(false);
+                await c.CloseAsync().ConfigureAwait(false);
+            }
+        }
+
+        // FlapRunAsync: against a server that closes every WebSocket soon
+        // after its handshake (after the catch-up, so that each reconnect
+        // succeeds), n reconnects count their attempts on, 1 to n, and their
+        // waits grow as after failed attempts: from 50 ms, doubling, the n
+        // waits (at least half their ceiling each) add up to well over 1 s
+        // for n = 6, where starting at attempt 1 each time gives n waits of
+        // at most 50 ms.
+        private static async Task FlapRunAsync(string url, int n)
+        {
+            ChatClientOptions o = ChatClientOptions.ForServer(url, "unity-flap", "unity-flapper", "Flapper");
+            o.ReconnectMinDelay = TimeSpan.FromMilliseconds(50);
+            o.ReconnectMaxDelay = TimeSpan.FromSeconds(2);
+            var reconnects = new List<ReconnectingInfo>();
+            using (var c = new ChatClient(o))
+            {
+                c.Reconnecting += i =>
+                {
+                    lock (reconnects)
+                    {
+                        reconnects.Add(i);
+                    }
+                };
+                await c.ConnectAsync().ConfigureAwait(false);
+                await Check("reconnects to a server that closes each connection soon count as failed attempts", async () =>
+                {
+                    DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(40);
+                    while (true)
+                    {
+                        lock (reconnects)
+                        {
+                            if (reconnects.Count >= n)
+                            {
+                                break;
+                            }
+                        }
+                        if (DateTime.UtcNow > deadline)
+                        {
+                            throw new CheckFailed("only " + reconnects.Count + " reconnects in 40 s, want " + n);
+                        }
+                        await Task.Delay(20).ConfigureAwait(false);
+                    }
+                    List<ReconnectingInfo> got;
+                    lock (reconnects)
+                    {
+                        got = reconnects.Take(n).ToList();
+                    }
+                    string attempts = string.Join(",", got.Select(i => i.Attempt.ToString(CultureInfo.InvariantCulture)));
+                    double waited = got.Sum(i => i.Delay.TotalMilliseconds);
+                    Say("  attempts " + attempts + ", waits " + (int)waited + " ms in all");
+                    Equal(string.Join(",", Enumerable.Range(1, n).Select(i => i.ToString(CultureInfo.InvariantCulture))), attempts, "the attempts of " + n + " reconnects");
+                    Expect(waited >= 1000, "the " + n + " reconnects waited " + (int)waited + " ms in all, want at least 1000 (the backoff grows)");
                 }).ConfigureAwait(false);
                 await c.CloseAsync().ConfigureAwait(false);
             }
