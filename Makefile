@@ -137,6 +137,9 @@ ROOMS ?=
 NAME ?=
 TTL ?= 24h
 CHATAPP ?= $(GO) run ./cmd/chatapp
+# Command-line variables are exported to recipes, expanded: keep these four
+# out of the environment, so that a $(shell ...) in them is never run.
+unexport USER_ID NAME ROOMS TTL
 token: export TOKEN_USER_ID = $(value USER_ID)
 token: export TOKEN_ROOMS = $(value ROOMS)
 token: export TOKEN_NAME = $(value NAME)
