@@ -461,22 +461,6 @@ func TestUnityKeepAlive(t *testing.T) {
 		idle     = interval * 3 / 2
 		stay     = 4 * interval
 	)
-	mcs, mono := monoTools(t)
-	dir := buildUnityHarness(t, mcs)
 	srv := startServer(t, ServeConfig{IdleTimeout: idle})
-
-	ctx, cancel := context.WithTimeout(context.Background(), unityBudget)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, mono, "--debug", filepath.Join(dir, "harness.exe"),
-		"--keepalive", strconv.Itoa(int(stay/time.Second)), "--interval", strconv.Itoa(int(interval/time.Millisecond)), srv.URL)
-	cmd.Dir = dir
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	t.Logf("harness:\n%s", out)
-	if ctx.Err() != nil {
-		t.Fatalf("harness did not finish within %v", unityBudget)
-	}
-	if err != nil || strings.Contains(string(out), "FAIL") || !strings.Contains(string(out), "PASS all 1 checks") {
-		t.Errorf("harness: %v, want exit 0 and its one check passed", err)
-	}
+	runHarness(t, srv.URL, 1, "--keepalive", strconv.Itoa(int(stay/time.Second)), "--interval", strconv.Itoa(int(interval/time.Millisecond)))
 }
