@@ -3,113 +3,34 @@ package client
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/internal/hostilews"
 )
 
-// keepaliveServer is a chat server reduced to what the keepalive needs:
-// an empty history and WebSockets that never answer a WebSocket ping (AWS
-// does not document that API Gateway does), and that answer the keepalive
-// message, or misbehave, as its options say.
-type keepaliveServer struct {
-	*httptest.Server
-	opts        serverOptions
-	connections atomic.Int64 // WebSockets opened
-	keepalives  atomic.Int64 // keepalive messages received
-	pings       atomic.Int64 // WebSocket pings received (never answered)
-	wg          sync.WaitGroup
-}
+// keepaliveServer is the hostile server of the keepalive tests
+// (internal/hostilews): an empty history and WebSockets that never answer
+// a WebSocket ping, and that answer the keepalive message, or misbehave,
+// as its options say.
+type keepaliveServer struct{ *hostilews.Server }
 
-// serverOptions say how a keepaliveServer behaves.
-type serverOptions struct {
-	// answer is the frame sent back for each keepalive message; none when
-	// empty.
-	answer string
-	// delay comes before each answer.
-	delay time.Duration
-	// closeAtOnce closes each WebSocket right after the handshake.
-	closeAtOnce bool
-	// frames are sent once the WebSocket is open.
-	frames [][]byte
-}
-
-func startKeepaliveServer(t *testing.T, opts serverOptions) *keepaliveServer {
-	ks := &keepaliveServer{opts: opts}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /chat", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"messages":[]}`))
-	})
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		conn, _, _, err := ws.UpgradeHTTP(r, w)
-		if err != nil {
-			return
-		}
-		ks.connections.Add(1)
-		if opts.closeAtOnce {
-			conn.Close()
-			return
-		}
-		ks.wg.Add(1)
-		go func() {
-			defer ks.wg.Done()
-			defer conn.Close()
-			for _, f := range opts.frames {
-				if ws.WriteFrame(conn, ws.NewTextFrame(f)) != nil {
-					return
-				}
-			}
-			for {
-				f, err := ws.ReadFrame(conn)
-				if err != nil {
-					return
-				}
-				if f.Header.Masked {
-					ws.Cipher(f.Payload, f.Header.Mask, 0)
-				}
-				switch {
-				case f.Header.OpCode == ws.OpPing:
-					ks.pings.Add(1)
-				case f.Header.OpCode == ws.OpClose:
-					ws.WriteFrame(conn, ws.NewCloseFrame(f.Payload))
-					return
-				case string(f.Payload) == string(pingFrame):
-					ks.keepalives.Add(1)
-					if opts.answer != "" {
-						time.Sleep(opts.delay)
-						ws.WriteFrame(conn, ws.NewTextFrame([]byte(opts.answer)))
-					}
-				}
-			}
-		}()
-	})
-	ks.Server = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ks.Server.CloseClientConnections()
-		ks.Server.Close()
-		ks.wg.Wait()
-	})
-	return ks
+func startKeepaliveServer(t *testing.T, opts hostilews.Options) keepaliveServer {
+	return keepaliveServer{hostilews.Start(t, opts)}
 }
 
 // config is a client's Config for the server, whose keepalive interval
 // and wait for an answer are keepAlive and pongTimeout (0: as the client
 // sets them from KeepAlive, floors included).
-func (ks *keepaliveServer) config(keepAlive, pongTimeout time.Duration) Config {
+func (ks keepaliveServer) config(keepAlive, pongTimeout time.Duration) Config {
 	api, wsURL := LocalURLs(ks.URL)
 	return Config{APIURL: api, WebSocketURL: wsURL, Room: "r", UserID: "u",
 		keepAlive: keepAlive, pongTimeout: pongTimeout, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
 }
 
 // dial connects a client made with cfg.
-func (ks *keepaliveServer) dial(t *testing.T, cfg Config) *Client {
+func (ks keepaliveServer) dial(t *testing.T, cfg Config) *Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -144,16 +65,16 @@ func stayConnected(t *testing.T, c *Client, d time.Duration) {
 // connection here.
 func TestKeepAliveNeedsNoPong(t *testing.T) {
 	const keepAlive = 300 * time.Millisecond
-	ks := startKeepaliveServer(t, serverOptions{answer: chatapp.PongFrame})
+	ks := startKeepaliveServer(t, hostilews.Options{Answer: chatapp.PongFrame})
 	c := ks.dial(t, ks.config(keepAlive, 10*time.Second))
 	stayConnected(t, c, 8*keepAlive)
-	if n := ks.keepalives.Load(); n < 3 {
+	if n := ks.Keepalives.Load(); n < 3 {
 		t.Errorf("the server got %d keepalive messages in %v, want at least 3 (one every %v)", n, 8*keepAlive, keepAlive)
 	}
-	if n := ks.pings.Load(); n != 0 {
+	if n := ks.Pings.Load(); n != 0 {
 		t.Errorf("the client sent %d WebSocket pings, want none", n)
 	}
-	if n := ks.connections.Load(); n != 1 {
+	if n := ks.Connections.Load(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
 	}
 }
@@ -173,7 +94,7 @@ func TestKeepAliveAnyFrameAnswers(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel() // each mostly waits
-			ks := startKeepaliveServer(t, serverOptions{answer: answer})
+			ks := startKeepaliveServer(t, hostilews.Options{Answer: answer})
 			c := ks.dial(t, ks.config(keepAlive, time.Second))
 			// A rate_limited frame is a KindError event: the connection
 			// stays, which is what is checked here.
@@ -188,10 +109,10 @@ func TestKeepAliveAnyFrameAnswers(t *testing.T) {
 					done = true
 				}
 			}
-			if n := ks.keepalives.Load(); n < 3 {
+			if n := ks.Keepalives.Load(); n < 3 {
 				t.Errorf("the server got %d keepalive messages, want at least 3 (one every %v)", n, keepAlive)
 			}
-			if n := ks.connections.Load(); n != 1 {
+			if n := ks.Connections.Load(); n != 1 {
 				t.Errorf("%d connections, want 1", n)
 			}
 		})
@@ -204,16 +125,16 @@ func TestKeepAliveAnyFrameAnswers(t *testing.T) {
 // connection died before its answer came, over and over.
 func TestKeepAliveFloor(t *testing.T) {
 	const stay = 2500 * time.Millisecond
-	ks := startKeepaliveServer(t, serverOptions{answer: chatapp.PongFrame, delay: 50 * time.Millisecond})
+	ks := startKeepaliveServer(t, hostilews.Options{Answer: chatapp.PongFrame, Delay: 50 * time.Millisecond})
 	cfg := ks.config(0, 0)
 	cfg.KeepAlive = time.Millisecond
 	c := ks.dial(t, cfg)
 	stayConnected(t, c, stay)
 	// One a second at most: 2 in the stay, 3 allowed.
-	if n := ks.keepalives.Load(); n > 3 {
+	if n := ks.Keepalives.Load(); n > 3 {
 		t.Errorf("the server got %d keepalive messages in %v, want at most 3 (KeepAlive raised to %v)", n, stay, minKeepAlive)
 	}
-	if n := ks.connections.Load(); n != 1 {
+	if n := ks.Connections.Load(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
 	}
 }
@@ -222,7 +143,7 @@ func TestKeepAliveFloor(t *testing.T) {
 // unanswered is dead to the client: it reconnects, and says why.
 func TestKeepAliveUnansweredReconnects(t *testing.T) {
 	const keepAlive = 200 * time.Millisecond
-	ks := startKeepaliveServer(t, serverOptions{})
+	ks := startKeepaliveServer(t, hostilews.Options{})
 	c := ks.dial(t, ks.config(keepAlive, keepAlive))
 	deadline := time.After(10 * time.Second)
 	reconnecting := false
@@ -241,11 +162,11 @@ func TestKeepAliveUnansweredReconnects(t *testing.T) {
 			}
 			// The new connection's keepalive may be counted before this
 			// event is read: at least the one left unanswered.
-			if n := ks.keepalives.Load(); n < 1 {
+			if n := ks.Keepalives.Load(); n < 1 {
 				t.Errorf("%d keepalive messages before the reconnect, want at least 1", n)
 			}
 		case <-deadline:
-			t.Fatalf("after 10 s (a keepalive every %v, %d sent): reconnecting %v, and not connected again", keepAlive, ks.keepalives.Load(), reconnecting)
+			t.Fatalf("after 10 s (a keepalive every %v, %d sent): reconnecting %v, and not connected again", keepAlive, ks.Keepalives.Load(), reconnecting)
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/chatapp-dev/chatapp/internal/hostilews"
 )
 
 // TestReconnectBackoffAcrossSessions: against a server that closes every
@@ -21,7 +23,7 @@ import (
 // take four dozen waits at their shortest in a row.
 func TestReconnectBackoffAcrossSessions(t *testing.T) {
 	const window = 3 * time.Second
-	ks := startKeepaliveServer(t, serverOptions{closeAtOnce: true})
+	ks := startKeepaliveServer(t, hostilews.Options{CloseAtOnce: true})
 	cfg := ks.config(time.Minute, 0)
 	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, time.Second
 	c := ks.dial(t, cfg)
@@ -37,7 +39,7 @@ func TestReconnectBackoffAcrossSessions(t *testing.T) {
 			done = true
 		}
 	}
-	n := ks.connections.Load()
+	n := ks.Connections.Load()
 	t.Logf("%d connections in %v, attempts up to %d", n, window, maxAttempt)
 	if n > 40 {
 		t.Errorf("%d connections in %v to a server that closes each at once, want at most 40 (the backoff grows)", n, window)
@@ -95,7 +97,7 @@ func TestGarbageFramesLogSparsely(t *testing.T) {
 		}
 	}
 	frames = append(frames, []byte(`{"id":"01HZZZZZZZZZZZZZZZZZZZZZZZ","room_id":"r","user_id":"u","message":"after the garbage","timestamp":1}`))
-	ks := startKeepaliveServer(t, serverOptions{frames: frames})
+	ks := startKeepaliveServer(t, hostilews.Options{Frames: frames})
 	h := &countingHandler{}
 	cfg := ks.config(time.Minute, 0)
 	cfg.Logger = slog.New(h)

@@ -2,83 +2,15 @@ package main
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
+	"github.com/chatapp-dev/chatapp/internal/hostilews"
 )
-
-// hostileServer is a chat server reduced to what the Unity client's
-// keepalive and reconnects meet: an empty history, and WebSockets that
-// answer each keepalive message with answer (when set) and are closed
-// lifetime after their handshake (when set).
-type hostileServer struct {
-	*httptest.Server
-	connections atomic.Int64
-	keepalives  atomic.Int64
-	wg          sync.WaitGroup
-}
-
-func startHostileServer(t *testing.T, answer string, lifetime time.Duration) *hostileServer {
-	t.Helper()
-	hs := &hostileServer{}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /chat", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"messages":[]}`))
-	})
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
-		conn, _, _, err := ws.UpgradeHTTP(r, w)
-		if err != nil {
-			return
-		}
-		hs.connections.Add(1)
-		if lifetime > 0 {
-			timer := time.AfterFunc(lifetime, func() {
-				ws.WriteFrame(conn, ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusGoingAway, "going away")))
-				conn.Close()
-			})
-			defer timer.Stop()
-		}
-		hs.wg.Add(1)
-		defer hs.wg.Done()
-		defer conn.Close()
-		for {
-			f, err := ws.ReadFrame(conn)
-			if err != nil {
-				return
-			}
-			if f.Header.Masked {
-				ws.Cipher(f.Payload, f.Header.Mask, 0)
-			}
-			switch {
-			case f.Header.OpCode == ws.OpClose:
-				ws.WriteFrame(conn, ws.NewCloseFrame(f.Payload))
-				return
-			case string(f.Payload) == `{"action":"ping"}`:
-				hs.keepalives.Add(1)
-				if answer != "" {
-					ws.WriteFrame(conn, ws.NewTextFrame([]byte(answer)))
-				}
-			}
-		}
-	})
-	hs.Server = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		hs.Server.CloseClientConnections()
-		hs.Server.Close()
-		hs.wg.Wait()
-	})
-	return hs
-}
 
 // runHarness runs the Unity harness with args and the server's URL, and
 // fails unless it passes its checks (want of them).
@@ -108,12 +40,12 @@ func runHarness(t *testing.T, url string, want int, args ...string) {
 // The client waits 1.5 s for an answer and stays 5 s: the old client,
 // which waited for the pong only, reconnected within 3 s.
 func TestUnityKeepAliveAnyFrame(t *testing.T) {
-	hs := startHostileServer(t, `{"error":{"code":"rate_limited","message":"too many frames: retry in 20ms"}}`, 0)
+	hs := hostilews.Start(t, hostilews.Options{Answer: `{"error":{"code":"rate_limited","message":"too many frames: retry in 20ms"}}`})
 	runHarness(t, hs.URL, 1, "--keepalive", "5", "--interval", "1000", "--timeout", "1500")
-	if n := hs.keepalives.Load(); n < 2 {
+	if n := hs.Keepalives.Load(); n < 2 {
 		t.Errorf("the server got %d keepalive messages, want at least 2", n)
 	}
-	if n := hs.connections.Load(); n != 1 {
+	if n := hs.Connections.Load(); n != 1 {
 		t.Errorf("%d connections, want 1", n)
 	}
 }
@@ -124,7 +56,7 @@ func TestUnityKeepAliveAnyFrame(t *testing.T) {
 // further each time (the harness's --flap check). The old client started
 // again at attempt 1 after each connection.
 func TestUnityReconnectBackoff(t *testing.T) {
-	hs := startHostileServer(t, "", 500*time.Millisecond)
+	hs := hostilews.Start(t, hostilews.Options{Lifetime: 500 * time.Millisecond})
 	runHarness(t, hs.URL, 1, "--flap", "6")
-	t.Logf("%d connections", hs.connections.Load())
+	t.Logf("%d connections", hs.Connections.Load())
 }
