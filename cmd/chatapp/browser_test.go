@@ -226,8 +226,15 @@ func js(s string) string {
 // connected.
 func (tb *tab) join(room, name string) {
 	tb.t.Helper()
+	tb.joinFrom("/", room, name)
+}
+
+// joinFrom is join from the page at path (with a query such as
+// ?keepalive=2).
+func (tb *tab) joinFrom(path, room, name string) {
+	tb.t.Helper()
 	tb.do("join "+room+" as "+name,
-		chromedp.Navigate(tb.base+"/"),
+		chromedp.Navigate(tb.base+path),
 		chromedp.WaitVisible(chromedp.CSS("#join-form")),
 		chromedp.SetValue(chromedp.CSS("#room"), room),
 		chromedp.Clear(chromedp.CSS("#name")),
@@ -465,16 +472,8 @@ func TestBrowserKeepAlive(t *testing.T) {
 	srv := startServer(t, ServeConfig{IdleTimeout: idle})
 	browser := newBrowser(t)
 	const room = "keepalive-room"
-	ada := newTab(t, browser, "ada", srv.URL+"/?keepalive=2")
-	ada.do("join "+room,
-		chromedp.Navigate(ada.base),
-		chromedp.WaitVisible(chromedp.CSS("#join-form")),
-		chromedp.SetValue(chromedp.CSS("#room"), room),
-		chromedp.SendKeys(chromedp.CSS("#name"), "Ada"),
-		chromedp.Click(chromedp.CSS("#join")),
-		chromedp.WaitVisible(chromedp.CSS("#chat-view")),
-	)
-	ada.waitConnected()
+	ada := newTab(t, browser, "ada", srv.URL)
+	ada.joinFrom("/?keepalive=2", room, "Ada")
 	before := getUsers(t, srv.URL, room)
 	time.Sleep(2 * idle)
 	after := getUsers(t, srv.URL, room)
@@ -495,16 +494,8 @@ func TestBrowserKeepAliveClamped(t *testing.T) {
 	browser := newBrowser(t)
 	for _, keepalive := range []string{"Infinity", "2147484", "0.002"} {
 		room := "clamp-" + strings.ReplaceAll(keepalive, ".", "-")
-		tab := newTab(t, browser, "ada", srv.URL+"/?keepalive="+keepalive)
-		tab.do("join "+room,
-			chromedp.Navigate(tab.base),
-			chromedp.WaitVisible(chromedp.CSS("#join-form")),
-			chromedp.SetValue(chromedp.CSS("#room"), room),
-			chromedp.SendKeys(chromedp.CSS("#name"), "Ada"),
-			chromedp.Click(chromedp.CSS("#join")),
-			chromedp.WaitVisible(chromedp.CSS("#chat-view")),
-		)
-		tab.waitConnected()
+		tab := newTab(t, browser, "ada", srv.URL)
+		tab.joinFrom("/?keepalive="+keepalive, room, "Ada")
 		before := getUsers(t, srv.URL, room)
 		time.Sleep(3 * time.Second)
 		after := getUsers(t, srv.URL, room)
