@@ -1,11 +1,11 @@
 package gateway
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/chatapp-dev/chatapp"
 )
 
 // MaxResponsePayloadBytes is Lambda's quota on a synchronous invocation's
@@ -22,22 +22,20 @@ const MaxResponsePayloadBytes = 6<<20 + 100
 var errResponseTooLarge = errors.New("Function.ResponseSizeTooLarge: the response is over Lambda's 6 MB payload quota")
 
 // checkResponsePayload fails a response larger than Lambda takes, as
-// aws-lambda-go encodes it (JSON, no HTML escaping, no trailing newline:
-// the size Lambda counts, the emulator shows). Every string byte encodes
-// to at most 6 bytes (\u00XX), so a response whose strings are small is
-// passed without encoding it: the cost falls on responses of about 1 MB
-// and more.
+// aws-lambda-go encodes it (JSON without HTML escaping, as
+// chatapp.MarshalJSON writes it: the size Lambda counts, the emulator
+// shows). Every string byte encodes to at most 6 bytes (\u00XX), so a
+// response whose strings are small is passed without encoding it: the
+// cost falls on responses of about 1 MB and more.
 func checkResponsePayload(resp events.APIGatewayProxyResponse) error {
 	if responseBound(resp) <= MaxResponsePayloadBytes {
 		return nil
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(resp); err != nil {
+	b, err := chatapp.MarshalJSON(resp)
+	if err != nil {
 		return err
 	}
-	if b.Len()-1 > MaxResponsePayloadBytes { // less Encode's newline
+	if len(b) > MaxResponsePayloadBytes {
 		return errResponseTooLarge
 	}
 	return nil
