@@ -8,7 +8,6 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -19,11 +18,6 @@ import (
 	"github.com/chatapp-dev/chatapp/handler"
 	"github.com/chatapp-dev/chatapp/metrics"
 	"github.com/chatapp-dev/chatapp/rie"
-)
-
-type (
-	restFunc      = func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
-	websocketFunc = func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
 )
 
 // integrations are the gateway's routes and what must stop with them.
