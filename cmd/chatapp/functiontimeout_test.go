@@ -20,17 +20,37 @@ import (
 	"github.com/chatapp-dev/chatapp/rie"
 )
 
-// slowFunction builds testdata/slowfunction: it sleeps ?sleep_ms= and
-// answers how far its context's deadline was.
-func slowFunction(t *testing.T) string {
+// testFunction builds ./testdata/name, a function of the tests, as a
+// Lambda bootstrap, and returns its path.
+func testFunction(t *testing.T, name string) string {
 	t.Helper()
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", bootstrap, "./testdata/slowfunction").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./testdata/slowfunction: %v\n%s", err, out)
+	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", bootstrap, "./testdata/"+name).CombinedOutput(); err != nil {
+		t.Fatalf("go build ./testdata/%s: %v\n%s", name, err, out)
 	}
 	return bootstrap
+}
+
+// serveTestFunction runs testFunction(name) under the runtime interface
+// emulator with timeout (0: the emulator's own), as the REST route GET /r
+// of a gateway, and returns the gateway's URL and the function's invoker;
+// both end with the test.
+func serveTestFunction(t *testing.T, name string, timeout time.Duration) (string, *invoke.Invoker) {
+	t.Helper()
+	emulator, bootstrap := rieBinary(t), testFunction(t, name)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	fn, err := rie.Start(ctx, rie.Options{RIE: emulator, Bootstrap: bootstrap, Handler: name, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fn.Close() })
+	inv := &invoke.Invoker{Client: newInvokeClient(fn.Endpoint), FunctionName: rie.FunctionName, Serial: true}
+	srv := httptest.NewServer(gateway.New(gateway.Config{REST: map[string]gateway.RESTFunc{"GET /r": inv.REST()}}))
+	t.Cleanup(srv.Close)
+	return srv.URL, inv
 }
 
 // TestRIEFunctionTimeout: under the runtime interface emulator a function
@@ -39,17 +59,7 @@ func slowFunction(t *testing.T) string {
 // the function then runs again. The in-process counterpart is the
 // gateway's TestLambdaTimeout.
 func TestRIEFunctionTimeout(t *testing.T) {
-	emulator, bootstrap := rieBinary(t), slowFunction(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	fn, err := rie.Start(ctx, rie.Options{RIE: emulator, Bootstrap: bootstrap, Handler: "slow", Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fn.Close()
-	inv := &invoke.Invoker{Client: newInvokeClient(fn.Endpoint), FunctionName: rie.FunctionName, Serial: true}
-	srv := httptest.NewServer(gateway.New(gateway.Config{REST: map[string]gateway.RESTFunc{"GET /r": inv.REST()}}))
-	defer srv.Close()
+	url, inv := serveTestFunction(t, "slowfunction", time.Second)
 
 	for _, c := range []struct {
 		sleep time.Duration
@@ -59,7 +69,7 @@ func TestRIEFunctionTimeout(t *testing.T) {
 		{3 * time.Second, http.StatusBadGateway},
 		{0, http.StatusOK}, // the function runs again
 	} {
-		resp, err := (&http.Client{Timeout: time.Minute}).Get(srv.URL + "/r?sleep_ms=" + strconv.Itoa(int(c.sleep.Milliseconds())))
+		resp, err := (&http.Client{Timeout: time.Minute}).Get(url + "/r?sleep_ms=" + strconv.Itoa(int(c.sleep.Milliseconds())))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +84,7 @@ func TestRIEFunctionTimeout(t *testing.T) {
 		}
 	}
 	// The failure is Lambda's timeout, not an answer the invoker misread.
-	_, err = inv.REST()(ctx, events.APIGatewayProxyRequest{QueryStringParameters: map[string]string{"sleep_ms": "3000"}})
+	_, err := inv.REST()(t.Context(), events.APIGatewayProxyRequest{QueryStringParameters: map[string]string{"sleep_ms": "3000"}})
 	var fe *invoke.FunctionError
 	if !errors.As(err, &fe) || fe.Type != "Sandbox.Timedout" || fe.Message() != "Task timed out after 1.00 seconds" {
 		t.Errorf("a function past its timeout: %v, want a Sandbox.Timedout function error", err)
@@ -86,7 +96,7 @@ func TestRIEFunctionTimeout(t *testing.T) {
 // (awslambda.Timeout), not the emulator's default of 300 s: each one's
 // context deadline, which the emulator sets from it, is that far away.
 func TestRIEFunctionsHaveTheirTimeout(t *testing.T) {
-	emulator, bootstrap := rieBinary(t), slowFunction(t)
+	emulator, bootstrap := rieBinary(t), testFunction(t, "slowfunction")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cfg := ServeConfig{RIE: RIEConfig{Binary: emulator, Bootstrap: bootstrap}, Auth: AuthConfig{Secret: authTestSecret}}

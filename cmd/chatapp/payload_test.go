@@ -1,19 +1,13 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/chatapp-dev/chatapp/awslambda/invoke"
 	"github.com/chatapp-dev/chatapp/gateway"
-	"github.com/chatapp-dev/chatapp/rie"
 )
 
 // TestRIEResponseOverLambdaPayloadIs502: under the runtime interface
@@ -24,21 +18,7 @@ import (
 // in-process functions (gateway.MaxResponsePayloadBytes, counted on the
 // response as JSON): testdata/bigresponse answers a body of ?bytes= bytes.
 func TestRIEResponseOverLambdaPayloadIs502(t *testing.T) {
-	emulator := rieBinary(t)
-	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", bootstrap, "./testdata/bigresponse").CombinedOutput(); err != nil {
-		t.Fatalf("go build ./testdata/bigresponse: %v\n%s", err, out)
-	}
-	fn, err := rie.Start(ctx, rie.Options{RIE: emulator, Bootstrap: bootstrap, Handler: "bigresponse"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fn.Close()
-	inv := &invoke.Invoker{Client: newInvokeClient(fn.Endpoint), FunctionName: rie.FunctionName, Serial: true}
-	srv := httptest.NewServer(gateway.New(gateway.Config{REST: map[string]gateway.RESTFunc{"GET /r": inv.REST()}}))
-	defer srv.Close()
+	url, _ := serveTestFunction(t, "bigresponse", 0)
 
 	// {"statusCode":200,"headers":null,"multiValueHeaders":null,"body":""}
 	const envelope = 68
@@ -50,7 +30,7 @@ func TestRIEResponseOverLambdaPayloadIs502(t *testing.T) {
 		{gateway.MaxResponsePayloadBytes - envelope + 1, http.StatusBadGateway},
 		{gateway.MaxResponsePayloadBytes - envelope, http.StatusOK}, // the function runs again
 	} {
-		resp, err := (&http.Client{Timeout: time.Minute}).Get(srv.URL + "/r?bytes=" + strconv.Itoa(c.bytes))
+		resp, err := (&http.Client{Timeout: time.Minute}).Get(url + "/r?bytes=" + strconv.Itoa(c.bytes))
 		if err != nil {
 			t.Fatal(err)
 		}
