@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
+	"github.com/chatapp-dev/chatapp/internal/reporoot"
 )
 
 // forEachBackend runs a client-level test against every way `chatapp serve`
@@ -92,14 +93,12 @@ func bootstrapBinary(t *testing.T) string {
 	return bootstrap.path
 }
 
+// repoRoot is the repository's folder (internal/reporoot).
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs("../..")
+	dir, err := reporoot.Find()
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err != nil {
-		t.Fatalf("no go.mod at %s: %v", dir, err)
 	}
 	return dir
 }
