@@ -167,25 +167,26 @@ func (c *checker) samValue(path string, v any, node map[string]any) {
 func jsonType(v any, typ string) bool {
 	switch typ {
 	case "object":
-		_, ok := v.(map[string]any)
-		return ok
+		return is[map[string]any](v)
 	case "array":
-		_, ok := v.([]any)
-		return ok
+		return is[[]any](v)
 	case "string":
-		_, ok := v.(string)
-		return ok
+		return is[string](v)
 	case "boolean":
-		_, ok := v.(bool)
-		return ok
+		return is[bool](v)
 	case "number":
-		_, ok := v.(float64)
-		return ok
+		return is[float64](v)
 	case "integer":
 		f, ok := v.(float64)
 		return ok && f == math.Trunc(f)
 	}
 	return true
+}
+
+// is reports whether v holds a T.
+func is[T any](v any) bool {
+	_, ok := v.(T)
+	return ok
 }
 
 // resolvedIf gives the branches of an Fn::If that AWS::LanguageExtensions
