@@ -91,7 +91,7 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, manage
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
 		in.closers = append(in.closers, p)
-		invokers[name] = &invoke.Invoker{Client: newInvokeClient(p.Endpoint), FunctionName: rie.FunctionName, Serial: true}
+		invokers[name] = &invoke.Invoker{Client: newInvokeClient(p.Endpoint), FunctionName: rie.FunctionName, Serial: true, Timeout: awslambda.Timeout(name)}
 	}
 	for route, name := range awslambda.RESTRoutes {
 		in.rest[route] = invokers[name].REST()
