@@ -3,14 +3,23 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/awslambda/invoke"
+	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/rie"
 )
 
@@ -88,4 +97,97 @@ func TestRIECanceledInvocationKeepsTheEmulator(t *testing.T) {
 	if _, err := get(ctx, events.APIGatewayProxyRequest{}); err != nil {
 		t.Fatalf("a later invoke: %v", err)
 	}
+}
+
+// okStore answers every read at once, with nothing.
+type okStore struct{ chatapp.MessageStore }
+
+func (okStore) FindMessages(context.Context, chatapp.MessageFilter) (chatapp.MessagePage, error) {
+	return chatapp.MessagePage{}, nil
+}
+
+// copyExecutable copies the executable src to dst.
+func copyExecutable(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRIEKilledEmulatorIsRestarted: under --functions rie, a function's
+// emulator that dies (here SIGKILL; a crash alike) is started again, and
+// the function answers again through the same integration. While it cannot
+// be (its binary is gone), /healthz answers 503 and the log says why.
+func TestRIEKilledEmulatorIsRestarted(t *testing.T) {
+	emulator, bootstrap := rieBinary(t), slowFunction(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	// A copy of the emulator, which the test takes away and gives back.
+	bin := filepath.Join(t.TempDir(), "aws-lambda-rie")
+	copyExecutable(t, emulator, bin)
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	cfg := ServeConfig{RIE: RIEConfig{Binary: bin, Bootstrap: bootstrap}, Logger: logger}
+	in, err := underRIE(ctx, cfg, "http://127.0.0.1:1", gateway.NewManagementCredentials(), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	health := healthHandler(okStore{}, in.Err, logger)
+	healthz := func() int {
+		rec := httptest.NewRecorder()
+		health.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		return rec.Code
+	}
+	get := in.rest["GET /chat"]
+	if _, err := get(ctx, events.APIGatewayProxyRequest{}); err != nil {
+		t.Fatalf("GET /chat before the kill: %v", err)
+	}
+	if code := healthz(); code != http.StatusOK {
+		t.Fatalf("/healthz before the kill: %d", code)
+	}
+
+	fn := in.emulators[awslambda.GetMessages]
+	killed := fn.Pid()
+	if err := os.Remove(bin); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(killed, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyWithin(t, "/healthz reports the dead emulator", func() bool { return healthz() == http.StatusServiceUnavailable })
+	if _, err := get(ctx, events.APIGatewayProxyRequest{}); err == nil {
+		t.Error("GET /chat succeeded with its emulator dead")
+	}
+	if !strings.Contains(logs.String(), "function emulator exited") {
+		t.Errorf("the emulator's exit is not logged:\n%s", logs)
+	}
+
+	copyExecutable(t, emulator, bin)
+	eventuallyWithin(t, "the emulator restarted", func() bool { return fn.Pid() != 0 })
+	if fn.Pid() == killed {
+		t.Fatalf("the emulator's pid is still %d", killed)
+	}
+	if code := healthz(); code != http.StatusOK {
+		t.Errorf("/healthz after the restart: %d", code)
+	}
+	if _, err := get(ctx, events.APIGatewayProxyRequest{}); err != nil {
+		t.Errorf("GET /chat after the restart: %v\n%s", err, logs)
+	}
+}
+
+// eventuallyWithin polls cond every 50 ms, at most a minute.
+func eventuallyWithin(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 1200 {
+		if cond() {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: not within a minute", what)
 }
