@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -190,4 +191,51 @@ func eventuallyWithin(t *testing.T, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s: not within a minute", what)
+}
+
+// TestRIEHangUpsKeepFunctionsRunning is the attack on `serve --functions
+// rie`: clients send a GET and hang up 1 to 3 ms later, cancelling the
+// authorizer's and the function's invocations mid-run, while another client
+// reads the room. The other client must get its answer every time, and a
+// request without a token its 401: an invocation sent to an emulator still
+// running the abandoned one crashed it, and every later request got 502
+// (500 from the authorizer) for good.
+func TestRIEHangUpsKeepFunctionsRunning(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs DynamoDB Local and the emulator")
+	}
+	cfg := dynamoConfig(t)
+	cfg.Functions = "rie"
+	cfg.RIE = RIEConfig{Binary: rieBinary(t), Bootstrap: bootstrapBinary(t)}
+	cfg.Auth = AuthConfig{Secret: authTestSecret}
+	s := startServer(t, cfg)
+	const room = "hangup"
+	token := devToken(t, chatapp.Identity{UserID: "ada", Name: "Ada", Rooms: []string{room}})
+	bearer := map[string]string{"Authorization": "Bearer " + token}
+	addr := strings.TrimPrefix(s.URL, "http://")
+	request := "GET /chat?room_id=" + room + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n\r\n"
+
+	for round := range 20 {
+		hungUp := make(chan error, 1)
+		go func() {
+			conn, err := net.DialTimeout("tcp", addr, waitTimeout)
+			if err != nil {
+				hungUp <- err
+				return
+			}
+			_, err = conn.Write([]byte(request))
+			time.Sleep(time.Duration(1+round%3) * time.Millisecond)
+			conn.Close()
+			hungUp <- err
+		}()
+		if r := do(t, http.MethodGet, s.URL+"/chat?room_id="+room, nil, bearer); r.Status != http.StatusOK {
+			t.Fatalf("round %d: GET /chat beside a client that hung up: %d %s", round, r.Status, r.Body)
+		}
+		if r := do(t, http.MethodGet, s.URL+"/chat?room_id="+room, nil, nil); r.Status != http.StatusUnauthorized {
+			t.Fatalf("round %d: GET /chat without a token: %d %s, want 401", round, r.Status, r.Body)
+		}
+		if err := <-hungUp; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
