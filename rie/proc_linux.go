@@ -11,7 +11,8 @@ import "syscall"
 //
 // The signal follows the thread that started the emulator, not the
 // process: Go ends a thread only when a goroutine locked to it exits, and
-// Start is not called from such a goroutine.
+// neither Start nor the goroutine that restarts an emulator is such a
+// goroutine.
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 }

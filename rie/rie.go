@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -36,29 +37,163 @@ type Options struct {
 	// takes it in whole seconds (AWS_LAMBDA_FUNCTION_TIMEOUT), as Lambda
 	// does; a fraction is rounded up. 0 leaves the emulator's default, 300 s.
 	Timeout time.Duration
+	// Logger receives the emulator's exits and restarts; nil: none.
+	Logger *slog.Logger
 }
 
-// Process is one running emulator with its function.
+// Process is one function under the emulator, kept running as Lambda
+// keeps a function invocable: an emulator that exits while the Process is
+// open (a crash, a kill) is started again, on new ports, after a backoff
+// that doubles from minBackoff to maxBackoff while restarts keep failing or
+// the emulators they start die young. Each exit and restart is logged, and
+// Err says when none runs.
 type Process struct {
-	// Endpoint is the Lambda Invoke API base URL, http://127.0.0.1:PORT.
-	Endpoint string
-	cmd      *exec.Cmd
-	done     chan struct{}
-	once     sync.Once
+	opts   Options
+	logger *slog.Logger
+	// ctx ends at Close, stopping the supervisor and any start under way.
+	ctx        context.Context
+	stop       context.CancelFunc
+	supervised chan struct{} // closed when the supervisor has stopped
+
+	mu       sync.Mutex
+	endpoint string    // the running emulator's, or the last one's
+	current  *emulator // nil while none runs
+	err      error     // why none runs
+}
+
+// Backoff of restarts: the first waits minBackoff, each one after a failed
+// start or an emulator that lived less than stableAfter twice as long, at
+// most maxBackoff.
+const (
+	minBackoff  = 100 * time.Millisecond
+	maxBackoff  = 5 * time.Second
+	stableAfter = 30 * time.Second
+)
+
+// emulator is one run of the emulator process.
+type emulator struct {
+	addr    string // its Invoke API, host:port
+	cmd     *exec.Cmd
+	started time.Time
+	done    chan struct{} // closed when it has exited
+	once    sync.Once
 }
 
 // Start starts the emulator on two free loopback ports (both addresses are
-// always passed: its defaults listen on every interface) and waits until
-// it accepts connections.
-//
-// A port found free may be taken by another process before the emulator
-// binds it; the emulator then exits at once, and Start tries new ports.
+// always passed: its defaults listen on every interface), waits until it
+// accepts connections, and keeps it running until Close. ctx bounds this
+// first start only.
 func Start(ctx context.Context, opts Options) (*Process, error) {
+	e, err := startEmulator(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Process{opts: opts, logger: logger, supervised: make(chan struct{}), endpoint: "http://" + e.addr, current: e}
+	// Not ctx: the emulator must outlive the context of its start (a
+	// server's signal context ends before the server's last invocations).
+	p.ctx, p.stop = context.WithCancel(context.Background())
+	go p.supervise(e)
+	return p, nil
+}
+
+// Endpoint is the Lambda Invoke API base URL, http://127.0.0.1:PORT, of
+// the running emulator: a restarted one listens on other ports. While none
+// runs, it is the last one's, which refuses connections.
+func (p *Process) Endpoint() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.endpoint
+}
+
+// Err is nil while the emulator runs, and why it does not otherwise (it
+// exited and waits for its restart, or restarts fail).
+func (p *Process) Err() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// Pid is the running emulator's process id, 0 while none runs.
+func (p *Process) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.current == nil {
+		return 0
+	}
+	return p.current.cmd.Process.Pid
+}
+
+// supervise restarts the emulator each time it exits, until Close; then
+// it stops the one running.
+func (p *Process) supervise(e *emulator) {
+	defer close(p.supervised)
+	defer func() { e.close() }()
+	delay := minBackoff
+	for {
+		select {
+		case <-e.done:
+		case <-p.ctx.Done():
+			return
+		}
+		if time.Since(e.started) >= stableAfter {
+			delay = minBackoff
+		}
+		p.set(nil, fmt.Errorf("rie: the emulator of %s exited (%v)", p.opts.Handler, e.cmd.ProcessState))
+		p.logger.Error("function emulator exited; restarting it", "function", p.opts.Handler, "pid", e.cmd.Process.Pid, "status", e.cmd.ProcessState.String(), "in", delay)
+		for {
+			select {
+			case <-time.After(delay):
+			case <-p.ctx.Done():
+				return
+			}
+			delay = min(2*delay, maxBackoff)
+			next, err := startEmulator(p.ctx, p.opts)
+			if err == nil {
+				e = next
+				break
+			}
+			if p.ctx.Err() != nil {
+				return
+			}
+			p.set(nil, fmt.Errorf("rie: restarting the emulator of %s: %w", p.opts.Handler, err))
+			p.logger.Error("function emulator failed to restart", "function", p.opts.Handler, "err", err, "retry_in", delay)
+		}
+		p.set(e, nil)
+		p.logger.Info("function emulator restarted", "function", p.opts.Handler, "pid", e.cmd.Process.Pid, "endpoint", "http://"+e.addr)
+	}
+}
+
+// set records the running emulator, or why none runs.
+func (p *Process) set(e *emulator, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.current, p.err = e, err
+	if e != nil {
+		p.endpoint = "http://" + e.addr
+	}
+}
+
+// Close stops the emulator and its function, and their restarts, and waits
+// for them.
+func (p *Process) Close() error {
+	p.stop()
+	<-p.supervised
+	return nil
+}
+
+// startEmulator starts one emulator. A port found free may be taken by
+// another process before the emulator binds it; the emulator then exits at
+// once, and startEmulator tries new ports.
+func startEmulator(ctx context.Context, opts Options) (*emulator, error) {
 	var err error
 	for range 3 {
-		var p *Process
-		if p, err = start(ctx, opts); !errors.Is(err, errExitedDuringStart) {
-			return p, err
+		var e *emulator
+		if e, err = start(ctx, opts); !errors.Is(err, errExitedDuringStart) {
+			return e, err
 		}
 	}
 	return nil, err
@@ -66,7 +201,7 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 
 var errExitedDuringStart = errors.New("rie: the emulator exited during start")
 
-func start(ctx context.Context, opts Options) (*Process, error) {
+func start(ctx context.Context, opts Options) (*emulator, error) {
 	apiAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -93,46 +228,50 @@ func start(ctx context.Context, opts Options) (*Process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", opts.RIE, err)
 	}
-	p := &Process{Endpoint: "http://" + rieAddr, cmd: cmd, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(p.done) }()
-	if err := p.waitReady(ctx, rieAddr); err != nil {
-		p.Close()
+	e := &emulator{addr: rieAddr, cmd: cmd, started: time.Now(), done: make(chan struct{})}
+	go func() { cmd.Wait(); close(e.done) }()
+	if err := e.waitReady(ctx); err != nil {
+		e.close()
 		return nil, err
 	}
-	return p, nil
+	return e, nil
 }
 
-func (p *Process) waitReady(ctx context.Context, addr string) error {
+func (e *emulator) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		conn, err := net.DialTimeout("tcp", e.addr, time.Second)
 		if err == nil {
 			conn.Close()
 			return nil
 		}
 		select {
-		case <-p.done:
+		case <-e.done:
 			return errExitedDuringStart
 		case <-ctx.Done():
-			return fmt.Errorf("rie: the emulator did not listen on %s: %w", addr, ctx.Err())
+			return fmt.Errorf("rie: the emulator did not listen on %s: %w", e.addr, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
-// Close stops the emulator and its function and waits for them.
-func (p *Process) Close() error {
-	p.once.Do(func() {
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+// close stops the emulator and its function and waits for them.
+func (e *emulator) close() {
+	e.once.Do(func() {
 		select {
-		case <-p.done:
+		case <-e.done:
+			return // exited already: its pid may be another process's now
+		default:
+		}
+		syscall.Kill(-e.cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-e.done:
 		case <-time.After(5 * time.Second):
-			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
+			syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
+			<-e.done
 		}
 	})
-	return nil
 }
 
 func freeAddr() (string, error) {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,10 +25,18 @@ type Invoker struct {
 	Client       *lambda.Client
 	FunctionName string
 	// Serial makes one call at a time, as the emulator needs: it runs one
-	// execution environment, and a second concurrent invoke crashes it.
+	// execution environment, and a second concurrent invoke crashes it
+	// ("ReserveFailed: AlreadyReserved", then the emulator exits). See
+	// invokeSerial.
 	Serial bool
+	// Timeout is the function's Lambda timeout (awslambda.Timeout), which
+	// bounds a Serial invocation (with serialMargin); 0 is the emulator's
+	// default, 300 s.
+	Timeout time.Duration
 
-	mu sync.Mutex
+	once sync.Once
+	// turn holds a token while a Serial invocation runs in the emulator.
+	turn chan struct{}
 }
 
 // Invoke sends event as the payload and decodes the function's
@@ -45,11 +54,13 @@ func (i *Invoker) invoke(ctx context.Context, event, out any) error {
 	if err != nil {
 		return err
 	}
+	in := &lambda.InvokeInput{FunctionName: aws.String(i.FunctionName), Payload: payload}
+	var res *lambda.InvokeOutput
 	if i.Serial {
-		i.mu.Lock()
-		defer i.mu.Unlock()
+		res, err = i.invokeSerial(ctx, in)
+	} else {
+		res, err = i.Client.Invoke(ctx, in)
 	}
-	res, err := i.Client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(i.FunctionName), Payload: payload})
 	if err != nil {
 		return fmt.Errorf("invoke %s: %w", i.FunctionName, err)
 	}
@@ -67,6 +78,67 @@ func (i *Invoker) invoke(ctx context.Context, event, out any) error {
 	}
 	return nil
 }
+
+// invokeSerial sends one invocation at a time. A caller waits for its turn
+// as long as its context lets it. Its invocation then runs to the
+// emulator's answer whatever the caller does: ending the Invoke request
+// would not stop the function, and the next invocation would reach the
+// emulator while it still runs this one, which crashes it. A caller whose
+// context ends (a GET whose client hung up, an authorizer's handshake
+// dropped) gets its error at once, and the invocation goes on in the
+// background, keeping the turn until the emulator answers: so at most one
+// abandoned invocation per emulator, and the callers queued behind it
+// wait only as long as their own contexts allow.
+//
+// The invocation is still bounded, by the function's timeout and
+// serialMargin: the emulator ends a function at its timeout itself, so
+// the bound is reached only by an emulator that no longer answers.
+func (i *Invoker) invokeSerial(ctx context.Context, in *lambda.InvokeInput) (*lambda.InvokeOutput, error) {
+	i.once.Do(func() { i.turn = make(chan struct{}, 1) })
+	select {
+	case i.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	if err := context.Cause(ctx); err != nil {
+		<-i.turn // the caller left while it got its turn: nothing to run
+		return nil, err
+	}
+	type result struct {
+		res *lambda.InvokeOutput
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() { <-i.turn }()
+		timeout := i.Timeout
+		if timeout <= 0 {
+			timeout = rieDefaultTimeout
+		}
+		// The emulator counts whole seconds, a fraction rounded up.
+		timeout = timeout.Truncate(time.Second) + time.Second + serialMargin
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		res, err := i.Client.Invoke(ictx, in)
+		done <- result{res, err}
+	}()
+	select {
+	case r := <-done:
+		return r.res, r.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// serialMargin is how much longer than the function's timeout a Serial
+// invocation may take: the emulator starts the function (Lambda's init
+// phase, limited to 10 s) within the first invocation, and restarts it
+// after one that timed out.
+const serialMargin = 10 * time.Second
+
+// rieDefaultTimeout is the emulator's function timeout when none is given
+// (AWS_LAMBDA_FUNCTION_TIMEOUT unset).
+const rieDefaultTimeout = 300 * time.Second
 
 // rieTimedOut begins the runtime interface emulator's answer to an
 // invocation past the function's timeout: "Task timed out after 1.00

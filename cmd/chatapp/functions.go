@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/awslambda/invoke"
@@ -26,7 +28,20 @@ type integrations struct {
 	websocket map[string]gateway.WebSocketFunc
 	// authorizer is the REQUEST authorizer, nil with auth off.
 	authorizer gateway.AuthorizerFunc
-	closers    []io.Closer
+	// emulators are the functions' emulators under --functions rie, by
+	// Handler name.
+	emulators map[string]*rie.Process
+	closers   []io.Closer
+}
+
+// Err is why a function cannot run: its emulator exited and is not
+// running again yet (it is restarted with a backoff).
+func (in *integrations) Err() error {
+	var errs []error
+	for _, p := range in.emulators {
+		errs = append(errs, p.Err())
+	}
+	return errors.Join(errs...)
 }
 
 func (in *integrations) Close() error {
@@ -72,20 +87,22 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, manage
 		env = append(env, "AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
 	}
 	env = append(env, cfg.Auth.env()...)
-	in := &integrations{rest: map[string]gateway.RESTFunc{}, websocket: map[string]gateway.WebSocketFunc{}}
+	in := &integrations{rest: map[string]gateway.RESTFunc{}, websocket: map[string]gateway.WebSocketFunc{}, emulators: map[string]*rie.Process{}}
 	invokers := map[string]*invoke.Invoker{}
 	for _, name := range awslambda.Names() {
 		if name == awslambda.Authorize && !cfg.Auth.enabled() {
 			continue // auth off: no authorizer to run
 		}
 		// Each function under the timeout template.yaml deploys it with.
-		p, err := rie.Start(ctx, rie.Options{RIE: cfg.RIE.Binary, Bootstrap: cfg.RIE.Bootstrap, Handler: name, Env: env, Output: logs, Timeout: awslambda.Timeout(name)})
+		// An emulator that exits is started again (and logged).
+		p, err := rie.Start(ctx, rie.Options{RIE: cfg.RIE.Binary, Bootstrap: cfg.RIE.Bootstrap, Handler: name, Env: env, Output: logs, Timeout: awslambda.Timeout(name), Logger: cfg.Logger})
 		if err != nil {
 			in.Close()
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
 		in.closers = append(in.closers, p)
-		invokers[name] = &invoke.Invoker{Client: newInvokeClient(p.Endpoint), FunctionName: rie.FunctionName, Serial: true}
+		in.emulators[name] = p
+		invokers[name] = &invoke.Invoker{Client: newInvokeClient(p.Endpoint), FunctionName: rie.FunctionName, Serial: true, Timeout: awslambda.Timeout(name)}
 	}
 	for route, name := range awslambda.RESTRoutes {
 		in.rest[route] = invokers[name].REST()
@@ -99,17 +116,30 @@ func underRIE(ctx context.Context, cfg ServeConfig, managementURL string, manage
 	return in, nil
 }
 
-// newInvokeClient is the Lambda client of one emulator. It never retries:
-// API Gateway invokes a function once per request, and a retried Invoke
-// whose first attempt ran (an answer lost to a reset connection, a 5xx)
-// would run a send twice and store the message twice.
-func newInvokeClient(endpoint string) *lambda.Client {
+// newInvokeClient is the Lambda client of one emulator, whose base URL
+// endpoint returns at each invoke: a restarted emulator listens on new
+// ports. It never retries: API Gateway invokes a function once per
+// request, and a retried Invoke whose first attempt ran (an answer lost to
+// a reset connection, a 5xx) would run a send twice and store the message
+// twice.
+func newInvokeClient(endpoint func() string) *lambda.Client {
 	return lambda.New(lambda.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-		Retryer:      aws.NopRetryer{},
+		Region:             "us-east-1",
+		EndpointResolverV2: endpointFunc(endpoint),
+		Credentials:        credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Retryer:            aws.NopRetryer{},
 	})
+}
+
+// endpointFunc resolves every Invoke to the URL it returns.
+type endpointFunc func() string
+
+func (f endpointFunc) ResolveEndpoint(context.Context, lambda.EndpointParameters) (smithyendpoints.Endpoint, error) {
+	u, err := url.Parse(f())
+	if err != nil {
+		return smithyendpoints.Endpoint{}, err
+	}
+	return smithyendpoints.Endpoint{URI: *u}, nil
 }
 
 func envOr(key, fallback string) string {

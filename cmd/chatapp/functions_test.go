@@ -187,7 +187,7 @@ func TestInvokeIsNeverRetried(t *testing.T) {
 		w.Write([]byte(`{"message":"the runtime failed"}`))
 	}))
 	defer srv.Close()
-	inv := &invoke.Invoker{Client: newInvokeClient(srv.URL), FunctionName: "function"}
+	inv := &invoke.Invoker{Client: newInvokeClient(func() string { return srv.URL }), FunctionName: "function"}
 	if _, err := inv.Invoke(context.Background(), map[string]string{}); err == nil {
 		t.Fatal("Invoke succeeded against a failing emulator")
 	}

@@ -23,10 +23,10 @@ const healthRoom = "_healthz"
 
 // opsRoutes serves the operator's endpoints beside the gateway: /healthz
 // always, /metrics with metrics (not nil), /debug/pprof/ with pprof.
-func opsRoutes(api http.Handler, messages chatapp.MessageStore, m *metrics.Metrics, withPprof bool, logger *slog.Logger) http.Handler {
+func opsRoutes(api http.Handler, messages chatapp.MessageStore, functions func() error, m *metrics.Metrics, withPprof bool, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
-	mux.Handle("/healthz", healthHandler(messages, logger))
+	mux.Handle("/healthz", healthHandler(messages, functions, logger))
 	if m != nil {
 		mux.Handle("/metrics", m.Handler())
 	}
@@ -37,13 +37,23 @@ func opsRoutes(api http.Handler, messages chatapp.MessageStore, m *metrics.Metri
 }
 
 // healthHandler answers 200 {"status":"ok"} when the store answers a cheap
-// read in time, and 503 with the JSON error otherwise.
-func healthHandler(messages chatapp.MessageStore, logger *slog.Logger) http.Handler {
+// read in time and functions (nil: none to check) reports every function
+// able to run, and 503 with the JSON error otherwise: under --functions rie
+// a function's emulator that exited is down until its restart.
+func healthHandler(messages chatapp.MessageStore, functions func() error, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
+		if functions != nil {
+			if err := functions(); err != nil {
+				logger.Warn("health check failed", "err", err)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				w.Write(chatapp.EncodeError(chatapp.Errorf(chatapp.EUNAVAILABLE, "a function is not running")))
+				return
+			}
+		}
 		if _, err := messages.FindMessages(ctx, chatapp.MessageFilter{RoomID: healthRoom, Limit: 1}); err != nil {
 			logger.Warn("health check failed", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)

@@ -147,7 +147,7 @@ func (slowStore) FindMessages(ctx context.Context, _ chatapp.MessageFilter) (cha
 }
 
 func TestHealthzGivesUpOnASlowStore(t *testing.T) {
-	h := healthHandler(slowStore{}, slog.New(slog.DiscardHandler))
+	h := healthHandler(slowStore{}, nil, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	rec := httptest.NewRecorder()

@@ -299,7 +299,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		h.Connections = s.gateway.Hub().TrackConnections(s.metrics.ConnectionStore(db))
 	}
 	s.metrics.WatchHub(s.gateway.Hub())
-	s.handler = opsRoutes(s.gateway, db, s.metrics, cfg.Pprof, cfg.Logger)
+	s.handler = opsRoutes(s.gateway, db, s.integrations.Err, s.metrics, cfg.Pprof, cfg.Logger)
 	s.startSweeper(ctx, cfg, db)
 	return nil
 }
