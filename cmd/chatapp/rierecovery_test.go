@@ -44,7 +44,7 @@ func waitFile(t *testing.T, name string) {
 // emulator, which runs one invocation at a time, crashes
 // ("ReserveFailed: AlreadyReserved") and exits.
 func TestRIECanceledInvocationKeepsTheEmulator(t *testing.T) {
-	emulator, bootstrap := rieBinary(t), slowFunction(t)
+	emulator, bootstrap := rieBinary(t), testFunction(t, "slowfunction")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	fn, err := rie.Start(ctx, rie.Options{RIE: emulator, Bootstrap: bootstrap, Handler: "slow", Timeout: 30 * time.Second})
@@ -124,7 +124,7 @@ func copyExecutable(t *testing.T, src, dst string) {
 // the function answers again through the same integration. While it cannot
 // be (its binary is gone), /healthz answers 503 and the log says why.
 func TestRIEKilledEmulatorIsRestarted(t *testing.T) {
-	emulator, bootstrap := rieBinary(t), slowFunction(t)
+	emulator, bootstrap := rieBinary(t), testFunction(t, "slowfunction")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	// A copy of the emulator, which the test takes away and gives back.
