@@ -51,7 +51,8 @@ func (h *Hub) add(s *socket) bool {
 // done marks the end of an added socket's handler, $disconnect included.
 func (h *Hub) done() { h.live.Done() }
 
-// remove forgets a socket that closed.
+// remove forgets a socket that closed, once its $disconnect has run: until
+// then the sweep must not take its row (sweep.go).
 func (h *Hub) remove(s *socket) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -195,7 +196,8 @@ func (h *Hub) socket(connectionID string) *socket {
 	return h.sockets[connectionID]
 }
 
-// Len returns the number of open sockets.
+// Len returns the number of sockets held: open ones, and closing ones
+// whose $disconnect has not yet run.
 func (h *Hub) Len() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
