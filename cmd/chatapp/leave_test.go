@@ -55,3 +55,25 @@ func testLeaveOfClosingSocket(t *testing.T, cfg ServeConfig) {
 		t.Fatal("the watcher never heard v leave")
 	}
 }
+
+// TestSweptRowLeaveAnnounced: a row the sweep removes (its socket gone
+// with a crash) is announced to its room as a $disconnect's would be: in
+// process through the hub, under the emulator through the Management API
+// (the hub knows no rooms then).
+func TestSweptRowLeaveAnnounced(t *testing.T) { forEachBackend(t, testSweptRowLeaveAnnounced) }
+
+func testSweptRowLeaveAnnounced(t *testing.T, cfg ServeConfig) {
+	cfg.DataDir = t.TempDir()
+	cfg.SweepInterval, cfg.SweepGrace = 50*time.Millisecond, time.Minute
+	s := startServer(t, cfg)
+	store := connectionStore(t, cfg)
+	watcher := dial(t, s.URL, "watcher", "user_id=w&room_id=swept&events=presence&")
+	stale := staleConnection("swept", time.Now().Add(-time.Hour))
+	if err := store.CreateConnection(t.Context(), stale, 0); err != nil {
+		t.Fatal(err)
+	}
+	m := watcher.nextMap()
+	if m["type"] != "leave" || m["connection_id"] != stale.ID || m["user_id"] != "ghost" || m["name"] != "Ghost" || m["room_id"] != "swept" {
+		t.Fatalf("watcher got %v, want the leave of the swept row %s", m, stale.ID)
+	}
+}
