@@ -34,7 +34,8 @@ const (
 // reads the room's connections from the table and posts to each, with
 // bounded concurrency and a timeout per post; the SDK's retryer retries
 // throttling (LimitExceededException, 429) with backoff. A connection that
-// is gone (410) is removed; one failed post never fails the broadcast.
+// is gone (410) is removed, and its room hears it leave; one failed post
+// never fails the broadcast.
 type Notifier struct {
 	Connections chatapp.ConnectionStore
 	// AWS is the SDK configuration (credentials, region, retryer).
@@ -167,9 +168,10 @@ func (n *Notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Pu
 	d := chatapp.Delivery{Connections: conns}
 	limit := n.concurrency()
 	var (
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, limit)
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, limit)
+		gone []string // connections to remove (removeGone)
 	)
 	now := time.Now()
 	for _, c := range conns {
@@ -189,25 +191,41 @@ func (n *Notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Pu
 			err := n.Post(ctx, c.ID, push.Data)
 			// A 410 to a connection whose $connect may not have returned
 			// yet is no sign that it is dead: its row stays.
-			if chatapp.ErrorCode(err) == chatapp.EGONE && !stillConnecting(c, now) {
-				// $disconnect is best-effort: a 410 is the sure sign.
-				if _, derr := n.Connections.DeleteConnection(ctx, c.ID); derr != nil {
-					n.logger().WarnContext(ctx, "removing gone connection failed", "connection_id", c.ID, "err", derr)
-				}
-			} else if err != nil {
+			isGone := chatapp.ErrorCode(err) == chatapp.EGONE && !stillConnecting(c, now)
+			if err != nil && !isGone {
 				n.logger().WarnContext(ctx, "post failed", "connection_id", c.ID, "err", err)
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if err == nil {
+			switch {
+			case err == nil:
 				d.Delivered++
-			} else {
+			case isGone:
+				gone = append(gone, c.ID)
+				fallthrough
+			default:
 				d.Failed++
 			}
 		}()
 	}
 	wg.Wait()
+	n.removeGone(ctx, gone)
 	return d, nil
+}
+
+// removeGone deletes the connections a post found gone (410): $disconnect
+// is best-effort, and a 410 is the sure sign. Whichever delete removes a
+// connection announces its leave (chatapp.RemoveConnection), this one or
+// its $disconnect, so that a leave is never lost to the race. It runs
+// after the fan-out: each leave is a broadcast of its own.
+func (n *Notifier) removeGone(ctx context.Context, ids []string) {
+	for _, id := range ids {
+		if c, err := chatapp.RemoveConnection(ctx, n.Connections, n, id, time.Now()); c == nil && err != nil {
+			n.logger().WarnContext(ctx, "removing gone connection failed", "connection_id", id, "err", err)
+		} else if err != nil {
+			n.logger().WarnContext(ctx, "announcing the leave of a gone connection failed", "connection_id", id, "err", err)
+		}
+	}
 }
 
 // connectWindow is how long a connection's row may exist before its

@@ -2,6 +2,7 @@ package apigw_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -256,5 +257,35 @@ func TestYoungRowSurvivesA410(t *testing.T) {
 	}
 	if _, err := e.db.FindConnection(ctx, old.ID); chatapp.ErrorCode(err) != chatapp.ENOTFOUND {
 		t.Errorf("the old gone connection is still stored: %v", err)
+	}
+}
+
+// TestGoneConnectionsLeaveIsAnnounced: the row a 410 removes is announced
+// to its room as its $disconnect would have announced it: that
+// $disconnect, racing the 410, finds no row and announces nothing.
+func TestGoneConnectionsLeaveIsAnnounced(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	watcher := e.dial(t, "room&events=presence", "w")
+	stale := &chatapp.Connection{ID: "StaleConnectio=", RoomID: "room", UserID: "ghost", Name: "Ghost", Timestamp: 1}
+	if err := e.db.CreateConnection(ctx, stale, 0); err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.notifier.Broadcast(ctx, "room", chatapp.Push{Kind: chatapp.PushMessage, Data: []byte(`{"message":"hi"}`)})
+	if err != nil || d.Delivered != 1 || d.Failed != 1 {
+		t.Fatalf("delivery %+v, %v; want 1 delivered, 1 failed (410)", d, err)
+	}
+	if got := read(t, watcher); got != `{"message":"hi"}` {
+		t.Fatalf("watcher got %s, want the message", got)
+	}
+	var leave chatapp.PresenceEvent
+	if err := json.Unmarshal([]byte(read(t, watcher)), &leave); err != nil {
+		t.Fatal(err)
+	}
+	if leave.Type != "leave" || leave.ConnectionID != stale.ID || leave.UserID != "ghost" || leave.Name != "Ghost" || leave.RoomID != "room" {
+		t.Fatalf("watcher got %+v, want the leave of the gone connection", leave)
+	}
+	if _, err := e.db.FindConnection(ctx, stale.ID); chatapp.ErrorCode(err) != chatapp.ENOTFOUND {
+		t.Errorf("the gone connection is still stored: %v", err)
 	}
 }

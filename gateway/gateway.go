@@ -124,10 +124,12 @@ type Config struct {
 	// it gets 503 (unavailable) before the authorizer and $connect run, so
 	// that a flood of connections costs neither. 0 means no limit.
 	MaxConnections int
-	// MaxConcurrentRequests caps the REST requests whose functions run at
-	// once, as Lambda's concurrency limit does: a request past it gets 503
-	// (unavailable) with Retry-After before its authorizer runs, so that a
-	// flood of requests cannot queue without end on the store. 0 means no
+	// MaxConcurrentRequests caps the REST functions that run at once (a
+	// request's authorizer, then its integration), as Lambda's concurrency
+	// limit does: a function past it is not run, and its request gets 503
+	// (unavailable) with Retry-After, so that a flood of requests cannot
+	// queue without end on the store. A place is held only while a
+	// function runs, not while its client sends the body. 0 means no
 	// limit.
 	MaxConcurrentRequests int
 	// MaxConnectionsPerIP caps the open WebSockets of one source address

@@ -51,7 +51,8 @@ func (h *Hub) add(s *socket) bool {
 // done marks the end of an added socket's handler, $disconnect included.
 func (h *Hub) done() { h.live.Done() }
 
-// remove forgets a socket that closed.
+// remove forgets a socket that closed, once its $disconnect has run: until
+// then the sweep must not take its row (sweep.go).
 func (h *Hub) remove(s *socket) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -119,7 +120,11 @@ func (h *Hub) member(id string) *chatapp.Connection {
 }
 
 // Broadcast queues push on every socket of the room that wants its kind.
-func (h *Hub) Broadcast(_ context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
+// A done context is refused before anything is queued, as Post refuses it.
+func (h *Hub) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return chatapp.Delivery{}, err
+	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	members := h.rooms[roomID]
@@ -139,8 +144,15 @@ func (h *Hub) Broadcast(_ context.Context, roomID string, push chatapp.Push) (ch
 }
 
 // Post is PostToConnection: EGONE when the connection is not open, or not
-// yet (enqueue).
-func (h *Hub) Post(_ context.Context, connectionID string, data []byte) error {
+// yet (enqueue). A done context is refused before anything is queued: on
+// AWS a function's post is a request made under its context, which fails
+// once the function has timed out (gateway.WithLambdaTimeout), and a
+// function in this process must not reach its client after its timeout
+// either.
+func (h *Hub) Post(ctx context.Context, connectionID string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s := h.socket(connectionID)
 	if s == nil || !s.enqueue(data) {
 		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
@@ -180,8 +192,12 @@ func (h *Hub) DeleteConnection(connectionID string) error {
 }
 
 // Disconnect is chatapp.Notifier's: the functions close a connection, with
-// 1008 and reason (the first close wins; one that is gone is no error).
-func (h *Hub) Disconnect(_ context.Context, connectionID, reason string) error {
+// 1008 and reason (the first close wins; one that is gone is no error). A
+// done context is refused, as Post refuses it.
+func (h *Hub) Disconnect(ctx context.Context, connectionID, reason string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if s := h.socket(connectionID); s != nil {
 		s.close(ws.StatusPolicyViolation, reason)
 	}
@@ -195,7 +211,8 @@ func (h *Hub) socket(connectionID string) *socket {
 	return h.sockets[connectionID]
 }
 
-// Len returns the number of open sockets.
+// Len returns the number of sockets held: open ones, and closing ones
+// whose $disconnect has not yet run.
 func (h *Hub) Len() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()

@@ -14,8 +14,10 @@ import (
 // reaches API Gateway. The gateway answers that failure as any other: 502
 // (INTEGRATION_FAILURE) to a REST client, an error frame to a WebSocket
 // route's sender, a refused handshake for $connect, AUTHORIZER_FAILURE
-// for the authorizer. API Gateway's own integration timeout (29 s, 504)
-// stays the gateway's and bounds the context too.
+// for the authorizer. What it pushes after the timeout reaches no one:
+// the Hub refuses a done context, as API Gateway's Management API would
+// refuse a call made under it. API Gateway's own integration timeout
+// (29 s, 504) stays the gateway's and bounds the context too.
 //
 // A function in this process cannot be stopped: one that ignores its
 // context fails when it returns, not at its timeout. Functions under the

@@ -11,6 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gobwas/ws"
+
+	"github.com/chatapp-dev/chatapp"
 )
 
 // TestLambdaTimeout: a function still running at its Lambda timeout (much
@@ -89,9 +91,18 @@ func TestLambdaTimeout(t *testing.T) {
 	var ws2 *testServer
 	ws2 = startServer(t, Config{WebSocket: map[string]WebSocketFunc{
 		"$default": WithLambdaTimeout(func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-			if ev.Body == "slow" {
+			switch ev.Body {
+			case "slow":
 				<-ctx.Done()
 				return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
+			case "posts late":
+				// Past its timeout the function's post fails, as its
+				// request to API Gateway would on AWS; so does a broadcast
+				// to a room of the sender.
+				ws2.g.hub.join(&chatapp.Connection{ID: ev.RequestContext.ConnectionID, RoomID: "late"})
+				<-ctx.Done()
+				ws2.g.hub.Broadcast(ctx, "late", chatapp.Push{Data: []byte("broadcast after the timeout")})
+				return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, ws2.g.hub.Post(ctx, ev.RequestContext.ConnectionID, []byte("posted after the timeout"))
 			}
 			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, ws2.g.hub.Post(ctx, ev.RequestContext.ConnectionID, []byte(ev.Body))
 		}, timeout),
@@ -103,6 +114,13 @@ func TestLambdaTimeout(t *testing.T) {
 		t.Fatalf("a route past its timeout: %v %q, want an error frame", err, f.Payload)
 	}
 	c.echo("still routed")
+	// A function that posts after its timeout: the sender gets the
+	// gateway's error frame alone, not the post too.
+	c.write(rawFrame(true, ws.OpText, 10, false, []byte("posts late")))
+	if f, err := c.next(); err != nil || f.Header.OpCode != ws.OpText || !strings.Contains(string(f.Payload), `"internal"`) {
+		t.Fatalf("a route that posts past its timeout: %v %q, want the error frame alone", err, f.Payload)
+	}
+	c.echo("routed after the late post")
 
 	// The authorizer past its timeout: AUTHORIZER_FAILURE, 500.
 	authorizer := func(ctx context.Context, _ events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error) {

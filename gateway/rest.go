@@ -64,17 +64,13 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 		g.refuseBody(w)
 		return
 	}
-	// Lambda's concurrency limit: the gateway's own answer (503, the
-	// project's body), which API Gateway has no gateway response for.
-	if !g.startInvocation() {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "too many requests in progress: retry shortly"))
-		return
-	}
-	defer g.endInvocation()
 	// The authorizer runs before the body is read: an unauthenticated
 	// client cannot make the gateway buffer a body.
-	authorizer, err := g.authorize(r.Context(), g.restAuthorizerEvent(r, resource))
+	authorizer, err := g.authorizeREST(r, resource)
+	if errors.Is(err, errThrottled) {
+		refuseThrottled(w)
+		return
+	}
 	if err != nil {
 		var refused *authError
 		if !errors.As(err, &refused) {
@@ -106,7 +102,11 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	event.RequestContext.Authorizer = authorizer
 	ctx, cancel := context.WithTimeout(invocationContext(r), g.cfg.integrationTimeout)
 	defer cancel()
-	resp, err := callIntegration(ctx, g.hub, fn, event)
+	resp, err := g.integrateREST(ctx, fn, event)
+	if errors.Is(err, errThrottled) {
+		refuseThrottled(w)
+		return
+	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// API Gateway answers at the integration timeout with its own 504
 		// (INTEGRATION_TIMEOUT), whatever the function returns later. A
@@ -137,10 +137,50 @@ func invocationContext(r *http.Request) context.Context {
 	return context.WithoutCancel(r.Context())
 }
 
-// startInvocation takes one of the MaxConcurrentRequests places for a
-// REST request's functions (its authorizer and its integration), as
-// Lambda's concurrency limit throttles an account; false when none is
-// free. endInvocation gives it back.
+// errThrottled is a function call refused for want of a place under
+// MaxConcurrentRequests.
+var errThrottled = errors.New("too many requests in progress")
+
+// refuseThrottled answers a request whose function found no place under
+// MaxConcurrentRequests, as Lambda's concurrency limit throttles an
+// account: the gateway's own answer (503, the project's body), which API
+// Gateway has no gateway response for.
+func refuseThrottled(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	writeError(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "too many requests in progress: retry shortly"))
+}
+
+// authorizeREST runs the REST authorizer, if there is one, in a place
+// under MaxConcurrentRequests held only while it runs; errThrottled when
+// none is free.
+func (g *Gateway) authorizeREST(r *http.Request, resource string) (map[string]any, error) {
+	if g.cfg.Authorizer == nil {
+		return nil, nil
+	}
+	if !g.startInvocation() {
+		return nil, errThrottled
+	}
+	defer g.endInvocation()
+	return g.authorize(r.Context(), g.restAuthorizerEvent(r, resource))
+}
+
+// integrateREST runs a REST method's function in a place under
+// MaxConcurrentRequests held only while it runs; errThrottled when none
+// is free.
+func (g *Gateway) integrateREST(ctx context.Context, fn RESTFunc, event events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	if !g.startInvocation() {
+		return events.APIGatewayProxyResponse{}, errThrottled
+	}
+	defer g.endInvocation()
+	return callIntegration(ctx, g.hub, fn, event)
+}
+
+// startInvocation takes one of the MaxConcurrentRequests places for one
+// function call of a REST request (its authorizer, then its integration),
+// as Lambda's concurrency limit throttles an account by the functions that
+// run: the place is not held while the client sends its body, so clients
+// that send slowly cannot take every place. False when none is free.
+// endInvocation gives it back.
 func (g *Gateway) startInvocation() bool {
 	if g.cfg.MaxConcurrentRequests <= 0 {
 		return true

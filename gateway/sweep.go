@@ -26,13 +26,17 @@ type SweepStore interface {
 // SweepConnections deletes the rows of store whose connection has no open
 // socket in this gateway and that were connected more than grace ago:
 // rows whose $disconnect never ran, left by a crash, a SIGKILL or an
-// earlier run on the same tables. It returns how many it deleted.
+// earlier run on the same tables. It returns how many it deleted. Each
+// row it removes is removed as $disconnect removes one
+// (chatapp.RemoveConnection): its room hears the leave through n, the
+// notifier that reaches the room's sockets.
 //
-// The hub tracks a socket from before its $connect runs until after it
-// closes, so a row of a live connection is never swept. A gateway must not
-// sweep tables another running gateway also uses: that one's rows have no
-// socket here.
-func (h *Hub) SweepConnections(ctx context.Context, store SweepStore, grace time.Duration) (int, error) {
+// The hub tracks a socket from before its $connect runs until after its
+// $disconnect has run, a closing socket included, so a row of a live
+// connection is never swept, nor one whose $disconnect is still to come. A
+// gateway must not sweep tables another running gateway also uses: that
+// one's rows have no socket here.
+func (h *Hub) SweepConnections(ctx context.Context, store SweepStore, n chatapp.Notifier, grace time.Duration) (int, error) {
 	conns, err := store.ListConnections(ctx)
 	if err != nil {
 		return 0, err
@@ -44,18 +48,24 @@ func (h *Hub) SweepConnections(ctx context.Context, store SweepStore, grace time
 		if c.Timestamp > cutoff || h.isOpen(c.ID) {
 			continue
 		}
-		if _, err := store.DeleteConnection(ctx, c.ID); err != nil {
+		gone, err := chatapp.RemoveConnection(ctx, store, n, c.ID, time.Now())
+		if gone == nil && err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		removed++
+		if err != nil {
+			h.logger.Warn("announcing the leave of a swept connection failed", "connection_id", c.ID, "err", err)
+		}
+		if gone != nil {
+			removed++
+		}
 	}
 	return removed, errors.Join(errs...)
 }
 
 // SweepConnectionsEvery runs SweepConnections every interval until ctx is
 // done, logging what it removed and any failure.
-func (h *Hub) SweepConnectionsEvery(ctx context.Context, store SweepStore, interval, grace time.Duration) {
+func (h *Hub) SweepConnectionsEvery(ctx context.Context, store SweepStore, n chatapp.Notifier, interval, grace time.Duration) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
@@ -64,16 +74,17 @@ func (h *Hub) SweepConnectionsEvery(ctx context.Context, store SweepStore, inter
 			return
 		case <-ticker.C:
 		}
-		n, err := h.SweepConnections(ctx, store, grace)
+		removed, err := h.SweepConnections(ctx, store, n, grace)
 		if err != nil && ctx.Err() == nil {
-			h.logger.Warn("sweeping stale connections failed", "removed", n, "err", err)
-		} else if n > 0 {
-			h.logger.Info("removed stale connections", "removed", n)
+			h.logger.Warn("sweeping stale connections failed", "removed", removed, "err", err)
+		} else if removed > 0 {
+			h.logger.Info("removed stale connections", "removed", removed)
 		}
 	}
 }
 
-// isOpen tells whether the gateway holds a socket of that connection id.
+// isOpen tells whether the gateway holds a socket of that connection id,
+// open or closing with its $disconnect still to run.
 func (h *Hub) isOpen(id string) bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()

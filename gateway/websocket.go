@@ -101,9 +101,10 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		if conn != nil {
 			conn.Close()
 		}
-		g.hub.remove(s)
+		g.hub.leave(s.id)
 		s.close(ws.StatusProtocolError, "")
 		g.disconnect(s, ws.StatusAbnormalClosure, "handshake failed")
+		g.hub.remove(s)
 		end()
 		return
 	}
@@ -134,9 +135,14 @@ func (g *Gateway) serveSocket(s *socket, conn net.Conn, in *lazyReader) {
 	code, reason, err := g.readMessages(s, mr)
 	s.close(code, reason)
 	s.stopTimers()
-	g.hub.remove(s)
+	// The closing socket leaves its room at once (no broadcast lists it),
+	// but the hub keeps it until its $disconnect has run: the sweep spares
+	// its row, and $disconnect is the one that removes it and announces
+	// the leave.
+	g.hub.leave(s.id)
 	g.awaitClose(s, conn, in, errors.Is(err, errMessageTooBig) || errors.Is(err, errFrameTooBig) || errors.Is(err, errProtocol) || errors.Is(err, errSlowMessage) || errors.Is(err, errPanicked) || errors.Is(err, errBinaryFrame))
 	g.disconnect(s, code, reason)
+	g.hub.remove(s)
 }
 
 // errPanicked ends a read loop that panicked; errBinaryFrame, one that

@@ -53,33 +53,29 @@ func (h *Handler) Connect(ctx context.Context, req events.APIGatewayWebsocketPro
 	if err := h.Connections.CreateConnection(ctx, c, h.MaxConnectionsPerUser); err != nil {
 		return h.errorResponse(ctx, "$connect", err)
 	}
-	h.announce(ctx, "join", c)
+	h.announce(ctx, chatapp.PresenceJoin, c)
 	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 }
 
 // Disconnect is the $disconnect route: forget the connection. API Gateway
 // runs it on a best-effort basis, so stale rows are also removed by failed
-// posts (410) and, on AWS, by their TTL. The delete returns the connection
-// it removed, whose room hears the leave: no read before it. A connection
-// already gone (a 410 removed it) is announced by no one.
+// posts (410) and, locally, by the gateway's sweep (on AWS, by their TTL).
+// All of them remove it through chatapp.RemoveConnection: whichever delete
+// gets the connection back announces its leave, once.
 func (h *Handler) Disconnect(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-	c, err := h.Connections.DeleteConnection(ctx, req.RequestContext.ConnectionID)
-	if err != nil {
+	c, err := chatapp.RemoveConnection(ctx, h.Connections, h.Notifier, req.RequestContext.ConnectionID, h.now())
+	if c == nil && err != nil {
 		return h.errorResponse(ctx, "$disconnect", err)
 	}
-	if c != nil {
-		h.announce(ctx, "leave", c)
+	if err != nil {
+		h.logger().WarnContext(ctx, "presence broadcast failed", "room_id", c.RoomID, "err", err)
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 }
 
 // announce pushes a presence event to the connections that opted in.
 func (h *Handler) announce(ctx context.Context, typ string, c *chatapp.Connection) {
-	data, _ := marshal(chatapp.PresenceEvent{
-		Type: typ, RoomID: c.RoomID, ConnectionID: c.ID, UserID: c.UserID, Name: c.Name, Timestamp: h.now().UnixMilli(),
-	})
-	// Not to c itself: its $connect has not returned yet (or it is gone).
-	if _, err := h.Notifier.Broadcast(ctx, c.RoomID, chatapp.Push{Kind: chatapp.PushPresence, Data: data, Except: c.ID}); err != nil {
+	if err := chatapp.AnnouncePresence(ctx, h.Notifier, typ, c, h.now()); err != nil {
 		h.logger().WarnContext(ctx, "presence broadcast failed", "room_id", c.RoomID, "err", err)
 	}
 }

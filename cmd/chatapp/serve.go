@@ -14,6 +14,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/apigw"
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/gateway"
@@ -292,15 +297,21 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		Fallback:              web.Handler(),
 		Logger:                cfg.Logger,
 	})
+	// The sweep announces each leave as the functions do: in process
+	// through the hub, which knows every room; out of process through the
+	// Management API, reading the room from the table (the hub learns no
+	// rooms then).
+	var announcer chatapp.Notifier = &apigw.Notifier{Connections: db, AWS: managementConfig(managementCredentials), Endpoint: s.URL, Logger: cfg.Logger}
 	if cfg.Functions != "rie" {
 		// In process, pushes go straight to the gateway's sockets, and the
 		// gateway learns each connection's room as $connect stores it.
 		h.Notifier = s.metrics.Notifier(s.gateway.Hub())
 		h.Connections = s.gateway.Hub().TrackConnections(s.metrics.ConnectionStore(db))
+		announcer = h.Notifier
 	}
 	s.metrics.WatchHub(s.gateway.Hub())
 	s.handler = opsRoutes(s.gateway, db, s.integrations.Err, s.metrics, cfg.Pprof, cfg.Logger)
-	s.startSweeper(ctx, cfg, db)
+	s.startSweeper(ctx, cfg, db, announcer)
 	return nil
 }
 
@@ -444,6 +455,13 @@ func describeStore(cfg ServeConfig) string {
 		return fmt.Sprintf("DynamoDB at %s, tables %s and %s", where, cfg.DynamoDB.MessagesTable, cfg.DynamoDB.ConnectionsTable)
 	}
 	return filepath.Join(cfg.DataDir, sqlite.FileName)
+}
+
+// managementConfig signs the serve process's own pushes to its
+// /@connections endpoint with the gateway's credentials, as the functions
+// under the emulator sign theirs.
+func managementConfig(creds aws.Credentials) aws.Config {
+	return aws.Config{Region: envOr("AWS_REGION", "us-east-1"), Credentials: credentials.StaticCredentialsProvider{Value: creds}}
 }
 
 // restGatewayResponses is awslambda.RESTGatewayResponses, template.yaml's

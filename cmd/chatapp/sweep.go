@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 
+	"github.com/chatapp-dev/chatapp"
+
 	"github.com/chatapp-dev/chatapp/gateway"
 )
 
@@ -10,7 +12,8 @@ import (
 // gateway (left by a crash, or by an earlier run on the same DynamoDB
 // tables) once now, then every cfg.SweepInterval until stopSweeper.
 // $disconnect is best-effort; on AWS the table's TTL does this instead.
-func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store gateway.SweepStore) {
+// The room of each row removed hears its leave through announcer.
+func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store gateway.SweepStore, announcer chatapp.Notifier) {
 	s.stopSweeper = func() {}
 	if cfg.Store == "dynamodb" && cfg.DynamoDB.Endpoint == "" {
 		// Tables on AWS may be a deployed stage's, whose live connections
@@ -26,7 +29,7 @@ func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store gatewa
 		grace = gateway.DefaultSweepGrace
 	}
 	hub := s.gateway.Hub()
-	if n, err := hub.SweepConnections(ctx, store, grace); err != nil {
+	if n, err := hub.SweepConnections(ctx, store, announcer, grace); err != nil {
 		cfg.Logger.Warn("sweeping stale connections failed", "err", err)
 	} else if n > 0 {
 		cfg.Logger.Info("removed stale connections", "removed", n)
@@ -35,7 +38,7 @@ func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store gatewa
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		hub.SweepConnectionsEvery(sweepCtx, store, interval, grace)
+		hub.SweepConnectionsEvery(sweepCtx, store, announcer, interval, grace)
 	}()
 	s.stopSweeper = func() { cancel(); <-done }
 }
