@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,6 +55,10 @@ type connectionItem struct {
 	// TokenExpiresAt is chatapp.Connection.ExpiresAt: when the socket's
 	// token expires, epoch milliseconds.
 	TokenExpiresAt int64 `dynamodbav:"token_expires_at,omitempty"`
+	// InSlots is set on a record whose id a capped CreateConnection put in
+	// its user's slots (slots.go), for its delete to take it out; false
+	// on a row.
+	InSlots bool `dynamodbav:"in_slots,omitempty"`
 }
 
 // room is the connection's room, whether it is a row or a record.
@@ -87,7 +94,7 @@ func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPe
 		ExpiresAt: expires, TokenExpiresAt: c.ExpiresAt,
 	}
 	record := row
-	record.Partition, record.InRoom = connectionPrefix+c.ID, c.RoomID
+	record.Partition, record.InRoom, record.InSlots = connectionPrefix+c.ID, c.RoomID, maxPerUser > 0
 	rowItem, err := attributevalue.MarshalMap(row)
 	if err != nil {
 		return fmt.Errorf("marshal connection: %w", err)
@@ -100,54 +107,127 @@ func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPe
 }
 
 // DeleteConnection removes a connection's row, its record and its id from
-// its user's slots, and returns the connection; removing a missing one
-// succeeds, as the interface wants. The record is read first (it names the
-// row's room), and the row goes first: should the record's delete fail,
-// the record still names the row's room, and the next DeleteConnection
-// finishes. The connection returned is the record as its own delete found
-// it (ReturnValues ALL_OLD, which consumes no read capacity): of two
-// deletes racing, only the one that removed the record returns it. A
-// record past its TTL is removed but not returned, as FindConnection
-// hides it.
+// its user's slots, all or none: one transaction. It returns the
+// connection; removing a missing one succeeds, as the interface wants.
+// Separate writes could stop halfway (a function's timeout, a crash, a
+// store that stalls): a record left without its row is a connection that
+// no one finds again, since the sweep and a post's 410 find connections
+// through their rows; its leave is never announced, and its id holds its
+// user's slot until the TTL. A transaction that fails leaves the row in
+// its room, where the next delete (a 410's, the sweep's) finds it and does
+// it all.
+//
+// The record is read first, strongly consistently: it names the row's room
+// and whether the id is in its user's slots. The transaction deletes it on
+// the condition that it is still as read (recordAsRead), so of deletes
+// racing only the one that commits returns the connection. When the
+// condition fails, DynamoDB returns the record as it now is
+// (ReturnValuesOnConditionCheckFailure, no read capacity): none means that
+// another delete won; one stored anew meanwhile (maybe in another room) is
+// deleted as it now is. A record past its TTL is removed but not
+// returned, as FindConnection hides it.
 func (db *DB) DeleteConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
-	it, err := db.record(ctx, id)
-	if err != nil || it == nil {
+	raw, err := db.rawRecord(ctx, id)
+	if err != nil {
 		return nil, err
 	}
-	table := aws.String(db.cfg.ConnectionsTable)
-	if it.InRoom != "" {
-		if _, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{TableName: table, Key: tableKey(it.InRoom, id)}); err != nil {
+	release := true // the user's slots item is there to release the id from
+	for attempt := 1; ; attempt++ {
+		if len(raw) == 0 {
+			return nil, nil // no such connection, or another delete took it
+		}
+		var it connectionItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return nil, fmt.Errorf("unmarshal connection: %w", err)
+		}
+		items := db.deleteItems(raw, &it, release)
+		_, err := db.client.TransactWriteItems(ctx, &ddb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			if it.InRoom == "" || expired(it.ExpiresAt, time.Now()) {
+				return nil, nil
+			}
+			return it.connection(), nil
+		}
+		var canceled *types.TransactionCanceledException
+		if !errors.As(err, &canceled) {
+			return nil, fmt.Errorf("delete connection: %w", err)
+		}
+		reasons := canceled.CancellationReasons
+		failed := func(i int) bool { return len(reasons) > i && aws.ToString(reasons[i].Code) == "ConditionalCheckFailed" }
+		switch last := len(items) - 1; {
+		case failed(0):
+			if attempt >= maxSlotAttempts {
+				return nil, fmt.Errorf("delete connection: the record of connection %s kept changing", id)
+			}
+			raw = reasons[0].Item
+		case it.InSlots && release && failed(last):
+			// The slots item is gone (its TTL passed): nothing to release.
+			release = false
+		case conflicted(reasons):
+			if err := retryConflict(ctx, attempt, maxSlotAttempts, "simultaneous deletes of connection "+id); err != nil {
+				return nil, err
+			}
+		default:
 			return nil, fmt.Errorf("delete connection: %w", err)
 		}
 	}
-	out, err := db.client.DeleteItem(ctx, &ddb.DeleteItemInput{
-		TableName: table, Key: recordKey(id), ReturnValues: types.ReturnValueAllOld,
-		ConditionExpression: aws.String("attribute_exists(connection_id)"),
-	})
-	var taken *types.ConditionalCheckFailedException
-	if errors.As(err, &taken) {
-		return nil, nil // another delete took it
-	} else if err != nil {
-		return nil, fmt.Errorf("delete connection: %w", err)
+}
+
+// deleteItems is DeleteConnection's transaction for the record raw (it,
+// unmarshaled): the record's delete first, on the condition that it is as
+// read; the row's, when the record names a room; and, when the id is in
+// its user's slots and release is set, its release from them last.
+func (db *DB) deleteItems(raw map[string]types.AttributeValue, it *connectionItem, release bool) []types.TransactWriteItem {
+	table := aws.String(db.cfg.ConnectionsTable)
+	cond, names, values := recordAsRead(raw)
+	items := []types.TransactWriteItem{{Delete: &types.Delete{
+		TableName: table, Key: recordKey(it.ID),
+		ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}}
+	if it.InRoom != "" {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: table, Key: tableKey(it.InRoom, it.ID)}})
 	}
-	// Best effort: an id left behind holds no slot for long, because the
-	// next capped CreateConnection that finds the user full drops the ids
-	// whose records are gone.
-	_ = db.releaseSlots(ctx, it.UserID, []string{id})
-	var gone connectionItem
-	if err := attributevalue.UnmarshalMap(out.Attributes, &gone); err != nil {
-		return nil, fmt.Errorf("unmarshal connection: %w", err)
+	if it.InSlots && release {
+		items = append(items, types.TransactWriteItem{Update: db.releaseUpdate(it.UserID, []string{it.ID})})
 	}
-	if len(out.Attributes) == 0 || gone.InRoom == "" || expired(gone.ExpiresAt, time.Now()) {
-		return nil, nil
+	return items
+}
+
+// recordAsRead is a condition that holds while an item has every attribute
+// it had when read (raw), with the same value: the record that a delete's
+// row, slot and returned connection were taken from. Every write of a
+// record replaces it whole and sets expires_at from the clock, so one
+// written since differs.
+func recordAsRead(raw map[string]types.AttributeValue) (*string, map[string]string, map[string]types.AttributeValue) {
+	names := make(map[string]string, len(raw))
+	values := make(map[string]types.AttributeValue, len(raw))
+	terms := make([]string, 0, len(raw))
+	for i, attr := range slices.Sorted(maps.Keys(raw)) {
+		n := strconv.Itoa(i)
+		names["#a"+n], values[":a"+n] = attr, raw[attr]
+		terms = append(terms, "#a"+n+" = :a"+n)
 	}
-	return gone.connection(), nil
+	return aws.String(strings.Join(terms, " AND ")), names, values
 }
 
 // record reads a connection's record by id, strongly consistently; nil
 // when there is none. An expired record is returned: it still names the
 // row to delete.
 func (db *DB) record(ctx context.Context, id string) (*connectionItem, error) {
+	raw, err := db.rawRecord(ctx, id)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	var it connectionItem
+	if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+		return nil, fmt.Errorf("unmarshal connection: %w", err)
+	}
+	return &it, nil
+}
+
+// rawRecord is record as DynamoDB returns it.
+func (db *DB) rawRecord(ctx context.Context, id string) (map[string]types.AttributeValue, error) {
 	out, err := db.client.GetItem(ctx, &ddb.GetItemInput{
 		TableName:      aws.String(db.cfg.ConnectionsTable),
 		Key:            recordKey(id),
@@ -156,14 +236,7 @@ func (db *DB) record(ctx context.Context, id string) (*connectionItem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get connection: %w", err)
 	}
-	if out.Item == nil {
-		return nil, nil
-	}
-	var it connectionItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return nil, fmt.Errorf("unmarshal connection: %w", err)
-	}
-	return &it, nil
+	return out.Item, nil
 }
 
 // FindConnection returns one connection, from its record by id, or

@@ -21,7 +21,10 @@ import (
 // has one more item in the connections table, its slots: the set of the
 // user's connection ids. A capped CreateConnection adds the id to the set,
 // on the condition that the set has room, in one transaction with the
-// connection's row and record (connection.go); DeleteConnection removes it.
+// connection's row and record (connection.go); DeleteConnection removes it
+// in the transaction that deletes them, which the record's in_slots tells
+// to. (A record written before in_slots existed leaves its id behind, for
+// the heal below.)
 //
 // The set is not the truth, the records are: $disconnect is best-effort on
 // API Gateway and items die by TTL, so ids of dead sockets stay in the set.
@@ -210,17 +213,28 @@ func (db *DB) liveConnections(ctx context.Context, userID string, ids []string) 
 // releaseSlots removes ids from the user's slots. It never creates the
 // slots item.
 func (db *DB) releaseSlots(ctx context.Context, userID string, ids []string) error {
+	u := db.releaseUpdate(userID, ids)
 	_, err := db.client.UpdateItem(ctx, &ddb.UpdateItemInput{
-		TableName:                 aws.String(db.cfg.ConnectionsTable),
-		Key:                       userSlotsKey(userID),
-		UpdateExpression:          aws.String("DELETE #ids :ids"),
-		ConditionExpression:       aws.String("attribute_exists(connection_id)"),
-		ExpressionAttributeNames:  map[string]string{"#ids": slotsAttribute},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":ids": &types.AttributeValueMemberSS{Value: ids}},
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
 	})
 	var missing *types.ConditionalCheckFailedException
 	if err != nil && !errors.As(err, &missing) {
 		return fmt.Errorf("release connection slots: %w", err)
 	}
 	return nil
+}
+
+// releaseUpdate removes ids from the user's slots, on the condition that
+// the slots item exists: an update of a missing item would create one,
+// holding only its key and no expires_at, which TTL never removes.
+func (db *DB) releaseUpdate(userID string, ids []string) *types.Update {
+	return &types.Update{
+		TableName:                 aws.String(db.cfg.ConnectionsTable),
+		Key:                       userSlotsKey(userID),
+		UpdateExpression:          aws.String("DELETE #ids :ids"),
+		ConditionExpression:       aws.String("attribute_exists(connection_id)"),
+		ExpressionAttributeNames:  map[string]string{"#ids": slotsAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":ids": &types.AttributeValueMemberSS{Value: ids}},
+	}
 }
