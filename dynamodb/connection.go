@@ -196,9 +196,10 @@ func (db *DB) deleteItems(raw map[string]types.AttributeValue, it *connectionIte
 
 // recordAsRead is a condition that holds while an item has every attribute
 // it had when read (raw), with the same value: the record that a delete's
-// row, slot and returned connection were taken from. Every write of a
-// record replaces it whole and sets expires_at from the clock, so one
-// written since differs.
+// row, slot and returned connection were taken from. A record written
+// since (CreateConnection replaces it whole, with an expires_at from the
+// clock) fails it unless it equals the one read in every attribute that
+// one had.
 func recordAsRead(raw map[string]types.AttributeValue) (*string, map[string]string, map[string]types.AttributeValue) {
 	names := make(map[string]string, len(raw))
 	values := make(map[string]types.AttributeValue, len(raw))
