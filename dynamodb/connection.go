@@ -115,7 +115,10 @@ func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPe
 // through their rows; its leave is never announced, and its id holds its
 // user's slot until the TTL. A transaction that fails leaves the row in
 // its room, where the next delete (a 410's, the sweep's) finds it and does
-// it all.
+// it all. One that commits after its caller stopped waiting (a context
+// that ended with the call in flight) removes the connection whole but
+// returns it to no one, so that leave goes unannounced: no delete can tell
+// a caller that is gone.
 //
 // The record is read first, strongly consistently: it names the row's room
 // and whether the id is in its user's slots. The transaction deletes it on
