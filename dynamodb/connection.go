@@ -144,7 +144,7 @@ func (db *DB) DeleteConnection(ctx context.Context, id string) (*chatapp.Connect
 			return nil, fmt.Errorf("unmarshal connection: %w", err)
 		}
 		items := db.deleteItems(raw, &it, release)
-		_, err := db.client.TransactWriteItems(ctx, &ddb.TransactWriteItemsInput{TransactItems: items})
+		err := db.transact(ctx, &ddb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			if it.InRoom == "" || expired(it.ExpiresAt, time.Now()) {
 				return nil, nil

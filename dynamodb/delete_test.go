@@ -196,3 +196,52 @@ func TestDeleteConnectionOfAConnectionStoredAgain(t *testing.T) {
 		t.Errorf("after the delete: the record %v, the row %v, the slot %v remain", record, row, slot)
 	}
 }
+
+// TestTransactionAttemptsHaveTheirOwnToken: a transaction our own loop tries
+// again with other conditions (a connection moved to another room: the
+// first attempt fails, the second takes the old record over) is sent with
+// a new ClientRequestToken. The SDK writes the token it makes into the
+// input, and an input sent again kept it: within 10 minutes DynamoDB
+// answers a changed request under a used token with
+// IdempotentParameterMismatch (DynamoDB Local does not check this, so the
+// test reads the tokens sent).
+func TestTransactionAttemptsHaveTheirOwnToken(t *testing.T) {
+	client, _ := open(t, base)
+	var (
+		mu     sync.Mutex
+		tokens []string
+	)
+	recorded := ddb.New(client.Options(), func(o *ddb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Serialize.Add(middleware.SerializeMiddlewareFunc("recordTokens",
+				func(ctx context.Context, in middleware.SerializeInput, next middleware.SerializeHandler) (middleware.SerializeOutput, middleware.Metadata, error) {
+					if tw, ok := in.Parameters.(*ddb.TransactWriteItemsInput); ok {
+						mu.Lock()
+						tokens = append(tokens, aws.ToString(tw.ClientRequestToken))
+						mu.Unlock()
+					}
+					return next.HandleSerialize(ctx, in)
+				}), middleware.Before)
+		})
+	})
+	db := dynamodb.New(recorded, base)
+	ctx := t.Context()
+	id, user := "conn-"+rand.Text(), "user-"+rand.Text()
+	for _, room := range []string{"room-a-" + rand.Text(), "room-b-" + rand.Text()} {
+		if err := db.CreateConnection(ctx, &chatapp.Connection{ID: id, RoomID: room, UserID: user}, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(tokens) < 3 {
+		t.Fatalf("%d transactions sent for a connection and its move, want at least 3 (the move tries twice)", len(tokens))
+	}
+	seen := map[string]bool{}
+	for _, tok := range tokens {
+		if tok == "" || seen[tok] {
+			t.Fatalf("tokens sent %q: each attempt needs a token of its own", tokens)
+		}
+		seen[tok] = true
+	}
+}

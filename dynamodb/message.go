@@ -122,7 +122,7 @@ func (db *DB) createIdempotent(ctx context.Context, m *chatapp.Message, put *typ
 	// Two attempts of one send racing each other conflict
 	// (TransactionConflict); the loser tries again and then finds the key.
 	for attempt := 1; ; attempt++ {
-		_, err = db.client.TransactWriteItems(ctx, in)
+		err = db.transact(ctx, in)
 		var canceled *types.TransactionCanceledException
 		if !errors.As(err, &canceled) {
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/chatapp-dev/chatapp"
@@ -19,6 +20,18 @@ const (
 	maxSlotAttempts    = 8
 	maxMessageAttempts = 4
 )
+
+// transact is one attempt of a transaction that our own loops may try
+// again with other conditions. The SDK fills in's ClientRequestToken (the
+// idempotency token its own retries of this attempt share) and leaves it
+// there: sent again, DynamoDB would take a changed attempt for a replay
+// of the first (IdempotentParameterMismatch within 10 minutes), so each
+// attempt gets a token of its own.
+func (db *DB) transact(ctx context.Context, in *ddb.TransactWriteItemsInput) error {
+	in.ClientRequestToken = nil
+	_, err := db.client.TransactWriteItems(ctx, in)
+	return err
+}
 
 // conflicted reports whether a canceled transaction lost a race with
 // another (TransactionConflict): worth trying again.

@@ -85,7 +85,7 @@ func (db *DB) createConnection(ctx context.Context, c *chatapp.Connection, row, 
 	in := &ddb.TransactWriteItemsInput{TransactItems: items}
 	pruned := false
 	for attempt := 1; ; attempt++ {
-		_, err := db.client.TransactWriteItems(ctx, in)
+		err := db.transact(ctx, in)
 		var canceled *types.TransactionCanceledException
 		if !errors.As(err, &canceled) {
 			if err != nil {
