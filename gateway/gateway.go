@@ -132,6 +132,16 @@ type Config struct {
 	// function runs, not while its client sends the body. 0 means no
 	// limit.
 	MaxConcurrentRequests int
+	// MaxBufferedBodyBytes caps the bytes of REST request bodies the
+	// gateway holds at once, whatever the number of connections: a
+	// request reserves its Content-Length (MaxBodyBytes when chunked)
+	// after its authorizer and before its body is read, and holds it
+	// until its answer is written; one that finds no room gets 503
+	// (unavailable) with Retry-After, and its body is not read. The
+	// Management API's bodies have a budget of the same size of their own,
+	// so that REST bodies, whose functions post, cannot starve their
+	// posts. 0 means no limit; a value under MaxBodyBytes is raised to it.
+	MaxBufferedBodyBytes int64
 	// MaxConnectionsPerIP caps the open WebSockets of one source address
 	// (an IPv6 address's /64): a handshake past it gets 429 (rate_limited)
 	// before the authorizer and $connect run, so that one client cannot
@@ -169,6 +179,9 @@ type Gateway struct {
 	// run (admission.go).
 	admission admission
 	inFlight  atomic.Int64 // REST requests whose functions run (startInvocation)
+	// restBodies and managementBodies bound the request bodies held at
+	// once (Config.MaxBufferedBodyBytes, bodybudget.go).
+	restBodies, managementBodies bodyBudget
 	// mocks are the frames of Config.MockRoutes, made once: every answer
 	// shares its route's bytes, which nothing writes to.
 	mocks map[string][]byte
@@ -213,7 +226,15 @@ func New(cfg Config) *Gateway {
 	if cfg.ManagementCredentials.AccessKeyID == "" || cfg.ManagementCredentials.SecretAccessKey == "" {
 		cfg.ManagementCredentials = NewManagementCredentials()
 	}
+	if cfg.MaxBufferedBodyBytes > 0 && cfg.MaxBufferedBodyBytes < cfg.MaxBodyBytes {
+		// Else a chunked body, which reserves MaxBodyBytes, never fits.
+		cfg.MaxBufferedBodyBytes = cfg.MaxBodyBytes
+	}
 	g := &Gateway{cfg: cfg, hub: newHub(cfg.Logger), mux: http.NewServeMux(), mocks: make(map[string][]byte, len(cfg.MockRoutes)), answers: gatewayAnswers(cfg.GatewayResponses)}
+	g.restBodies.limit = cfg.MaxBufferedBodyBytes
+	if limit := cfg.MaxBufferedBodyBytes; limit > 0 {
+		g.managementBodies.limit = max(limit, MaxPayloadBytes) // room for one chunked body there too
+	}
 	for key, frame := range cfg.MockRoutes {
 		if _, ok := cfg.WebSocket[key]; ok {
 			panic("gateway: route " + key + " is both a mock route and a function's")

@@ -219,6 +219,21 @@ func (h *Hub) Len() int {
 	return len(h.sockets)
 }
 
+// Sockets counts the sockets held, for the operator's gauges: open ones,
+// and closing ones kept until their $disconnect has run. It walks every
+// socket (a channel check each, no lock of theirs), when scraped, so that
+// the delivery path counts nothing.
+func (h *Hub) Sockets() (open, closing int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, s := range h.sockets {
+		if s.isClosing() {
+			closing++
+		}
+	}
+	return len(h.sockets) - closing, closing
+}
+
 // closeAll closes every socket with 1001 and refuses new ones.
 func (h *Hub) closeAll() {
 	h.mu.Lock()

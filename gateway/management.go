@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -28,7 +29,18 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 		writeAWSError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException", "payload larger than 128 KB")
 		return
 	}
-	// The signature covers the body's hash, so the body is read first.
+	// The signature covers the body's hash, so the body is read first: its
+	// bytes are reserved before, as a REST body's are (bodybudget.go).
+	reserved := bodyReservation(r, MaxPayloadBytes)
+	if !g.managementBodies.reserve(reserved) {
+		// Throttled as AWS throttles this API: LimitExceededException, 429,
+		// which the SDK retries. The connection is closed after the answer
+		// (refuseBodyBudget says why).
+		w.Header().Set("Connection", "close")
+		writeAWSError(w, http.StatusTooManyRequests, "LimitExceededException", "too many requests in progress")
+		return
+	}
+	defer g.managementBodies.release(reserved)
 	g.startBodyDeadline(http.NewResponseController(w), r)
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPayloadBytes))
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -48,7 +60,7 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodPost:
 		if err := g.hub.Post(r.Context(), id, data); err != nil {
-			writeGone(w)
+			writePostError(w, err)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
@@ -87,6 +99,29 @@ type identityJSON struct {
 	SourceIP  string `json:"SourceIp"`
 	UserAgent string `json:"UserAgent"`
 }
+
+// writePostError answers a PostToConnection that the hub refused. Only a
+// connection that is gone is 410 GoneException: a notifier deletes the
+// row of a connection on that answer. A done context is the caller's own
+// end (it hung up, or its deadline passed), which says nothing of the
+// connection: 499, the status of a request its client closed (nginx's; no
+// client reads it), or 504 for a deadline.
+func writePostError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, context.Canceled):
+		writeAWSError(w, statusClientClosedRequest, "ClientClosedRequestException", "the caller closed the request")
+	case errors.Is(err, context.DeadlineExceeded):
+		writeAWSError(w, http.StatusGatewayTimeout, "RequestTimeoutException", "the request's deadline passed")
+	case chatapp.ErrorCode(err) == chatapp.EGONE:
+		writeGone(w)
+	default:
+		writeAWSError(w, http.StatusInternalServerError, "InternalServerErrorException", "internal server error")
+	}
+}
+
+// statusClientClosedRequest is nginx's 499: the client closed its request
+// before the answer.
+const statusClientClosedRequest = 499
 
 // writeGone answers as AWS does for a connection that is gone, so that the
 // SDK's apigatewaymanagementapi client returns a *types.GoneException.

@@ -27,8 +27,9 @@ const corsAllowHeaders = "Content-Type,Authorization,Idempotency-Key,X-Amz-Date,
 // of its method and resource, and writes the function's response.
 //
 // Its reads and writes are bounded by the gateway itself: the body must
-// arrive within ReadTimeout and be at most MaxBodyBytes, and each answer
-// must be written within WriteTimeout of its start.
+// arrive within ReadTimeout, be at most MaxBodyBytes and find room under
+// MaxBufferedBodyBytes, and each answer must be written within
+// WriteTimeout of its start.
 func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	g.startBodyDeadline(rc, r)
@@ -79,7 +80,15 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 		g.writeGatewayResponse(w, refused.responseType)
 		return
 	}
-	g.startBodyDeadline(rc, r) // the body's full time, however long the authorizer took
+	// The body's bytes are reserved before a byte of it is read, after
+	// the authorizer: an unauthenticated client takes none of them.
+	reserved := bodyReservation(r, g.cfg.MaxBodyBytes)
+	if !g.restBodies.reserve(reserved) {
+		refuseBodyBudget(w)
+		return
+	}
+	defer g.restBodies.release(reserved) // held until the answer is written: the event holds the body
+	g.startBodyDeadline(rc, r)           // the body's full time, however long the authorizer took
 	body, err := io.ReadAll(http.MaxBytesReader(raw, r.Body, g.cfg.MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError

@@ -250,12 +250,12 @@ func TestErrorsAreCountedByRouteAndCode(t *testing.T) {
 }
 
 type fakeHub struct {
-	sockets, rooms int
-	panics         map[string]uint64
+	sockets, closing, rooms int
+	panics                  map[string]uint64
 }
 
-func (h fakeHub) Len() int   { return h.sockets }
-func (h fakeHub) Rooms() int { return h.rooms }
+func (h fakeHub) Sockets() (int, int) { return h.sockets, h.closing }
+func (h fakeHub) Rooms() int          { return h.rooms }
 func (h fakeHub) Panics() iter.Seq2[string, uint64] {
 	return func(yield func(string, uint64) bool) {
 		for _, where := range []string{"http", "socket"} {
@@ -268,7 +268,7 @@ func (h fakeHub) Panics() iter.Seq2[string, uint64] {
 
 func TestHandlerExposesGaugesAndRuntimeCollectors(t *testing.T) {
 	m := New()
-	m.WatchHub(fakeHub{sockets: 7, rooms: 2, panics: map[string]uint64{"socket": 3}})
+	m.WatchHub(fakeHub{sockets: 7, closing: 1, rooms: 2, panics: map[string]uint64{"socket": 3}})
 	m.Notifier(&fakeNotifier{}).Broadcast(context.Background(), "lobby", chatapp.Push{})
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
@@ -283,6 +283,7 @@ func TestHandlerExposesGaugesAndRuntimeCollectors(t *testing.T) {
 	}
 	for _, want := range []string{
 		"\nchatapp_connections_open 7\n",
+		"\nchatapp_connections_closing 1\n",
 		"\nchatapp_rooms 2\n",
 		"\nchatapp_panics_total{where=\"socket\"} 3\n",
 		"\nchatapp_panics_total{where=\"http\"} 0\n",

@@ -10,12 +10,20 @@ import (
 
 // TestLeaveOfClosingSocket: a client that sends a binary frame is closed
 // with 1003; one that then neither answers the close nor hangs up keeps
-// the gateway waiting (up to 5 s) before its $disconnect runs. The sweep,
-// which runs several times meanwhile, must leave its row alone: the
+// the gateway waiting (closeWait, 5 s) before its $disconnect runs. The
+// sweep, which runs many times meanwhile, must leave its row alone: the
 // socket is the gateway's until $disconnect, which removes the row and
-// announces the leave. Were the sweep to take the row, $disconnect would
-// find none and the room would never hear the leave.
+// announces the leave. Were the sweep to take the row, the room would
+// hear the leave from it, long before the wait ends, and $disconnect
+// would find no row. So the room hears exactly one leave, and not before
+// the wait is over.
 func TestLeaveOfClosingSocket(t *testing.T) { forEachBackend(t, testLeaveOfClosingSocket) }
+
+// lingerAtLeast is less than the gateway's 5 s wait for a client that
+// does not answer the close, which starts after the binary frame is
+// written: no leave from $disconnect can come sooner. The sweep (every
+// 200 ms, the row past its grace) would take the row within a second.
+const lingerAtLeast = 4 * time.Second
 
 func testLeaveOfClosingSocket(t *testing.T, cfg ServeConfig) {
 	const grace = 500 * time.Millisecond
@@ -40,6 +48,7 @@ func testLeaveOfClosingSocket(t *testing.T, cfg ServeConfig) {
 	if err := victim.Write(ctx, websocket.MessageBinary, []byte{1}); err != nil {
 		t.Fatal(err)
 	}
+	written := time.Now()
 	// The gateway waits 5 s for the victim; then $disconnect runs.
 	select {
 	case f := <-watcher.frames:
@@ -51,8 +60,17 @@ func testLeaveOfClosingSocket(t *testing.T, cfg ServeConfig) {
 		if m["type"] != "leave" || m["connection_id"] != join["connection_id"] {
 			t.Fatalf("watcher got %s, want the leave of v", f.data)
 		}
+		if waited := time.Since(written); waited < lingerAtLeast {
+			t.Fatalf("the leave of v came %v after its close, while the gateway still waited for it: not from its $disconnect (the sweep took its row)", waited)
+		}
 	case <-time.After(4 * waitTimeout):
 		t.Fatal("the watcher never heard v leave")
+	}
+	// And only once.
+	select {
+	case f := <-watcher.frames:
+		t.Fatalf("after the leave of v, watcher got %s (err %v), want nothing", f.data, f.err)
+	case <-time.After(time.Second):
 	}
 }
 

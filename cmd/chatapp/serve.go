@@ -128,6 +128,13 @@ type Limits struct {
 	// at once: a reader of a 1 MiB history page holds about 2 MiB while it
 	// runs, so 256 of them bound that memory near 512 MiB.
 	ConcurrentRequests int
+	// BufferedBodyBytes is how many bytes of request bodies the gateway
+	// holds at once, whatever the number of connections (a body reserves
+	// its Content-Length, or the most a body may be when chunked, from
+	// before it is read until its answer is written); the Management API's
+	// bodies have as much again. Places under ConcurrentRequests are not
+	// held while bodies arrive, so this, not they, bounds their memory.
+	BufferedBodyBytes int64
 }
 
 // DefaultLimits are `chatapp serve`'s: far above a person chatting, far below
@@ -135,7 +142,12 @@ type Limits struct {
 // loopback address: benchmarks and local development open tens of
 // thousands of connections from 127.0.0.1, and behind a reverse proxy on
 // the same host every client is loopback.
-var DefaultLimits = Limits{SendRate: 20, SendBurst: 40, FrameRate: 50, FrameBurst: 100, ConnectionsPerUser: 20, ConnectionsPerIP: 1000, ConcurrentRequests: 256}
+var DefaultLimits = Limits{SendRate: 20, SendBurst: 40, FrameRate: 50, FrameBurst: 100, ConnectionsPerUser: 20, ConnectionsPerIP: 1000, ConcurrentRequests: 256, BufferedBodyBytes: DefaultBufferedBodyBytes}
+
+// DefaultBufferedBodyBytes is 32 MiB: 256 bodies of the largest the
+// functions take (handler.MaxBodyBytes, 128 KiB), far more of the small
+// bodies a chat sends.
+const DefaultBufferedBodyBytes = 256 * handler.MaxBodyBytes
 
 // DynamoDBConfig says where the DynamoDB store is.
 type DynamoDBConfig struct {
@@ -286,6 +298,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		FrameBurst:            cfg.Limits.FrameBurst,
 		MaxConnections:        cfg.Limits.Connections,
 		MaxConcurrentRequests: cfg.Limits.ConcurrentRequests,
+		MaxBufferedBodyBytes:  cfg.Limits.BufferedBodyBytes,
 		MaxConnectionsPerIP:   cfg.Limits.ConnectionsPerIP,
 		// The functions refuse a larger body anyway: the gateway need
 		// not read API Gateway's 10 MB to learn it.
@@ -301,8 +314,10 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 	// through the hub, which knows every room; out of process through the
 	// Management API, reading the room from the table (the hub learns no
 	// rooms then).
-	var announcer chatapp.Notifier = &apigw.Notifier{Connections: db, AWS: managementConfig(managementCredentials), Endpoint: s.URL, Logger: cfg.Logger}
-	if cfg.Functions != "rie" {
+	var announcer chatapp.Notifier
+	if cfg.Functions == "rie" {
+		announcer = &apigw.Notifier{Connections: db, AWS: managementConfig(managementCredentials), Endpoint: s.URL, Logger: cfg.Logger}
+	} else {
 		// In process, pushes go straight to the gateway's sockets, and the
 		// gateway learns each connection's room as $connect stores it.
 		h.Notifier = s.metrics.Notifier(s.gateway.Hub())
@@ -357,6 +372,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.Limits.Connections, "max-connections", cfg.Limits.Connections, "open WebSocket connections in the process (0: as many as the file descriptor limit allows, at most 100000)")
 	fs.IntVar(&cfg.Limits.ConnectionsPerIP, "max-connections-per-ip", cfg.Limits.ConnectionsPerIP, "open WebSocket connections per source address (0: no limit; default off when --addr is loopback)")
 	fs.IntVar(&cfg.Limits.ConcurrentRequests, "max-concurrent-requests", cfg.Limits.ConcurrentRequests, "REST requests running at once; past it 503 with Retry-After (0: no limit)")
+	fs.Int64Var(&cfg.Limits.BufferedBodyBytes, "max-buffered-body-bytes", cfg.Limits.BufferedBodyBytes, "bytes of REST request bodies held at once; past it 503 with Retry-After (0: no limit)")
 	authFlags(fs, &cfg.Auth)
 	fs.BoolVar(&cfg.Metrics, "metrics", true, "serve Prometheus metrics at /metrics (--metrics=false: off)")
 	fs.BoolVar(&cfg.Pprof, "pprof", false, "serve net/http/pprof at /debug/pprof/ to loopback callers")
