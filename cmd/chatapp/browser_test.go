@@ -419,9 +419,15 @@ func TestBrowserSendsLargestMessage(t *testing.T) {
 	}
 }
 
+// membersStateJS is what the member list says of itself ("" while live)
+// and how opaque it is.
+const membersStateJS = `(document.getElementById("members-state").hidden ? "" : document.getElementById("members-state").textContent) +
+	"|" + getComputedStyle(document.getElementById("members")).opacity`
+
 // TestBrowserReconnect restarts the server under an open page: the page says
-// it is reconnecting, comes back by itself, catches up on what it missed and
-// keeps sending and receiving.
+// it is reconnecting, and its member list that it is offline (dimmed, not
+// presented as live); it comes back by itself, catches up on what it missed
+// and keeps sending and receiving.
 func TestBrowserReconnect(t *testing.T) {
 	dir := t.TempDir()
 	srv := startServer(t, ServeConfig{DataDir: dir})
@@ -433,9 +439,17 @@ func TestBrowserReconnect(t *testing.T) {
 	ada.join(room, "Ada")
 	ada.send("before the restart", false)
 	ada.waitMessage("before the restart", "Ada")
+	ada.waitMembers("Ada")
+	if got := eval[string](ada, membersStateJS); got != "|1" {
+		t.Errorf("connected: the member list says %q, want nothing and full opacity", got)
+	}
 
 	srv.close(t)
 	ada.waitJS("reconnecting", `document.getElementById("status").dataset.state === "reconnecting"`)
+	ada.waitJS("the member list says it is offline", membersStateJS+` === "offline · reconnecting|0.5"`)
+	if got := eval[string](ada, `Array.from(document.querySelectorAll("#members .member"), (m) => m.textContent).join()`); got != "Ada" {
+		t.Errorf("offline, the member list holds %q, want the last known members", got)
+	}
 
 	waitListenable(t, addr)
 	srv2 := startServer(t, ServeConfig{DataDir: dir, Addr: addr})
@@ -446,6 +460,7 @@ func TestBrowserReconnect(t *testing.T) {
 	putMessage(t, srv2.URL, room, "grace-1", "Grace", "while you were away")
 	ada.waitConnected()
 	ada.waitMessage("while you were away", "Grace")
+	ada.waitJS("the member list is live again", membersStateJS+` === "|1"`)
 
 	// The new socket is live both ways.
 	putMessage(t, srv2.URL, room, "grace-1", "Grace", "after the restart")
@@ -525,9 +540,16 @@ func waitListenable(t *testing.T, addr string) {
 // TestBrowserScreenshots shows a conversation at desktop and phone width,
 // checks that the layout holds, and saves a PNG of each (saveArtifact).
 func TestBrowserScreenshots(t *testing.T) {
-	srv := startServer(t, ServeConfig{})
-	browser := newBrowser(t)
 	const room = "design-review"
+	dir := t.TempDir()
+	now := time.Now()
+	yesterday := time.Date(now.Year(), now.Month(), now.Day()-1, 17, 30, 0, 0, time.Local)
+	seed(t, dir,
+		seeded(room, "grace-h", "Grace", "Can we review the web client tomorrow morning?", yesterday),
+		seeded(room, "grace-h", "Grace", "The issue list is at https://example.com/chatapp/issues/11.", yesterday.Add(time.Minute)),
+	)
+	srv := startServer(t, ServeConfig{DataDir: dir})
+	browser := newBrowser(t)
 
 	grace := dial(t, srv.URL, "grace", "room_id="+room+"&user_id=grace-h&name=Grace")
 	ada := newTab(t, browser, "ada", srv.URL)
@@ -541,6 +563,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	}
 	say("Morning! Is the new web client ready for review?")
 	ada.send("Yes: history, live messages, members and reconnects all work.", false)
+	ada.send("Messages sit by the composer now, in runs and days, and links work.", false)
 	say("Great. Does it work on a phone too?")
 	ada.send("It does. On narrow screens the member list folds into the header.", false)
 	say("<b>Markup</b> stays plain text, by the way.")
@@ -639,12 +662,14 @@ func checkLayout(t *testing.T, tb *tab, name string, phone bool) {
 
 // tokenCounter is a reverse proxy in front of a server that counts the
 // requests carrying each token (as Authorization: Bearer or ?token=), the
-// WebSocket handshakes included, and all requests.
+// WebSocket handshakes included, all requests, and the requests to each
+// path.
 type tokenCounter struct {
 	URL string
 
 	mu     sync.Mutex
 	counts map[string]int
+	paths  map[string]int
 	total  int
 }
 
@@ -654,7 +679,7 @@ func newTokenCounter(t *testing.T, backend string) *tokenCounter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := &tokenCounter{counts: map[string]int{}}
+	tc := &tokenCounter{counts: map[string]int{}, paths: map[string]int{}}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	lw := &testLogWriter{t: t}
 	proxy.ErrorLog = log.New(lw, "proxy: ", 0)
@@ -665,6 +690,7 @@ func newTokenCounter(t *testing.T, backend string) *tokenCounter {
 		}
 		tc.mu.Lock()
 		tc.total++
+		tc.paths[r.URL.Path]++
 		if token != "" {
 			tc.counts[token]++
 		}
@@ -683,6 +709,13 @@ func (tc *tokenCounter) count(token string) int {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	return tc.counts[token]
+}
+
+// path is how many requests to the path reached the server.
+func (tc *tokenCounter) path(p string) int {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return tc.paths[p]
 }
 
 // requests is how many requests reached the server, with a token or not.
