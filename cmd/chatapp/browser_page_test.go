@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/chatapp-dev/chatapp"
@@ -292,12 +293,16 @@ func visibleJS(selector string) string {
 // up: then a button counts them and jumps there.
 func TestBrowserConversation(t *testing.T) {
 	dir := t.TempDir()
-	now := time.Now()
-	yesterday := time.Date(now.Year(), now.Month(), now.Day()-1, 12, 0, 0, 0, time.Local)
+	// "Today" and "Yesterday" are the browser's local days: the browser and
+	// this test share a zone where it is now about noon, so that no run,
+	// whenever it starts, crosses midnight.
+	zone, zoneID := noonZone(time.Now())
+	now := time.Now().In(zone)
+	yesterday := time.Date(now.Year(), now.Month(), now.Day()-1, 12, 0, 0, 0, zone)
 	msgs := []*chatapp.Message{
 		seeded("few", "grace", "Grace", "one", now.Add(-2*time.Minute)),
 		seeded("few", "grace", "Grace", "two", now.Add(-time.Minute)),
-		seeded("days", "grace", "Grace", "An old one", time.Date(2024, time.March, 5, 10, 0, 0, 0, time.Local)),
+		seeded("days", "grace", "Grace", "An old one", time.Date(2024, time.March, 5, 10, 0, 0, 0, zone)),
 		seeded("days", "grace", "Grace", "y1", yesterday),
 		seeded("days", "grace", "Grace", "y2", yesterday.Add(time.Minute)),
 		seeded("days", "bob", "Bob", "y3", yesterday.Add(2*time.Minute)),
@@ -312,6 +317,9 @@ func TestBrowserConversation(t *testing.T) {
 	srv := startServer(t, ServeConfig{DataDir: dir})
 	browser := newBrowser(t)
 	ada := newTab(t, browser, "ada", srv.URL)
+	if _, err := chromedp.Call(ada.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zoneID}); err != nil {
+		t.Fatal(err)
+	}
 
 	// A few messages: at the bottom, the space above them.
 	ada.join("few", "Ada")
@@ -400,4 +408,22 @@ func TestBrowserConversation(t *testing.T) {
 	}
 	ada.do("jump", chromedp.Click(chromedp.CSS("#jump")))
 	ada.waitJS("at the end, the button gone", atEnd+` && `+jumpJS+` === ""`)
+}
+
+// noonZone is a fixed zone where t is between 11:30 and 12:30, as Go's
+// location and as the IANA name Chromium knows (Etc/GMT-5 is UTC+5).
+func noonZone(t time.Time) (*time.Location, string) {
+	utc := t.UTC()
+	offset := 12 - utc.Hour() // -12 … +12: all have Etc/GMT zones
+	if utc.Minute() >= 30 {
+		offset--
+	}
+	id := "Etc/GMT"
+	switch {
+	case offset > 0:
+		id += fmt.Sprintf("-%d", offset)
+	case offset < 0:
+		id += fmt.Sprintf("+%d", -offset)
+	}
+	return time.FixedZone(id, offset*3600), id
 }
