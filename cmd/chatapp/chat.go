@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -117,7 +118,11 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	c, err := client.Dial(ctx, cfg.clientConfig())
 	if err != nil {
-		return err
+		msg := describeError(err).Long
+		if errors.Is(err, syscall.ECONNREFUSED) && cfg.API == "" {
+			msg += ": is chatapp serve running there? (--server says where)"
+		}
+		return fmt.Errorf("chat: %s", msg)
 	}
 	defer c.Close()
 	p := tea.NewProgram(newChatModel(c, cfg.chatIdentity), tea.WithAltScreen(), tea.WithContext(ctx))

@@ -110,7 +110,7 @@ func TestChatTerminal(t *testing.T) {
 	mark := scr.mark()
 	tr.CloseIdleConnections()
 	s1.close(t)
-	scr.waitFor("the reconnecting status", mark, regexp.MustCompile(`reconnecting \(attempt \d+, in \d+(\.\d+)?m?s\)`))
+	scr.waitFor("the reconnecting status", mark, regexp.MustCompile(`· retrying (in \d+s|now)`))
 	s2 := restartServer(t, cfg, addr)
 	mark = scr.mark()
 	scr.waitFor("connected again", mark, literal("● connected"))
