@@ -234,6 +234,9 @@ func (m *chatModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.problem = &actionProblem{"members", describeError(msg.err)}
 		} else {
 			m.members = msg.members
+			if m.problem != nil && m.problem.action == "members" {
+				m.problem = nil
+			}
 		}
 		return m, nil
 
