@@ -48,6 +48,14 @@ deps:
 build:
 	$(GO) build -o bin/chatapp ./cmd/chatapp
 
+# The Unity client's console harness, by hand (unity/README.md): builds it
+# with Mono into bin/unity-harness, runs it against a `chatapp serve` it
+# starts on a free loopback port and stops, and fails unless every check
+# passes. The Go tests build and run it with the same script.
+.PHONY: unity-harness
+unity-harness:
+	scripts/unity-harness.sh
+
 clean:
 	rm -rf bin chatapp-data
 

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,14 +14,10 @@ import (
 // fails unless it passes its checks (want of them).
 func runHarness(t *testing.T, url string, want int, args ...string) {
 	t.Helper()
-	mcs, mono := monoTools(t)
-	dir := buildUnityHarness(t, mcs)
+	dir := buildUnityHarness(t)
 	ctx, cancel := context.WithTimeout(context.Background(), unityBudget)
 	defer cancel()
-	args = append([]string{"--debug", filepath.Join(dir, "harness.exe")}, args...)
-	cmd := exec.CommandContext(ctx, mono, append(args, url)...)
-	cmd.Dir = dir
-	cmd.WaitDelay = 5 * time.Second
+	cmd := harnessCommand(ctx, t, dir, append(args, url)...)
 	out, err := cmd.CombinedOutput()
 	t.Logf("harness:\n%s", out)
 	if ctx.Err() != nil {

@@ -40,8 +40,7 @@ const unityBudget = 60 * time.Second
 // and data during which messages are sent, which both clients must get
 // exactly once after they reconnect.
 func TestUnityClient(t *testing.T) {
-	mcs, mono := monoTools(t)
-	dir := buildUnityHarness(t, mcs)
+	dir := buildUnityHarness(t)
 
 	data := t.TempDir()
 	srv := startServer(t, ServeConfig{DataDir: data})
@@ -49,10 +48,7 @@ func TestUnityClient(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), unityBudget)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, mono, "--debug", filepath.Join(dir, "harness.exe"),
-		"--away", strconv.Itoa(unityAway), srv.URL)
-	cmd.Dir = dir
-	cmd.WaitDelay = 5 * time.Second
+	cmd := harnessCommand(ctx, t, dir, "--away", strconv.Itoa(unityAway), srv.URL)
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
@@ -210,55 +206,47 @@ func startServerOn(t *testing.T, cfg ServeConfig) *testServer {
 	}
 }
 
-// monoTools finds mcs and mono; scripts/mono.sh installs them.
-func monoTools(t *testing.T) (mcs, mono string) {
+// monoTools checks that mcs and mono are there; scripts/mono.sh installs
+// them.
+func monoTools(t *testing.T) {
 	t.Helper()
-	mcs, err1 := exec.LookPath("mcs")
-	mono, err2 := exec.LookPath("mono")
+	_, err1 := exec.LookPath("mcs")
+	_, err2 := exec.LookPath("mono")
 	if err := errors.Join(err1, err2); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("Mono is missing (%v): scripts/deps.sh installs it", err)
 		}
 		t.Skipf("Mono is missing (%v): run scripts/deps.sh (or scripts/mono.sh)", err)
 	}
-	return mcs, mono
+}
+
+// unityHarnessScript builds and runs the harness, for these tests and for
+// `make unity-harness` alike.
+func unityHarnessScript(t *testing.T) string {
+	return filepath.Join(repoRoot(t), "scripts", "unity-harness.sh")
 }
 
 // buildUnityHarness compiles unity/Runtime into ChatApp.Client.dll, as
-// Unity builds the package's assembly, and the harness against it; it
-// returns the directory of both.
-func buildUnityHarness(t *testing.T, mcs string) string {
+// Unity builds the package's assembly, and the harness against it
+// (scripts/unity-harness.sh build); it returns the directory of both.
+func buildUnityHarness(t *testing.T) string {
 	t.Helper()
-	root := filepath.Join(repoRoot(t), "unity")
-	runtime, err := filepath.Glob(filepath.Join(root, "Runtime", "*.cs"))
-	if err != nil || len(runtime) == 0 {
-		t.Fatalf("no C# sources in unity/Runtime: %v", err)
-	}
-	for _, f := range runtime {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(src), "UnityEngine") {
-			t.Errorf("%s mentions UnityEngine: the Runtime assembly has noEngineReferences", f)
-		}
-	}
+	monoTools(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	compile := func(args ...string) {
-		t.Helper()
-		args = append([]string{"-debug", "-warnaserror+", "-warn:4", "-r:System.Net.Http.dll"}, args...)
-		cmd := exec.CommandContext(ctx, mcs, args...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("mcs %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+	if out, err := exec.CommandContext(ctx, unityHarnessScript(t), "build", dir).CombinedOutput(); err != nil {
+		t.Fatalf("scripts/unity-harness.sh build: %v\n%s", err, out)
 	}
-	lib := filepath.Join(dir, "ChatApp.Client.dll")
-	compile(append([]string{"-target:library", "-out:" + lib}, runtime...)...)
-	compile("-target:exe", "-out:"+filepath.Join(dir, "harness.exe"), "-r:"+lib,
-		filepath.Join(root, "Tests~", "Harness", "Program.cs"))
 	return dir
+}
+
+// harnessCommand runs the harness built in dir with args
+// (scripts/unity-harness.sh run, which execs mono: ctx's end kills it).
+func harnessCommand(ctx context.Context, t *testing.T, dir string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, unityHarnessScript(t), append([]string{"run", dir}, args...)...)
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
 }
 
 // TestUnityPackageLayout checks what Unity's Package Manager reads: the
@@ -364,8 +352,7 @@ func readUnityJSON(t *testing.T, path string, v any) {
 // unauthorized or forbidden with one request, not retried; and a reconnect
 // refused after the token expired closes the client instead of retrying.
 func TestUnityClientAuth(t *testing.T) {
-	mcs, mono := monoTools(t)
-	dir := buildUnityHarness(t, mcs)
+	dir := buildUnityHarness(t)
 	srv := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
 
 	expired, err := (&auth.Issuer{Secret: []byte(authTestSecret), Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}).
@@ -381,10 +368,8 @@ func TestUnityClientAuth(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), unityBudget)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, mono, "--debug", filepath.Join(dir, "harness.exe"), "--auth", srv.URL)
-	cmd.Dir = dir
+	cmd := harnessCommand(ctx, t, dir, "--auth", srv.URL)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.WaitDelay = 5 * time.Second
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
@@ -463,4 +448,30 @@ func TestUnityKeepAlive(t *testing.T) {
 	)
 	srv := startServer(t, ServeConfig{IdleTimeout: idle})
 	runHarness(t, srv.URL, 1, "--keepalive", strconv.Itoa(int(stay/time.Second)), "--interval", strconv.Itoa(int(interval/time.Millisecond)))
+}
+
+// TestUnityHarnessByHand runs `make unity-harness`'s script as a person
+// would: it builds the harness and chatapp, starts `chatapp serve` on a
+// free loopback port, restarts it when the harness asks, and stops it; it
+// must pass, and say so.
+func TestUnityHarnessByHand(t *testing.T) {
+	monoTools(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*unityBudget)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, unityHarnessScript(t))
+	cmd.Env = append(os.Environ(), "UNITY_HARNESS_OUT="+t.TempDir())
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	t.Logf("scripts/unity-harness.sh:\n%s", out)
+	if err != nil {
+		t.Fatalf("scripts/unity-harness.sh: %v", err)
+	}
+	for _, want := range []string{"RECONNECTED", "PASS messages sent while away arrive once, in order, by the catch-up", "PASS all ", "unity-harness: passed"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the output lacks %q", want)
+		}
+	}
+	if strings.Contains(string(out), "FAIL") {
+		t.Error("the output has a FAIL line")
+	}
 }
