@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/internal/httperror"
 	"github.com/chatapp-dev/chatapp/metrics"
 )
 
@@ -22,16 +23,18 @@ const healthTimeout = 2 * time.Second
 const healthRoom = "_healthz"
 
 // opsRoutes serves the operator's endpoints beside the gateway: /healthz
-// always, /metrics with metrics (not nil), /debug/pprof/ with pprof.
+// always, /metrics with metrics (not nil), /debug/pprof/ with pprof. Their
+// errors are JSON as the APIs' are: promhttp's and pprof's plain-text
+// errors (a failed gather, an unknown profile) are converted.
 func opsRoutes(api http.Handler, messages chatapp.MessageStore, functions func() error, m *metrics.Metrics, withPprof bool, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	mux.Handle("/healthz", healthHandler(messages, functions, logger))
 	if m != nil {
-		mux.Handle("/metrics", m.Handler())
+		mux.Handle("/metrics", httperror.JSON(m.Handler()))
 	}
 	if withPprof {
-		mux.Handle("/debug/pprof/", loopbackOnly(pprofHandler()))
+		mux.Handle("/debug/pprof/", loopbackOnly(httperror.JSON(pprofHandler())))
 	}
 	return mux
 }
