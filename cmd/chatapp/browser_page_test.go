@@ -54,6 +54,7 @@ func handshakes(front *tokenCounter) (ws, rest int) {
 // name the server takes join. A room URL the server would refuse opens the
 // form, saying why, instead of a page reconnecting forever.
 func TestBrowserJoinFormChecksServerRules(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{})
 	front := newTokenCounter(t, srv.URL)
 	browser := newBrowser(t)
@@ -141,6 +142,7 @@ func newerLetter(t *testing.T, tb *tab) rune {
 // 400 and stops with the server's message, instead of saying
 // "reconnecting" forever.
 func TestBrowserServerRefusesRoom(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{})
 	front := newTokenCounter(t, srv.URL)
 	browser := newBrowser(t)
@@ -176,6 +178,7 @@ func TestBrowserServerRefusesRoom(t *testing.T) {
 // still lets the token pass for 30 s of clock skew. The page stops at once,
 // saying that sign-in is needed, instead of reconnecting for those 30 s.
 func TestBrowserTokenExpiresWhileChatting(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
 	front := newTokenCounter(t, srv.URL)
 	browser := newBrowser(t)
@@ -212,6 +215,7 @@ func (tb *tab) fillComposer(text string) {
 // server refuses (here for the send rate). The longest text the server
 // takes is sent.
 func TestBrowserKeepsUnsentText(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{Limits: Limits{SendRate: 0.001, SendBurst: 2}})
 	browser := newBrowser(t)
 	const room = "keep-text"
@@ -292,6 +296,7 @@ func visibleJS(selector string) string {
 // them. New messages keep the view at the end, unless the reader scrolled
 // up: then a button counts them and jumps there.
 func TestBrowserConversation(t *testing.T) {
+	t.Parallel() // its own server and browser
 	dir := t.TempDir()
 	// "Today" and "Yesterday" are the browser's local days: the browser and
 	// this test share a zone where it is now about noon, so that no run,

@@ -41,19 +41,28 @@ const (
 	settle = 300 * time.Millisecond
 )
 
-// chromiumPath finds the browser, or skips the test (fails it in CI).
+// chromiumPath finds the browser ($CHATAPP_CHROMIUM, Debian's chromium,
+// or a Chromium or Chrome on PATH or in macOS's Applications), or skips the
+// test (fails it in CI).
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
+	candidates := []string{os.Getenv("CHATAPP_CHROMIUM"), "/usr/bin/chromium"}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if path, err := exec.LookPath(name); err == nil {
+			candidates = append(candidates, path)
+		}
 	}
-	if path, err := exec.LookPath("chromium"); err == nil {
-		return path
+	candidates = append(candidates, "/Applications/Chromium.app/Contents/MacOS/Chromium", "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome")
+	for _, path := range candidates {
+		if info, err := os.Stat(path); path != "" && err == nil && !info.IsDir() {
+			return path
+		}
 	}
+	const how = "Chromium is missing: scripts/chromium.sh installs it with apt-get; elsewhere install Chromium or Chrome, or set CHATAPP_CHROMIUM"
 	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is missing: scripts/chromium.sh (run by scripts/deps.sh) installs it")
+		t.Fatal(how)
 	}
-	t.Skip("chromium is missing: run scripts/deps.sh (or scripts/chromium.sh)")
+	t.Skip(how)
 	return ""
 }
 
@@ -316,6 +325,7 @@ func (tb *tab) waitMembers(names ...string) {
 // own, see each other's messages, the history after a reload, the member list
 // following joins and leaves, and markup shown as text.
 func TestBrowserChat(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{})
 	browser := newBrowser(t)
 	const room = "browser-room"
@@ -386,6 +396,7 @@ func TestBrowserChat(t *testing.T) {
 // would come before that message (on each socket, and the PUT is answered
 // before the composer empties), so no wait is needed to look for one.
 func TestBrowserSendsLargestMessage(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{})
 	browser := newBrowser(t)
 	const room = "big-room"
@@ -429,6 +440,7 @@ const membersStateJS = `(document.getElementById("members-state").hidden ? "" : 
 // presented as live); it comes back by itself, catches up on what it missed
 // and keeps sending and receiving.
 func TestBrowserReconnect(t *testing.T) {
+	t.Parallel() // its own server and browser
 	dir := t.TempDir()
 	srv := startServer(t, ServeConfig{DataDir: dir})
 	addr := strings.TrimPrefix(srv.URL, "http://")
@@ -483,6 +495,7 @@ func TestBrowserReconnect(t *testing.T) {
 // long as the interval (under 30 s): that and the idle timeout both leave a
 // loaded machine 2 s.
 func TestBrowserKeepAlive(t *testing.T) {
+	t.Parallel() // its own server and browser
 	const idle = 4 * time.Second
 	srv := startServer(t, ServeConfig{IdleTimeout: idle})
 	browser := newBrowser(t)
@@ -505,6 +518,7 @@ func TestBrowserKeepAlive(t *testing.T) {
 // until the server closed it for its frame rate, and a tiny one gave the
 // pong no time to come: both pages reconnected over and over.
 func TestBrowserKeepAliveClamped(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{})
 	browser := newBrowser(t)
 	for _, keepalive := range []string{"Infinity", "2147484", "0.002"} {
@@ -540,6 +554,7 @@ func waitListenable(t *testing.T, addr string) {
 // TestBrowserScreenshots shows a conversation at desktop and phone width,
 // checks that the layout holds, and saves a PNG of each (saveArtifact).
 func TestBrowserScreenshots(t *testing.T) {
+	t.Parallel() // its own server and browser
 	const room = "design-review"
 	dir := t.TempDir()
 	now := time.Now()
@@ -739,6 +754,7 @@ func (tb *tab) openWithToken(path, token string) {
 // one with a token for other rooms that it is not allowed in: each stops
 // after a bounded few requests instead of reconnecting.
 func TestBrowserAuth(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
 	front := newTokenCounter(t, srv.URL)
 	browser := newBrowser(t)
@@ -886,6 +902,7 @@ func TestBrowserAuth(t *testing.T) {
 // it chats there, and a reload of the tab does not ask again. An ?api= that
 // names the page's own origin asks nothing.
 func TestBrowserTokenStaysHome(t *testing.T) {
+	t.Parallel() // its own server and browser
 	home := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
 	otherSrv := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
 	other := newTokenCounter(t, otherSrv.URL)
@@ -952,6 +969,7 @@ func TestBrowserTokenStaysHome(t *testing.T) {
 // are more than one catch-up page holds, in bytes (the server ends a page
 // early); the page follows has_more and shows every one, once.
 func TestBrowserCatchUpFollowsHasMore(t *testing.T) {
+	t.Parallel() // its own server and browser
 	dir := t.TempDir()
 	srv := startServer(t, ServeConfig{DataDir: dir})
 	addr := strings.TrimPrefix(srv.URL, "http://")

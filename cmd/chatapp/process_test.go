@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
+	"github.com/chatapp-dev/chatapp/internal/gobuild"
 )
 
 // binDir holds the chatapp binary built by buildBinary; TestMain removes it.
@@ -49,15 +50,10 @@ func buildBinary(t *testing.T) string {
 			return
 		}
 		binDir = dir
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			build.err = err
-			return
-		}
 		path := filepath.Join(dir, "chatapp")
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, goTool, "build", "-o", path, ".")
+		cmd := gobuild.Command(ctx, "-o", path, ".")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			build.err = fmt.Errorf("go build: %v\n%s", err, out)

@@ -11,6 +11,7 @@ import (
 // snippet in headless Chromium, as pasted into a console: what it logs
 // holds the message it sent, shaped as the wscat session's message frame.
 func TestREADMEBrowserConsoleExample(t *testing.T) {
+	t.Parallel() // its own server and browser
 	section := readmeAPI(t)
 	snippets := codeBlocks(section, "js")
 	if len(snippets) != 1 || !strings.Contains(snippets[0], "ws://"+readmeHost+"/") || !strings.Contains(snippets[0], "console.log(") {

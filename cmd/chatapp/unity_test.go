@@ -22,6 +22,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/auth"
+	"github.com/chatapp-dev/chatapp/internal/gobuild"
 )
 
 // unityAway is how many messages the test sends to the harness's room while
@@ -459,7 +460,7 @@ func TestUnityHarnessByHand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*unityBudget)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, unityHarnessScript(t))
-	cmd.Env = append(os.Environ(), "UNITY_HARNESS_OUT="+t.TempDir())
+	cmd.Env = append(gobuild.Env(), "UNITY_HARNESS_OUT="+t.TempDir())
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	t.Logf("scripts/unity-harness.sh:\n%s", out)
