@@ -16,10 +16,12 @@ RACE := $(shell [ "$$($(GO) env CGO_ENABLED 2>/dev/null)" = 1 ] && command -v "$
 
 # deps (downloads and installs, mostly waiting on the network) runs beside
 # vet (compiling, mostly CPU); each one's output is printed whole when it ends.
+# -parallel 4: the tests marked parallel (browsers, Unity harnesses, each
+# with its own server) mostly wait on timers, so four overlap on two cores.
 test:
 	@$(MAKE) --no-print-directory -j2 -Otarget deps vet
 	@$(MAKE) --no-print-directory fuzz
-	$(GO) test $(RACE) -count=1 ./...
+	$(GO) test $(RACE) -count=1 -parallel 4 ./...
 
 race:
 ifeq ($(RACE),)

@@ -34,6 +34,7 @@ func runHarness(t *testing.T, url string, want int, args ...string) {
 // The client waits 1.5 s for an answer and stays 5 s: the old client,
 // which waited for the pong only, reconnected within 3 s.
 func TestUnityKeepAliveAnyFrame(t *testing.T) {
+	t.Parallel() // its own server and harness process
 	hs := hostilews.Start(t, hostilews.Options{Answer: `{"error":{"code":"rate_limited","message":"too many frames: retry in 20ms"}}`})
 	runHarness(t, hs.URL, 1, "--keepalive", "5", "--interval", "1000", "--timeout", "1500")
 	if n := hs.Keepalives.Load(); n < 2 {
@@ -50,6 +51,7 @@ func TestUnityKeepAliveAnyFrame(t *testing.T) {
 // further each time (the harness's --flap check). The old client started
 // again at attempt 1 after each connection.
 func TestUnityReconnectBackoff(t *testing.T) {
+	t.Parallel() // its own server and harness process
 	hs := hostilews.Start(t, hostilews.Options{Lifetime: 500 * time.Millisecond})
 	runHarness(t, hs.URL, 1, "--flap", "6")
 	t.Logf("%d connections", hs.Connections.Load())

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,7 @@ const unityBudget = 60 * time.Second
 // and data during which messages are sent, which both clients must get
 // exactly once after they reconnect.
 func TestUnityClient(t *testing.T) {
+	t.Parallel() // its own server and harness process
 	dir := buildUnityHarness(t)
 
 	data := t.TempDir()
@@ -227,19 +229,35 @@ func unityHarnessScript(t *testing.T) string {
 	return filepath.Join(repoRoot(t), "scripts", "unity-harness.sh")
 }
 
+// unityBuild is the harness, built once per test binary: the tests only
+// run it, each against its own server.
+var unityBuild struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
 // buildUnityHarness compiles unity/Runtime into ChatApp.Client.dll, as
 // Unity builds the package's assembly, and the harness against it
-// (scripts/unity-harness.sh build); it returns the directory of both.
+// (scripts/unity-harness.sh build), once; it returns the directory of both.
 func buildUnityHarness(t *testing.T) string {
 	t.Helper()
 	monoTools(t)
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, unityHarnessScript(t), "build", dir).CombinedOutput(); err != nil {
-		t.Fatalf("scripts/unity-harness.sh build: %v\n%s", err, out)
+	script := unityHarnessScript(t)
+	unityBuild.once.Do(func() {
+		if unityBuild.dir, unityBuild.err = os.MkdirTemp("", "chatapp-unity-"); unityBuild.err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, script, "build", unityBuild.dir).CombinedOutput(); err != nil {
+			unityBuild.err = fmt.Errorf("scripts/unity-harness.sh build: %v\n%s", err, out)
+		}
+	})
+	if unityBuild.err != nil {
+		t.Fatal(unityBuild.err)
 	}
-	return dir
+	return unityBuild.dir
 }
 
 // harnessCommand runs the harness built in dir with args
@@ -255,6 +273,7 @@ func harnessCommand(ctx context.Context, t *testing.T, dir string, args ...strin
 // folder it imports (a package from a git URL is immutable, so Unity
 // ignores assets without one); folders ending in ~ are not imported.
 func TestUnityPackageLayout(t *testing.T) {
+	t.Parallel() // its own server and harness process
 	root := filepath.Join(repoRoot(t), "unity")
 
 	var pkg struct {
@@ -353,6 +372,7 @@ func readUnityJSON(t *testing.T, path string, v any) {
 // unauthorized or forbidden with one request, not retried; and a reconnect
 // refused after the token expired closes the client instead of retrying.
 func TestUnityClientAuth(t *testing.T) {
+	t.Parallel() // its own server and harness process
 	dir := buildUnityHarness(t)
 	srv := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
 
@@ -442,6 +462,7 @@ func TestUnityClientAuth(t *testing.T) {
 // way. The harness stays for four intervals: with the keepalive every two,
 // the server closes at three.
 func TestUnityKeepAlive(t *testing.T) {
+	t.Parallel() // its own server and harness process
 	const (
 		interval = 2 * time.Second
 		idle     = interval * 3 / 2
@@ -456,6 +477,7 @@ func TestUnityKeepAlive(t *testing.T) {
 // free loopback port, restarts it when the harness asks, and stops it; it
 // must pass, and say so.
 func TestUnityHarnessByHand(t *testing.T) {
+	t.Parallel() // its own server and harness process
 	monoTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*unityBudget)
 	defer cancel()
