@@ -66,37 +66,83 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// newBrowser starts one headless Chromium with a fresh profile and returns a
-// context holding it. Its tabs are made with newTab. It is closed when the
-// test ends, after the tabs.
+// sharedBrowser is the test binary's one headless Chromium. Every tab is in
+// a browser context of its own (its own storage and cookies, closed with
+// the tab), so tests sharing it stay apart; one start per test cost seconds
+// each, and several at once on a busy machine could outlast any bound.
+// TestMain stops it.
+var sharedBrowser struct {
+	once    sync.Once
+	ctx     context.Context
+	stop    func()
+	dataDir string
+	err     error
+}
+
+// browserStartWait bounds Chromium's one start, on a machine as busy as a
+// test run makes it.
+const browserStartWait = time.Minute
+
+// newBrowser returns a context holding the shared headless Chromium,
+// started on first use. Its tabs are made with newTab.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
+	sharedBrowser.once.Do(func() { sharedBrowser.err = startSharedBrowser(path) })
+	if sharedBrowser.err != nil {
+		t.Fatal(sharedBrowser.err)
+	}
+	return sharedBrowser.ctx
+}
+
+func startSharedBrowser(path string) error {
+	dir, err := os.MkdirTemp("", "chatapp-chromium-")
+	if err != nil {
+		return err
+	}
+	sharedBrowser.dataDir = dir
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(dir),
 		chromedp.NoSandbox,
 		chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.WindowSize(1280, 800),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	lw := &testLogWriter{t: t}
-	logf := func(format string, args ...any) { fmt.Fprintf(lw, "chromedp: "+format, args...) }
+	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "chromedp: "+format+"\n", args...) }
 	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithErrorf(logf))
-	t.Cleanup(func() {
+	sharedBrowser.ctx = ctx
+	sharedBrowser.stop = func() {
 		cancel()
 		cancelAlloc()
-		lw.stop()
-	})
-	start(t, ctx, cancel, "start chromium")
-	return ctx
+		os.RemoveAll(dir)
+	}
+	done := make(chan error, 1)
+	go func() { done <- chromedp.Do(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("start chromium: %v", err)
+		}
+		return nil
+	case <-time.After(browserStartWait):
+		cancel()
+		return fmt.Errorf("start chromium: no answer within %v", browserStartWait)
+	}
 }
 
-// start runs the first action on a chromedp context: it starts the browser or
-// opens the tab. The browser and the tab live as long as the context given to
-// this first run, so it gets the unbounded ctx, and the wait is bounded here.
-// On a hang it calls cancel, which stops that browser or tab.
+// stopSharedBrowser ends Chromium, if a test started it.
+func stopSharedBrowser() {
+	if sharedBrowser.stop != nil {
+		sharedBrowser.stop()
+	}
+}
+
+// start runs the first action on a tab's chromedp context, which opens the
+// tab. The tab lives as long as the context given to this first run, so it
+// gets the unbounded ctx, and the wait is bounded here. On a hang it calls
+// cancel, which closes the tab.
 func start(t *testing.T, ctx context.Context, cancel context.CancelFunc, what string) {
 	t.Helper()
 	done := make(chan error, 1)
@@ -106,9 +152,9 @@ func start(t *testing.T, ctx context.Context, cancel context.CancelFunc, what st
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-	case <-time.After(browserWait):
+	case <-time.After(browserStartWait):
 		cancel()
-		t.Fatalf("%s: no answer within %v", what, browserWait)
+		t.Fatalf("%s: no answer within %v", what, browserStartWait)
 	}
 }
 

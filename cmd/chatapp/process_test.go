@@ -26,6 +26,7 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	code := dynamolocal.Main(m)
+	stopSharedBrowser()
 	for _, dir := range []string{binDir, bootstrap.dir, unityBuild.dir} {
 		if dir != "" {
 			os.RemoveAll(dir)
