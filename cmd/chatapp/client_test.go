@@ -19,6 +19,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/client"
+	"github.com/chatapp-dev/chatapp/internal/apispec"
 )
 
 // dialClient connects a client.Client to the server at base with fast
@@ -35,6 +36,7 @@ func dialClient(t *testing.T, base string, cfg client.Config) *client.Client {
 
 func tryDialClient(base string, cfg client.Config) (*client.Client, error) {
 	cfg.APIURL, cfg.WebSocketURL = client.LocalURLs(base)
+	cfg.HTTPClient = specClient(cfg.HTTPClient)
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff = 10 * time.Millisecond
 	}
@@ -44,6 +46,21 @@ func tryDialClient(base string, cfg client.Config) (*client.Client, error) {
 	ctx, cancel := contextWithTimeout()
 	defer cancel()
 	return client.Dial(ctx, cfg)
+}
+
+// clientTransport is the REST and handshake transport of the clients that
+// tests dial without one of their own.
+var clientTransport = http.DefaultTransport.(*http.Transport).Clone()
+
+// specClient wraps c's transport (nil: a client of clientTransport) so that
+// its exchanges are checked against docs/openapi.yaml (apispec.Watch).
+func specClient(c *http.Client) *http.Client {
+	if c == nil {
+		return &http.Client{Transport: &apispec.Transport{Base: clientTransport}, Timeout: 3 * waitTimeout}
+	}
+	wrapped := *c
+	wrapped.Transport = &apispec.Transport{Base: c.Transport}
+	return &wrapped
 }
 
 // recorder drains a client's events into a list that a test waits on.

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/chatapp-dev/chatapp/internal/apispec"
 )
 
 // waitTimeout bounds every single wait of these tests: a frame, a close, a
@@ -91,13 +93,19 @@ func startServer(t *testing.T, cfg ServeConfig) *testServer {
 		ts.close(t)
 		lw.stop()
 	})
+	apispec.Watch(t, ts.URL)
 	return ts
 }
 
 func wsURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") }
 
 // httpClient is used for every REST call; its timeout bounds each request.
-var httpClient = &http.Client{Timeout: 3 * waitTimeout}
+// Its transport checks each exchange with a server a test started against
+// docs/openapi.yaml (apispec.Watch), as wsHTTPClient does for handshakes.
+var httpClient = &http.Client{Timeout: 3 * waitTimeout, Transport: &apispec.Transport{}}
+
+// wsHTTPClient makes the WebSocket handshakes of dial.
+var wsHTTPClient = &http.Client{Transport: &apispec.Transport{}}
 
 // response is a REST answer, read whole.
 type response struct {
@@ -350,7 +358,7 @@ func tryDial(t testing.TB, base, q string) (*websocket.Conn, *http.Response, err
 	if q != "" {
 		u += "?" + q
 	}
-	return websocket.Dial(ctx, u, nil)
+	return websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: wsHTTPClient})
 }
 
 func newWSClient(t testing.TB, name string, conn *websocket.Conn) *wsClient {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/auth"
+	"github.com/chatapp-dev/chatapp/internal/apispec"
 )
 
 // unityAway is how many messages the test sends to the harness's room while
@@ -201,6 +202,7 @@ func startServerOn(t *testing.T, cfg ServeConfig) *testServer {
 				ts.close(t)
 				lw.stop()
 			})
+			apispec.Watch(t, ts.URL)
 			return ts
 		}
 		if time.Now().After(deadline) {
