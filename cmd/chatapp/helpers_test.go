@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -333,7 +334,20 @@ type wsClient struct {
 	conn   *websocket.Conn
 	frames chan frame
 	closed chan struct{} // closed when the reader stops
+	// log records the frames sent and received, and the server's close
+	// code, for the AsyncAPI check (TestMain, TestAsyncAPIFrames); nil
+	// records nothing.
+	log atomic.Pointer[apispec.FrameLog]
 }
+
+// seenFrames holds frames of every kind that the tests' WebSockets met
+// with a watched server (apispec.Watch); TestMain checks them against
+// docs/asyncapi.yaml.
+var seenFrames apispec.FrameLog
+
+// notChat stops recording c's frames: for a test that posts arbitrary
+// frames through the Management API, which are not the chat's.
+func (c *wsClient) notChat() { c.log.Store(nil) }
 
 // dial connects to the WebSocket API with the raw query string q, as the
 // original client builds it, and fails the test if the handshake fails.
@@ -347,7 +361,11 @@ func dial(t testing.TB, base, name, q string) *wsClient {
 		}
 		t.Fatalf("dial %s ?%s: %v %s", name, q, err, body)
 	}
-	return newWSClient(t, name, c)
+	wc := newWSClient(t, name, c)
+	if apispec.Watched(base) {
+		wc.log.Store(&seenFrames)
+	}
+	return wc
 }
 
 func tryDial(t testing.TB, base, q string) (*websocket.Conn, *http.Response, error) {
@@ -368,6 +386,14 @@ func newWSClient(t testing.TB, name string, conn *websocket.Conn) *wsClient {
 		defer close(c.closed)
 		for {
 			typ, data, err := conn.Read(context.Background())
+			if log := c.log.Load(); log != nil {
+				switch status := websocket.CloseStatus(err); {
+				case err == nil && typ == websocket.MessageText:
+					log.Server(data)
+				case status != -1:
+					log.ServerClose(int(status))
+				}
+			}
 			c.frames <- frame{typ, data, err}
 			if err != nil {
 				return
@@ -463,6 +489,9 @@ func (c *wsClient) write(typ websocket.MessageType, data []byte) {
 	defer cancel()
 	if err := c.conn.Write(ctx, typ, data); err != nil {
 		c.t.Fatalf("%s: write: %v", c.name, err)
+	}
+	if log := c.log.Load(); log != nil && typ == websocket.MessageText {
+		log.Client(data)
 	}
 }
 

@@ -26,6 +26,9 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	code := dynamolocal.Main(m)
+	if code == 0 {
+		code = checkSeenFrames()
+	}
 	for _, dir := range []string{binDir, bootstrap.dir} {
 		if dir != "" {
 			os.RemoveAll(dir)

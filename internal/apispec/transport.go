@@ -163,3 +163,9 @@ func (tr *Transport) CloseIdleConnections() {
 		c.CloseIdleConnections()
 	}
 }
+
+// Watched reports whether a test watches the server at baseURL.
+func Watched(baseURL string) bool {
+	u, err := url.Parse(baseURL)
+	return err == nil && watcherOf(u.Host) != nil
+}
