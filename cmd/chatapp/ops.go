@@ -21,17 +21,25 @@ const healthTimeout = 2 * time.Second
 // read of one row at most, whatever the room holds.
 const healthRoom = "_healthz"
 
+// The operator's endpoints. docs/openapi.yaml documents /healthz and
+// /metrics (TestOpenAPIRoutes); pprof is a diagnostic, not the API.
+const (
+	healthPath  = "/healthz"
+	metricsPath = "/metrics"
+	pprofPath   = "/debug/pprof/"
+)
+
 // opsRoutes serves the operator's endpoints beside the gateway: /healthz
 // always, /metrics with metrics (not nil), /debug/pprof/ with pprof.
 func opsRoutes(api http.Handler, messages chatapp.MessageStore, functions func() error, m *metrics.Metrics, withPprof bool, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
-	mux.Handle("/healthz", healthHandler(messages, functions, logger))
+	mux.Handle(healthPath, healthHandler(messages, functions, logger))
 	if m != nil {
-		mux.Handle("/metrics", m.Handler())
+		mux.Handle(metricsPath, m.Handler())
 	}
 	if withPprof {
-		mux.Handle("/debug/pprof/", loopbackOnly(pprofHandler()))
+		mux.Handle(pprofPath, loopbackOnly(pprofHandler()))
 	}
 	return mux
 }

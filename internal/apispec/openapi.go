@@ -139,3 +139,25 @@ func truncate(b []byte) string {
 	}
 	return string(b)
 }
+
+// Documents reports whether the document has an operation for method on
+// path (a concrete path, as a client sends it).
+func (s *Spec) Documents(method, path string) bool {
+	req, err := http.NewRequest(method, "http://127.0.0.1"+path, nil)
+	if err != nil {
+		return false
+	}
+	_, errs := s.validator.ValidateHttpRequestSync(req)
+	return !undocumented(errs)
+}
+
+// Operations lists the document's operations as "METHOD /path template".
+func (s *Spec) Operations() []string {
+	var out []string
+	for p := s.Model.Paths.PathItems.First(); p != nil; p = p.Next() {
+		for op := p.Value().GetOperations().First(); op != nil; op = op.Next() {
+			out = append(out, strings.ToUpper(op.Key())+" "+p.Key())
+		}
+	}
+	return out
+}
