@@ -52,10 +52,17 @@ func tryDialClient(base string, cfg client.Config) (*client.Client, error) {
 // tests dial without one of their own.
 var clientTransport = http.DefaultTransport.(*http.Transport).Clone()
 
+// libraryHTTP, as a Config's HTTPClient, has tryDialClient leave the
+// client its own default HTTP client, unchecked: for a test of that client.
+var libraryHTTP = new(http.Client)
+
 // specClient wraps c's transport (nil: a client of clientTransport) so that
 // its exchanges are checked against docs/openapi.yaml (apispec.Watch).
 func specClient(c *http.Client) *http.Client {
-	if c == nil {
+	switch c {
+	case libraryHTTP:
+		return nil
+	case nil:
 		return &http.Client{Transport: &apispec.Transport{Base: clientTransport}, Timeout: 3 * waitTimeout}
 	}
 	wrapped := *c
@@ -574,7 +581,8 @@ func TestClientCloseLeaksNothing(t *testing.T) {
 	httpClient.CloseIdleConnections()
 	base := runtime.NumGoroutine()
 
-	c := dialClient(t, s.URL, client.Config{Room: "leak", UserID: "u", Presence: true})
+	// The client's own HTTP client, whose idle connections Close closes.
+	c := dialClient(t, s.URL, client.Config{Room: "leak", UserID: "u", Presence: true, HTTPClient: libraryHTTP})
 	r := record(t, "u", c)
 	putMessage(t, s.URL, "leak", "x", "X", "hello")
 	r.waitText("hello")
@@ -586,7 +594,7 @@ func TestClientCloseLeaksNothing(t *testing.T) {
 	s2 := startServer(t, ServeConfig{})
 	httpClient.CloseIdleConnections()
 	base = runtime.NumGoroutine()
-	c = dialClient(t, s2.URL, client.Config{Room: "leak", UserID: "u"})
+	c = dialClient(t, s2.URL, client.Config{Room: "leak", UserID: "u", HTTPClient: libraryHTTP})
 	r = record(t, "u", c)
 	// (A push first: the race detector otherwise sees the gateway's
 	// sockets.Add of this connection racing its Close's sockets.Wait.)
