@@ -26,8 +26,8 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	code := dynamolocal.Main(m)
-	if code == 0 {
-		code = checkSeenFrames()
+	if checkSeenFrames() != 0 {
+		code = 1
 	}
 	for _, dir := range []string{binDir, bootstrap.dir} {
 		if dir != "" {

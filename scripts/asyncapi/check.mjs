@@ -48,6 +48,9 @@ if (!document) {
 
 // The messages of each side, compiled once. A reply is sent by the server.
 const ajv = new Ajv({ strict: false, allErrors: true });
+// explain renders a validation's errors once each, naming an extra property.
+const explain = (errors) =>
+  [...new Set((errors ?? []).map((e) => `${e.instancePath || 'frame'} ${e.message}${e.params?.additionalProperty ? ` (${e.params.additionalProperty})` : ''}`))].join('; ');
 const sides = { server: new Map(), client: new Map() };
 const add = (side, message) => {
   if (sides[side].has(message.id())) return;
@@ -69,7 +72,7 @@ for (const side of Object.values(sides)) {
   for (const [id, { message, validate }] of side) {
     for (const ex of message.examples().all()) {
       if (!validate(ex.payload())) {
-        fail(`message ${id}: example ${ex.name()} does not match its payload: ${ajv.errorsText(validate.errors)}`);
+        fail(`message ${id}: example ${ex.name()} does not match its payload: ${explain(validate.errors)}`);
       }
     }
   }
@@ -91,7 +94,7 @@ function matches(side, payload) {
   const why = [];
   for (const [id, { validate }] of sides[side]) {
     if (validate(payload)) ok.push(id);
-    else why.push(`${id}: ${ajv.errorsText(validate.errors)}`);
+    else why.push(`${id}: ${explain(validate.errors)}`);
   }
   return { ok, why };
 }
