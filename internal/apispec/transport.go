@@ -1,10 +1,12 @@
 package apispec
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -168,4 +170,24 @@ func (tr *Transport) CloseIdleConnections() {
 func Watched(baseURL string) bool {
 	u, err := url.Parse(baseURL)
 	return err == nil && watcherOf(u.Host) != nil
+}
+
+// CheckRaw checks an exchange a test made over a raw connection (a request
+// no http.Client would send): raw is the request as written, resp and
+// respBody the answer as read. A mismatch fails t at once.
+func CheckRaw(t testing.TB, raw string, resp *http.Response, respBody []byte) {
+	t.Helper()
+	spec, err := OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+	if err != nil {
+		t.Fatalf("CheckRaw: %v in %q", err, raw)
+	}
+	body, _ := io.ReadAll(req.Body) // what was written of it, if anything
+	req.URL.Scheme, req.URL.Host = "http", req.Host
+	if err := spec.Check(req, body, resp, respBody); err != nil {
+		t.Errorf("API document drift: %v", err)
+	}
 }
