@@ -3,37 +3,53 @@
 #   make test    run every test
 GO ?= go
 
-.PHONY: serve test vet fuzz build clean deps
+.PHONY: serve test vet fuzz race build clean deps
 
 serve:
 	$(GO) run ./cmd/chatapp serve
 
-# -race needs cgo; the machine's gcc provides it.
-test: deps vet fuzz
-	$(GO) test -race -count=1 ./...
+# -race needs cgo and a C compiler (gcc or clang). Without one the tests
+# run without the race detector, after a warning; in CI that is a failure.
+# vet and test share the flag, so that the packages go vet compiles are the
+# ones go test (and the binaries tests build, internal/gobuild) reuse.
+RACE := $(shell [ "$$($(GO) env CGO_ENABLED 2>/dev/null)" = 1 ] && command -v "$$($(GO) env CC 2>/dev/null | cut -d' ' -f1)" >/dev/null && echo -race)
+
+# deps (downloads and installs, mostly waiting on the network) runs beside
+# vet (compiling, mostly CPU); each one's output is printed whole when it ends.
+# -parallel 4: the tests marked parallel (browsers, Unity harnesses, each
+# with its own server) mostly wait on timers, so four overlap on two cores.
+test:
+	@$(MAKE) --no-print-directory -j2 -Otarget deps vet
+	@$(MAKE) --no-print-directory fuzz
+	$(GO) test $(RACE) -count=1 -parallel 4 ./...
+
+race:
+ifeq ($(RACE),)
+	@if [ "$$CI" = true ]; then echo "make test: -race needs cgo and a C compiler ($$($(GO) env CC))" >&2; exit 1; fi
+	@echo "make test: no C compiler ($$($(GO) env CC)) for -race: the tests run without the race detector; install gcc or clang" >&2
+endif
 
 # Every fuzz target of every package, FUZZTIME each (`make fuzz FUZZTIME=1m`
-# to dig deeper). Targets are found with go test -list, so a new one is run
-# without editing this. Not under -race: it would slow the fuzzer several
-# times over, and `make test` runs the corpus under -race anyway. Inputs that
-# find nothing stay in the Go build cache; a failing one is written to the
-# package's testdata/fuzz/NAME/: fix the bug and commit the file.
+# to dig deeper). Targets are the test files' `func FuzzX(f *testing.F)`,
+# so a new one is run without editing this. Not under -race: it would slow
+# the fuzzer several times over, and `make test` runs the corpus under -race
+# anyway. Inputs that find nothing stay in the Go build cache; a failing one
+# is written to the package's testdata/fuzz/NAME/: fix the bug and commit
+# the file.
 FUZZTIME ?= 3s
 
 fuzz:
-	@set -e; for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}={{.Dir}}{{end}}' ./...); do \
-		grep -qs '^func Fuzz' $${pkg#*=}/*_test.go || continue; \
-		list=$$($(GO) test -list '^Fuzz' $${pkg%%=*}); \
-		for name in $$(echo "$$list" | grep '^Fuzz'); do \
-			echo "fuzz $${pkg%%=*} $$name for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $${pkg%%=*}; \
+	@set -e; for dir in $$(grep -ls '^func Fuzz[A-Za-z0-9_]*(f \*testing\.F)' $$(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go') | xargs -n1 dirname | sort -u); do \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(f \*testing\.F).*/\1/p' $$dir/*_test.go); do \
+			echo "fuzz ./$${dir#./} $$name for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$${dir#./}; \
 		done; \
 	done
 
-vet:
+vet: race
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
-	$(GO) vet ./...
+	$(GO) vet $(RACE) ./...
 
 # What the tests need beyond Go (DynamoDB Local), cached in .cache/.
 deps:
@@ -41,6 +57,14 @@ deps:
 
 build:
 	$(GO) build -o bin/chatapp ./cmd/chatapp
+
+# The Unity client's console harness, by hand (unity/README.md): builds it
+# with Mono into bin/unity-harness, runs it against a `chatapp serve` it
+# starts on a free loopback port and stops, and fails unless every check
+# passes. The Go tests build and run it with the same script.
+.PHONY: unity-harness
+unity-harness:
+	scripts/unity-harness.sh
 
 clean:
 	rm -rf bin chatapp-data

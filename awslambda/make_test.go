@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp/auth"
+	"github.com/chatapp-dev/chatapp/internal/gobuild"
 )
 
 // The Makefile's AWS targets, run for real by make: `make -n deploy` for
@@ -233,7 +234,7 @@ func TestMakeToken(t *testing.T) {
 	const secret = "Zq8vR2mX5tLw9cYb4nHj7kPd3sFg6aE1uVx0oQiT"
 	aws := fakeAWS(t, dir, "", secret)
 	chatapp := filepath.Join(dir, "chatapp")
-	if out, err := exec.Command("go", "build", "-o", chatapp, "../cmd/chatapp").CombinedOutput(); err != nil {
+	if out, err := gobuild.Command(context.Background(), "-o", chatapp, "../cmd/chatapp").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	// A wrapper records chatapp's arguments.

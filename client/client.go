@@ -423,8 +423,9 @@ type session struct {
 // every session can send the same bytes.
 var pingFrame = []byte(`{"action":"` + chatapp.PingAction + `"}`)
 
-// errUnanswered ends a connection whose keepalive went unanswered.
-var errUnanswered = errors.New("client: the keepalive got no answer: the connection is dead")
+// ErrKeepAliveUnanswered is why a connection whose keepalive went
+// unanswered ended (the Err of the KindReconnecting event that follows).
+var ErrKeepAliveUnanswered = errors.New("client: the keepalive got no answer: the connection is dead")
 
 // frame is a frame read, or the error that ended the connection.
 type frame struct {
@@ -463,7 +464,7 @@ func (s *session) read() {
 	for {
 		_, data, err := s.conn.Read(context.Background())
 		if err != nil && s.unanswered.Load() {
-			err = errUnanswered
+			err = ErrKeepAliveUnanswered
 		}
 		if err == nil && s.awaiting.Load() && s.awaiting.CompareAndSwap(true, false) {
 			select {
@@ -488,9 +489,9 @@ func (s *session) read() {
 // keepalive sends the keepalive message every interval. After one, it
 // waits up to timeout for a frame, any frame (the pong, an error frame for
 // a throttled ping, a push), sending the next ones meanwhile; a connection
-// that gives none is closed, and the reader reports it (errUnanswered). It
-// needs no WebSocket pong: AWS does not document that API Gateway answers
-// pings.
+// that gives none is closed, and the reader reports it
+// (ErrKeepAliveUnanswered). It needs no WebSocket pong: AWS does not
+// document that API Gateway answers pings.
 func (s *session) keepalive(interval, timeout time.Duration) {
 	defer s.wg.Done()
 	tick := time.NewTicker(interval)

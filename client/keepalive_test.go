@@ -157,8 +157,8 @@ func TestKeepAliveUnansweredReconnects(t *testing.T) {
 				continue
 			}
 			reconnecting = true
-			if !errors.Is(ev.Err, errUnanswered) {
-				t.Fatalf("reconnecting because %v, want %v", ev.Err, errUnanswered)
+			if !errors.Is(ev.Err, ErrKeepAliveUnanswered) {
+				t.Fatalf("reconnecting because %v, want %v", ev.Err, ErrKeepAliveUnanswered)
 			}
 			// The new connection's keepalive may be counted before this
 			// event is read: at least the one left unanswered.

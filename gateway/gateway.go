@@ -17,6 +17,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/chatapp-dev/chatapp/internal/httperror"
 )
 
 // RESTFunc is a REST API integration: a Lambda function behind a
@@ -158,7 +160,10 @@ type Config struct {
 	// $connect and before every REST method except OPTIONS preflights, as
 	// API Gateway runs one (see authorizer.go).
 	Authorizer AuthorizerFunc
-	// Fallback serves every path the APIs do not (the web page).
+	// Fallback serves every path the APIs do not (the web page); its
+	// plain-text errors (net/http's NotFound, a file server's) are answered
+	// as JSON errors. Without it every such path is an unknown route: 404
+	// not_found, as API Gateway answers it.
 	Fallback http.Handler
 	Logger   *slog.Logger
 
@@ -251,9 +256,11 @@ func New(cfg Config) *Gateway {
 	}
 	fallback := cfg.Fallback
 	if fallback == nil {
-		fallback = http.NotFoundHandler()
+		fallback = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			g.writeGatewayResponse(w, ResponseMissingAuthenticationToken)
+		})
 	}
-	g.mux.Handle("/", fallback)
+	g.mux.Handle("/", httperror.JSON(fallback))
 	return g
 }
 

@@ -74,6 +74,7 @@ func TestGatewayResponses(t *testing.T) {
 		{"unknown resource", ResponseMissingAuthenticationToken, "GET", "/chat/zzz", "", "", false},
 		{"unknown resource, preflight", ResponseMissingAuthenticationToken, "OPTIONS", "/chat/zzz", "", "", false},
 		{"unknown method", ResponseMissingAuthenticationToken, "DELETE", "/chat", "", "", false},
+		{"unknown path, no fallback", ResponseMissingAuthenticationToken, "GET", "/elsewhere/page.html", "", "", false},
 		{"no token", ResponseUnauthorized, "GET", "/chat", "unauthorized", "", false},
 		{"denied", ResponseAccessDenied, "GET", "/chat", "deny", "", false},
 		{"authorizer failed", ResponseAuthorizerFailure, "GET", "/chat", "fail", "", false},

@@ -66,9 +66,10 @@ func (e *env) getPage(t *testing.T, query string) pageBody {
 	return page
 }
 
-// TestHistoryPagesBoundedInBytes fills rooms with 100 messages of 16 KiB of
+// TestHistoryPagesBoundedInBytes fills rooms with 40 messages of 16 KiB of
 // the characters that grow most in JSON (json.Marshal made the default page
-// of "<" 9.8 MB: over Lambda's 6 MB, a 502 for the whole room). Every page
+// of 100 "<" messages 9.8 MB: over Lambda's 6 MB, a 502 for the whole room;
+// 40 of them are 3.9 MB, four times the body budget, four pages). Every page
 // (the default, limit=1000, a cursor walk, an after= walk) stays within the
 // body budget and its Lambda payload well under 6 MB, and walking
 // next_cursor or has_more returns every message exactly once, in order.
@@ -83,7 +84,7 @@ func TestHistoryPagesBoundedInBytes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			room := "big-" + c.name
 			text := strings.Repeat(c.char, chatapp.MaxMessageBytes/len(c.char))
-			batch := make([]*chatapp.Message, 100)
+			batch := make([]*chatapp.Message, 40)
 			for i := range batch {
 				batch[i] = &chatapp.Message{RoomID: room, UserID: "u1", Name: strings.Repeat(c.char, 64), Text: text}
 			}

@@ -113,19 +113,22 @@ func TestConcurrentAllow(t *testing.T) {
 	}
 }
 
-// TestKeysCapped: a million distinct keys, sent faster than any bucket
-// refills (the clock does not move), leave at most MaxKeys buckets, and a
-// new key is still served: the limiter makes room rather than refusing.
+// TestKeysCapped: a flood of distinct keys, sent faster than any bucket
+// refills (the clock does not move), leaves at most shards×perShard buckets,
+// and a new key is still served: the limiter makes room rather than
+// refusing. The shards are made small (16 buckets, as MaxKeys makes them
+// 2,048) so that the flood is 50 times the cap in a fraction of a second.
 func TestKeysCapped(t *testing.T) {
-	const maxKeys = MaxKeys
 	l, _ := newTestLimiter(1, 1)
-	for i := range 1_000_000 {
+	l.perShard = 16
+	const maxKeys = shards * 16
+	for i := range 50 * maxKeys {
 		if ok, _ := l.Allow(fmt.Sprint("flood-", i)); !ok {
 			t.Fatalf("new key %d refused", i)
 		}
 	}
 	if n := l.Len(); n > maxKeys {
-		t.Errorf("%d keys remembered after a flood of 1,000,000, want at most %d", n, maxKeys)
+		t.Errorf("%d keys remembered after a flood of %d, want at most %d", n, 50*maxKeys, maxKeys)
 	}
 	if ok, _ := l.Allow("newcomer"); !ok {
 		t.Error("a new key was refused after the flood")

@@ -7,6 +7,9 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/internal/httperror"
 )
 
 //go:embed static
@@ -19,6 +22,10 @@ var files embed.FS
 // Embedded files have no modification time, so there is nothing for a
 // browser to revalidate against: Cache-Control: no-cache makes it fetch the
 // files again on reload, so a redeployed binary is picked up at once.
+//
+// Its errors are the API's JSON errors (an unknown file is 404 not_found,
+// a method other than GET and HEAD 405 method_not_allowed), a browser's
+// too: the page is for people, its errors for the clients that strayed.
 func Handler() http.Handler {
 	static, err := fs.Sub(files, "static")
 	if err != nil {
@@ -26,7 +33,13 @@ func Handler() http.Handler {
 		panic(err)
 	}
 	fileServer := http.FileServerFS(static)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return httperror.JSON(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// The file server would answer any method with the file.
+			w.Header().Set("Allow", "GET, HEAD")
+			httperror.Write(w, chatapp.Errorf(chatapp.ENOTALLOWED, "the web page's files answer GET and HEAD only"))
+			return
+		}
 		w.Header().Set("Cache-Control", "no-cache")
 		if strings.Contains(r.Header.Get("Range"), ",") {
 			// Many ranges of a small file would make an answer many
@@ -34,5 +47,5 @@ func Handler() http.Handler {
 			r.Header.Del("Range")
 		}
 		fileServer.ServeHTTP(w, r)
-	})
+	}))
 }

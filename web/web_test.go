@@ -14,19 +14,26 @@ func TestHandlerServesStaticFiles(t *testing.T) {
 	defer srv.Close()
 
 	tests := []struct {
+		method      string
 		path        string
 		status      int
 		contentType string // substring expected in Content-Type
 		body        string // substring expected in the body
 	}{
-		{"/", http.StatusOK, "text/html", `<script src="app.js"`},
-		{"/app.js", http.StatusOK, "javascript", `"use strict"`},
-		{"/style.css", http.StatusOK, "text/css", "prefers-color-scheme"},
-		{"/missing.js", http.StatusNotFound, "", ""},
+		{"GET", "/", http.StatusOK, "text/html", `<script src="app.js"`},
+		{"GET", "/app.js", http.StatusOK, "javascript", `"use strict"`},
+		{"GET", "/style.css", http.StatusOK, "text/css", "prefers-color-scheme"},
+		// Errors are the API's JSON errors, not net/http's plain text.
+		{"GET", "/missing.js", http.StatusNotFound, "application/json", `{"error":{"code":"not_found","message":"page not found"}}`},
+		{"POST", "/", http.StatusMethodNotAllowed, "application/json", `{"error":{"code":"method_not_allowed",`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.path, func(t *testing.T) {
-			resp, err := http.Get(srv.URL + tt.path)
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

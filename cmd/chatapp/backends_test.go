@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
+	"github.com/chatapp-dev/chatapp/internal/gobuild"
 	"github.com/chatapp-dev/chatapp/internal/reporoot"
 )
 
@@ -80,7 +81,7 @@ func bootstrapBinary(t *testing.T) string {
 		path := filepath.Join(bootstrap.dir, "bootstrap")
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", path, "../bootstrap")
+		cmd := gobuild.Command(ctx, "-tags", "lambda.norpc", "-o", path, "../bootstrap")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			bootstrap.err = fmt.Errorf("go build ../bootstrap: %v\n%s", err, out)
 			return

@@ -41,19 +41,28 @@ const (
 	settle = 300 * time.Millisecond
 )
 
-// chromiumPath finds the browser, or skips the test (fails it in CI).
+// chromiumPath finds the browser ($CHATAPP_CHROMIUM, Debian's chromium,
+// or a Chromium or Chrome on PATH or in macOS's Applications), or skips the
+// test (fails it in CI).
 func chromiumPath(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
+	candidates := []string{os.Getenv("CHATAPP_CHROMIUM"), "/usr/bin/chromium"}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if path, err := exec.LookPath(name); err == nil {
+			candidates = append(candidates, path)
+		}
 	}
-	if path, err := exec.LookPath("chromium"); err == nil {
-		return path
+	candidates = append(candidates, "/Applications/Chromium.app/Contents/MacOS/Chromium", "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome")
+	for _, path := range candidates {
+		if info, err := os.Stat(path); path != "" && err == nil && !info.IsDir() {
+			return path
+		}
 	}
+	const how = "Chromium is missing: scripts/chromium.sh installs it with apt-get; elsewhere install Chromium or Chrome, or set CHATAPP_CHROMIUM"
 	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is missing: scripts/chromium.sh (run by scripts/deps.sh) installs it")
+		t.Fatal(how)
 	}
-	t.Skip("chromium is missing: run scripts/deps.sh (or scripts/chromium.sh)")
+	t.Skip(how)
 	return ""
 }
 
@@ -316,6 +325,7 @@ func (tb *tab) waitMembers(names ...string) {
 // own, see each other's messages, the history after a reload, the member list
 // following joins and leaves, and markup shown as text.
 func TestBrowserChat(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{})
 	browser := newBrowser(t)
 	const room = "browser-room"
@@ -386,6 +396,7 @@ func TestBrowserChat(t *testing.T) {
 // would come before that message (on each socket, and the PUT is answered
 // before the composer empties), so no wait is needed to look for one.
 func TestBrowserSendsLargestMessage(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{})
 	browser := newBrowser(t)
 	const room = "big-room"
@@ -419,10 +430,17 @@ func TestBrowserSendsLargestMessage(t *testing.T) {
 	}
 }
 
+// membersStateJS is what the member list says of itself ("" while live)
+// and how opaque it is.
+const membersStateJS = `(document.getElementById("members-state").hidden ? "" : document.getElementById("members-state").textContent) +
+	"|" + getComputedStyle(document.getElementById("members")).opacity`
+
 // TestBrowserReconnect restarts the server under an open page: the page says
-// it is reconnecting, comes back by itself, catches up on what it missed and
-// keeps sending and receiving.
+// it is reconnecting, and its member list that it is offline (dimmed, not
+// presented as live); it comes back by itself, catches up on what it missed
+// and keeps sending and receiving.
 func TestBrowserReconnect(t *testing.T) {
+	t.Parallel() // its own server and browser
 	dir := t.TempDir()
 	srv := startServer(t, ServeConfig{DataDir: dir})
 	addr := strings.TrimPrefix(srv.URL, "http://")
@@ -433,9 +451,17 @@ func TestBrowserReconnect(t *testing.T) {
 	ada.join(room, "Ada")
 	ada.send("before the restart", false)
 	ada.waitMessage("before the restart", "Ada")
+	ada.waitMembers("Ada")
+	if got := eval[string](ada, membersStateJS); got != "|1" {
+		t.Errorf("connected: the member list says %q, want nothing and full opacity", got)
+	}
 
 	srv.close(t)
 	ada.waitJS("reconnecting", `document.getElementById("status").dataset.state === "reconnecting"`)
+	ada.waitJS("the member list says it is offline", membersStateJS+` === "offline · reconnecting|0.5"`)
+	if got := eval[string](ada, `Array.from(document.querySelectorAll("#members .member"), (m) => m.textContent).join()`); got != "Ada" {
+		t.Errorf("offline, the member list holds %q, want the last known members", got)
+	}
 
 	waitListenable(t, addr)
 	srv2 := startServer(t, ServeConfig{DataDir: dir, Addr: addr})
@@ -446,6 +472,7 @@ func TestBrowserReconnect(t *testing.T) {
 	putMessage(t, srv2.URL, room, "grace-1", "Grace", "while you were away")
 	ada.waitConnected()
 	ada.waitMessage("while you were away", "Grace")
+	ada.waitJS("the member list is live again", membersStateJS+` === "|1"`)
 
 	// The new socket is live both ways.
 	putMessage(t, srv2.URL, room, "grace-1", "Grace", "after the restart")
@@ -468,6 +495,7 @@ func TestBrowserReconnect(t *testing.T) {
 // long as the interval (under 30 s): that and the idle timeout both leave a
 // loaded machine 2 s.
 func TestBrowserKeepAlive(t *testing.T) {
+	t.Parallel() // its own server and browser
 	const idle = 4 * time.Second
 	srv := startServer(t, ServeConfig{IdleTimeout: idle})
 	browser := newBrowser(t)
@@ -490,6 +518,7 @@ func TestBrowserKeepAlive(t *testing.T) {
 // until the server closed it for its frame rate, and a tiny one gave the
 // pong no time to come: both pages reconnected over and over.
 func TestBrowserKeepAliveClamped(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{})
 	browser := newBrowser(t)
 	for _, keepalive := range []string{"Infinity", "2147484", "0.002"} {
@@ -525,9 +554,17 @@ func waitListenable(t *testing.T, addr string) {
 // TestBrowserScreenshots shows a conversation at desktop and phone width,
 // checks that the layout holds, and saves a PNG of each (saveArtifact).
 func TestBrowserScreenshots(t *testing.T) {
-	srv := startServer(t, ServeConfig{})
-	browser := newBrowser(t)
+	t.Parallel() // its own server and browser
 	const room = "design-review"
+	dir := t.TempDir()
+	now := time.Now()
+	yesterday := time.Date(now.Year(), now.Month(), now.Day()-1, 17, 30, 0, 0, time.Local)
+	seed(t, dir,
+		seeded(room, "grace-h", "Grace", "Can we review the web client tomorrow morning?", yesterday),
+		seeded(room, "grace-h", "Grace", "The issue list is at https://example.com/chatapp/issues/11.", yesterday.Add(time.Minute)),
+	)
+	srv := startServer(t, ServeConfig{DataDir: dir})
+	browser := newBrowser(t)
 
 	grace := dial(t, srv.URL, "grace", "room_id="+room+"&user_id=grace-h&name=Grace")
 	ada := newTab(t, browser, "ada", srv.URL)
@@ -541,6 +578,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	}
 	say("Morning! Is the new web client ready for review?")
 	ada.send("Yes: history, live messages, members and reconnects all work.", false)
+	ada.send("Messages sit by the composer now, in runs and days, and links work.", false)
 	say("Great. Does it work on a phone too?")
 	ada.send("It does. On narrow screens the member list folds into the header.", false)
 	say("<b>Markup</b> stays plain text, by the way.")
@@ -639,12 +677,14 @@ func checkLayout(t *testing.T, tb *tab, name string, phone bool) {
 
 // tokenCounter is a reverse proxy in front of a server that counts the
 // requests carrying each token (as Authorization: Bearer or ?token=), the
-// WebSocket handshakes included, and all requests.
+// WebSocket handshakes included, all requests, and the requests to each
+// path.
 type tokenCounter struct {
 	URL string
 
 	mu     sync.Mutex
 	counts map[string]int
+	paths  map[string]int
 	total  int
 }
 
@@ -654,7 +694,7 @@ func newTokenCounter(t *testing.T, backend string) *tokenCounter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tc := &tokenCounter{counts: map[string]int{}}
+	tc := &tokenCounter{counts: map[string]int{}, paths: map[string]int{}}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	lw := &testLogWriter{t: t}
 	proxy.ErrorLog = log.New(lw, "proxy: ", 0)
@@ -665,6 +705,7 @@ func newTokenCounter(t *testing.T, backend string) *tokenCounter {
 		}
 		tc.mu.Lock()
 		tc.total++
+		tc.paths[r.URL.Path]++
 		if token != "" {
 			tc.counts[token]++
 		}
@@ -683,6 +724,13 @@ func (tc *tokenCounter) count(token string) int {
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
 	return tc.counts[token]
+}
+
+// path is how many requests to the path reached the server.
+func (tc *tokenCounter) path(p string) int {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return tc.paths[p]
 }
 
 // requests is how many requests reached the server, with a token or not.
@@ -706,6 +754,7 @@ func (tb *tab) openWithToken(path, token string) {
 // one with a token for other rooms that it is not allowed in: each stops
 // after a bounded few requests instead of reconnecting.
 func TestBrowserAuth(t *testing.T) {
+	t.Parallel() // its own server and browser
 	srv := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
 	front := newTokenCounter(t, srv.URL)
 	browser := newBrowser(t)
@@ -853,6 +902,7 @@ func TestBrowserAuth(t *testing.T) {
 // it chats there, and a reload of the tab does not ask again. An ?api= that
 // names the page's own origin asks nothing.
 func TestBrowserTokenStaysHome(t *testing.T) {
+	t.Parallel() // its own server and browser
 	home := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
 	otherSrv := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
 	other := newTokenCounter(t, otherSrv.URL)
@@ -919,6 +969,7 @@ func TestBrowserTokenStaysHome(t *testing.T) {
 // are more than one catch-up page holds, in bytes (the server ends a page
 // early); the page follows has_more and shows every one, once.
 func TestBrowserCatchUpFollowsHasMore(t *testing.T) {
+	t.Parallel() // its own server and browser
 	dir := t.TempDir()
 	srv := startServer(t, ServeConfig{DataDir: dir})
 	addr := strings.TrimPrefix(srv.URL, "http://")

@@ -3,9 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -13,7 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
-	"unicode"
+	"syscall"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -25,6 +23,11 @@ const chatUsage = `Usage: chatapp chat [flags]
 A terminal chat in one room of a chatapp server: a local "chatapp serve"
 (--server) or a stage deployed on AWS (--api and --ws, the stack's outputs).
 Enter sends, PgUp/PgDn scroll, Esc or Ctrl-C quits.
+
+Without --user or a token, your user id is made once, from your name and a
+random suffix, and kept in your config directory (chatapp/user-id), so that
+every run and every terminal of yours is the same user. Delete the file for
+a new id; --user uses another id without changing it.
 
 Flags:
 `
@@ -56,7 +59,7 @@ func parseChatFlags(args []string, stdout, stderr io.Writer) (chatConfig, error)
 	fs.StringVar(&cfg.WS, "ws", "", "the WebSocket API URL of a deployed stage, e.g. wss://ID.execute-api.REGION.amazonaws.com/dev (with --api)")
 	fs.StringVar(&cfg.Room, "room", "lobby", "the room")
 	fs.StringVar(&cfg.Name, "name", "", "your display name (default: $USER, else guest)")
-	fs.StringVar(&cfg.UserID, "user", "", "your user id (default: the token's, else the name and a random suffix)")
+	fs.StringVar(&cfg.UserID, "user", "", "your user id (default: the token's, else the one kept in "+userIDHelpPath()+")")
 	fs.StringVar(&cfg.Token, "token", "", "a bearer token, for a server with auth on (default $CHATAPP_TOKEN; see chatapp token)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -80,32 +83,13 @@ func parseChatFlags(args []string, stdout, stderr io.Writer) (chatConfig, error)
 		cfg.Name = cmp.Or(os.Getenv("USER"), "guest")
 	}
 	if cfg.UserID == "" {
-		cfg.UserID = defaultUserID(cfg.Name)
+		id, err := storedUserID(cfg.Name)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.UserID = id
 	}
 	return cfg, nil
-}
-
-// defaultUserID is the name reduced to id characters, and a random suffix so
-// that two terminals of one user are told apart.
-func defaultUserID(name string) string {
-	id := strings.Map(func(r rune) rune {
-		switch {
-		case unicode.IsLetter(r), unicode.IsDigit(r), strings.ContainsRune("-_.:@+", r):
-			return unicode.ToLower(r)
-		case unicode.IsSpace(r):
-			return '-'
-		}
-		return -1
-	}, name)
-	if len(id) > 100 {
-		id = id[:100]
-	}
-	if id == "" {
-		id = "guest"
-	}
-	suffix := make([]byte, 2)
-	rand.Read(suffix)
-	return id + "-" + hex.EncodeToString(suffix)
 }
 
 func (cfg chatConfig) clientConfig() client.Config {
@@ -134,7 +118,11 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	c, err := client.Dial(ctx, cfg.clientConfig())
 	if err != nil {
-		return err
+		msg := describeError(err).Long
+		if errors.Is(err, syscall.ECONNREFUSED) && cfg.API == "" {
+			msg += ": is chatapp serve running there? (--server says where)"
+		}
+		return fmt.Errorf("chat: %s", msg)
 	}
 	defer c.Close()
 	p := tea.NewProgram(newChatModel(c, cfg.chatIdentity), tea.WithAltScreen(), tea.WithContext(ctx))

@@ -110,7 +110,7 @@ func TestChatTerminal(t *testing.T) {
 	mark := scr.mark()
 	tr.CloseIdleConnections()
 	s1.close(t)
-	scr.waitFor("the reconnecting status", mark, regexp.MustCompile(`reconnecting \(attempt \d+, in \d+(\.\d+)?m?s\)`))
+	scr.waitFor("the reconnecting status", mark, regexp.MustCompile(`· retrying (in \d+s|now)`))
 	s2 := restartServer(t, cfg, addr)
 	mark = scr.mark()
 	scr.waitFor("connected again", mark, literal("● connected"))
@@ -210,6 +210,7 @@ func TestChatHelp(t *testing.T) {
 }
 
 func TestChatFlags(t *testing.T) {
+	isolateConfig(t)
 	var stdout, stderr bytes.Buffer
 	cfg, err := parseChatFlags([]string{"--server", "http://127.0.0.1:9999", "--room", "r1", "--name", "Zoë Q"}, &stdout, &stderr)
 	if err != nil {
@@ -219,7 +220,7 @@ func TestChatFlags(t *testing.T) {
 	if cc.APIURL != "http://127.0.0.1:9999/chat" || cc.WebSocketURL != "ws://127.0.0.1:9999/ws" || cc.Room != "r1" || cc.Name != "Zoë Q" {
 		t.Errorf("client config %+v", cc)
 	}
-	if !regexp.MustCompile(`^zoë-q-[0-9a-f]{4}$`).MatchString(cc.UserID) {
+	if !regexp.MustCompile(`^zoë-q-[0-9a-f]{8}$`).MatchString(cc.UserID) {
 		t.Errorf("default user id %q", cc.UserID)
 	}
 	cfg, err = parseChatFlags([]string{"--api", "https://a.example/dev/chat", "--ws", "wss://b.example/dev", "--user", "u1"}, &stdout, &stderr)

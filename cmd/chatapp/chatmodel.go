@@ -26,7 +26,7 @@ import (
 //	│ messages (viewport)                      │ members   │
 //	│ 15:04 Ada: hello                         │ • Ada     │
 //	│ > input                                              │
-//	└ status: reconnecting (attempt 2, in 1.2s), errors ───┘
+//	└ status: can't reach 127.0.0.1:8080 (connection refused) · retrying in 4s ┘
 
 const (
 	membersWidth   = 24   // the member list, its border included
@@ -71,8 +71,27 @@ type chatModel struct {
 	shown    map[string]bool
 	members  []member
 	state    string // connecting, connected, reconnecting, closed
-	status   string
-	errText  string
+	// status is the footer while nothing is wrong, longest variant first.
+	status []string
+	// retry is why the connection is down, its attempt, and when the
+	// client tries again; retryTick tells the current countdown apart from
+	// the ticks of an earlier one.
+	retry     retryState
+	retryTick int
+	// problem is the last failed action (a send, the member list, an error
+	// frame), shown instead of the status until the next success.
+	problem *actionProblem
+}
+
+type retryState struct {
+	cause   errorWords
+	attempt int
+	at      time.Time
+}
+
+type actionProblem struct {
+	action string // "not sent", "members", "refused"
+	words  errorWords
 }
 
 // Messages of the model.
@@ -88,6 +107,8 @@ type (
 		msg  *chatapp.Message // when sent over REST
 		err  error
 	}
+	// retryTickMsg redraws the reconnect countdown.
+	retryTickMsg struct{ tick int }
 )
 
 func newChatModel(c *client.Client, me chatIdentity) *chatModel {
@@ -102,6 +123,7 @@ func newChatModel(c *client.Client, me chatIdentity) *chatModel {
 		input:  in,
 		shown:  map[string]bool{},
 		state:  "connecting",
+		status: []string{"connecting"},
 	}
 	m.resize(80, 24)
 	return m
@@ -198,26 +220,35 @@ func (m *chatModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.handle(client.Event(msg)), m.nextEvent())
 
 	case eventsEndedMsg:
-		m.state, m.status = "closed", "disconnected"
+		m.state, m.status = "closed", []string{"disconnected"}
 		return m, nil
+
+	case retryTickMsg:
+		if msg.tick != m.retryTick || m.state != "reconnecting" {
+			return m, nil
+		}
+		return m, m.tickRetry()
 
 	case membersMsg:
 		if msg.err != nil {
-			m.errText = "members: " + msg.err.Error()
+			m.problem = &actionProblem{"members", describeError(msg.err)}
 		} else {
 			m.members = msg.members
+			if m.problem != nil && m.problem.action == "members" {
+				m.problem = nil
+			}
 		}
 		return m, nil
 
 	case sentMsg:
 		if msg.err != nil {
-			m.errText = "not sent: " + msg.err.Error()
+			m.problem = &actionProblem{"not sent", describeError(msg.err)}
 			if m.input.Value() == "" {
 				m.input.SetValue(msg.text)
 			}
 			return m, nil
 		}
-		m.errText = ""
+		m.problem = nil
 		if msg.msg != nil {
 			m.add(msg.msg)
 		}
@@ -236,27 +267,77 @@ func (m *chatModel) handle(ev client.Event) tea.Cmd {
 	case client.KindJoin, client.KindLeave:
 		return m.loadMembers()
 	case client.KindConnected:
-		m.state, m.status, m.errText = "connected", "connected · Enter sends · PgUp/PgDn scroll · Esc quits", ""
+		m.state, m.problem = "connected", nil
+		m.status = []string{"connected · Enter sends · PgUp/PgDn scroll · Esc quits", "connected · Esc quits", "connected"}
 		if ev.Attempt > 0 {
 			return m.loadMembers()
 		}
 	case client.KindReconnecting:
 		m.state = "reconnecting"
-		m.status = fmt.Sprintf("reconnecting (attempt %d, in %v)", ev.Attempt, roundDelay(ev.Delay))
-		if ev.Err != nil {
-			m.status += ": " + ev.Err.Error()
+		cause := describeError(ev.Err)
+		if ev.Err == nil {
+			cause = errorWords{"connection lost", "connection lost"}
 		}
+		m.retry = retryState{cause: cause, attempt: ev.Attempt, at: time.Now().Add(ev.Delay)}
+		m.retryTick++
+		return m.tickRetry()
 	case client.KindError:
-		m.errText = "error: " + ev.Err.Error()
+		m.problem = &actionProblem{"refused", describeError(ev.Err)}
 	}
 	return nil
 }
 
-func roundDelay(d time.Duration) time.Duration {
-	if d >= time.Second {
-		return d.Round(100 * time.Millisecond)
+// tickRetry redraws the countdown each second until the retry is due.
+func (m *chatModel) tickRetry() tea.Cmd {
+	left := time.Until(m.retry.at)
+	if left <= 0 {
+		return nil
 	}
-	return d.Round(time.Millisecond)
+	// The shown number (whole seconds, rounded up) changes when left
+	// crosses a whole second.
+	wait := left % time.Second
+	if wait == 0 {
+		wait = time.Second
+	}
+	tick := m.retryTick
+	return tea.Tick(wait, func(time.Time) tea.Msg { return retryTickMsg{tick} })
+}
+
+// footer is the status line's variants, longest first: View shows the
+// first that fits the width, so that a narrow terminal gets fewer words,
+// not cut ones.
+func (m *chatModel) footer() (variants []string, isError bool) {
+	if p := m.problem; p != nil {
+		return []string{p.action + ": " + p.words.Long, p.action + ": " + p.words.Short, p.words.Short}, true
+	}
+	if m.state != "reconnecting" {
+		return m.status, false
+	}
+	r := m.retry
+	when := "retrying now"
+	if left := time.Until(r.at); left > 0 {
+		// Whole seconds, rounded up: 0.2 s left is "in 1s", never "in 0s".
+		when = fmt.Sprintf("retrying in %ds", int((left+time.Second-1)/time.Second))
+	}
+	return []string{
+		fmt.Sprintf("%s · %s (attempt %d)", r.cause.Long, when, r.attempt),
+		r.cause.Long + " · " + when,
+		r.cause.Short + " · " + when,
+		r.cause.Short,
+	}, true
+}
+
+// fitWidth is the first variant no wider than width, else the last cut.
+func fitWidth(width int, variants []string) string {
+	for _, v := range variants {
+		if ansi.StringWidth(v) <= width {
+			return v
+		}
+	}
+	if len(variants) == 0 {
+		return ""
+	}
+	return ansi.Truncate(variants[len(variants)-1], width, "…")
 }
 
 // add shows a message once, in id order.
@@ -331,11 +412,12 @@ func (m *chatModel) View() string {
 		body = lipgloss.JoinHorizontal(lipgloss.Top, body, m.membersView(w, m.viewport.Height))
 	}
 
-	status, style := m.status, statusStyle
-	if m.errText != "" {
-		status, style = m.errText, errorStyle
+	variants, isError := m.footer()
+	style := statusStyle
+	if isError {
+		style = errorStyle
 	}
-	statusLine := style.Render(ansi.Truncate(cleanText(status), m.width, "…"))
+	statusLine := style.Render(fitWidth(m.width, variants))
 	return lipgloss.JoinVertical(lipgloss.Left, header, body, m.input.View(), statusLine)
 }
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/awslambda/invoke"
 	"github.com/chatapp-dev/chatapp/gateway"
+	"github.com/chatapp-dev/chatapp/internal/gobuild"
 	"github.com/chatapp-dev/chatapp/rie"
 )
 
@@ -27,7 +27,7 @@ func testFunction(t *testing.T, name string) string {
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-o", bootstrap, "./testdata/"+name).CombinedOutput(); err != nil {
+	if out, err := gobuild.Command(ctx, "-tags", "lambda.norpc", "-o", bootstrap, "./testdata/"+name).CombinedOutput(); err != nil {
 		t.Fatalf("go build ./testdata/%s: %v\n%s", name, err, out)
 	}
 	return bootstrap

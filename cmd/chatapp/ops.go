@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/internal/httperror"
 	"github.com/chatapp-dev/chatapp/metrics"
 )
 
@@ -30,16 +31,18 @@ const (
 )
 
 // opsRoutes serves the operator's endpoints beside the gateway: /healthz
-// always, /metrics with metrics (not nil), /debug/pprof/ with pprof.
+// always, /metrics with metrics (not nil), /debug/pprof/ with pprof. Their
+// errors are JSON as the APIs' are: promhttp's and pprof's plain-text
+// errors (a failed gather, an unknown profile) are converted.
 func opsRoutes(api http.Handler, messages chatapp.MessageStore, functions func() error, m *metrics.Metrics, withPprof bool, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
 	mux.Handle(healthPath, healthHandler(messages, functions, logger))
 	if m != nil {
-		mux.Handle(metricsPath, m.Handler())
+		mux.Handle(metricsPath, httperror.JSON(m.Handler()))
 	}
 	if withPprof {
-		mux.Handle(pprofPath, loopbackOnly(pprofHandler()))
+		mux.Handle(pprofPath, loopbackOnly(httperror.JSON(pprofHandler())))
 	}
 	return mux
 }

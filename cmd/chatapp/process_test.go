@@ -19,6 +19,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp/internal/apispec"
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
+	"github.com/chatapp-dev/chatapp/internal/gobuild"
 )
 
 // binDir holds the chatapp binary built by buildBinary; TestMain removes it.
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 	if checkSeenFrames() != 0 {
 		code = 1
 	}
-	for _, dir := range []string{binDir, bootstrap.dir} {
+	for _, dir := range []string{binDir, bootstrap.dir, unityBuild.dir} {
 		if dir != "" {
 			os.RemoveAll(dir)
 		}
@@ -53,15 +54,10 @@ func buildBinary(t *testing.T) string {
 			return
 		}
 		binDir = dir
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			build.err = err
-			return
-		}
 		path := filepath.Join(dir, "chatapp")
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, goTool, "build", "-o", path, ".")
+		cmd := gobuild.Command(ctx, "-o", path, ".")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			build.err = fmt.Errorf("go build: %v\n%s", err, out)

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,14 +14,10 @@ import (
 // fails unless it passes its checks (want of them).
 func runHarness(t *testing.T, url string, want int, args ...string) {
 	t.Helper()
-	mcs, mono := monoTools(t)
-	dir := buildUnityHarness(t, mcs)
+	dir := buildUnityHarness(t)
 	ctx, cancel := context.WithTimeout(context.Background(), unityBudget)
 	defer cancel()
-	args = append([]string{"--debug", filepath.Join(dir, "harness.exe")}, args...)
-	cmd := exec.CommandContext(ctx, mono, append(args, url)...)
-	cmd.Dir = dir
-	cmd.WaitDelay = 5 * time.Second
+	cmd := harnessCommand(ctx, t, dir, append(args, url)...)
 	out, err := cmd.CombinedOutput()
 	t.Logf("harness:\n%s", out)
 	if ctx.Err() != nil {
@@ -40,6 +34,7 @@ func runHarness(t *testing.T, url string, want int, args ...string) {
 // The client waits 1.5 s for an answer and stays 5 s: the old client,
 // which waited for the pong only, reconnected within 3 s.
 func TestUnityKeepAliveAnyFrame(t *testing.T) {
+	t.Parallel() // its own server and harness process
 	hs := hostilews.Start(t, hostilews.Options{Answer: `{"error":{"code":"rate_limited","message":"too many frames: retry in 20ms"}}`})
 	runHarness(t, hs.URL, 1, "--keepalive", "5", "--interval", "1000", "--timeout", "1500")
 	if n := hs.Keepalives.Load(); n < 2 {
@@ -56,6 +51,7 @@ func TestUnityKeepAliveAnyFrame(t *testing.T) {
 // further each time (the harness's --flap check). The old client started
 // again at attempt 1 after each connection.
 func TestUnityReconnectBackoff(t *testing.T) {
+	t.Parallel() // its own server and harness process
 	hs := hostilews.Start(t, hostilews.Options{Lifetime: 500 * time.Millisecond})
 	runHarness(t, hs.URL, 1, "--flap", "6")
 	t.Logf("%d connections", hs.Connections.Load())

@@ -17,12 +17,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/auth"
 	"github.com/chatapp-dev/chatapp/internal/apispec"
+	"github.com/chatapp-dev/chatapp/internal/gobuild"
 )
 
 // unityAway is how many messages the test sends to the harness's room while
@@ -41,8 +43,8 @@ const unityBudget = 60 * time.Second
 // and data during which messages are sent, which both clients must get
 // exactly once after they reconnect.
 func TestUnityClient(t *testing.T) {
-	mcs, mono := monoTools(t)
-	dir := buildUnityHarness(t, mcs)
+	t.Parallel() // its own server and harness process
+	dir := buildUnityHarness(t)
 
 	data := t.TempDir()
 	srv := startServer(t, ServeConfig{DataDir: data})
@@ -50,10 +52,7 @@ func TestUnityClient(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), unityBudget)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, mono, "--debug", filepath.Join(dir, "harness.exe"),
-		"--away", strconv.Itoa(unityAway), srv.URL)
-	cmd.Dir = dir
-	cmd.WaitDelay = 5 * time.Second
+	cmd := harnessCommand(ctx, t, dir, "--away", strconv.Itoa(unityAway), srv.URL)
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
@@ -212,55 +211,63 @@ func startServerOn(t *testing.T, cfg ServeConfig) *testServer {
 	}
 }
 
-// monoTools finds mcs and mono; scripts/mono.sh installs them.
-func monoTools(t *testing.T) (mcs, mono string) {
+// monoTools checks that mcs and mono are there; scripts/mono.sh installs
+// them.
+func monoTools(t *testing.T) {
 	t.Helper()
-	mcs, err1 := exec.LookPath("mcs")
-	mono, err2 := exec.LookPath("mono")
+	_, err1 := exec.LookPath("mcs")
+	_, err2 := exec.LookPath("mono")
 	if err := errors.Join(err1, err2); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("Mono is missing (%v): scripts/deps.sh installs it", err)
 		}
 		t.Skipf("Mono is missing (%v): run scripts/deps.sh (or scripts/mono.sh)", err)
 	}
-	return mcs, mono
+}
+
+// unityHarnessScript builds and runs the harness, for these tests and for
+// `make unity-harness` alike.
+func unityHarnessScript(t *testing.T) string {
+	return filepath.Join(repoRoot(t), "scripts", "unity-harness.sh")
+}
+
+// unityBuild is the harness, built once per test binary: the tests only
+// run it, each against its own server.
+var unityBuild struct {
+	once sync.Once
+	dir  string
+	err  error
 }
 
 // buildUnityHarness compiles unity/Runtime into ChatApp.Client.dll, as
-// Unity builds the package's assembly, and the harness against it; it
-// returns the directory of both.
-func buildUnityHarness(t *testing.T, mcs string) string {
+// Unity builds the package's assembly, and the harness against it
+// (scripts/unity-harness.sh build), once; it returns the directory of both.
+func buildUnityHarness(t *testing.T) string {
 	t.Helper()
-	root := filepath.Join(repoRoot(t), "unity")
-	runtime, err := filepath.Glob(filepath.Join(root, "Runtime", "*.cs"))
-	if err != nil || len(runtime) == 0 {
-		t.Fatalf("no C# sources in unity/Runtime: %v", err)
-	}
-	for _, f := range runtime {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
+	monoTools(t)
+	script := unityHarnessScript(t)
+	unityBuild.once.Do(func() {
+		if unityBuild.dir, unityBuild.err = os.MkdirTemp("", "chatapp-unity-"); unityBuild.err != nil {
+			return
 		}
-		if strings.Contains(string(src), "UnityEngine") {
-			t.Errorf("%s mentions UnityEngine: the Runtime assembly has noEngineReferences", f)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, script, "build", unityBuild.dir).CombinedOutput(); err != nil {
+			unityBuild.err = fmt.Errorf("scripts/unity-harness.sh build: %v\n%s", err, out)
 		}
+	})
+	if unityBuild.err != nil {
+		t.Fatal(unityBuild.err)
 	}
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	compile := func(args ...string) {
-		t.Helper()
-		args = append([]string{"-debug", "-warnaserror+", "-warn:4", "-r:System.Net.Http.dll"}, args...)
-		cmd := exec.CommandContext(ctx, mcs, args...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("mcs %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	lib := filepath.Join(dir, "ChatApp.Client.dll")
-	compile(append([]string{"-target:library", "-out:" + lib}, runtime...)...)
-	compile("-target:exe", "-out:"+filepath.Join(dir, "harness.exe"), "-r:"+lib,
-		filepath.Join(root, "Tests~", "Harness", "Program.cs"))
-	return dir
+	return unityBuild.dir
+}
+
+// harnessCommand runs the harness built in dir with args
+// (scripts/unity-harness.sh run, which execs mono: ctx's end kills it).
+func harnessCommand(ctx context.Context, t *testing.T, dir string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, unityHarnessScript(t), append([]string{"run", dir}, args...)...)
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
 }
 
 // TestUnityPackageLayout checks what Unity's Package Manager reads: the
@@ -268,6 +275,7 @@ func buildUnityHarness(t *testing.T, mcs string) string {
 // folder it imports (a package from a git URL is immutable, so Unity
 // ignores assets without one); folders ending in ~ are not imported.
 func TestUnityPackageLayout(t *testing.T) {
+	t.Parallel() // its own server and harness process
 	root := filepath.Join(repoRoot(t), "unity")
 
 	var pkg struct {
@@ -366,8 +374,8 @@ func readUnityJSON(t *testing.T, path string, v any) {
 // unauthorized or forbidden with one request, not retried; and a reconnect
 // refused after the token expired closes the client instead of retrying.
 func TestUnityClientAuth(t *testing.T) {
-	mcs, mono := monoTools(t)
-	dir := buildUnityHarness(t, mcs)
+	t.Parallel() // its own server and harness process
+	dir := buildUnityHarness(t)
 	srv := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
 
 	expired, err := (&auth.Issuer{Secret: []byte(authTestSecret), Now: func() time.Time { return time.Now().Add(-2 * time.Hour) }}).
@@ -383,10 +391,8 @@ func TestUnityClientAuth(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), unityBudget)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, mono, "--debug", filepath.Join(dir, "harness.exe"), "--auth", srv.URL)
-	cmd.Dir = dir
+	cmd := harnessCommand(ctx, t, dir, "--auth", srv.URL)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.WaitDelay = 5 * time.Second
 	stderr := &lockedBuffer{}
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
@@ -458,6 +464,7 @@ func TestUnityClientAuth(t *testing.T) {
 // way. The harness stays for four intervals: with the keepalive every two,
 // the server closes at three.
 func TestUnityKeepAlive(t *testing.T) {
+	t.Parallel() // its own server and harness process
 	const (
 		interval = 2 * time.Second
 		idle     = interval * 3 / 2
@@ -465,4 +472,31 @@ func TestUnityKeepAlive(t *testing.T) {
 	)
 	srv := startServer(t, ServeConfig{IdleTimeout: idle})
 	runHarness(t, srv.URL, 1, "--keepalive", strconv.Itoa(int(stay/time.Second)), "--interval", strconv.Itoa(int(interval/time.Millisecond)))
+}
+
+// TestUnityHarnessByHand runs `make unity-harness`'s script as a person
+// would: it builds the harness and chatapp, starts `chatapp serve` on a
+// free loopback port, restarts it when the harness asks, and stops it; it
+// must pass, and say so.
+func TestUnityHarnessByHand(t *testing.T) {
+	t.Parallel() // its own server and harness process
+	monoTools(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*unityBudget)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, unityHarnessScript(t))
+	cmd.Env = append(gobuild.Env(), "UNITY_HARNESS_OUT="+t.TempDir())
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	t.Logf("scripts/unity-harness.sh:\n%s", out)
+	if err != nil {
+		t.Fatalf("scripts/unity-harness.sh: %v", err)
+	}
+	for _, want := range []string{"RECONNECTED", "PASS messages sent while away arrive once, in order, by the catch-up", "PASS all ", "unity-harness: passed"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the output lacks %q", want)
+		}
+	}
+	if strings.Contains(string(out), "FAIL") {
+		t.Error("the output has a FAIL line")
+	}
 }

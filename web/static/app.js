@@ -44,7 +44,26 @@
   // bytes or 1,024): a longer message (16 KiB of text JSON escapes six
   // bytes a character is ~96 KB) is sent by PUT instead.
   const MAX_FRAME_BYTES = 32000;
+  // How long a message sent on the WebSocket may wait for its push before
+  // it is sent again by PUT, under the same idempotency key.
+  const SEND_CONFIRM_MS = 10000;
+  // Consecutive messages of one sender less than this apart are one run:
+  // the name is shown once, on its first.
+  const GROUP_GAP_MS = 5 * 60 * 1000;
   const utf8 = new TextEncoder();
+  // The server's limits and character rules (validate.go), checked by the
+  // join form and the composer before anything is sent.
+  const MAX_ID_BYTES = 128; // room and user ids, UTF-8
+  const MAX_NAME_RUNES = 64; // display names, code points
+  const MAX_MESSAGE_BYTES = 16 * 1024; // message text, UTF-8
+  // Go's unicode.IsLetter is \p{L} and unicode.IsDigit is \p{Nd}.
+  const ID_CHAR = /^[\p{L}\p{Nd}\-_.:@+]$/u;
+  // Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and
+  // the ASCII space (no other space).
+  const NAME_CHAR = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+  // Go's unicode.IsSpace is the White_Space property; a text of only those
+  // and format characters (Cf: zero-width spaces) is blank.
+  const BLANK_TEXT = /^[\p{White_Space}\p{Cf}]*$/u;
 
   // sessionStorage key of the token: this tab only, gone when it closes.
   const TOKEN_KEY = "chat.token";
@@ -59,7 +78,9 @@
     joinView: $("join-view"),
     joinForm: $("join-form"),
     room: $("room"),
+    roomError: $("room-error"),
     name: $("name"),
+    nameError: $("name-error"),
     identity: $("identity"),
     chatView: $("chat-view"),
     roomName: $("room-name"),
@@ -69,11 +90,15 @@
     membersToggleCount: $("members-toggle-count"),
     leave: $("leave"),
     scroller: $("scroller"),
+    jump: $("jump"),
+    jumpText: $("jump-text"),
     loadOlder: $("load-older"),
     messages: $("messages"),
     composer: $("composer"),
     input: $("input"),
     send: $("send"),
+    sidebar: $("sidebar"),
+    membersState: $("members-state"),
     members: $("members"),
     memberCount: $("member-count"),
   };
@@ -260,9 +285,11 @@
     updateComposer();
   }
 
+  // A stored id that the server would refuse (edited by hand, or kept from
+  // an older page) is replaced, as a missing one is.
   function loadUserId() {
     let id = storageGet("chat.userId");
-    if (!id) {
+    if (!id || idProblem("user_id", id)) {
       id = "web-" + randomHex(8);
       storageSet("chat.userId", id);
     }
@@ -273,6 +300,70 @@
     const buf = new Uint8Array(bytes);
     crypto.getRandomValues(buf);
     return Array.from(buf, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // ---- validation: the server's rules (validate.go), checked before asking ----
+  //
+  // Each returns what is wrong, in the server's words with the field's name
+  // on this page, or "" when the server would accept the value. The server
+  // still decides: a browser whose Unicode tables are newer than the
+  // server's can take a new letter for one the server does not know, and
+  // the page then stops with the server's answer (probeThenReconnect).
+
+  function byteLength(s) {
+    return utf8.encode(s).length;
+  }
+
+  // A lone surrogate (half of a pasted emoji) is not UTF-8 the server reads.
+  function wellFormed(s) {
+    return !/\p{Cs}/u.test(s);
+  }
+
+  // idProblem checks a room or user id: 1 to MAX_ID_BYTES bytes of letters,
+  // digits and -_.:@+. It names the characters that are not allowed.
+  function idProblem(field, id) {
+    if (id === "") return field + " is required";
+    if (byteLength(id) > MAX_ID_BYTES) {
+      return field + " is longer than " + MAX_ID_BYTES + " bytes (" + byteLength(id) + ")";
+    }
+    if (!wellFormed(id)) return field + " is not valid UTF-8";
+    const bad = [];
+    for (const ch of id) {
+      if (!ID_CHAR.test(ch) && !bad.includes(ch)) bad.push(ch);
+    }
+    if (bad.length === 0) return "";
+    const shown = bad.slice(0, 5).map((ch) => (ch === " " ? "spaces" : /\s/.test(ch) ? "blanks" : "“" + ch + "”"));
+    return field + " may hold only letters, digits and -_.:@+ (not " + Array.from(new Set(shown)).join(", ") + ")";
+  }
+
+  // nameProblem checks a display name: at most MAX_NAME_RUNES printable
+  // characters (code points, as Go counts runes).
+  function nameProblem(name) {
+    if (!wellFormed(name)) return "Display name is not valid UTF-8";
+    const runes = Array.from(name).length;
+    if (runes > MAX_NAME_RUNES) return "Display name is longer than " + MAX_NAME_RUNES + " characters (" + runes + ")";
+    for (const ch of name) {
+      if (!NAME_CHAR.test(ch)) return "Display name holds a control character or a space other than the plain one";
+    }
+    return "";
+  }
+
+  // textProblem checks a message text the page is about to send (a blank
+  // one is never sent: the Send button stays disabled).
+  function textProblem(text) {
+    const n = byteLength(text);
+    if (n > MAX_MESSAGE_BYTES) {
+      return (
+        "Message not sent: it is " + n.toLocaleString() + " bytes long, and the most is " +
+        MAX_MESSAGE_BYTES.toLocaleString() + " bytes (16 KiB). Shorten it and send again."
+      );
+    }
+    if (!wellFormed(text)) return "Message not sent: it holds a broken character (half of an emoji?). Remove it and send again.";
+    return "";
+  }
+
+  function isBlank(text) {
+    return BLANK_TEXT.test(text);
   }
 
   // ---- HTTP ----
@@ -312,9 +403,16 @@
   }
 
   // 401 (no or a bad token) and 403 (a room the token does not allow) will
-  // not pass on a retry.
+  // not pass on a retry, whatever the request.
   function isRefusal(err) {
     return Boolean(err) && (err.status === 401 || err.status === 403);
+  }
+
+  // Whether the server's answer about the room itself (the history, the
+  // members) means that connecting again cannot help: any 4xx but 408 and
+  // 429, which say "later".
+  function isPermanent(err) {
+    return Boolean(err) && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429;
   }
 
   // ---- error banner ----
@@ -359,15 +457,41 @@
           ". Open the page with a new link ending in #token=…" +
           why
       );
-    } else {
+    } else if (err.status === 403) {
       setStatus("forbidden", "not allowed in this room");
       showError("Not allowed in this room: " + (auth ? "the token does not allow room " + s.room : "refused by the server") + why);
+    } else {
+      setStatus("refused", "not connected");
+      showError("Cannot join this room. The server says: " + (err.message || "HTTP " + err.status) + ". Leave, and pick another room.");
     }
     el.input.disabled = true;
     updateComposer();
   }
 
   // ---- join / leave ----
+
+  // The join form's fields, checked by the server's rules: what is wrong
+  // shows under the field, and the form does not join.
+  function checkRoomField() {
+    return setFieldError(el.room, el.roomError, idProblem("Room", el.room.value.trim()));
+  }
+
+  function checkNameField() {
+    const name = el.name.value.trim();
+    // A token's name is the server's to use (it makes it valid): no check.
+    const problem = name === "" ? "Display name is required" : el.name.readOnly ? "" : nameProblem(name);
+    return setFieldError(el.name, el.nameError, problem);
+  }
+
+  // setFieldError shows problem under the input ("" clears it) and reports
+  // whether the field is fine.
+  function setFieldError(input, box, problem) {
+    box.textContent = problem;
+    box.hidden = !problem;
+    if (problem) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    return !problem;
+  }
 
   function showJoinForm() {
     el.chatView.hidden = true;
@@ -379,6 +503,8 @@
       el.name.value = auth.name;
       el.name.readOnly = true;
     }
+    setFieldError(el.room, el.roomError, "");
+    setFieldError(el.name, el.nameError, "");
     (el.name.value ? el.room : el.name).focus();
   }
 
@@ -397,13 +523,15 @@
       lastId: "", // newest id seen: where a catch-up resumes
       cursor: null, // next_cursor for "Load older"; null when at the start
       historyLoaded: false,
-      sending: false, // a PUT is in flight
+      sending: null, // the message being sent: { text, key, socket, timer }
+      unseen: 0, // messages that came below the view while scrolled up
       socket: null,
       attempt: 0, // consecutive failed connects, drives the backoff
       reconnectTimer: 0,
       countdownTimer: 0,
       membersTimer: 0,
-      refused: false, // a 401/403: no more reconnects
+      refused: false, // a 4xx the page cannot fix: no more reconnects
+      relabelTimer: 0,
     };
 
     el.roomName.textContent = room;
@@ -411,6 +539,9 @@
     el.members.replaceChildren();
     setMemberCount(0);
     setLoadOlder(session, null);
+    showJump(session, 0);
+    pinned = true;
+    scheduleRelabel(session);
     hideError();
     el.joinView.hidden = true;
     el.chatView.hidden = false;
@@ -433,6 +564,8 @@
     clearTimeout(s.reconnectTimer);
     clearInterval(s.countdownTimer);
     clearTimeout(s.membersTimer);
+    clearTimeout(s.relabelTimer);
+    if (s.sending) clearTimeout(s.sending.timer);
     const url = new URL(location.href);
     url.searchParams.delete("room");
     history.replaceState(null, "", url);
@@ -447,6 +580,19 @@
   function setStatus(state, text) {
     el.status.dataset.state = state;
     el.status.textContent = text;
+    showMembersState(state);
+  }
+
+  // While the socket is down the member list is who was there, not who is:
+  // it is dimmed and says so.
+  function showMembersState(state) {
+    const live = state === "connected";
+    const first = state === "connecting" && session && session.attempt === 0;
+    const retrying = state === "reconnecting" || state === "connecting";
+    el.sidebar.classList.toggle("offline", !live);
+    el.membersToggle.classList.toggle("offline", !live);
+    el.membersState.hidden = live;
+    el.membersState.textContent = first ? "connecting…" : retrying ? "offline · reconnecting" : "offline";
   }
 
   function connect(s) {
@@ -492,6 +638,7 @@
       if (s !== session || s.socket !== socket) return;
       s.socket = null;
       stopKeepalive(s);
+      resendPending(s, socket);
       if (!openedAt) {
         probeThenReconnect(s);
         return;
@@ -528,6 +675,7 @@
     socket.onclose = null;
     socket.onmessage = null;
     s.socket = null;
+    resendPending(s, socket);
     try {
       socket.close(4000, "keepalive unanswered");
     } catch (_) {
@@ -537,18 +685,32 @@
     scheduleReconnect(s);
   }
 
+  // A message that waited for its push on a socket now gone may or may not
+  // have been stored: sending it again under its key stores it once.
+  function resendPending(s, socket) {
+    if (s.sending && s.sending.socket === socket) sendByPut(s, s.sending);
+  }
+
   // A page cannot see why a WebSocket handshake failed. The REST API
-  // answers the same token and room the same way, so ask it: a 401/403
-  // stops the reconnecting; anything else (the server is down) goes to the
-  // backoff as before.
+  // answers the same token and room the same way, so ask it: a 4xx that a
+  // retry cannot change (an invalid room, a refused token) stops the
+  // reconnecting, with the server's message; a network error, a 5xx, 408
+  // or 429 goes to the backoff.
   function probeThenReconnect(s) {
     requestJSON(apiURL("/users", { room_id: s.room })).then(
       () => {
-        if (s === session && !s.refused) scheduleReconnect(s);
+        if (s !== session || s.refused) return;
+        // The REST API lets a token pass for 30 s past its expiry (clock
+        // skew); a handshake refuses it at once. Retrying is no use.
+        if (auth && auth.exp && auth.exp * 1000 <= Date.now()) {
+          refuse(s, { status: 401, message: "the token expired at " + new Date(auth.exp * 1000).toLocaleString() });
+        } else {
+          scheduleReconnect(s);
+        }
       },
       (err) => {
         if (s !== session || s.refused) return;
-        if (isRefusal(err)) refuse(s, err);
+        if (isPermanent(err)) refuse(s, err);
         else scheduleReconnect(s);
       }
     );
@@ -576,7 +738,7 @@
     // line already says so: no banner.
     if (!s.historyLoaded) {
       loadLatest(s).catch((err) => {
-        if (isRefusal(err)) refuse(s, err);
+        if (isPermanent(err)) refuse(s, err);
       });
     }
   }
@@ -600,7 +762,11 @@
     if (frame.type === "pong") {
       // The keepalive's answer; onmessage has cleared its timer.
     } else if (frame.error) {
-      showError(frame.error.message || "Server error");
+      // Error frames answer this connection's own frames: while a message
+      // waits for its push, the error is its refusal.
+      const err = new Error(frame.error.message || "Server error");
+      if (s.sending && s.sending.socket === s.socket) sendFailed(s, s.sending, err);
+      else showError(err.message);
     } else if (frame.type === "join" || frame.type === "leave") {
       // Deltas can be missed across reconnects; the server's list is the truth.
       scheduleMembersRefresh(s);
@@ -668,6 +834,16 @@
   }
 
   // ---- message list ----
+  //
+  // The list reads as chats do: it sits at the bottom, near the composer,
+  // and follows new messages while the reader is at the end; a reader who
+  // scrolled up stays where they are and gets a "new messages" button.
+  // Messages of one sender in a row are one run (the name once), and each
+  // day starts with a separator.
+
+  // Whether the view was at the end when last looked at (a scroll): a
+  // resize (the composer growing, a rotated phone) keeps it there.
+  let pinned = true;
 
   function isNearBottom() {
     const sc = el.scroller;
@@ -676,6 +852,8 @@
 
   function scrollToBottom() {
     el.scroller.scrollTop = el.scroller.scrollHeight;
+    pinned = true;
+    if (session) showJump(session, 0);
   }
 
   // Prepending older messages must not move what the reader is looking at.
@@ -686,20 +864,36 @@
     sc.scrollTop = sc.scrollHeight - fromBottom;
   }
 
+  // The jump button counts the messages that came below the view.
+  function showJump(s, unseen) {
+    s.unseen = unseen;
+    el.jump.hidden = unseen === 0;
+    el.jumpText.textContent = unseen === 1 ? "1 new message" : unseen + " new messages";
+  }
+
   // Adds messages from any source (history, catch-up, push, PUT reply),
   // once each, in id order.
   function addMessages(s, list) {
     const follow = isNearBottom();
+    const newestBefore = s.lastId;
     let ownAdded = false;
+    let unseen = 0;
     for (const msg of list) {
       if (!msg || typeof msg.id !== "string" || s.nodes.has(msg.id)) continue;
       insertMessage(s, msg);
       if (msg.id > s.lastId) s.lastId = msg.id;
-      if (msg.user_id === userId) ownAdded = true;
+      if (msg.user_id === userId) {
+        ownAdded = true;
+        // The push of what the composer is sending: the server has it.
+        if (s.sending && msg.message === s.sending.text) sendDone(s, s.sending);
+      } else if (newestBefore && msg.id > newestBefore) {
+        unseen++;
+      }
     }
     // Follow the conversation only if the reader was already at the end,
     // or just sent something themselves.
     if (follow || ownAdded) scrollToBottom();
+    else if (unseen > 0) showJump(s, s.unseen + unseen);
   }
 
   function insertMessage(s, msg) {
@@ -709,6 +903,10 @@
     el.messages.insertBefore(node, next);
     s.ids.splice(index, 0, msg.id);
     s.nodes.set(msg.id, node);
+    // Its run and day depend on the message before it, and the next
+    // one's on it.
+    decorate(s, index);
+    decorate(s, index + 1);
   }
 
   // Binary search: where id goes in the ascending array ids.
@@ -723,12 +921,27 @@
     return lo;
   }
 
+  // A message is a row: a day separator (shown on a day's first message)
+  // and the bubble, whose name and time are hidden from sight (not from
+  // screen readers) when it continues its sender's run.
   function renderMessage(msg) {
     const item = document.createElement("li");
     item.className = "message";
     if (msg.user_id === userId) item.classList.add("own");
     item.dataset.id = msg.id;
+    // Who the run belongs to: a new name starts a new run too.
+    item.dataset.sender = String(msg.user_id) + "\n" + String(msg.name || "");
+    const when = new Date(Number(msg.timestamp));
+    const dated = !Number.isNaN(when.getTime()) && Number(msg.timestamp) > 0;
+    item.dataset.ts = dated ? String(when.getTime()) : "";
 
+    const day = document.createElement("div");
+    day.className = "day";
+    day.setAttribute("role", "separator");
+    day.hidden = true;
+
+    const bubble = document.createElement("div");
+    bubble.className = "bubble";
     const meta = document.createElement("div");
     meta.className = "meta";
     const name = document.createElement("span");
@@ -736,25 +949,136 @@
     name.textContent = msg.name || msg.user_id || "anonymous";
     const time = document.createElement("time");
     time.className = "time";
-    const when = new Date(Number(msg.timestamp));
-    if (!Number.isNaN(when.getTime())) {
+    if (dated) {
       time.dateTime = when.toISOString();
-      time.title = when.toLocaleString();
       time.textContent = formatTime(when);
+      bubble.title = when.toLocaleString();
     }
     meta.append(name, " ", time);
 
     const text = document.createElement("div");
     text.className = "text";
-    text.textContent = msg.message == null ? "" : String(msg.message);
+    text.append(linkify(msg.message == null ? "" : String(msg.message)));
 
-    item.append(meta, text);
+    bubble.append(meta, text);
+    item.append(day, bubble);
     return item;
+  }
+
+  // decorate sets the day separator and the run of the message at index
+  // from the one before it.
+  function decorate(s, index) {
+    if (index >= s.ids.length) return;
+    const node = s.nodes.get(s.ids[index]);
+    const prev = index > 0 ? s.nodes.get(s.ids[index - 1]) : null;
+    const ts = node.dataset.ts ? Number(node.dataset.ts) : NaN;
+    const prevTs = prev && prev.dataset.ts ? Number(prev.dataset.ts) : NaN;
+    const day = node.querySelector(".day");
+    const newDay = !Number.isNaN(ts) && (Number.isNaN(prevTs) || dayKey(new Date(ts)) !== dayKey(new Date(prevTs)));
+    day.hidden = !newDay;
+    day.textContent = newDay ? dayLabel(new Date(ts), new Date()) : "";
+    const continued =
+      prev !== null &&
+      !newDay &&
+      prev.dataset.sender === node.dataset.sender &&
+      ts - prevTs >= 0 &&
+      ts - prevTs < GROUP_GAP_MS;
+    node.classList.toggle("continued", continued);
+  }
+
+  function dayKey(date) {
+    return date.getFullYear() * 10000 + date.getMonth() * 100 + date.getDate();
+  }
+
+  // "Today", "Yesterday", or the date in the reader's language (the year
+  // only when it is not this one).
+  function dayLabel(date, now) {
+    const yesterday = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 1);
+    if (dayKey(date) === dayKey(now)) return "Today";
+    if (dayKey(date) === dayKey(yesterday)) return "Yesterday";
+    const opts = { weekday: "long", day: "numeric", month: "long" };
+    if (date.getFullYear() !== now.getFullYear()) opts.year = "numeric";
+    return date.toLocaleDateString(undefined, opts);
+  }
+
+  // At midnight "Today" becomes "Yesterday": the separators are named again.
+  function scheduleRelabel(s) {
+    const now = new Date();
+    const midnight = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+    s.relabelTimer = setTimeout(() => {
+      if (s !== session) return;
+      for (let i = 0; i < s.ids.length; i++) decorate(s, i);
+      scheduleRelabel(s);
+    }, midnight - now + 1000);
   }
 
   function formatTime(date) {
     const pad = (n) => String(n).padStart(2, "0");
     return pad(date.getHours()) + ":" + pad(date.getMinutes());
+  }
+
+  // ---- links ----
+  //
+  // Web addresses in a message become links, built as elements with
+  // textContent (never markup). Only http and https: "javascript:",
+  // "data:" and look-alikes stay text. A candidate starts at a word's start
+  // with the scheme (any case) and runs to a space or a character that
+  // cannot be in one; punctuation that ends a sentence is not part of it.
+  const LINK_CANDIDATE = /\bhttps?:\/\/[^\s<>"]+/giu;
+  const LINK_TRAILING = ".,:;!?'\"*_~";
+  const LINK_CLOSERS = new Map([
+    [")", "("],
+    ["]", "["],
+    ["}", "{"],
+  ]);
+
+  function linkify(text) {
+    const out = document.createDocumentFragment();
+    let done = 0;
+    for (const match of text.matchAll(LINK_CANDIDATE)) {
+      const raw = trimLinkEnd(match[0]);
+      const href = linkHref(raw);
+      if (!href) continue;
+      out.append(text.slice(done, match.index));
+      const a = document.createElement("a");
+      a.href = href;
+      a.textContent = raw;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      out.append(a);
+      done = match.index + raw.length;
+    }
+    out.append(text.slice(done));
+    return out;
+  }
+
+  // trimLinkEnd drops trailing sentence punctuation, and a closing bracket
+  // that closes none opened in the link ("(see …/wiki/Go_(lang))").
+  function trimLinkEnd(raw) {
+    let end = raw.length;
+    for (;;) {
+      const ch = raw[end - 1];
+      const opener = LINK_CLOSERS.get(ch);
+      const head = raw.slice(0, end);
+      if (LINK_TRAILING.includes(ch) || (opener && head.split(opener).length < head.split(ch).length)) {
+        end--;
+        continue;
+      }
+      return head;
+    }
+  }
+
+  // linkHref is the address a candidate links to, or "" when it is not an
+  // http or https URL with a host.
+  function linkHref(raw) {
+    let url;
+    try {
+      url = new URL(raw);
+    } catch (_) {
+      return "";
+    }
+    if ((url.protocol !== "http:" && url.protocol !== "https:") || !url.hostname) return "";
+    return url.href;
   }
 
   // ---- members ----
@@ -807,48 +1131,101 @@
   }
 
   // ---- sending ----
+  //
+  // What is typed stays in the composer until the server has the message,
+  // and stays on any failure, to be sent again: the page never loses a
+  // text. A message goes on the WebSocket when there is one and its frame
+  // fits, else by PUT; either way under an idempotency key of its own, so
+  // that sending it again by PUT (the socket closed, or no answer came)
+  // stores it once.
 
   function updateComposer() {
-    el.send.disabled =
-      el.input.value.trim() === "" || Boolean(session && (session.sending || session.refused));
+    el.send.disabled = isBlank(el.input.value) || Boolean(session && (session.sending || session.refused));
     // Grow with the text up to the CSS max-height, then scroll.
     el.input.style.height = "auto";
     el.input.style.height = el.input.scrollHeight + "px";
   }
 
-  async function sendMessage() {
+  function sendMessage() {
     const s = session;
+    if (!s || s.sending || s.refused) return;
     const text = el.input.value.trim();
-    if (!s || !text || s.sending || s.refused) return;
-
-    const frame = JSON.stringify({ action: "sendmessage", text: text, name: s.name });
-    if (s.socket && s.socket.readyState === WebSocket.OPEN && utf8.encode(frame).length <= MAX_FRAME_BYTES) {
-      // The server pushes the message back to us; it is shown then.
-      s.socket.send(frame);
-      clearInput();
+    if (isBlank(text)) return;
+    const problem = textProblem(text);
+    if (problem) {
+      showSendError(problem); // and the text stays, to be shortened
       return;
     }
+    const pending = { text: text, key: "web-" + randomHex(12), socket: null, timer: 0 };
+    s.sending = pending;
+    updateComposer();
 
-    // No live socket, or a frame too large for one: send over HTTP and show
-    // the stored message from the reply (its push, if any, is the same id).
-    s.sending = true;
-    el.send.disabled = true;
+    const frame = JSON.stringify({ action: "sendmessage", text: text, name: s.name, idempotency_key: pending.key });
+    if (s.socket && s.socket.readyState === WebSocket.OPEN && byteLength(frame) <= MAX_FRAME_BYTES) {
+      // Done when its push comes back (addMessages); failed on an error
+      // frame (handleFrame); sent again by PUT if the socket closes first
+      // or nothing comes back in time.
+      pending.socket = s.socket;
+      s.socket.send(frame);
+      pending.timer = setTimeout(() => sendByPut(s, pending), SEND_CONFIRM_MS);
+      return;
+    }
+    sendByPut(s, pending);
+  }
+
+  // The stored message comes back in the reply (its push, if any, has the
+  // same id).
+  async function sendByPut(s, pending) {
+    clearTimeout(pending.timer);
+    pending.socket = null;
+    if (s !== session || s.sending !== pending) return;
     try {
       const body = await requestJSON(config.api, {
         method: "PUT",
         headers: { "Content-Type": "application/json" },
         // With a token the server knows the user: no user_id.
-        body: JSON.stringify({ room_id: s.room, text: text, user_id: auth ? undefined : userId, name: s.name }),
+        body: JSON.stringify({
+          room_id: s.room,
+          text: pending.text,
+          user_id: auth ? undefined : userId,
+          name: s.name,
+          idempotency_key: pending.key,
+        }),
       });
       if (s !== session) return;
       if (body.message) addMessages(s, [body.message]);
-      if (el.input.value.trim() === text) clearInput();
+      sendDone(s, pending);
     } catch (err) {
-      reportFor(s)(err); // the text stays in the box to retry
-    } finally {
-      s.sending = false;
-      updateComposer();
+      sendFailed(s, pending, err);
     }
+  }
+
+  // The server has the message: the composer empties, unless the user
+  // has typed something else meanwhile.
+  function sendDone(s, pending) {
+    if (s.sending !== pending) return;
+    clearTimeout(pending.timer);
+    s.sending = null;
+    if (el.input.value.trim() === pending.text) clearInput();
+    else updateComposer();
+    // Why an earlier message was not sent is old news now.
+    if (!el.error.hidden && el.errorText.textContent === lastSendError) hideError();
+  }
+
+  // The last "not sent" shown, so that a send that works can take it away.
+  let lastSendError = "";
+  function showSendError(message) {
+    lastSendError = message;
+    showError(message);
+  }
+
+  function sendFailed(s, pending, err) {
+    if (s !== session || s.sending !== pending) return;
+    clearTimeout(pending.timer);
+    s.sending = null;
+    updateComposer();
+    if (isRefusal(err)) refuse(s, err);
+    else showSendError("Message not sent: " + err.message);
   }
 
   function clearInput() {
@@ -861,13 +1238,21 @@
 
   el.joinForm.addEventListener("submit", (event) => {
     event.preventDefault();
-    const room = el.room.value.trim();
-    const name = el.name.value.trim();
-    if (!room || !name) {
-      showError("Please enter a room and a display name.");
+    const roomOK = checkRoomField();
+    const nameOK = checkNameField();
+    if (!roomOK || !nameOK) {
+      (roomOK ? el.name : el.room).focus();
       return;
     }
-    join(room, name);
+    hideError();
+    join(el.room.value.trim(), el.name.value.trim());
+  });
+  // A field that said what is wrong says so again as it is fixed.
+  el.room.addEventListener("input", () => {
+    if (el.room.hasAttribute("aria-invalid")) checkRoomField();
+  });
+  el.name.addEventListener("input", () => {
+    if (el.name.hasAttribute("aria-invalid")) checkNameField();
   });
 
   el.composer.addEventListener("submit", (event) => {
@@ -884,6 +1269,19 @@
       sendMessage();
     }
   });
+
+  el.scroller.addEventListener("scroll", () => {
+    pinned = isNearBottom();
+    if (pinned && session && session.unseen) showJump(session, 0);
+  });
+  el.jump.addEventListener("click", scrollToBottom);
+  // The view shrinks as the composer grows (or the window does): one that
+  // was at the end stays there.
+  if (typeof ResizeObserver === "function") {
+    new ResizeObserver(() => {
+      if (pinned) el.scroller.scrollTop = el.scroller.scrollHeight;
+    }).observe(el.scroller);
+  }
 
   el.loadOlder.addEventListener("click", loadOlder);
   el.leave.addEventListener("click", leave);
@@ -905,10 +1303,13 @@
   }
 
   // A reload of a room URL rejoins directly when we already know the name
-  // (a token's name counts).
+  // (a token's name counts). A room or name in the URL or storage that the
+  // server would refuse opens the form instead, saying what is wrong.
   const savedName = auth && auth.name ? auth.name : storageGet("chat.name");
   if (config.room && config.room.trim() && savedName) {
-    join(config.room.trim(), savedName);
+    showJoinForm();
+    const roomOK = checkRoomField();
+    if (checkNameField() && roomOK) join(config.room.trim(), el.name.value.trim());
   } else {
     showJoinForm();
   }
