@@ -137,11 +137,14 @@ func isRedirect(status int) bool {
 }
 
 // undocumented reports whether errs say that the document has no such path
-// or no such method on it.
+// or no such method on it. A path whose parameter does not match (an empty
+// connection id) is no such path either: the server's router does not
+// match it.
 func undocumented(errs []*verrors.ValidationError) bool {
 	for _, e := range errs {
 		if e.ValidationSubType == helpers.ValidationMissingOperation ||
-			e.ValidationType == helpers.PathValidation && e.ValidationSubType == helpers.ValidationMissing {
+			e.ValidationType == helpers.PathValidation && e.ValidationSubType == helpers.ValidationMissing ||
+			e.ValidationType == helpers.ParameterValidation && e.ValidationSubType == helpers.ParameterValidationPath {
 			return true
 		}
 	}

@@ -47,6 +47,7 @@ func TestTransportJudgesExchanges(t *testing.T) {
 		{"a push field the original client routes by", "GET", "/chat?room_id=lobby", 200, `{"messages":[` + strings.Replace(goodMessage, `"name":"Ada"`, `"name":"Ada","command":"x"`, 1) + `]}`, true, "the 200 answer does not match"},
 		{"an error code nobody knows", "GET", "/chat", 400, `{"error":{"code":"oops","message":"x"}}`, true, "the 400 answer does not match"},
 		{"an undocumented status", "GET", "/chat?room_id=lobby", 418, `{"error":{"code":"invalid","message":"x"}}`, true, "the 418 answer does not match"},
+		{"a path without its parameter", "GET", "/@connections/", 404, `{"error":{"code":"not_found","message":"page not found"}}`, true, ""},
 		{"what the document leaves out", "GET", "/debug/pprof/heap", 200, `profile`, false, ""},
 		{"an unclean path redirected", "GET", "/chat/../chat/x", 307, ``, false, ""},
 		{"no CORS header", "GET", "/chat?room_id=lobby", 200, `{"messages":[]}`, false, "Access-Control-Allow-Origin"},
