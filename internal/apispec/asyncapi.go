@@ -44,12 +44,15 @@ func FrameChecker() ([]string, error) {
 // checks the frames of the file at path against it (check.mjs says how).
 // It returns the checker's report, and an error when the document or a
 // frame fails.
-func CheckFrames(path string) (string, error) {
+func CheckFrames(path string) (string, error) { return runChecker("--frames", path) }
+
+// runChecker runs check.mjs with args.
+func runChecker(args ...string) (string, error) {
 	argv, err := FrameChecker()
 	if err != nil {
 		return "", err
 	}
-	out, err := exec.Command(argv[0], append(argv[1:], "--frames", path)...).CombinedOutput()
+	out, err := exec.Command(argv[0], append(argv[1:], args...)...).CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out)
 	}

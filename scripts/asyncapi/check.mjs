@@ -35,6 +35,8 @@ for (let i = 2; i < process.argv.length; i += 2) {
 
 const failures = [];
 const fail = (msg) => failures.push(msg);
+let checked = 0; // frames checked
+const seen = {}; // frames by kind
 
 const { document, diagnostics } = await new Parser().parse(readFileSync(args.doc, 'utf8'));
 for (const d of diagnostics) {
@@ -99,8 +101,6 @@ function matches(side, payload) {
   return { ok, why };
 }
 
-let checked = 0;
-const seen = {};
 if (args.frames) {
   const lines = readFileSync(args.frames, 'utf8').split('\n').filter((l) => l.trim() !== '');
   for (const [i, line] of lines.entries()) {
@@ -146,7 +146,7 @@ report();
 
 function report() {
   const kinds = Object.entries(seen).map(([k, n]) => `${k}: ${n}`).join(', ');
-  console.log(`asyncapi: ${args.doc} parsed; ${checked} frames checked${kinds ? ` (${kinds})` : ''}`);
+  console.log(`asyncapi: ${args.doc} ${document ? 'parsed' : 'did not parse'}; ${checked} frames checked${kinds ? ` (${kinds})` : ''}`);
   for (const f of failures) console.log(`FAIL ${f}`);
   process.exit(failures.length > 0 ? 1 : 0);
 }
