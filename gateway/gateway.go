@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -247,8 +248,8 @@ func New(cfg Config) *Gateway {
 		g.mocks[key] = []byte(frame)
 	}
 	g.mux.HandleFunc(cfg.WebSocketPath, g.serveWebSocket)
-	g.mux.HandleFunc("/@connections/{id}", g.serveManagement)
-	g.mux.HandleFunc("/"+cfg.Stage+"/@connections/{id}", g.serveManagement)
+	g.mux.HandleFunc(managementPath, g.serveManagement)
+	g.mux.HandleFunc("/"+cfg.Stage+managementPath, g.serveManagement)
 	for _, resource := range g.resources() {
 		g.mux.HandleFunc(resource, g.serveREST)
 		g.mux.HandleFunc(resource+"/", g.serveREST)
@@ -279,6 +280,39 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.serveRec
 func (g *Gateway) Close() {
 	g.hub.closeAll()
 	g.hub.live.Wait()
+}
+
+// managementPath is where the Management API answers, at the root and
+// under the stage.
+const managementPath = "/@connections/{id}"
+
+// managementMethods are the Management API's operations: PostToConnection,
+// GetConnection, DeleteConnection.
+var managementMethods = []string{http.MethodPost, http.MethodGet, http.MethodDelete}
+
+// Routes lists the requests the gateway answers other than with "no such
+// route", as "METHOD /path" ({id} stands for a connection id): each REST
+// method and the CORS preflight of each resource, with and without a
+// trailing slash; the WebSocket handshake; the Management API at the root
+// and under the stage. docs/openapi.yaml documents every one
+// (cmd/chatapp's TestOpenAPIRoutes).
+func (g *Gateway) Routes() []string {
+	var out []string
+	for _, resource := range g.resources() {
+		for _, path := range []string{resource, resource + "/"} {
+			for _, method := range append(g.methods(resource), http.MethodOptions) {
+				out = append(out, method+" "+path)
+			}
+		}
+	}
+	out = append(out, http.MethodGet+" "+g.cfg.WebSocketPath)
+	for _, path := range []string{managementPath, "/" + g.cfg.Stage + managementPath} {
+		for _, method := range managementMethods {
+			out = append(out, method+" "+path)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // resources lists the REST resources configured, without methods.

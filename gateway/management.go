@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
@@ -83,7 +84,7 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		w.Header().Set("Allow", "POST, GET, DELETE")
+		w.Header().Set("Allow", strings.Join(managementMethods, ", "))
 		writeAWSError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "method not allowed")
 	}
 }

@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 scripts/dynamodb-local.sh
 scripts/rie.sh
 scripts/cfn-spec.sh
+scripts/asyncapi.sh
 scripts/chromium.sh
 scripts/mono.sh

@@ -250,7 +250,7 @@ func TestAuthGoClient(t *testing.T) {
 	api, ws := client.LocalURLs(s.URL)
 	ctx, cancel := contextWithTimeout()
 	defer cancel()
-	c, err := client.Dial(ctx, client.Config{APIURL: api, WebSocketURL: ws, Room: "lobby", Token: devToken(t, chatapp.Identity{UserID: "ada", Name: "Ada"})})
+	c, err := client.Dial(ctx, client.Config{APIURL: api, WebSocketURL: ws, Room: "lobby", Token: devToken(t, chatapp.Identity{UserID: "ada", Name: "Ada"}), HTTPClient: specClient(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestAuthGoClient(t *testing.T) {
 	}
 
 	// Without a token the server refuses, and the error says so.
-	_, err = client.Dial(ctx, client.Config{APIURL: api, WebSocketURL: ws, Room: "lobby", UserID: "ada"})
+	_, err = client.Dial(ctx, client.Config{APIURL: api, WebSocketURL: ws, Room: "lobby", UserID: "ada", HTTPClient: specClient(nil)})
 	if chatapp.ErrorCode(err) != chatapp.EUNAUTHORIZED {
 		t.Errorf("Dial without a token: %v, want code %s", err, chatapp.EUNAUTHORIZED)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/internal/apispec"
 )
 
 // short are HTTP limits far below the tests' waits, so that a test sees
@@ -98,11 +100,17 @@ func TestSlowRequestsAreCutOff(t *testing.T) {
 		t.Run(route, func(t *testing.T) {
 			method, path, _ := strings.Cut(route, " ")
 			conn := rawConn(t, s.URL)
-			fmt.Fprintf(conn, "%s %s HTTP/1.1\r\nHost: chat\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n", method, path)
+			raw := fmt.Sprintf("%s %s HTTP/1.1\r\nHost: chat\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n", method, path)
+			io.WriteString(conn, raw)
 			dripBody(t, conn, 1000, 50*time.Millisecond)
 			got := readUntilClosed(t, conn, route)
-			if route == "PUT /chat" && !strings.HasPrefix(string(got), "HTTP/1.1 408 ") {
-				t.Errorf("answer %q, want 408", truncate(got))
+			if route == "PUT /chat" {
+				resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(got)), nil)
+				if err != nil || resp.StatusCode != http.StatusRequestTimeout {
+					t.Fatalf("answer %q (%v), want 408", truncate(got), err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				apispec.CheckRaw(t, raw, resp, body)
 			}
 		})
 	}
@@ -171,7 +179,8 @@ func TestLargeHeadersRefused(t *testing.T) {
 func TestRESTBodyLimitIsTheFunctions(t *testing.T) {
 	s := startServer(t, ServeConfig{})
 	conn := rawConn(t, s.URL)
-	fmt.Fprintf(conn, "PUT /chat HTTP/1.1\r\nHost: chat\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", handler.MaxBodyBytes+1)
+	raw := fmt.Sprintf("PUT /chat HTTP/1.1\r\nHost: chat\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", handler.MaxBodyBytes+1)
+	io.WriteString(conn, raw)
 	conn.SetReadDeadline(time.Now().Add(waitTimeout))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
@@ -184,6 +193,7 @@ func TestRESTBodyLimitIsTheFunctions(t *testing.T) {
 	if code := checkErrorBody(t, "413", body); code != chatapp.ETOOLARGE {
 		t.Errorf("code %q, want %q", code, chatapp.ETOOLARGE)
 	}
+	apispec.CheckRaw(t, raw, resp, body)
 }
 
 // TestMaxConnectionsServe: past Limits.Connections a handshake gets 503

@@ -65,7 +65,7 @@ func TestChatTerminal(t *testing.T) {
 	// server closes: http.Server.Shutdown waits 5 s for a connection
 	// dialed but never used, which a transport leaves when requests race.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	ccfg.HTTPClient = &http.Client{Transport: tr}
+	ccfg.HTTPClient = specClient(&http.Client{Transport: tr})
 	t.Cleanup(tr.CloseIdleConnections)
 	ctx, cancel := contextWithTimeout()
 	defer cancel()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/client"
+	"github.com/chatapp-dev/chatapp/internal/apispec"
 )
 
 // dialClient connects a client.Client to the server at base with fast
@@ -35,6 +36,7 @@ func dialClient(t *testing.T, base string, cfg client.Config) *client.Client {
 
 func tryDialClient(base string, cfg client.Config) (*client.Client, error) {
 	cfg.APIURL, cfg.WebSocketURL = client.LocalURLs(base)
+	cfg.HTTPClient = specClient(cfg.HTTPClient)
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff = 10 * time.Millisecond
 	}
@@ -44,6 +46,28 @@ func tryDialClient(base string, cfg client.Config) (*client.Client, error) {
 	ctx, cancel := contextWithTimeout()
 	defer cancel()
 	return client.Dial(ctx, cfg)
+}
+
+// clientTransport is the REST and handshake transport of the clients that
+// tests dial without one of their own.
+var clientTransport = http.DefaultTransport.(*http.Transport).Clone()
+
+// libraryHTTP, as a Config's HTTPClient, has tryDialClient leave the
+// client its own default HTTP client, unchecked: for a test of that client.
+var libraryHTTP = new(http.Client)
+
+// specClient wraps c's transport (nil: a client of clientTransport) so that
+// its exchanges are checked against docs/openapi.yaml (apispec.Watch).
+func specClient(c *http.Client) *http.Client {
+	switch c {
+	case libraryHTTP:
+		return nil
+	case nil:
+		return &http.Client{Transport: &apispec.Transport{Base: clientTransport}, Timeout: 3 * waitTimeout}
+	}
+	wrapped := *c
+	wrapped.Transport = &apispec.Transport{Base: c.Transport}
+	return &wrapped
 }
 
 // recorder drains a client's events into a list that a test waits on.
@@ -557,7 +581,8 @@ func TestClientCloseLeaksNothing(t *testing.T) {
 	httpClient.CloseIdleConnections()
 	base := runtime.NumGoroutine()
 
-	c := dialClient(t, s.URL, client.Config{Room: "leak", UserID: "u", Presence: true})
+	// The client's own HTTP client, whose idle connections Close closes.
+	c := dialClient(t, s.URL, client.Config{Room: "leak", UserID: "u", Presence: true, HTTPClient: libraryHTTP})
 	r := record(t, "u", c)
 	putMessage(t, s.URL, "leak", "x", "X", "hello")
 	r.waitText("hello")
@@ -569,7 +594,7 @@ func TestClientCloseLeaksNothing(t *testing.T) {
 	s2 := startServer(t, ServeConfig{})
 	httpClient.CloseIdleConnections()
 	base = runtime.NumGoroutine()
-	c = dialClient(t, s2.URL, client.Config{Room: "leak", UserID: "u"})
+	c = dialClient(t, s2.URL, client.Config{Room: "leak", UserID: "u", HTTPClient: libraryHTTP})
 	r = record(t, "u", c)
 	// (A push first: the race detector otherwise sees the gateway's
 	// sockets.Add of this connection racing its Close's sockets.Wait.)

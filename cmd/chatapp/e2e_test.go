@@ -434,6 +434,7 @@ func testPresence(t *testing.T, cfg ServeConfig) {
 func TestManagementAPI(t *testing.T) {
 	s := startServer(t, ServeConfig{})
 	c := dial(t, s.URL, "target", "user_id=t&room_id=mgmt&")
+	c.notChat() // it gets the arbitrary frames posted below
 	peer := dial(t, s.URL, "peer", "user_id=p&room_id=mgmt&")
 	users := getUsers(t, s.URL, "mgmt")
 	if len(users) != 2 || users[0].UserID != "t" {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/chatapp-dev/chatapp/internal/apispec"
 )
 
 // TestBadHandshakesLeaveNoTrace: requests to /ws with the Upgrade and
@@ -30,7 +32,8 @@ func TestBadHandshakesLeaveNoTrace(t *testing.T) {
 	} {
 		conn := rawConn(t, s.URL)
 		conn.SetDeadline(time.Now().Add(waitTimeout))
-		fmt.Fprintf(conn, "%s\r\nHost: chat\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n%s\r\n", c.line, c.headers)
+		raw := fmt.Sprintf("%s\r\nHost: chat\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n%s\r\n", c.line, c.headers)
+		io.WriteString(conn, raw)
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -40,6 +43,7 @@ func TestBadHandshakesLeaveNoTrace(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", c.name, resp.StatusCode, body, c.status)
 		}
 		checkErrorBody(t, c.name, body)
+		apispec.CheckRaw(t, raw, resp, body)
 	}
 	putMessage(t, s.URL, "hs", "u", "U", "after the bad handshakes")
 	if m := watcher.nextMap(); m["message"] != "after the bad handshakes" {

@@ -15,10 +15,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/chatapp-dev/chatapp/internal/apispec"
 )
 
 // waitTimeout bounds every single wait of these tests: a frame, a close, a
@@ -91,13 +94,19 @@ func startServer(t *testing.T, cfg ServeConfig) *testServer {
 		ts.close(t)
 		lw.stop()
 	})
+	apispec.Watch(t, ts.URL)
 	return ts
 }
 
 func wsURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") }
 
 // httpClient is used for every REST call; its timeout bounds each request.
-var httpClient = &http.Client{Timeout: 3 * waitTimeout}
+// Its transport checks each exchange with a server a test started against
+// docs/openapi.yaml (apispec.Watch), as wsHTTPClient does for handshakes.
+var httpClient = &http.Client{Timeout: 3 * waitTimeout, Transport: &apispec.Transport{}}
+
+// wsHTTPClient makes the WebSocket handshakes of dial.
+var wsHTTPClient = &http.Client{Transport: &apispec.Transport{}}
 
 // response is a REST answer, read whole.
 type response struct {
@@ -325,7 +334,20 @@ type wsClient struct {
 	conn   *websocket.Conn
 	frames chan frame
 	closed chan struct{} // closed when the reader stops
+	// log records the frames sent and received, and the server's close
+	// code, for the AsyncAPI check (TestMain, TestAsyncAPIFrames); nil
+	// records nothing.
+	log atomic.Pointer[apispec.FrameLog]
 }
+
+// seenFrames holds frames of every kind that the tests' WebSockets met
+// with a watched server (apispec.Watch); TestMain checks them against
+// docs/asyncapi.yaml.
+var seenFrames apispec.FrameLog
+
+// notChat stops recording c's frames: for a test that posts arbitrary
+// frames through the Management API, which are not the chat's.
+func (c *wsClient) notChat() { c.log.Store(nil) }
 
 // dial connects to the WebSocket API with the raw query string q, as the
 // original client builds it, and fails the test if the handshake fails.
@@ -339,7 +361,11 @@ func dial(t testing.TB, base, name, q string) *wsClient {
 		}
 		t.Fatalf("dial %s ?%s: %v %s", name, q, err, body)
 	}
-	return newWSClient(t, name, c)
+	wc := newWSClient(t, name, c)
+	if apispec.Watched(base) {
+		wc.log.Store(&seenFrames)
+	}
+	return wc
 }
 
 func tryDial(t testing.TB, base, q string) (*websocket.Conn, *http.Response, error) {
@@ -350,7 +376,7 @@ func tryDial(t testing.TB, base, q string) (*websocket.Conn, *http.Response, err
 	if q != "" {
 		u += "?" + q
 	}
-	return websocket.Dial(ctx, u, nil)
+	return websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: wsHTTPClient})
 }
 
 func newWSClient(t testing.TB, name string, conn *websocket.Conn) *wsClient {
@@ -360,6 +386,14 @@ func newWSClient(t testing.TB, name string, conn *websocket.Conn) *wsClient {
 		defer close(c.closed)
 		for {
 			typ, data, err := conn.Read(context.Background())
+			if log := c.log.Load(); log != nil {
+				switch status := websocket.CloseStatus(err); {
+				case err == nil && typ == websocket.MessageText:
+					log.Server(data)
+				case status != -1:
+					log.ServerClose(int(status))
+				}
+			}
 			c.frames <- frame{typ, data, err}
 			if err != nil {
 				return
@@ -455,6 +489,9 @@ func (c *wsClient) write(typ websocket.MessageType, data []byte) {
 	defer cancel()
 	if err := c.conn.Write(ctx, typ, data); err != nil {
 		c.t.Fatalf("%s: write: %v", c.name, err)
+	}
+	if log := c.log.Load(); log != nil && typ == websocket.MessageText {
+		log.Client(data)
 	}
 }
 

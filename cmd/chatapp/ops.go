@@ -22,6 +22,14 @@ const healthTimeout = 2 * time.Second
 // read of one row at most, whatever the room holds.
 const healthRoom = "_healthz"
 
+// The operator's endpoints. docs/openapi.yaml documents /healthz and
+// /metrics (TestOpenAPIRoutes); pprof is a diagnostic, not the API.
+const (
+	healthPath  = "/healthz"
+	metricsPath = "/metrics"
+	pprofPath   = "/debug/pprof/"
+)
+
 // opsRoutes serves the operator's endpoints beside the gateway: /healthz
 // always, /metrics with metrics (not nil), /debug/pprof/ with pprof. Their
 // errors are JSON as the APIs' are: promhttp's and pprof's plain-text
@@ -29,12 +37,12 @@ const healthRoom = "_healthz"
 func opsRoutes(api http.Handler, messages chatapp.MessageStore, functions func() error, m *metrics.Metrics, withPprof bool, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
-	mux.Handle("/healthz", healthHandler(messages, functions, logger))
+	mux.Handle(healthPath, healthHandler(messages, functions, logger))
 	if m != nil {
-		mux.Handle("/metrics", httperror.JSON(m.Handler()))
+		mux.Handle(metricsPath, httperror.JSON(m.Handler()))
 	}
 	if withPprof {
-		mux.Handle("/debug/pprof/", loopbackOnly(httperror.JSON(pprofHandler())))
+		mux.Handle(pprofPath, loopbackOnly(httperror.JSON(pprofHandler())))
 	}
 	return mux
 }

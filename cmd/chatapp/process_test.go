@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/chatapp-dev/chatapp/internal/apispec"
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
 	"github.com/chatapp-dev/chatapp/internal/gobuild"
 )
@@ -27,6 +28,9 @@ var binDir string
 func TestMain(m *testing.M) {
 	code := dynamolocal.Main(m)
 	stopSharedBrowser()
+	if checkSeenFrames() != 0 {
+		code = 1
+	}
 	for _, dir := range []string{binDir, bootstrap.dir, unityBuild.dir} {
 		if dir != "" {
 			os.RemoveAll(dir)
@@ -165,6 +169,7 @@ func startCommand(t *testing.T, cmd *exec.Cmd) *process {
 		if !strings.HasPrefix(p.url, "http://127.0.0.1:") || strings.HasSuffix(p.url, ":0") {
 			t.Fatalf("serving on %q, want http://127.0.0.1:PORT", p.url)
 		}
+		apispec.Watch(t, p.url)
 	case <-p.exited:
 		t.Fatalf("chatapp exited before serving: %v\n%s", p.err, p.stderr.String())
 	case <-time.After(2 * waitTimeout):

@@ -23,6 +23,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/auth"
+	"github.com/chatapp-dev/chatapp/internal/apispec"
 	"github.com/chatapp-dev/chatapp/internal/gobuild"
 )
 
@@ -200,6 +201,7 @@ func startServerOn(t *testing.T, cfg ServeConfig) *testServer {
 				ts.close(t)
 				lw.stop()
 			})
+			apispec.Watch(t, ts.URL)
 			return ts
 		}
 		if time.Now().After(deadline) {
