@@ -30,21 +30,11 @@ ifeq ($(RACE),)
 endif
 
 # Every fuzz target of every package, FUZZTIME each (`make fuzz FUZZTIME=1m`
-# to dig deeper). Targets are the test files' `func FuzzX(f *testing.F)`,
-# so a new one is run without editing this. Not under -race: it would slow
-# the fuzzer several times over, and `make test` runs the corpus under -race
-# anyway. Inputs that find nothing stay in the Go build cache; a failing one
-# is written to the package's testdata/fuzz/NAME/: fix the bug and commit
-# the file.
+# to dig deeper): scripts/fuzz.sh.
 FUZZTIME ?= 3s
 
 fuzz:
-	@set -e; for dir in $$(grep -ls '^func Fuzz[A-Za-z0-9_]*(f \*testing\.F)' $$(git ls-files '*_test.go' 2>/dev/null || find . -name '*_test.go') | xargs -n1 dirname | sort -u); do \
-		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(f \*testing\.F).*/\1/p' $$dir/*_test.go); do \
-			echo "fuzz ./$${dir#./} $$name for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$${dir#./}; \
-		done; \
-	done
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 vet: race
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
