@@ -37,7 +37,8 @@ type Options struct {
 	// CloseAtOnce closes each WebSocket right after the handshake.
 	CloseAtOnce bool
 	// Lifetime, when set, closes each WebSocket with 1001 that long after
-	// its handshake.
+	// the client's catch-up (the first GET /chat after its handshake), so
+	// that every connect completes however slow the machine is.
 	Lifetime time.Duration
 }
 
@@ -48,6 +49,9 @@ type Server struct {
 	Keepalives  atomic.Int64 // keepalive messages received
 	Pings       atomic.Int64 // WebSocket pings received (never answered)
 	wg          sync.WaitGroup
+
+	mu       sync.Mutex
+	caughtUp []chan struct{} // closed by the next GET /chat: the lifetimes of the sockets opened since start
 }
 
 // Start starts a server that behaves as opts say, stopped (its WebSockets
@@ -59,8 +63,20 @@ func Start(t testing.TB, opts Options) *Server {
 	mux.HandleFunc("GET /chat", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"messages":[]}`))
+		s.mu.Lock()
+		for _, c := range s.caughtUp {
+			close(c)
+		}
+		s.caughtUp = nil
+		s.mu.Unlock()
 	})
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		// Registered before the handshake answers, so that the catch-up
+		// that follows it cannot come first.
+		caughtUp := make(chan struct{})
+		s.mu.Lock()
+		s.caughtUp = append(s.caughtUp, caughtUp)
+		s.mu.Unlock()
 		conn, _, _, err := ws.UpgradeHTTP(r, w)
 		if err != nil {
 			return
@@ -71,7 +87,7 @@ func Start(t testing.TB, opts Options) *Server {
 			return
 		}
 		s.wg.Add(1)
-		go s.serve(conn, opts)
+		go s.serve(conn, opts, caughtUp)
 	})
 	s.Server = httptest.NewServer(mux)
 	t.Cleanup(func() {
@@ -85,7 +101,7 @@ func Start(t testing.TB, opts Options) *Server {
 // serve reads one WebSocket's frames until it ends: a ping is counted and
 // not answered, a close frame answered, a keepalive message counted and
 // answered as opts say; anything else is dropped.
-func (s *Server) serve(conn net.Conn, opts Options) {
+func (s *Server) serve(conn net.Conn, opts Options, caughtUp <-chan struct{}) {
 	defer s.wg.Done()
 	defer conn.Close()
 	var mu sync.Mutex // one frame written at a time: the lifetime's close comes from its timer
@@ -95,11 +111,21 @@ func (s *Server) serve(conn net.Conn, opts Options) {
 		return ws.WriteFrame(conn, f)
 	}
 	if opts.Lifetime > 0 {
-		timer := time.AfterFunc(opts.Lifetime, func() {
-			write(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusGoingAway, "going away")))
-			conn.Close()
-		})
-		defer timer.Stop()
+		ended := make(chan struct{})
+		defer close(ended)
+		go func() {
+			select {
+			case <-caughtUp:
+			case <-ended:
+				return
+			}
+			select {
+			case <-time.After(opts.Lifetime):
+				write(ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusGoingAway, "going away")))
+				conn.Close()
+			case <-ended:
+			}
+		}()
 	}
 	for _, f := range opts.Frames {
 		if write(ws.NewTextFrame(f)) != nil {
