@@ -3,7 +3,7 @@
 #   make test    run every test
 GO ?= go
 
-.PHONY: serve test vet fuzz race build clean deps
+.PHONY: serve test gotest vet fuzz race build clean deps
 
 serve:
 	$(GO) run ./cmd/chatapp serve
@@ -14,13 +14,19 @@ serve:
 # ones go test (and the binaries tests build, internal/gobuild) reuse.
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED 2>/dev/null)" = 1 ] && command -v "$$($(GO) env CC 2>/dev/null | cut -d' ' -f1)" >/dev/null && echo -race)
 
-# deps (downloads and installs, mostly waiting on the network) runs beside
-# vet (compiling, mostly CPU); each one's output is printed whole when it ends.
-# -parallel 4: the tests marked parallel (browsers, Unity harnesses, each
-# with its own server) mostly wait on timers, so four overlap on two cores.
+# Two things at a time: deps (downloads, mostly waiting on the network)
+# beside vet (compiling); then the tests (mostly waiting on timers and
+# sockets once compiled) beside the fuzzers. Where make can (GNU make 4),
+# each one's output is printed whole when it ends. -parallel 4: the tests
+# marked parallel (browsers, Unity harnesses, each with its own server)
+# mostly wait, so four overlap on two cores.
+SYNC := $(if $(filter output-sync,$(.FEATURES)),-Otarget)
+
 test:
-	@$(MAKE) --no-print-directory -j2 -Otarget deps vet
-	@$(MAKE) --no-print-directory fuzz
+	@$(MAKE) --no-print-directory -j2 $(SYNC) deps vet
+	@$(MAKE) --no-print-directory -j2 $(SYNC) gotest fuzz
+
+gotest:
 	$(GO) test $(RACE) -count=1 -parallel 4 ./...
 
 race:
