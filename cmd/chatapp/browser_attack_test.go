@@ -71,3 +71,30 @@ func TestBrowserServerRefusesName(t *testing.T) {
 		t.Errorf("after %d refused handshakes (%d REST probes) the page's state is %q, want refused with the server's message%s", ws, rest, state, ada.state())
 	}
 }
+
+// TestBrowserLinkTextReadsAsItsAddress: a link shows where it goes, left
+// to right. A right-to-left override (U+202E) before a link reverses it on
+// screen: "\u202Ehttps://evil.example/moc.lapyap//:sptth" reads
+// "https://paypal.com/elpmaxe.live//:sptth" and opens evil.example. The
+// first character of every link ("h" of https) must be drawn left of its
+// last.
+func TestBrowserLinkTextReadsAsItsAddress(t *testing.T) {
+	t.Parallel() // its own server and browser
+	srv := startServer(t, ServeConfig{})
+	browser := newBrowser(t)
+	ada := newTab(t, browser, "ada", srv.URL)
+	ada.join("bidi", "Ada")
+	putMessage(t, srv.URL, "bidi", "mallory", "Mallory", "Your invoice: \u202Ehttps://evil.example/moc.lapyap//:sptth")
+	putMessage(t, srv.URL, "bidi", "mallory", "Mallory", "\u2067https://evil.example/moc.lapyap\u2069 and https://evil.example/\u202Emoc.lapyap")
+	ada.waitJS("three links", `document.querySelectorAll("#messages a").length === 3`)
+	reversed := eval[[]string](ada, `Array.from(document.querySelectorAll("#messages a")).filter((a) => {
+		// The first and last characters drawn (not invisible format ones).
+		const node = a.firstChild, text = node.data, r = document.createRange();
+		const shown = [...text.matchAll(/\P{Cf}/gu)].map((m) => m.index);
+		const left = (i) => { r.setStart(node, i); r.setEnd(node, i + 1); return r.getBoundingClientRect().left; };
+		return left(shown[0]) >= left(shown[shown.length - 1]);
+	}).map((a) => a.textContent + " → " + a.href)`)
+	if len(reversed) > 0 {
+		t.Errorf("links drawn right to left, reading as another address than theirs: %q", reversed)
+	}
+}
