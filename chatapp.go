@@ -18,6 +18,13 @@ type MessageStore interface {
 	// the stored message has another text, the error is ECONFLICT (Replay).
 	CreateMessage(ctx context.Context, m *Message) error
 
+	// FindReplay answers m as CreateMessage would if m's idempotency key
+	// was used, without storing anything: ErrDuplicate with m filled, or
+	// ECONFLICT for another text. It returns nil when the key is unused
+	// (or m has none). A send refused by the rate limit still gets its
+	// replay: a client's retry of a stored message must not read as lost.
+	FindReplay(ctx context.Context, m *Message) error
+
 	// FindMessages returns one page of a room's history, oldest first.
 	FindMessages(ctx context.Context, filter MessageFilter) (MessagePage, error)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -58,8 +59,11 @@ func readmes(t *testing.T) []string {
 
 var (
 	// placeholder matches a repository left to be filled in: OWNER/REPO,
-	// <owner>/<repo>, {owner}/{repo}, :owner/:repo, in any case.
-	placeholder = regexp.MustCompile(`(?i)[<{:]?\bowner\b[>}]?/[<{:]?\brepo(sitory)?\b[>}]?`)
+	// <owner>/<repo>, {owner}/{repo}, :owner/:repo, any <x>/<y> or {x}/{y},
+	// your-org/your-repo (an owner or repository named your-..., your_...),
+	// in any case.
+	placeholder = regexp.MustCompile(`(?i)[<{:]?\bowner\b[>}]?/[<{:]?\brepo(sitory)?\b[>}]?` +
+		`|<[\w-]+>/<[\w-]+>|\{[\w-]+\}/\{[\w-]+\}|\byour[-_][\w-]+/[\w.-]+|\b[\w.-]+/your[-_][\w-]+`)
 	// installURL matches what installs or imports this code from GitHub:
 	// a git URL (https://github.com/O/R.git, as Unity's Package Manager
 	// and git clone take it), a path after go get, go install, go run or
@@ -68,7 +72,26 @@ var (
 	// are not install URLs.
 	installURL = regexp.MustCompile(`(?:https://|git@)?github\.com[/:]([\w.-]+)/([\w.-]+?)(\.git)?(?:[/?#@"'\x60)\s]|$)`)
 	installCmd = regexp.MustCompile(`(?:go (?:get|install|run)|git clone)\s+\S*$`)
+	// continuation is a shell line's end continued on the next
+	// ("git clone \" then the URL).
+	continuation = regexp.MustCompile(`[ \t]*\\\r?\n\s*`)
 )
+
+// readmeLines splits text into its lines, a line ending in a backslash
+// joined with the next (as a shell reads it), each with the number of
+// its first line.
+func readmeLines(text string) (lines []string, numbers []int) {
+	raw := strings.Split(text, "\n")
+	for i := 0; i < len(raw); i++ {
+		line, first := raw[i], i+1
+		for strings.HasSuffix(strings.TrimRight(line, " \t\r"), "\\") && i+1 < len(raw) {
+			i++
+			line += "\n" + raw[i]
+		}
+		lines, numbers = append(lines, line), append(numbers, first)
+	}
+	return lines, numbers
+}
 
 // TestReadmeInstallURLs: no README names a placeholder repository, and
 // every install URL or import path in one is go.mod's module: a reader who
@@ -84,17 +107,19 @@ func TestReadmeInstallURLs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, line := range strings.Split(string(data), "\n") {
+		lines, numbers := readmeLines(string(data))
+		for i, line := range lines {
 			for _, problem := range readmeLineProblems(line, module) {
-				t.Errorf("%s:%d: %s", path, i+1, problem)
+				t.Errorf("%s:%d: %s", path, numbers[i], problem)
 			}
 		}
 	}
 }
 
 // readmeLineProblems lists a line's placeholders and install URLs of
-// another repository than module.
+// another repository than module. The line may be continued ("\\\n").
 func readmeLineProblems(line, module string) []string {
+	line = continuation.ReplaceAllString(line, " ")
 	var out []string
 	if m := placeholder.FindString(line); m != "" {
 		out = append(out, fmt.Sprintf("placeholder %q: give the real repository, %s", m, module))
@@ -102,7 +127,9 @@ func readmeLineProblems(line, module string) []string {
 	for _, idx := range installURL.FindAllStringSubmatchIndex(line, -1) {
 		url := strings.TrimSpace(line[idx[0]:idx[1]])
 		repo := "github.com/" + line[idx[2]:idx[3]] + "/" + line[idx[4]:idx[5]]
-		gitURL := idx[6] >= 0
+		// A .git URL, and the forms only git takes: git@github.com:O/R
+		// (ssh) and git+https:// (npm's, pip's).
+		gitURL := idx[6] >= 0 || strings.HasPrefix(url, "git@") || strings.HasSuffix(line[:idx[0]], "git+")
 		bare := !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "git@")
 		command := installCmd.MatchString(line[:idx[0]])
 		if !gitURL && !bare && !command {
@@ -132,10 +159,35 @@ func TestReadmeLineProblems(t *testing.T) {
 		"import `github.com/someone/chatapp/client`":                              1,
 		"git@github.com:someone/chatapp.git":                                      1,
 		"https://github.com/<owner>/<repo>":                                       1,
+		"git+https://github.com/someone/fork#v1.0":                                1,
+		`"client": "git+https://github.com/chatapp-dev/chatapp#v0.1"`:             0,
+		"git@github.com:someone/chatapp":                                          1,
+		"ssh://git@github.com/someone/chatapp":                                    1,
+		"git@github.com:chatapp-dev/chatapp":                                      0,
+		"git clone \\\n  https://github.com/someone/fork":                         1,
+		"go install \\\n\tgithub.com/someone/chatapp/cmd/chatapp@latest":          1,
+		"git clone \\\n  https://github.com/chatapp-dev/chatapp":                  0,
+		"https://github.com/your-org/your-repo":                                   1,
+		"git clone https://github.com/your-org/your-repo.git":                     2,
+		"YOUR_USERNAME/YOUR_REPO":                                                 1,
+		"github.com/your-name/chatapp":                                            2,
+		"<org>/<project>":                                                         1,
+		"{user}/{repo}":                                                           1,
+		"your own room, or theirs/yours":                                          0,
 	} {
 		if got := readmeLineProblems(line, module); len(got) != want {
 			t.Errorf("%s: %d problems %q, want %d", line, len(got), got, want)
 		}
+	}
+}
+
+// TestReadmeLines: a line that ends in a backslash is read with the next,
+// as a shell reads it, numbered by its first.
+func TestReadmeLines(t *testing.T) {
+	lines, numbers := readmeLines("git clone \\\n  https://x \\  \n  --depth 1\nnext\nlast \\")
+	want := []string{"git clone \\\n  https://x \\  \n  --depth 1", "next", "last \\"}
+	if !slices.Equal(lines, want) || !slices.Equal(numbers, []int{1, 4, 5}) {
+		t.Errorf("readmeLines: %q %v, want %q [1 4 5]", lines, numbers, want)
 	}
 }
 

@@ -162,6 +162,19 @@ func (db *DB) createIdempotent(ctx context.Context, m *chatapp.Message, put *typ
 	}
 }
 
+// FindReplay reads m's idempotency key record and the message it names
+// (two consistent reads), storing nothing.
+func (db *DB) FindReplay(ctx context.Context, m *chatapp.Message) error {
+	if m.IdempotencyKey == "" {
+		return nil
+	}
+	stored, _, err := db.storedMessage(ctx, m, time.Now())
+	if err != nil || stored == nil {
+		return err
+	}
+	return chatapp.Replay(m, stored)
+}
+
 // storedMessage reads the record of m's idempotency key and the message it
 // names. When the record is missing or expired it returns "", and when its
 // message is gone (deleted, or expired), nil and the id the record names.

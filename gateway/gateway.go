@@ -177,6 +177,8 @@ type Gateway struct {
 	cfg Config
 	hub *Hub
 	mux *http.ServeMux
+	// root is mux behind httperror.Rooted: a CONNECT's 404 is JSON too.
+	root http.Handler
 	// authorizers holds each connection's authorizer output (connection id
 	// → requestContext.authorizer), which API Gateway gives every route.
 	authorizers sync.Map
@@ -261,6 +263,7 @@ func New(cfg Config) *Gateway {
 		})
 	}
 	g.mux.Handle("/", httperror.JSON(fallback))
+	g.root = httperror.Rooted(g.mux)
 	return g
 }
 
@@ -273,7 +276,7 @@ func (g *Gateway) ManagementCredentials() aws.Credentials { return g.cfg.Managem
 
 // ServeHTTP serves both APIs and the fallback; a panic answers its one
 // request with a 500 (recover.go).
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.serveRecovering(g.mux, w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.serveRecovering(g.root, w, r) }
 
 // Close closes every WebSocket with 1001 (going away), as API Gateway does
 // on a deployment, and waits until their $disconnect routes have run.

@@ -21,7 +21,7 @@ func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatap
 		return chatapp.Delivery{}, false, err
 	}
 	if err := h.allowSend(m.UserID); err != nil {
-		return chatapp.Delivery{}, false, err
+		return h.replayPastLimit(ctx, m, err)
 	}
 	// The message is queued for its commit under the room's lock, which
 	// orders the room's ids; it is pushed in that order.
@@ -68,6 +68,27 @@ func (h *Handler) push(ctx context.Context, m *chatapp.Message, err error) (deli
 		h.logger().ErrorContext(ctx, "broadcast failed", "room_id", m.RoomID, "message_id", m.ID, "err", err)
 	}
 	return delivery, false, nil
+}
+
+// replayPastLimit answers a send the rate limit refused with limited,
+// unless it is the retry of a stored send (its idempotency key is used):
+// that one gets its replay, as within the limit, so that a client's retry
+// of a message the server has never reads as lost (and is not sent again
+// as a new one). The lookup stores nothing; lookups past the limit are
+// bounded as every request is, by the gateway's concurrency limits.
+func (h *Handler) replayPastLimit(ctx context.Context, m *chatapp.Message, limited error) (chatapp.Delivery, bool, error) {
+	if m.IdempotencyKey == "" {
+		return chatapp.Delivery{}, false, limited
+	}
+	switch err := h.Messages.FindReplay(ctx, m); {
+	case errors.Is(err, chatapp.ErrDuplicate):
+		return h.push(ctx, m, err)
+	case chatapp.ErrorCode(err) == chatapp.ECONFLICT:
+		return chatapp.Delivery{}, false, err // the key holds another text: waiting will not help
+	case err != nil:
+		h.logger().WarnContext(ctx, "idempotency lookup past the send rate failed", "room_id", m.RoomID, "err", err)
+	}
+	return chatapp.Delivery{}, false, limited
 }
 
 // allowSend takes one send from the user's budget.

@@ -66,6 +66,7 @@ func histogramCount(t *testing.T, m *Metrics, name string, labels map[string]str
 type fakeStore struct{ err error }
 
 func (s *fakeStore) CreateMessage(context.Context, *chatapp.Message) error { return s.err }
+func (s *fakeStore) FindReplay(context.Context, *chatapp.Message) error    { return s.err }
 func (s *fakeStore) FindMessages(context.Context, chatapp.MessageFilter) (chatapp.MessagePage, error) {
 	return chatapp.MessagePage{}, s.err
 }

@@ -49,7 +49,7 @@ func (m *Metrics) MessageStore(next chatapp.MessageStore) chatapp.MessageStore {
 	if m == nil {
 		return next
 	}
-	s := &messageStore{next: next, sent: m.messagesSent, create: m.operation("create_message"), find: m.operation("find_messages")}
+	s := &messageStore{next: next, sent: m.messagesSent, create: m.operation("create_message"), find: m.operation("find_messages"), replay: m.operation("find_replay")}
 	if q, ok := next.(chatapp.MessageQueuer); ok {
 		// Keep the store's group commit visible to the handler.
 		return &queuingMessageStore{messageStore: s, queuer: q}
@@ -73,9 +73,9 @@ func (s *queuingMessageStore) QueueMessage(ctx context.Context, msg *chatapp.Mes
 }
 
 type messageStore struct {
-	next         chatapp.MessageStore
-	sent         prometheus.Counter
-	create, find operation
+	next                 chatapp.MessageStore
+	sent                 prometheus.Counter
+	create, find, replay operation
 }
 
 func (s *messageStore) CreateMessage(ctx context.Context, msg *chatapp.Message) error {
@@ -89,6 +89,13 @@ func (s *messageStore) created(start time.Time, err error) error {
 	if err == nil {
 		s.sent.Inc()
 	}
+	return err
+}
+
+func (s *messageStore) FindReplay(ctx context.Context, msg *chatapp.Message) error {
+	start := time.Now()
+	err := s.next.FindReplay(ctx, msg)
+	s.replay.observe(start, err)
 	return err
 }
 

@@ -31,6 +31,7 @@ type DB struct {
 	writeMu sync.Mutex
 
 	insertMessage, findIdempotent *sql.Stmt // prepared on the writer
+	findReplay                    *sql.Stmt // findIdempotentSQL on the reader
 
 	queue    chan *createRequest
 	loopDone chan struct{}
@@ -73,6 +74,9 @@ func (db *DB) prepare(ctx context.Context) (err error) {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
 	if db.findIdempotent, err = db.writer.PrepareContext(ctx, findIdempotentSQL); err != nil {
+		return fmt.Errorf("prepare idempotency lookup: %w", err)
+	}
+	if db.findReplay, err = db.reader.PrepareContext(ctx, findIdempotentSQL); err != nil {
 		return fmt.Errorf("prepare idempotency lookup: %w", err)
 	}
 	return nil

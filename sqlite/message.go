@@ -44,6 +44,19 @@ const (
 	findIdempotentSQL = `SELECT id, timestamp, name, message FROM messages WHERE room_id = ? AND user_id = ? AND idempotency_key = ?`
 )
 
+// FindReplay looks m's idempotency key up on a reader: a send past the
+// rate limit is not queued for the writer.
+func (db *DB) FindReplay(ctx context.Context, m *chatapp.Message) error {
+	if m.IdempotencyKey == "" {
+		return nil
+	}
+	stored, err := findByIdempotencyKey(ctx, db.findReplay, m)
+	if err != nil || stored == nil {
+		return err
+	}
+	return chatapp.Replay(m, stored)
+}
+
 func findByIdempotencyKey(ctx context.Context, lookup *sql.Stmt, m *chatapp.Message) (*chatapp.Message, error) {
 	stored := &chatapp.Message{RoomID: m.RoomID, UserID: m.UserID, IdempotencyKey: m.IdempotencyKey}
 	err := lookup.QueryRowContext(ctx, m.RoomID, m.UserID, m.IdempotencyKey).

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"IdempotentSend", testIdempotentSend},
 		{"ConcurrentIdempotentSends", testConcurrentIdempotentSends},
 		{"IdempotencyKeyReusedForAnotherText", testIdempotencyConflict},
+		{"FindReplay", testFindReplay},
 		{"LatestPage", testLatestPage},
 		{"EmptyRoom", testEmptyRoom},
 		{"BeforePagesBack", testBeforePagesBack},
@@ -285,6 +286,46 @@ func testIdempotencyConflict(t *testing.T, s Store) {
 	retry := &chatapp.Message{RoomID: room, UserID: "u", Name: "U", Text: "first", IdempotencyKey: "key-1"}
 	if err := s.CreateMessage(ctx(t), retry); !errors.Is(err, chatapp.ErrDuplicate) || retry.ID != first.ID {
 		t.Fatalf("retry of the first text: err = %v, id %s; want ErrDuplicate, %s", err, retry.ID, first.ID)
+	}
+	want := *first
+	want.IdempotencyKey = ""
+	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room}), []*chatapp.Message{&want}, false)
+}
+
+// testFindReplay: looking a key up answers as CreateMessage would for a
+// replay (the stored message, or ECONFLICT for another text) and stores
+// nothing; an unused key, or none, is nil.
+func testFindReplay(t *testing.T, s Store) {
+	room := newID("room")
+	unused := &chatapp.Message{RoomID: room, UserID: "u", Text: "once", IdempotencyKey: "key-1"}
+	if err := s.FindReplay(ctx(t), unused); err != nil || unused.ID != "" {
+		t.Fatalf("unused key: err = %v, id %q; want nil and no id", err, unused.ID)
+	}
+	if err := s.FindReplay(ctx(t), &chatapp.Message{RoomID: room, UserID: "u", Text: "once"}); err != nil {
+		t.Fatalf("no key: %v", err)
+	}
+	first := &chatapp.Message{RoomID: room, UserID: "u", Name: "U", Text: "once", IdempotencyKey: "key-1"}
+	if err := s.CreateMessage(ctx(t), first); err != nil {
+		t.Fatal(err)
+	}
+	retry := &chatapp.Message{RoomID: room, UserID: "u", Text: "once", IdempotencyKey: "key-1"}
+	if err := s.FindReplay(ctx(t), retry); !errors.Is(err, chatapp.ErrDuplicate) {
+		t.Fatalf("used key: err = %v, want ErrDuplicate", err)
+	}
+	if retry.ID != first.ID || retry.Timestamp != first.Timestamp || retry.Name != "U" || retry.IdempotencyKey != "key-1" {
+		t.Errorf("the replay was filled with %+v, want the stored %+v", *retry, *first)
+	}
+	other := &chatapp.Message{RoomID: room, UserID: "u", Text: "another", IdempotencyKey: "key-1"}
+	if err := s.FindReplay(ctx(t), other); chatapp.ErrorCode(err) != chatapp.ECONFLICT || other.ID != "" {
+		t.Errorf("used key, another text: err = %v, id %q; want code %s and no id", err, other.ID, chatapp.ECONFLICT)
+	}
+	for _, m := range []*chatapp.Message{
+		{RoomID: room, UserID: "v", Text: "once", IdempotencyKey: "key-1"},
+		{RoomID: newID("room"), UserID: "u", Text: "once", IdempotencyKey: "key-1"},
+	} {
+		if err := s.FindReplay(ctx(t), m); err != nil {
+			t.Errorf("the key in another room or of another user (%s, %s): %v", m.RoomID, m.UserID, err)
+		}
 	}
 	want := *first
 	want.IdempotencyKey = ""

@@ -47,6 +47,9 @@ func (d *deadlines) take() []time.Duration {
 func (d *deadlines) CreateMessage(ctx context.Context, _ *chatapp.Message) error {
 	return d.record(ctx)
 }
+func (d *deadlines) FindReplay(ctx context.Context, _ *chatapp.Message) error {
+	return d.record(ctx)
+}
 func (d *deadlines) FindMessages(ctx context.Context, _ chatapp.MessageFilter) (chatapp.MessagePage, error) {
 	return chatapp.MessagePage{}, d.record(ctx)
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -171,6 +173,85 @@ func TestBrowserServerRefusesRoom(t *testing.T) {
 	if ws2, rest2 := handshakes(front); ws != 1 || ws2 != ws || rest2 != rest {
 		t.Errorf("handshakes: %d when refused, %d 2.5 s later; REST requests %d, then %d: want one handshake and no retry", ws, ws2, rest, rest2)
 	}
+}
+
+// TestBrowserServerRefusesName: the server decides names too. A name of a
+// character newer than the server's Unicode passes the page's check; the
+// handshake gets 400 ("name holds a control character"), but the probe
+// (GET /chat/users?room_id=) does not look at the name and answers 200, so
+// the page said "reconnecting" forever. After three handshakes refused
+// while the probe passes it stops, says to check the name, and the join
+// form is one click away.
+func TestBrowserServerRefusesName(t *testing.T) {
+	t.Parallel() // its own server and browser
+	srv := startServer(t, ServeConfig{})
+	front := newTokenCounter(t, srv.URL)
+	browser := newBrowser(t)
+	ada := newTab(t, browser, "ada", front.URL)
+	ada.do("open the page", chromedp.Navigate(front.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#join-form")))
+	name := "Ada " + string(newerLetter(t, ada))
+	if err := chatapp.ValidateName(name); err == nil {
+		t.Fatalf("the server takes name %q", name)
+	}
+	ada.fillJoinForm("lobby", name)
+	// Three handshakes, 0.25 to 1.5 s of backoff apart in all.
+	ada.waitJS("the page stops, refused", `document.getElementById("status").dataset.state === "refused"`)
+	if ws, rest := handshakes(front); ws != 3 {
+		t.Errorf("refused after %d handshakes (%d REST requests), want 3", ws, rest)
+	}
+	if got := eval[string](ada, bannerJS); !strings.Contains(got, "check your display name") {
+		t.Errorf("error banner %q, want it to say to check the display name", got)
+	}
+	ada.do("leave", chromedp.Click(chromedp.CSS("#leave")), chromedp.WaitVisible(chromedp.CSS("#join-form")))
+	if got := eval[string](ada, `document.getElementById("name").value`); got != name {
+		t.Errorf("the join form's name is %q, want %q to change", got, name)
+	}
+	ada.fillJoinForm("lobby", "Ada")
+	ada.waitConnected()
+}
+
+// TestBrowserKeepsRetryingWhileTheProbeFails: only refusals in a row whose
+// probe passed stop the page. A server that is down (here: a proxy in
+// front of it answering 503) fails the probe too, and one failed probe
+// starts the count again: the page keeps trying until the server is back.
+func TestBrowserKeepsRetryingWhileTheProbeFails(t *testing.T) {
+	t.Parallel() // its own server and browser
+	srv := startServer(t, ServeConfig{})
+	var (
+		back           atomic.Bool
+		probes, shakes atomic.Int32
+	)
+	front := newFront(t, srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
+		switch {
+		case back.Load():
+			return false
+		case r.URL.Path == "/ws":
+			shakes.Add(1)
+			unavailable(w)
+		case r.URL.Path == "/chat/users" && probes.Add(1) == 3:
+			unavailable(w) // passed, passed, failed, passed, passed...
+		default:
+			return false
+		}
+		return true
+	})
+	browser := newBrowser(t)
+	ada := newTab(t, browser, "ada", front)
+	ada.do("open the page", chromedp.Navigate(front+"/"), chromedp.WaitVisible(chromedp.CSS("#join-form")))
+	ada.fillJoinForm("lobby", "Ada")
+	// Five handshakes: 3.75 to 7.5 s of backoff.
+	deadline := time.Now().Add(2 * browserWait)
+	for shakes.Load() < 5 && time.Now().Before(deadline) {
+		if state := eval[string](ada, `document.getElementById("status").dataset.state`); state == "refused" {
+			t.Fatalf("the page stopped after %d handshakes and %d probes, one of them failed%s", shakes.Load(), probes.Load(), ada.state())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := shakes.Load(); n < 5 {
+		t.Fatalf("%d handshakes in %v, want 5", n, 2*browserWait)
+	}
+	back.Store(true)
+	ada.waitConnected()
 }
 
 // TestBrowserTokenExpiresWhileChatting: the server closes a socket when its

@@ -41,7 +41,16 @@ var errnoWords = map[syscall.Errno]string{
 // describeError turns an error of the client library (a dial, a handshake
 // or REST answer, a dropped socket, a context) into errorWords. The client
 // wraps them with %w, so the kinds are found with errors.As and errors.Is.
+// The words are cleaned here, whole: a host name, a DNS name, a server's
+// message or close reason may come from a server (a redirect names any
+// host), and they reach a terminal (the footer, or stderr).
 func describeError(err error) errorWords {
+	w := wordsOf(err)
+	return errorWords{cleanText(w.Short), cleanText(w.Long)}
+}
+
+// wordsOf is describeError's words, uncleaned.
+func wordsOf(err error) errorWords {
 	if err == nil {
 		return errorWords{}
 	}
@@ -95,10 +104,10 @@ func describeError(err error) errorWords {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return errorWords{"connection lost", at("connection to %s lost", "connection lost")}
 	case dialing:
-		return errorWords{"can't connect", at("can't reach %s", "can't connect") + " (" + cleanText(opErr.Err.Error()) + ")"}
+		return errorWords{"can't connect", at("can't reach %s", "can't connect") + " (" + opErr.Err.Error() + ")"}
 	}
 	// Something else: its innermost words, then the whole of it.
-	msg := cleanText(err.Error())
+	msg := err.Error()
 	short := msg
 	if i := strings.LastIndex(msg, ": "); i >= 0 {
 		short = msg[i+2:]

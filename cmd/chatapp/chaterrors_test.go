@@ -13,10 +13,12 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
@@ -184,5 +186,64 @@ func TestChatServerDownAtStart(t *testing.T) {
 	want := "chat: can't reach " + addr + " (connection refused): is chatapp serve running there? (--server says where)"
 	if err == nil || err.Error() != want {
 		t.Errorf("chat with no server: %v\nwant %s", err, want)
+	}
+}
+
+// holdsControl reports the first terminal control or bidi control in s.
+func holdsControl(s string) (rune, bool) {
+	i := strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) })
+	if i < 0 {
+		return 0, false
+	}
+	return []rune(s[i:])[0], true
+}
+
+// TestErrorWordsHoldNoControls: the footer's words may not carry a
+// server's terminal controls. A server can redirect a request to a host
+// name of its choosing; the lookup of a name holding C1 controls (U+009B
+// is CSI) or bidi overrides fails, and the name came back in the footer
+// as is ("unknown host ..."), where before issue 11 the whole status line
+// went through cleanText. (Go's resolver refuses such a name without
+// asking DNS: the test stays on loopback.)
+func TestErrorWordsHoldNoControls(t *testing.T) {
+	for _, host := range []string{"a\u009b2Jb.example", "evil\u202egnp.example", "\u009b31mred\u009b0m"} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http://"+host+"/chat/users", http.StatusFound)
+		}))
+		_, err := srv.Client().Get(srv.URL + "/chat/users?room_id=lobby")
+		srv.Close()
+		if err == nil {
+			t.Fatalf("redirect to %q: no error", host)
+		}
+		w := describeError(err)
+		for _, s := range []string{w.Short, w.Long} {
+			if r, ok := holdsControl(s); ok {
+				t.Errorf("redirect to %q: footer words %q hold control %U", host, s, r)
+			}
+		}
+	}
+}
+
+// TestFooterHoldsNoControls: every variant of the footer is cleaned where
+// it is built, whatever words reach it (a problem's, a retry's cause, the
+// status), so that a describer that forgets to clean cannot reach the
+// terminal.
+func TestFooterHoldsNoControls(t *testing.T) {
+	dirty := errorWords{"bad\u009b2J", "worse \x1b[31m\u202eevil"}
+	m := newChatModel(nil, chatIdentity{})
+	m.problem = &actionProblem{"not sent", dirty}
+	problem, _ := m.footer()
+	m.problem = nil
+	m.state, m.retry = "reconnecting", retryState{cause: dirty, attempt: 2, at: time.Now().Add(time.Minute)}
+	retrying, _ := m.footer()
+	m.state, m.status = "connected", []string{"connected \u202e\x07"}
+	status, _ := m.footer()
+	for _, v := range slices.Concat(problem, retrying, status) {
+		if r, ok := holdsControl(v); ok {
+			t.Errorf("footer variant %q holds control %U", v, r)
+		}
+	}
+	if m.status[0] != "connected \u202e\x07" {
+		t.Errorf("footer changed the model's status to %q", m.status[0])
 	}
 }

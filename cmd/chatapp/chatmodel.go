@@ -305,13 +305,22 @@ func (m *chatModel) tickRetry() tea.Cmd {
 
 // footer is the status line's variants, longest first: View shows the
 // first that fits the width, so that a narrow terminal gets fewer words,
-// not cut ones.
+// not cut ones. Every variant is cleaned here, in one place: their words
+// come from errors and servers.
 func (m *chatModel) footer() (variants []string, isError bool) {
+	variants, isError = m.footerWords()
+	for i, v := range variants {
+		variants[i] = cleanText(v)
+	}
+	return variants, isError
+}
+
+func (m *chatModel) footerWords() (variants []string, isError bool) {
 	if p := m.problem; p != nil {
 		return []string{p.action + ": " + p.words.Long, p.action + ": " + p.words.Short, p.words.Short}, true
 	}
 	if m.state != "reconnecting" {
-		return m.status, false
+		return slices.Clone(m.status), false
 	}
 	r := m.retry
 	when := "retrying now"

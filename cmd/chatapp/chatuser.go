@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"unicode"
 	"unicode/utf8"
 
@@ -49,24 +51,56 @@ func storedUserID(name string) (string, error) {
 		return "", fmt.Errorf("chat: keep your user id: %w: pass --user", err)
 	}
 	// Read back: another terminal may have written its id first.
-	return readUserID(path)
+	id, err = readUserID(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("chat: keep your user id: %s is gone right after it was written: pass --user", path)
+	}
+	return id, err
 }
 
-// readUserID reads a stored id; a missing file is fs.ErrNotExist.
+// maxUserIDFile is the most of the file read: an id is at most
+// chatapp.MaxIDBytes, and a longer file is not one of ours.
+const maxUserIDFile = 4 << 10
+
+// readUserID reads a stored id; a missing file is fs.ErrNotExist. Only a
+// regular file of at most maxUserIDFile bytes is read: the path may be a
+// symlink to /dev/zero (endless) or a FIFO, which O_NONBLOCK opens without
+// waiting for a writer.
 func readUserID(path string) (string, error) {
-	data, err := os.ReadFile(path)
+	bad := func(why string) error {
+		return fmt.Errorf("chat: %s %s: fix it, delete it for a new id, or pass --user", path, why)
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
+		if target, lerr := os.Readlink(path); lerr == nil {
+			return "", bad(fmt.Sprintf("is a symlink to %s, which does not exist", target))
+		}
 		return "", err
 	} else if err != nil {
 		return "", fmt.Errorf("chat: read your user id: %w: fix the file, or pass --user", err)
 	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return "", fmt.Errorf("chat: read your user id: %w: fix the file, or pass --user", err)
+	} else if !fi.Mode().IsRegular() {
+		return "", bad(fmt.Sprintf("is not a regular file (%v)", fi.Mode().Type()))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxUserIDFile+1))
+	if err != nil {
+		return "", fmt.Errorf("chat: read your user id: %w: fix the file, or pass --user", err)
+	}
+	if len(data) > maxUserIDFile {
+		return "", bad(fmt.Sprintf("is longer than %d bytes, too long to hold a user id", maxUserIDFile))
+	}
 	id := strings.TrimSpace(string(data))
 	if err := chatapp.ValidateUserID(id); err != nil {
-		return "", fmt.Errorf("chat: %s does not hold a valid user id (%s): fix it, delete it for a new id, or pass --user",
-			path, chatapp.ErrorMessage(err))
+		return "", bad(fmt.Sprintf("does not hold a valid user id (%s)", chatapp.ErrorMessage(err)))
 	}
 	return id, nil
 }
+
+// linkFile is os.Link; tests stand in a file system without hard links.
+var linkFile = os.Link
 
 // writeUserID writes the id readable by its owner only, through a
 // temporary file linked into place, so that a crash leaves no half file
@@ -92,14 +126,16 @@ func writeUserID(path, id string) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	err = os.Link(tmp.Name(), path)
-	switch {
-	case err == nil, errors.Is(err, fs.ErrExist):
+	err = linkFile(tmp.Name(), path)
+	if err == nil || errors.Is(err, fs.ErrExist) {
 		return nil
-	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
-		return err
 	}
-	// A file system without hard links: a rename is atomic too.
+	// No hard links here (FAT says permission denied, others ENOTSUP or
+	// EXDEV): a rename is atomic too, but replaces; keep a file another
+	// terminal made meanwhile, as the link would have.
+	if _, serr := os.Lstat(path); serr == nil {
+		return nil
+	}
 	return os.Rename(tmp.Name(), path)
 }
 

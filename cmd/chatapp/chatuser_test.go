@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/chatapp-dev/chatapp"
@@ -134,5 +135,42 @@ func TestChatHelpNamesUserIDFile(t *testing.T) {
 	shown := "~" + strings.TrimPrefix(path, home)
 	if err != nil || !strings.Contains(string(out), shown) {
 		t.Errorf("chatapp chat --help: %v; want it to name %s:\n%s", err, shown, out)
+	}
+}
+
+// TestChatUserIDFileTooLong: at most 4 KiB of the file is read; a longer
+// one (here a valid id and then 5,000 blanks, which trimming would
+// accept) is a bad file, with the usual way out.
+func TestChatUserIDFileTooLong(t *testing.T) {
+	path := isolateConfig(t)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("ada-1234\n"+strings.Repeat(" ", 5000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := parseUser(t)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "longer than") || !strings.Contains(err.Error(), "--user") {
+		t.Errorf("a 5 KB file: %v, want an error naming %s, its length and --user", err, path)
+	}
+}
+
+// TestChatUserIDWithoutHardLinks: on a file system without hard links
+// (FAT answers link(2) with permission denied) the id is kept by a rename.
+func TestChatUserIDWithoutHardLinks(t *testing.T) {
+	path := isolateConfig(t)
+	linkFile = func(oldname, newname string) error {
+		return &os.LinkError{Op: "link", Old: oldname, New: newname, Err: syscall.EPERM}
+	}
+	t.Cleanup(func() { linkFile = os.Link })
+	id, err := parseUser(t)
+	if err != nil {
+		t.Fatalf("without hard links: %v", err)
+	}
+	if data, err := os.ReadFile(path); err != nil || string(data) != id+"\n" {
+		t.Errorf("%s holds %q (%v), want %q", path, data, err, id+"\n")
+	}
+	if again, err := parseUser(t); err != nil || again != id {
+		t.Errorf("the second run: %q, %v; want %q", again, err, id)
 	}
 }

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -37,17 +41,42 @@ func TestEveryErrorIsJSON(t *testing.T) {
 		{"GET", "/debug/pprof/nonexistent", nil, 404, "not_found"},
 		{"GET", "/debug/pprof/cmdline", nil, 404, "not_found"},
 		{"GET", "/debug/pprof/heap?seconds=never", nil, 400, "invalid"},
+		// pprof reads a POST body's seconds= first, past the 30 s cap.
+		{"POST", "/debug/pprof/profile", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 405, "method_not_allowed"},
+		{"PUT", "/debug/pprof/", nil, 405, "method_not_allowed"},
 	}
 	for _, c := range cases {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
 			r := do(t, c.method, s.URL+c.path, nil, c.header)
 			checkJSONError(t, r, c.status, c.code)
+			// The APIs answer as API Gateway does (no nosniff); the
+			// rest is ours.
+			if api := strings.HasPrefix(c.path, "/chat") || c.path == "/ws"; !api && r.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("X-Content-Type-Options %q, want nosniff", r.Header.Get("X-Content-Type-Options"))
+			}
 		})
 	}
 	t.Run("HEAD /nope", func(t *testing.T) {
 		r := do(t, http.MethodHead, s.URL+"/nope", nil, nil)
 		if r.Status != http.StatusNotFound || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 			t.Errorf("HEAD /nope: %d %q, want 404 application/json", r.Status, r.Header.Get("Content-Type"))
+		}
+	})
+	t.Run("CONNECT host:port", func(t *testing.T) {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprint(conn, "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: http.MethodConnect})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		checkJSONError(t, response{Status: resp.StatusCode, Header: resp.Header, Body: body}, 404, "not_found")
+		if v := resp.Header.Get("X-Content-Type-Options"); v != "nosniff" {
+			t.Errorf("X-Content-Type-Options %q, want nosniff", v)
 		}
 	})
 	t.Run("the page's files are served as they were", func(t *testing.T) {
@@ -70,6 +99,7 @@ func checkJSONError(t *testing.T, r response, status int, code string) {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q, want application/json (%s)", ct, truncate(r.Body))
 	}
+
 	var body map[string]map[string]any
 	dec := json.NewDecoder(bytes.NewReader(r.Body))
 	dec.DisallowUnknownFields()

@@ -144,3 +144,56 @@ func testIdempotencyConflict(t *testing.T, cfg ServeConfig) {
 		t.Errorf("history holds %+v, want the first text only", h.Messages)
 	}
 }
+
+// TestReplayNotRateLimited: a retry of a send the server already stored
+// (the web page's resend by PUT, under the same idempotency key, when its
+// socket closed before the push came) is answered with the stored message,
+// whatever the sender's send rate. Refused with 429, the page says "not
+// sent" for a stored message and keeps its text; sent again, it is stored
+// twice. A new send past the rate is still refused.
+func TestReplayNotRateLimited(t *testing.T) {
+	s := startServer(t, ServeConfig{Limits: Limits{SendRate: 0.001, SendBurst: 1}})
+	body := mustJSON(t, map[string]string{"room_id": "replay", "text": "once", "user_id": "u1", "idempotency_key": "web-0123456789abcdef01234567"})
+	header := map[string]string{"Content-Type": "application/json"}
+	if r := do(t, http.MethodPut, s.URL+"/chat", body, header); r.Status != http.StatusOK {
+		t.Fatalf("first send: %d %s", r.Status, r.Body)
+	}
+	r := do(t, http.MethodPut, s.URL+"/chat", body, header)
+	if r.Status != http.StatusOK || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("the retry of a stored send: %d %s, want 200 with Idempotent-Replayed: true", r.Status, r.Body)
+	}
+	fresh := mustJSON(t, map[string]string{"room_id": "replay", "text": "once", "user_id": "u1", "idempotency_key": "web-another-key"})
+	if r := do(t, http.MethodPut, s.URL+"/chat", fresh, header); r.Status != http.StatusTooManyRequests {
+		t.Errorf("a new send past the rate: %d %s, want 429", r.Status, r.Body)
+	}
+	other := mustJSON(t, map[string]string{"room_id": "replay", "text": "another text", "user_id": "u1", "idempotency_key": "web-0123456789abcdef01234567"})
+	if r := do(t, http.MethodPut, s.URL+"/chat", other, header); r.Status != http.StatusConflict {
+		t.Errorf("the used key with another text past the rate: %d %s, want 409", r.Status, r.Body)
+	}
+	if h := getHistory(t, s.URL, "room_id=replay"); len(h.Messages) != 1 {
+		t.Errorf("history holds %d messages, want 1", len(h.Messages))
+	}
+}
+
+// TestSocketReplayNotRateLimited: the same over the WebSocket: the retry of
+// a stored sendmessage is a replay (no frame), not a rate_limited error.
+// Frames of one connection are handled in order, so the ping's pong comes
+// after whatever the retry was answered.
+func TestSocketReplayNotRateLimited(t *testing.T) {
+	s := startServer(t, ServeConfig{Limits: Limits{SendRate: 0.001, SendBurst: 1}})
+	sender := dial(t, s.URL, "sender", originalQuery("u1", "replay"))
+	const frame = `{"action":"sendmessage","text":"once","idempotency_key":"ws-key"}`
+	sender.send(frame)
+	if m := sender.nextMessage(); m.Text != "once" {
+		t.Fatalf("pushed %q", m.Text)
+	}
+	sender.send(frame)
+	sender.send(`{"action":"ping"}`)
+	if f := sender.nextMap(); f["type"] != "pong" {
+		t.Errorf("the retry of a stored send was answered %v, want nothing (then the pong)", f)
+	}
+	sender.send(`{"action":"sendmessage","text":"new","idempotency_key":"ws-other"}`)
+	if code := sender.nextError(); code != chatapp.ERATELIMIT {
+		t.Errorf("a new send past the rate: error %s, want %s", code, chatapp.ERATELIMIT)
+	}
+}

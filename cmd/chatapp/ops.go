@@ -33,7 +33,8 @@ const (
 // opsRoutes serves the operator's endpoints beside the gateway: /healthz
 // always, /metrics with metrics (not nil), /debug/pprof/ with pprof. Their
 // errors are JSON as the APIs' are: promhttp's and pprof's plain-text
-// errors (a failed gather, an unknown profile) are converted.
+// errors (a failed gather, an unknown profile) are converted, and so is
+// the mux's own 404 of a path that does not start with "/" (CONNECT).
 func opsRoutes(api http.Handler, messages chatapp.MessageStore, functions func() error, m *metrics.Metrics, withPprof bool, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
@@ -44,7 +45,7 @@ func opsRoutes(api http.Handler, messages chatapp.MessageStore, functions func()
 	if withPprof {
 		mux.Handle(pprofPath, loopbackOnly(httperror.JSON(pprofHandler())))
 	}
-	return mux
+	return httperror.Rooted(mux)
 }
 
 // healthHandler answers 200 {"status":"ok"} when the store answers a cheap
@@ -85,14 +86,26 @@ func pprofHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index) // and the named profiles: heap, goroutine, ...
 	mux.HandleFunc("/debug/pprof/cmdline", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusNotFound)
-		w.Write(chatapp.EncodeError(chatapp.Errorf(chatapp.ENOTFOUND, "the command line is not served: it may hold secrets")))
+		httperror.Write(w, chatapp.Errorf(chatapp.ENOTFOUND, "the command line is not served: it may hold secrets"))
 	})
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return capSeconds(mux)
+	return readOnly(capSeconds(mux))
+}
+
+// readOnly refuses methods other than GET and HEAD (405): pprof reads its
+// parameters with FormValue, which takes a POST body's first, past
+// capSeconds, which looks at the query.
+func readOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			httperror.Write(w, chatapp.Errorf(chatapp.ENOTALLOWED, "pprof answers GET and HEAD only"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // maxProfileSeconds bounds ?seconds= of any profile (a CPU profile, a
@@ -118,9 +131,7 @@ func loopbackOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(http.StatusForbidden)
-			w.Write(chatapp.EncodeError(chatapp.Errorf(chatapp.EFORBIDDEN, "pprof answers loopback callers only")))
+			httperror.Write(w, chatapp.Errorf(chatapp.EFORBIDDEN, "pprof answers loopback callers only"))
 			return
 		}
 		next.ServeHTTP(w, r)

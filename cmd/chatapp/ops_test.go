@@ -249,3 +249,22 @@ func TestProfileSecondsCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileSecondsInABodyRefused: pprof reads seconds= from a POST
+// body before the query, past capSeconds: /debug/pprof/ answers GET and
+// HEAD only, with the JSON 405, and nothing reaches pprof (a profile of
+// an hour would hold the connection past every timeout).
+func TestProfileSecondsInABodyRefused(t *testing.T) {
+	s := startServer(t, ServeConfig{Pprof: true})
+	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		r := do(t, method, s.URL+"/debug/pprof/profile", "seconds=3600",
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+		checkJSONError(t, r, http.StatusMethodNotAllowed, chatapp.ENOTALLOWED)
+		if allow := r.Header.Get("Allow"); allow != "GET, HEAD" {
+			t.Errorf("%s: Allow %q, want GET, HEAD", method, allow)
+		}
+	}
+	if r := do(t, http.MethodHead, s.URL+"/debug/pprof/", nil, nil); r.Status != http.StatusOK {
+		t.Errorf("HEAD /debug/pprof/: %d, want 200", r.Status)
+	}
+}

@@ -34,6 +34,7 @@ func JSON(next http.Handler) http.Handler {
 // Write answers err as its JSON error, with the status of its code.
 func Write(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(chatapp.ErrorStatus(err))
 	w.Write(chatapp.EncodeError(err))
 }
@@ -77,8 +78,13 @@ func (c *convertingWriter) Write(p []byte) (int, error) {
 }
 
 // Flush flushes an answer passing through; a held-back one is written
-// whole by finish.
+// whole by finish. A flush before anything was written sends a 200, as
+// net/http does: it is recorded, so that an error status after it is not
+// held back and then appended to that 200 as JSON.
 func (c *convertingWriter) Flush() {
+	if !c.wroteHeader {
+		c.WriteHeader(http.StatusOK)
+	}
 	if c.status == 0 {
 		http.NewResponseController(c.ResponseWriter).Flush()
 	}
@@ -109,6 +115,20 @@ func message(status int, text string) string {
 		return strings.ToLower(http.StatusText(status))
 	}
 	return line
+}
+
+// Rooted serves next, except a request whose path does not start with "/"
+// (a CONNECT to host:port): a ServeMux answers that one with net/http's
+// plain-text 404, this with the JSON 404. It wraps no writer around next,
+// so that WebSocket upgrades reach their connection as they are.
+func Rooted(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/") {
+			Write(w, chatapp.Errorf(chatapp.ENOTFOUND, "page not found"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // isJSON reports whether a Content-Type is JSON (application/json or a

@@ -47,6 +47,9 @@
   // How long a message sent on the WebSocket may wait for its push before
   // it is sent again by PUT, under the same idempotency key.
   const SEND_CONFIRM_MS = 10000;
+  // Handshakes refused in a row while the REST API answers for the room
+  // (a server that is down fails that probe too) before the page stops.
+  const MAX_REFUSED_HANDSHAKES = 3;
   // Consecutive messages of one sender less than this apart are one run:
   // the name is shown once, on its first.
   const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -460,6 +463,12 @@
     } else if (err.status === 403) {
       setStatus("forbidden", "not allowed in this room");
       showError("Not allowed in this room: " + (auth ? "the token does not allow room " + s.room : "refused by the server") + why);
+    } else if (err.handshake) {
+      setStatus("refused", "not connected");
+      showError(
+        "The server refused to connect " + MAX_REFUSED_HANDSHAKES + " times, though it answers for this room: " +
+          "check your display name (leave, and join with another), or close other tabs of this chat."
+      );
     } else {
       setStatus("refused", "not connected");
       showError("Cannot join this room. The server says: " + (err.message || "HTTP " + err.status) + ". Leave, and pick another room.");
@@ -527,6 +536,7 @@
       unseen: 0, // messages that came below the view while scrolled up
       socket: null,
       attempt: 0, // consecutive failed connects, drives the backoff
+      refusedHandshakes: 0, // consecutive ones whose probe passed
       reconnectTimer: 0,
       countdownTimer: 0,
       membersTimer: 0,
@@ -622,6 +632,7 @@
     socket.onopen = () => {
       if (s !== session) return;
       openedAt = Date.now();
+      s.refusedHandshakes = 0;
       startKeepalive(s, socket, openedAt);
       setStatus("connected", "connected");
       hideError(); // whatever failed before this connection is stale now
@@ -695,7 +706,9 @@
   // answers the same token and room the same way, so ask it: a 4xx that a
   // retry cannot change (an invalid room, a refused token) stops the
   // reconnecting, with the server's message; a network error, a 5xx, 408
-  // or 429 goes to the backoff.
+  // or 429 goes to the backoff. MAX_REFUSED_HANDSHAKES refused in a row
+  // while the probe passes stop it too: what the server refuses is not
+  // something the probe asks about, and it will not change by itself.
   function probeThenReconnect(s) {
     requestJSON(apiURL("/users", { room_id: s.room })).then(
       () => {
@@ -704,12 +717,19 @@
         // skew); a handshake refuses it at once. Retrying is no use.
         if (auth && auth.exp && auth.exp * 1000 <= Date.now()) {
           refuse(s, { status: 401, message: "the token expired at " + new Date(auth.exp * 1000).toLocaleString() });
+        } else if (++s.refusedHandshakes >= MAX_REFUSED_HANDSHAKES) {
+          // The server is up and takes the room and the token, yet
+          // refuses the socket: something only the handshake carries,
+          // the name (a character newer than the server's Unicode), or
+          // the user's count of connections.
+          refuse(s, { status: 0, handshake: true, message: "" });
         } else {
           scheduleReconnect(s);
         }
       },
       (err) => {
         if (s !== session || s.refused) return;
+        s.refusedHandshakes = 0; // down, or busy: the backoff's, not ours
         if (isPermanent(err)) refuse(s, err);
         else scheduleReconnect(s);
       }
@@ -808,7 +828,12 @@
       if (s !== session) return;
       addMessages(s, page.messages);
       if (!page.hasMore || page.messages.length === 0) return;
-      after = page.messages[page.messages.length - 1].id;
+      // A page that does not move past where it began (a broken server
+      // answering has_more without advancing) ends the catch-up, which
+      // would otherwise ask again at once, forever.
+      const last = page.messages[page.messages.length - 1].id;
+      if (typeof last !== "string" || last <= after) return;
+      after = last;
     }
   }
 
@@ -885,7 +910,15 @@
       if (msg.user_id === userId) {
         ownAdded = true;
         // The push of what the composer is sending: the server has it.
-        if (s.sending && msg.message === s.sending.text) sendDone(s, s.sending);
+        // Pushes carry no idempotency key (the original client's fields),
+        // so without one the same text from this user counts: another tab
+        // sending the same words marks this send done, and if this one's
+        // socket then drops before the server read it, it is not sent
+        // again by PUT. A push with a key is matched by it.
+        const pending = s.sending;
+        if (pending && (msg.idempotency_key ? msg.idempotency_key === pending.key : msg.message === pending.text)) {
+          sendDone(s, pending);
+        }
       } else if (newestBefore && msg.id > newestBefore) {
         unseen++;
       }
@@ -1031,6 +1064,8 @@
     ["]", "["],
     ["}", "{"],
   ]);
+  const LINK_OPENERS = new Map(Array.from(LINK_CLOSERS, ([closer, opener]) => [opener, closer]));
+  const FORMAT_CHAR = /^\p{Cf}$/u;
 
   function linkify(text) {
     const out = document.createDocumentFragment();
@@ -1052,20 +1087,36 @@
     return out;
   }
 
-  // trimLinkEnd drops trailing sentence punctuation, and a closing bracket
-  // that closes none opened in the link ("(see …/wiki/Go_(lang))").
+  // trimLinkEnd drops from a candidate's end sentence punctuation,
+  // invisible format characters (Unicode Cf: zero-width spaces, bidi
+  // marks, embeddings, overrides and isolates, BOM: none may hide in a
+  // link's end or reorder what follows it), and a closing bracket that
+  // closes none opened in the link ("(see …/wiki/Go_(lang))"). The brackets
+  // are counted once: linear in the link's length, however many of them
+  // end it (16 KiB of ")" took seconds when each was counted anew).
   function trimLinkEnd(raw) {
-    let end = raw.length;
-    for (;;) {
-      const ch = raw[end - 1];
-      const opener = LINK_CLOSERS.get(ch);
-      const head = raw.slice(0, end);
-      if (LINK_TRAILING.includes(ch) || (opener && head.split(opener).length < head.split(ch).length)) {
-        end--;
-        continue;
-      }
-      return head;
+    const unclosed = new Map(); // closer -> its count minus its opener's, in raw[0, end)
+    for (const closer of LINK_CLOSERS.keys()) unclosed.set(closer, 0);
+    for (let i = 0; i < raw.length; i++) {
+      const ch = raw[i];
+      const closer = LINK_CLOSERS.has(ch) ? ch : LINK_OPENERS.get(ch);
+      if (closer) unclosed.set(closer, unclosed.get(closer) + (ch === closer ? 1 : -1));
     }
+    let end = raw.length;
+    while (end > 0) {
+      const ch = raw[end - 1];
+      // A character past U+FFFF (Cf has some: tags) is two code units.
+      const size = end > 1 && /[\uDC00-\uDFFF]/.test(ch) ? 2 : 1;
+      if (LINK_TRAILING.includes(ch) || FORMAT_CHAR.test(raw.slice(end - size, end))) {
+        end -= size;
+      } else if (unclosed.get(ch) > 0) {
+        unclosed.set(ch, unclosed.get(ch) - 1);
+        end--;
+      } else {
+        break;
+      }
+    }
+    return raw.slice(0, end);
   }
 
   // linkHref is the address a candidate links to, or "" when it is not an
