@@ -126,8 +126,8 @@ func TestChatUserIDBadFile(t *testing.T) {
 // TestChatHelpNamesUserIDFile: the real binary's help says where the id is
 // kept, in the config directory of its environment.
 func TestChatHelpNamesUserIDFile(t *testing.T) {
+	bin := buildBinary(t) // before HOME moves: go build would find no module or build cache there
 	path := isolateConfig(t)
-	bin := buildBinary(t)
 	ctx, cancel := contextWithTimeout()
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, "chat", "--help").CombinedOutput()
