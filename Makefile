@@ -19,7 +19,9 @@ RACE := $(shell [ "$$($(GO) env CGO_ENABLED 2>/dev/null)" = 1 ] && command -v "$
 # sockets once compiled) beside the fuzzers. Where make can (GNU make 4),
 # each one's output is printed whole when it ends. -parallel 4: the tests
 # marked parallel (browsers, Unity harnesses, each with its own server)
-# mostly wait, so four overlap on two cores.
+# mostly wait, so four overlap on two cores. -timeout 30m: go test's 10
+# minutes per package bound a hang, and cmd/chatapp's tests take most of that
+# on a busy 2-core machine.
 SYNC := $(if $(filter output-sync,$(.FEATURES)),-Otarget)
 
 test:
@@ -27,7 +29,7 @@ test:
 	@$(MAKE) --no-print-directory -j2 $(SYNC) gotest fuzz
 
 gotest:
-	$(GO) test $(RACE) -count=1 -parallel 4 ./...
+	$(GO) test $(RACE) -count=1 -parallel 4 -timeout 30m ./...
 
 race:
 ifeq ($(RACE),)

@@ -192,16 +192,27 @@ func TestCloseDrainsPendingWrites(t *testing.T) {
 	}
 	db.writeMu.Lock() // the writer takes a batch and waits here
 	const n = 50
-	ms := make([]*chatapp.Message, n)
-	errs := make([]error, n)
+	// The writer's batch is whatever is queued when it wakes, all of the
+	// first n if the scheduler lets them queue first: sends go on until n/2
+	// wait behind it.
+	ms := make([]*chatapp.Message, 0, 4*n)
+	errs := make([]error, 4*n)
 	var wg sync.WaitGroup
-	for i := range ms {
-		ms[i] = &chatapp.Message{RoomID: fmt.Sprintf("room-%d", i), UserID: "u", Text: "pending"}
-		wg.Go(func() { errs[i] = db.CreateMessage(ctx, ms[i]) })
+	send := func() {
+		i := len(ms)
+		ms = append(ms, &chatapp.Message{RoomID: fmt.Sprintf("room-%d", i), UserID: "u", Text: "pending"})
+		m := ms[i]
+		wg.Go(func() { errs[i] = db.CreateMessage(ctx, m) })
 	}
-	for deadline := time.Now().Add(5 * time.Second); len(db.queue) < n/2; {
+	for range n {
+		send()
+	}
+	for deadline := time.Now().Add(15 * time.Second); len(db.queue) < n/2; {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d sends queued", len(db.queue))
+			t.Fatalf("only %d of %d sends queued", len(db.queue), len(ms))
+		}
+		if len(ms) < cap(ms) {
+			send()
 		}
 		time.Sleep(time.Millisecond)
 	}

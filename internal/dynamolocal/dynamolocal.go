@@ -31,7 +31,7 @@ import (
 )
 
 // startTimeout bounds the wait for the JVM to answer.
-const startTimeout = 20 * time.Second
+const startTimeout = time.Minute
 
 // missing is the error of a machine without java or the jar: tests skip,
 // except in CI.
