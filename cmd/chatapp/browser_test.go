@@ -35,7 +35,9 @@ import (
 
 const (
 	// browserWait bounds every wait on a page: an action, a poll, a start.
-	browserWait = 10 * time.Second
+	// A bound on a hang, held on a busy machine: catching up 150 messages of
+	// 16 KiB beside a CPU hog and other tests took over 10 s.
+	browserWait = 30 * time.Second
 	// settle is how long a check that something did NOT happen (a second
 	// copy of a message, a dialog) waits for it.
 	settle = 300 * time.Millisecond
