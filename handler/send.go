@@ -77,10 +77,7 @@ func (h *Handler) push(ctx context.Context, m *chatapp.Message, err error) (deli
 // as a new one). The lookup stores nothing; lookups past the limit are
 // bounded as every request is, by the gateway's concurrency limits.
 func (h *Handler) replayPastLimit(ctx context.Context, m *chatapp.Message, limited error) (chatapp.Delivery, bool, error) {
-	if m.IdempotencyKey == "" {
-		return chatapp.Delivery{}, false, limited
-	}
-	switch err := h.Messages.FindReplay(ctx, m); {
+	switch err := h.Messages.FindReplay(ctx, m); { // nil without a key
 	case errors.Is(err, chatapp.ErrDuplicate):
 		return h.push(ctx, m, err)
 	case chatapp.ErrorCode(err) == chatapp.ECONFLICT:
