@@ -24,6 +24,16 @@ import (
 // text, and the conversation sits at the bottom, in runs and days, with
 // links. browser_test.go has the tab helpers.
 
+// openJoinForm starts a server behind a request counter and opens its page
+// at the join form in a tab of the shared browser.
+func openJoinForm(t *testing.T) (*tokenCounter, *tab) {
+	t.Helper()
+	front := newTokenCounter(t, startServer(t, ServeConfig{}).URL)
+	ada := newTab(t, newBrowser(t), "ada", front.URL)
+	ada.do("open the page", chromedp.Navigate(front.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#join-form")))
+	return front, ada
+}
+
 // fillJoinForm types room and name into the join form and submits it.
 func (tb *tab) fillJoinForm(room, name string) {
 	tb.t.Helper()
@@ -57,11 +67,7 @@ func handshakes(front *tokenCounter) (ws, rest int) {
 // form, saying why, instead of a page reconnecting forever.
 func TestBrowserJoinFormChecksServerRules(t *testing.T) {
 	t.Parallel() // its own server and browser
-	srv := startServer(t, ServeConfig{})
-	front := newTokenCounter(t, srv.URL)
-	browser := newBrowser(t)
-	ada := newTab(t, browser, "ada", front.URL)
-	ada.do("open the page", chromedp.Navigate(front.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#join-form")))
+	front, ada := openJoinForm(t)
 
 	for _, tc := range []struct {
 		room, name, field, want string
@@ -145,11 +151,7 @@ func newerLetter(t *testing.T, tb *tab) rune {
 // "reconnecting" forever.
 func TestBrowserServerRefusesRoom(t *testing.T) {
 	t.Parallel() // its own server and browser
-	srv := startServer(t, ServeConfig{})
-	front := newTokenCounter(t, srv.URL)
-	browser := newBrowser(t)
-	ada := newTab(t, browser, "ada", front.URL)
-	ada.do("open the page", chromedp.Navigate(front.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#join-form")))
+	front, ada := openJoinForm(t)
 	room := "room-" + string(newerLetter(t, ada))
 	if err := chatapp.ValidateRoomID(room); err == nil {
 		t.Fatalf("the server takes room %q", room)
@@ -184,11 +186,7 @@ func TestBrowserServerRefusesRoom(t *testing.T) {
 // form is one click away.
 func TestBrowserServerRefusesName(t *testing.T) {
 	t.Parallel() // its own server and browser
-	srv := startServer(t, ServeConfig{})
-	front := newTokenCounter(t, srv.URL)
-	browser := newBrowser(t)
-	ada := newTab(t, browser, "ada", front.URL)
-	ada.do("open the page", chromedp.Navigate(front.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#join-form")))
+	front, ada := openJoinForm(t)
 	name := "Ada " + string(newerLetter(t, ada))
 	if err := chatapp.ValidateName(name); err == nil {
 		t.Fatalf("the server takes name %q", name)

@@ -21,9 +21,10 @@ import (
 // look at the output since a mark; teatest.WaitFor alone forgets what an
 // earlier wait read.
 type screen struct {
-	t   *testing.T
-	tm  *teatest.TestModel
-	raw []byte
+	t      *testing.T
+	tm     *teatest.TestModel
+	client *client.Client // the model's, closed when the test ends
+	raw    []byte
 }
 
 func (s *screen) mark() int { return len(s.raw) }
@@ -67,23 +68,14 @@ func TestChatTerminal(t *testing.T) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	ccfg.HTTPClient = specClient(&http.Client{Transport: tr})
 	t.Cleanup(tr.CloseIdleConnections)
-	ctx, cancel := contextWithTimeout()
-	defer cancel()
-	c, err := client.Dial(ctx, ccfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-
-	tm := teatest.NewTestModel(t, newChatModel(c, me), teatest.WithInitialTermSize(100, 30))
-	scr := &screen{t: t, tm: tm}
+	scr := chatScreen(t, ccfg, me, 100, 30)
 	scr.waitFor("the history", 0, line("Olga", "from before"))
 	scr.waitFor("the connection state", 0, literal("● connected"))
 	scr.waitFor("me in the member list", 0, literal("• Ada (you)"))
 
 	// Typing and Enter sends: the message is stored and shown.
-	tm.Type("hello from the terminal")
-	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	scr.tm.Type("hello from the terminal")
+	scr.tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 	scr.waitFor("my message", 0, line("Ada", "hello from the terminal"))
 	h := getHistory(t, s1.URL, "room_id=tui")
 	if last := h.Messages[len(h.Messages)-1]; last.Text != "hello from the terminal" || last.UserID != "ada-1" || last.Name != "Ada" {
@@ -116,12 +108,12 @@ func TestChatTerminal(t *testing.T) {
 	scr.waitFor("connected again", mark, literal("● connected"))
 	putMessage(t, s2.URL, "tui", "carol", "Carol", "after the restart")
 	scr.waitFor("a message after the restart", mark, line("Carol", "after the restart"))
-	tm.Type("back online")
-	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	scr.tm.Type("back online")
+	scr.tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 	scr.waitFor("my message after the restart", mark, line("Ada", "back online"))
 
-	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
-	final, ok := tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).(*chatModel)
+	scr.tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	final, ok := scr.tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).(*chatModel)
 	if !ok {
 		t.Fatalf("final model is %T", final)
 	}
@@ -134,8 +126,22 @@ func TestChatTerminal(t *testing.T) {
 		t.Errorf("messages on screen %q, want %q", got, want)
 	}
 	// Before the second server's cleanup: see tr.
-	c.Close()
+	scr.client.Close()
 	tr.CloseIdleConnections()
+}
+
+// chatScreen dials a client with cfg for me and runs the chat's model on it
+// in a w×h test terminal; both end with the test.
+func chatScreen(t *testing.T, cfg client.Config, me chatIdentity, w, h int) *screen {
+	t.Helper()
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+	c, err := client.Dial(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &screen{t: t, tm: teatest.NewTestModel(t, newChatModel(c, me), teatest.WithInitialTermSize(w, h)), client: c}
 }
 
 // TestChatNarrowTerminal: a resize to a narrow terminal hides the member
@@ -143,23 +149,15 @@ func TestChatTerminal(t *testing.T) {
 func TestChatNarrowTerminal(t *testing.T) {
 	s := startServer(t, ServeConfig{})
 	me := chatIdentity{Room: "narrow", UserID: "n", Name: "Nia"}
-	ctx, cancel := contextWithTimeout()
-	defer cancel()
-	c, err := client.Dial(ctx, chatConfig{Server: s.URL, chatIdentity: me}.clientConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	tm := teatest.NewTestModel(t, newChatModel(c, me), teatest.WithInitialTermSize(100, 20))
-	scr := &screen{t: t, tm: tm}
+	scr := chatScreen(t, chatConfig{Server: s.URL, chatIdentity: me}.clientConfig(), me, 100, 20)
 	scr.waitFor("the member list", 0, literal("• Nia (you)"))
 
-	tm.Send(tea.WindowSizeMsg{Width: 40, Height: 12})
+	scr.tm.Send(tea.WindowSizeMsg{Width: 40, Height: 12})
 	long := strings.Repeat("word ", 20) + "tail"
 	putMessage(t, s.URL, "narrow", "x", "X", long)
 	scr.waitFor("the end of the long message", 0, literal("word tail"))
-	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).(*chatModel)
+	scr.tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	final := scr.tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).(*chatModel)
 	view := final.View()
 	if strings.Contains(view, "members (") {
 		t.Errorf("a 40-column screen shows the member list:\n%s", view)
@@ -256,29 +254,21 @@ func TestChatScreenshot(t *testing.T) {
 	const room = "design-review"
 	putMessage(t, s.URL, room, "grace-h", "Grace", "Morning! Is the terminal client ready for review?")
 	me := chatIdentity{Room: room, UserID: "ada-1", Name: "Ada"}
-	ctx, cancel := contextWithTimeout()
-	defer cancel()
-	c, err := client.Dial(ctx, chatConfig{Server: s.URL, chatIdentity: me}.clientConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
 	dialClient(t, s.URL, client.Config{Room: room, UserID: "grace-h", Name: "Grace"})
-	tm := teatest.NewTestModel(t, newChatModel(c, me), teatest.WithInitialTermSize(88, 20))
-	scr := &screen{t: t, tm: tm}
+	scr := chatScreen(t, chatConfig{Server: s.URL, chatIdentity: me}.clientConfig(), me, 88, 20)
 	scr.waitFor("Grace in the member list", 0, regexp.MustCompile(`members \(2\)`))
 
-	tm.Type("Yes: history, live messages, members and reconnects all work.")
-	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	scr.tm.Type("Yes: history, live messages, members and reconnects all work.")
+	scr.tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 	scr.waitFor("my message", 0, line("Ada", "Yes: history"))
 	putMessage(t, s.URL, room, "grace-h", "Grace", "And escape sequences in messages \x1b[2Jstay harmless?")
 	scr.waitFor("Grace's question", 0, line("Grace", "And escape"))
-	tm.Type("They do: control characters are dropped before they reach the terminal.")
-	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	scr.tm.Type("They do: control characters are dropped before they reach the terminal.")
+	scr.tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 	scr.waitFor("my answer", 0, line("Ada", "They do"))
 
-	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).(*chatModel)
+	scr.tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	final := scr.tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).(*chatModel)
 	view := ansi.Strip(final.View())
 	for _, want := range []string{"Grace: Morning!", "Ada: Yes: history", "• Ada (you)", "• Grace"} {
 		if !strings.Contains(view, want) {

@@ -135,16 +135,7 @@ func TestChatFooterServerDown(t *testing.T) {
 	ccfg.MinBackoff, ccfg.MaxBackoff = 500*time.Millisecond, time.Second
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	ccfg.HTTPClient = &http.Client{Transport: tr}
-	ctx, cancel := contextWithTimeout()
-	defer cancel()
-	c, err := client.Dial(ctx, ccfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-
-	tm := teatest.NewTestModel(t, newChatModel(c, me), teatest.WithInitialTermSize(100, 12))
-	scr := &screen{t: t, tm: tm}
+	scr := chatScreen(t, ccfg, me, 100, 12)
 	scr.waitFor("connected", 0, literal("● connected"))
 	mark := scr.mark()
 	tr.CloseIdleConnections()
@@ -153,11 +144,11 @@ func TestChatFooterServerDown(t *testing.T) {
 		regexp.MustCompile(`can't reach `+regexp.QuoteMeta(addr)+` \(connection refused\) · retrying (in \d+s|now)`))
 
 	mark = scr.mark()
-	tm.Send(tea.WindowSizeMsg{Width: 40, Height: 12})
+	scr.tm.Send(tea.WindowSizeMsg{Width: 40, Height: 12})
 	scr.waitFor("the short words at 40 columns", mark, regexp.MustCompile(`connection refused · retrying (in \d+s|now)`))
 
-	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
-	final := tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).(*chatModel)
+	scr.tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	final := scr.tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).(*chatModel)
 	if strings.Contains(ansi.Strip(string(scr.raw)), "dial tcp") {
 		t.Errorf("the screen showed a Go dial error:\n%s", ansi.Strip(string(scr.raw)))
 	}
@@ -171,7 +162,7 @@ func TestChatFooterServerDown(t *testing.T) {
 			t.Errorf("footer at %d columns: %q", w, footer)
 		}
 	}
-	c.Close()
+	scr.client.Close()
 }
 
 // TestChatServerDownAtStart: `chatapp chat` with no server says so in
