@@ -56,22 +56,20 @@ func healthHandler(messages chatapp.MessageStore, functions func() error, logger
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 		defer cancel()
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		if functions != nil {
 			if err := functions(); err != nil {
 				logger.Warn("health check failed", "err", err)
-				w.WriteHeader(http.StatusServiceUnavailable)
-				w.Write(chatapp.EncodeError(chatapp.Errorf(chatapp.EUNAVAILABLE, "a function is not running")))
+				httperror.Write(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "a function is not running"))
 				return
 			}
 		}
 		if _, err := messages.FindMessages(ctx, chatapp.MessageFilter{RoomID: healthRoom, Limit: 1}); err != nil {
 			logger.Warn("health check failed", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write(chatapp.EncodeError(chatapp.Errorf(chatapp.EUNAVAILABLE, "the store does not answer")))
+			httperror.Write(w, chatapp.Errorf(chatapp.EUNAVAILABLE, "the store does not answer"))
 			return
 		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Write([]byte(`{"status":"ok"}`))
 	})
 }
