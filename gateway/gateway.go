@@ -250,11 +250,13 @@ func New(cfg Config) *Gateway {
 		g.mocks[key] = []byte(frame)
 	}
 	g.mux.HandleFunc(cfg.WebSocketPath, g.serveWebSocket)
-	g.mux.HandleFunc(managementPath, g.serveManagement)
-	g.mux.HandleFunc("/"+cfg.Stage+managementPath, g.serveManagement)
+	for _, path := range g.managementPaths() {
+		g.mux.HandleFunc(path, g.serveManagement)
+	}
 	for _, resource := range g.resources() {
-		g.mux.HandleFunc(resource, g.serveREST)
-		g.mux.HandleFunc(resource+"/", g.serveREST)
+		for _, path := range restPaths(resource) {
+			g.mux.HandleFunc(path, g.serveREST)
+		}
 	}
 	fallback := cfg.Fallback
 	if fallback == nil {
@@ -285,9 +287,17 @@ func (g *Gateway) Close() {
 	g.hub.live.Wait()
 }
 
-// managementPath is where the Management API answers, at the root and
-// under the stage.
+// managementPath is the Management API's path below its base.
 const managementPath = "/@connections/{id}"
+
+// managementPaths are the Management API's paths: at the root and under
+// the stage.
+func (g *Gateway) managementPaths() []string {
+	return []string{managementPath, "/" + g.cfg.Stage + managementPath}
+}
+
+// restPaths are a REST resource's paths, with and without a trailing slash.
+func restPaths(resource string) []string { return []string{resource, resource + "/"} }
 
 // managementMethods are the Management API's operations: PostToConnection,
 // GetConnection, DeleteConnection.
@@ -302,14 +312,14 @@ var managementMethods = []string{http.MethodPost, http.MethodGet, http.MethodDel
 func (g *Gateway) Routes() []string {
 	var out []string
 	for _, resource := range g.resources() {
-		for _, path := range []string{resource, resource + "/"} {
+		for _, path := range restPaths(resource) {
 			for _, method := range append(g.methods(resource), http.MethodOptions) {
 				out = append(out, method+" "+path)
 			}
 		}
 	}
 	out = append(out, http.MethodGet+" "+g.cfg.WebSocketPath)
-	for _, path := range []string{managementPath, "/" + g.cfg.Stage + managementPath} {
+	for _, path := range g.managementPaths() {
 		for _, method := range managementMethods {
 			out = append(out, method+" "+path)
 		}
