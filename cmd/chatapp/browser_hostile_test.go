@@ -141,9 +141,7 @@ func TestBrowserCatchUpStopsWhereItDoesNotAdvance(t *testing.T) {
 		}
 		return true
 	})
-	browser := newBrowser(t)
-	ada := newTab(t, browser, "ada", front)
-	ada.do("open the page", chromedp.Navigate(front+"/"), chromedp.WaitVisible(chromedp.CSS("#join-form")))
+	ada := openJoinFormAt(t, front)
 	ada.fillJoinForm(room, "Ada")
 	ada.waitJS("the history is shown while the socket is down", countJS("seeded")+" === 1")
 	live.Store(true)

@@ -29,9 +29,16 @@ import (
 func openJoinForm(t *testing.T) (*tokenCounter, *tab) {
 	t.Helper()
 	front := newTokenCounter(t, startServer(t, ServeConfig{}).URL)
-	ada := newTab(t, newBrowser(t), "ada", front.URL)
-	ada.do("open the page", chromedp.Navigate(front.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#join-form")))
-	return front, ada
+	return front, openJoinFormAt(t, front.URL)
+}
+
+// openJoinFormAt opens the page at base, at its join form, in a tab ("ada")
+// of the shared browser.
+func openJoinFormAt(t *testing.T, base string) *tab {
+	t.Helper()
+	ada := newTab(t, newBrowser(t), "ada", base)
+	ada.do("open the page", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#join-form")))
+	return ada
 }
 
 // fillJoinForm types room and name into the join form and submits it.
@@ -233,9 +240,7 @@ func TestBrowserKeepsRetryingWhileTheProbeFails(t *testing.T) {
 		}
 		return true
 	})
-	browser := newBrowser(t)
-	ada := newTab(t, browser, "ada", front)
-	ada.do("open the page", chromedp.Navigate(front+"/"), chromedp.WaitVisible(chromedp.CSS("#join-form")))
+	ada := openJoinFormAt(t, front)
 	ada.fillJoinForm("lobby", "Ada")
 	// Five handshakes: 3.75 to 7.5 s of backoff.
 	deadline := time.Now().Add(2 * browserWait)
