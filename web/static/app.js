@@ -1354,14 +1354,12 @@
   }
 
   // A reload of a room URL rejoins directly when we already know the name
-  // (a token's name counts). A room or name in the URL or storage that the
-  // server would refuse opens the form instead, saying what is wrong.
-  const savedName = auth && auth.name ? auth.name : storageGet("chat.name");
-  if (config.room && config.room.trim() && savedName) {
-    showJoinForm();
+  // (the form fills it in: a token's, or the stored one). A room or name in
+  // the URL or storage that the server would refuse stays in the form
+  // instead, saying what is wrong.
+  showJoinForm();
+  if (config.room && config.room.trim() && el.name.value) {
     const roomOK = checkRoomField();
-    if (checkNameField() && roomOK) join(config.room.trim(), el.name.value.trim());
-  } else {
-    showJoinForm();
+    if (checkNameField() && roomOK) join(el.room.value.trim(), el.name.value.trim());
   }
 })();
