@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chatapp-dev/chatapp/internal/component"
 	"github.com/chatapp-dev/chatapp/internal/reporoot"
 )
 
@@ -152,9 +153,6 @@ func (l *FrameLog) WriteFile(path string) error {
 func RequireFrameChecker(t testing.TB) {
 	t.Helper()
 	if _, err := FrameChecker(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		component.Missing(t, "%v", err)
 	}
 }

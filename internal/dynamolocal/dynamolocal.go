@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/chatapp-dev/chatapp/internal/component"
 	"github.com/chatapp-dev/chatapp/internal/reporoot"
 )
 
@@ -69,10 +70,8 @@ func Start(t testing.TB) string {
 	}
 	once.Do(func() { shared.endpoint, shared.err = start() })
 	switch err := shared.err; {
-	case errors.As(err, new(missing)) && os.Getenv("CI") != "true":
-		t.Skipf("DynamoDB Local is not available: %v; run scripts/deps.sh (or make deps)", err)
 	case errors.As(err, new(missing)):
-		t.Fatalf("DynamoDB Local is not available: %v; CI=true, so this fails instead of skipping (run scripts/deps.sh first)", err)
+		component.Missing(t, "DynamoDB Local is not available: %v; run scripts/deps.sh (or make deps)", err)
 	case err != nil:
 		t.Fatalf("DynamoDB Local: %v", err)
 	}
