@@ -27,7 +27,6 @@ need_mono() {
 build() {
   local dir=$1
   need_mono
-  mkdir -p "$dir"
   local runtime=("$root"/unity/Runtime/*.cs)
   # The Runtime assembly has noEngineReferences: it must build without Unity.
   if grep -l UnityEngine "${runtime[@]}" >&2; then
