@@ -340,6 +340,11 @@ type wsClient struct {
 	// code, for the AsyncAPI check (TestMain, TestAsyncAPIFrames); nil
 	// records nothing.
 	log atomic.Pointer[apispec.FrameLog]
+	// closing is set by close: the server's close frame is then its echo
+	// of ours, which close records, not the reader. The reader's Read
+	// may report it as net.ErrClosed instead: coder/websocket's Close
+	// can finish the handshake before that Read returns.
+	closing atomic.Bool
 }
 
 // seenFrames holds frames of every kind that the tests' WebSockets met
@@ -392,7 +397,7 @@ func newWSClient(t testing.TB, name string, conn *websocket.Conn) *wsClient {
 				switch status := websocket.CloseStatus(err); {
 				case err == nil && typ == websocket.MessageText:
 					log.Server(data)
-				case status != -1:
+				case status != -1 && !c.closing.Load():
 					log.ServerClose(int(status))
 				}
 			}
@@ -501,7 +506,15 @@ func (c *wsClient) write(typ websocket.MessageType, data []byte) {
 // reader to stop.
 func (c *wsClient) close() {
 	c.t.Helper()
-	if err := c.conn.Close(websocket.StatusNormalClosure, ""); err != nil && !errors.Is(err, context.Canceled) {
+	c.closing.Store(true)
+	err := c.conn.Close(websocket.StatusNormalClosure, "")
+	switch {
+	case err == nil:
+		// Close returns nil only once the server has echoed 1000.
+		if log := c.log.Load(); log != nil {
+			log.ServerClose(int(websocket.StatusNormalClosure))
+		}
+	case !errors.Is(err, context.Canceled):
 		c.t.Logf("%s: close: %v", c.name, err)
 	}
 	select {
