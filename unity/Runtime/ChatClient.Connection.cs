@@ -41,8 +41,7 @@ namespace ChatApp.Client
             {
                 gen = ++generation;
                 socketClosed = false;
-                catchingUp = true;
-                pending.Clear();
+                HoldPushes();
             }
             t.MessageReceived += text => OnFrame(gen, text);
             t.Closed += info => OnClosed(gen, t, info);
@@ -107,35 +106,7 @@ namespace ChatApp.Client
                     {
                         throw new ChatException(ChatError.Unavailable, "the connection was lost while catching up");
                     }
-                    int caughtUp = 0;
-                    if (page != null)
-                    {
-                        string newest = null;
-                        foreach (ChatMessage m in page.Messages)
-                        {
-                            seen.Add(m.Id);
-                            newest = MessageIds.Max(newest, m.Id);
-                        }
-                        floorId = newest ?? MessageIds.Zero;
-                        lastId = MessageIds.Max(lastId, newest);
-                        latestKnownId = MessageIds.Max(latestKnownId, floorId);
-                    }
-                    else
-                    {
-                        foreach (ChatMessage m in missed)
-                        {
-                            if (MessageIds.Compare(m.Id, floorId) > 0 && Deliver(m))
-                            {
-                                caughtUp++;
-                            }
-                        }
-                    }
-                    foreach (ChatMessage m in pending)
-                    {
-                        Deliver(m);
-                    }
-                    pending.Clear();
-                    catchingUp = false;
+                    int caughtUp = EndCatchUp(page, missed);
                     pong = null;
                     connectedAttempt = attempt;
                     connectedFor = Stopwatch.StartNew();
@@ -152,8 +123,7 @@ namespace ChatApp.Client
                 {
                     if (gen == generation)
                     {
-                        catchingUp = false;
-                        pending.Clear();
+                        DropHeldPushes();
                         if (socket == t)
                         {
                             socket = null;

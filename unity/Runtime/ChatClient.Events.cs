@@ -8,6 +8,9 @@ namespace ChatApp.Client
 {
     public sealed partial class ChatClient
     {
+        // OnFrame dispatches a frame of socket gen: any frame answers the
+        // keepalive; then an error, a presence event or a message. Frames
+        // of a replaced socket are ignored.
         private void OnFrame(int gen, string text)
         {
             Dictionary<string, object> o = null;
@@ -68,14 +71,7 @@ namespace ChatApp.Client
                     Post(() => Raise(Error, new ChatError(ChatError.BadResponse, "unrecognized frame: " + Truncate(text))));
                     return;
                 }
-                if (catchingUp)
-                {
-                    pending.Add(m);
-                }
-                else
-                {
-                    Deliver(m);
-                }
+                DeliverPush(m);
             }
         }
 

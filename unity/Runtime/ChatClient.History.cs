@@ -1,7 +1,7 @@
 // History and catch-up: reading pages (GetHistoryAsync), the catch-up
-// after a reconnect, each message id raised once, and the recovery of a
-// failed REST send by finding its text in the history (FindSentAsync, for
-// SendAsync).
+// after a reconnect with the new socket's pushes held meanwhile, each
+// message id raised once, and the recovery of a failed REST send by
+// finding its text in the history (FindSentAsync, for SendAsync).
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -102,6 +102,73 @@ namespace ChatApp.Client
             Post(() => Raise(Error, new ChatError(ChatError.CatchUpTruncated,
                 "more than " + options.CatchUpMaxPages + " pages were missed; read the rest with GetHistoryAsync")));
             return missed;
+        }
+
+        // HoldPushes starts holding a new socket's pushes in pending until
+        // EndCatchUp, so that events come in order. Under gate.
+        private void HoldPushes()
+        {
+            catchingUp = true;
+            pending.Clear();
+        }
+
+        // DropHeldPushes stops holding after a failed open. Under gate.
+        private void DropHeldPushes()
+        {
+            catchingUp = false;
+            pending.Clear();
+        }
+
+        // DeliverPush delivers a message the socket pushed, or holds it
+        // while catching up. Under gate.
+        private void DeliverPush(ChatMessage m)
+        {
+            if (catchingUp)
+            {
+                pending.Add(m);
+            }
+            else
+            {
+                Deliver(m);
+            }
+        }
+
+        // EndCatchUp takes in the first connection's page (its ids are
+        // history, not events) or delivers a reconnect's missed messages
+        // newer than that page, then the held pushes, and stops holding.
+        // It returns how many missed messages it raised. Under gate.
+        private int EndCatchUp(HistoryPage page, List<ChatMessage> missed)
+        {
+            int caughtUp = 0;
+            if (page != null)
+            {
+                string newest = null;
+                foreach (ChatMessage m in page.Messages)
+                {
+                    seen.Add(m.Id);
+                    newest = MessageIds.Max(newest, m.Id);
+                }
+                floorId = newest ?? MessageIds.Zero;
+                lastId = MessageIds.Max(lastId, newest);
+                latestKnownId = MessageIds.Max(latestKnownId, floorId);
+            }
+            else
+            {
+                foreach (ChatMessage m in missed)
+                {
+                    if (MessageIds.Compare(m.Id, floorId) > 0 && Deliver(m))
+                    {
+                        caughtUp++;
+                    }
+                }
+            }
+            foreach (ChatMessage m in pending)
+            {
+                Deliver(m);
+            }
+            pending.Clear();
+            catchingUp = false;
+            return caughtUp;
         }
 
         // Deliver raises m unless its id was raised before. Under gate.
