@@ -15,7 +15,7 @@ import (
 //go:embed static
 var files embed.FS
 
-// Handler serves the chat page (index.html, app.js, style.css) from the
+// Handler serves the chat page (index.html, app.js and js/, style.css) from the
 // embedded files. Mount it at "/"; the page finds the API at /chat and the
 // WebSocket at /ws on the same origin unless told otherwise by query params.
 //
