@@ -32,6 +32,9 @@ func TestHandlerServesStaticFiles(t *testing.T) {
 		// Errors are the API's JSON errors, not net/http's plain text.
 		{"GET", "/missing.js", http.StatusNotFound, "application/json", `{"error":{"code":"not_found","message":"page not found"}}`},
 		{"GET", "/js/missing.js", http.StatusNotFound, "application/json", `{"error":{"code":"not_found","message":"page not found"}}`},
+		// A folder is not a file of the page: no listing of its files.
+		{"GET", "/js/", http.StatusNotFound, "application/json", `{"error":{"code":"not_found","message":"page not found"}}`},
+		{"GET", "/js", http.StatusNotFound, "application/json", `{"error":{"code":"not_found","message":"page not found"}}`},
 		{"POST", "/", http.StatusMethodNotAllowed, "application/json", `{"error":{"code":"method_not_allowed",`},
 	}
 	for _, tt := range tests {
@@ -162,6 +165,24 @@ func TestModuleImportsResolve(t *testing.T) {
 					t.Errorf("%s imports %s from %s, which does not export it", name, imported, target)
 				}
 			}
+		}
+	}
+}
+
+// TestModulesServedAsJavaScript: a browser runs a module only when its
+// Content-Type is a JavaScript MIME type, whatever the host's MIME tables
+// say; every script of the page is served so.
+func TestModulesServedAsJavaScript(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	for _, name := range scripts(t) {
+		resp, err := http.Get(srv.URL + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || ct != "text/javascript; charset=utf-8" {
+			t.Errorf("GET /%s: %d %q, want 200 text/javascript; charset=utf-8", name, resp.StatusCode, ct)
 		}
 	}
 }
