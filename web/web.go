@@ -6,17 +6,27 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/internal/httperror"
 )
 
+// The page's files: index.html, style.css, app.js and the ES modules it
+// imports from static/js/ (a directory pattern embeds its subfolders).
+//
 //go:embed static
 var files embed.FS
 
-// Handler serves the chat page (index.html, app.js, style.css) from the
-// embedded files. Mount it at "/"; the page finds the API at /chat and the
+// javaScript is the Content-Type of the page's scripts. A browser runs a
+// module only with a JavaScript MIME type, and Go's mime package takes
+// the host's tables (/etc/mime.types, the Windows registry) over its own:
+// the type is set here, so that no host can stop the page.
+const javaScript = "text/javascript; charset=utf-8"
+
+// Handler serves the chat page (index.html, app.js and js/, style.css)
+// from the embedded files. Mount it at "/"; the page finds the API at /chat and the
 // WebSocket at /ws on the same origin unless told otherwise by query params.
 //
 // Embedded files have no modification time, so there is nothing for a
@@ -41,6 +51,16 @@ func Handler() http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-cache")
+		if isFolder(static, r.URL.Path) {
+			// The file server would list the folder's files (js/): a
+			// folder is not one of the page's files.
+			httperror.Write(w, chatapp.Errorf(chatapp.ENOTFOUND, "page not found"))
+			return
+		}
+		if strings.HasSuffix(r.URL.Path, ".js") {
+			// An error answer (a missing file) sets its own type.
+			w.Header().Set("Content-Type", javaScript)
+		}
 		if strings.Contains(r.Header.Get("Range"), ",") {
 			// Many ranges of a small file would make an answer many
 			// times its size; the whole file is the honest answer.
@@ -48,4 +68,15 @@ func Handler() http.Handler {
 		}
 		fileServer.ServeHTTP(w, r)
 	}))
+}
+
+// isFolder reports whether urlPath names a folder of files other than the
+// root, whose index.html is the page.
+func isFolder(files fs.FS, urlPath string) bool {
+	name := strings.TrimPrefix(path.Clean("/"+urlPath), "/")
+	if name == "" {
+		return false
+	}
+	info, err := fs.Stat(files, name)
+	return err == nil && info.IsDir()
 }

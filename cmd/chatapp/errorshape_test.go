@@ -80,7 +80,7 @@ func TestEveryErrorIsJSON(t *testing.T) {
 		}
 	})
 	t.Run("the page's files are served as they were", func(t *testing.T) {
-		for path, contentType := range map[string]string{"/": "text/html", "/app.js": "javascript", "/style.css": "text/css"} {
+		for path, contentType := range map[string]string{"/": "text/html", "/app.js": "javascript", "/js/connection.js": "javascript", "/style.css": "text/css"} {
 			r := do(t, http.MethodGet, s.URL+path, nil, nil)
 			if r.Status != http.StatusOK || !strings.Contains(r.Header.Get("Content-Type"), contentType) {
 				t.Errorf("GET %s: %d %q, want 200 %s", path, r.Status, r.Header.Get("Content-Type"), contentType)

@@ -1,0 +1,53 @@
+// The REST API (/chat, /chat/users): URLs on the configured API, requests
+// that carry the sign-in token only where it may go, and what an error
+// answer means for retrying.
+
+import { config } from "./config.js";
+import { auth, foreignOrigins, mayUseToken } from "./signin.js";
+
+export function apiURL(path, params) {
+  const url = new URL(config.api + path, location.href);
+  for (const [key, value] of Object.entries(params)) {
+    url.searchParams.set(key, String(value));
+  }
+  return url;
+}
+
+// fetch that resolves to the parsed JSON body and rejects with the
+// server's error message ({"error":{"message"}}) on a non-2xx answer.
+// The error has the HTTP status and the server's code, if any. With a
+// token, every request carries it as Authorization: Bearer, and none is
+// made where the user would not send it.
+export async function requestJSON(url, options) {
+  const opts = Object.assign({}, options);
+  if (auth && !mayUseToken()) throw new Error("Not sending the sign-in token to " + foreignOrigins().join(" and "));
+  if (auth) opts.headers = Object.assign({}, opts.headers, { Authorization: "Bearer " + auth.token });
+  let resp;
+  try {
+    resp = await fetch(url, opts);
+  } catch (_) {
+    throw new Error("Network error: could not reach the chat server");
+  }
+  const body = await resp.json().catch(() => null);
+  if (!resp.ok) {
+    const info = (body && body.error) || {};
+    const err = new Error(info.message || "Request failed (HTTP " + resp.status + ")");
+    err.status = resp.status;
+    err.code = info.code || "";
+    throw err;
+  }
+  return body || {};
+}
+
+// 401 (no or a bad token) and 403 (a room the token does not allow) will
+// not pass on a retry, whatever the request.
+export function isRefusal(err) {
+  return Boolean(err) && (err.status === 401 || err.status === 403);
+}
+
+// Whether the server's answer about the room itself (the history, the
+// members) means that connecting again cannot help: any 4xx but 408 and
+// 429, which say "later".
+export function isPermanent(err) {
+  return Boolean(err) && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429;
+}

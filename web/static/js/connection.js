@@ -1,0 +1,169 @@
+// The room's WebSocket: connecting, reconnecting with exponential backoff
+// and jitter, dropping a socket the keepalive found dead, and, after a
+// handshake that failed, the probe that tells a refused one from a server
+// that is down (and stops after MAX_REFUSED_HANDSHAKES refused in a row).
+// What a frame means is frames.js's; what was missed meanwhile, catchup.js's.
+
+import { apiURL, isPermanent, requestJSON } from "./api.js";
+import { hideError, showError } from "./banner.js";
+import { catchUp } from "./catchup.js";
+import { config } from "./config.js";
+import { handleFrame } from "./frames.js";
+import { loadLatest } from "./history.js";
+import { userId } from "./identity.js";
+import { frameArrived, startKeepalive, stopKeepalive } from "./keepalive.js";
+import { refreshMembers } from "./members.js";
+import { refuse, reportFor } from "./refusal.js";
+import { resendPending } from "./sending.js";
+import { auth, mayUseToken } from "./signin.js";
+import { session } from "./state.js";
+import { setStatus } from "./status.js";
+
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 10000;
+// A connection that lived this long counts as healthy and resets the backoff;
+// one the server drops at once must not make us reconnect in a tight loop.
+const STABLE_CONNECTION_MS = 5000;
+// Handshakes refused in a row while the REST API answers for the room
+// (a server that is down fails that probe too) before the page stops.
+const MAX_REFUSED_HANDSHAKES = 3;
+
+export function connect(s) {
+  if (auth && !mayUseToken()) return; // join said so
+  setStatus("connecting", "connecting…");
+  let socket;
+  try {
+    const url = new URL(config.ws, location.href);
+    url.searchParams.set("room_id", s.room);
+    // A browser cannot set headers on a WebSocket: the token goes in the
+    // query, and the server takes the user id from it.
+    if (auth) url.searchParams.set("token", auth.token);
+    else url.searchParams.set("user_id", userId);
+    url.searchParams.set("name", s.name);
+    url.searchParams.set("events", "presence");
+    socket = new WebSocket(url);
+  } catch (err) {
+    // A malformed ?ws= or a blocked scheme: say so, and keep the room
+    // usable over HTTP meanwhile.
+    showError("Cannot open WebSocket: " + err.message);
+    scheduleReconnect(s);
+    return;
+  }
+  s.socket = socket;
+  let openedAt = 0;
+
+  socket.onopen = () => {
+    if (s !== session) return;
+    openedAt = Date.now();
+    s.refusedHandshakes = 0;
+    startKeepalive(s, socket, config.keepaliveMs, () => dropDeadSocket(s, socket, openedAt));
+    setStatus("connected", "connected");
+    hideError(); // whatever failed before this connection is stale now
+    catchUp(s).catch(reportFor(s));
+    refreshMembers(s);
+  };
+  socket.onmessage = (event) => {
+    if (s !== session) return;
+    frameArrived(s); // any frame: the socket lives
+    handleFrame(s, event.data);
+  };
+  socket.onclose = () => {
+    if (s !== session || s.socket !== socket) return;
+    s.socket = null;
+    stopKeepalive(s);
+    resendPending(s, socket);
+    if (!openedAt) {
+      probeThenReconnect(s);
+      return;
+    }
+    if (openedAt && Date.now() - openedAt >= STABLE_CONNECTION_MS) s.attempt = 0;
+    scheduleReconnect(s);
+  };
+}
+
+// A dead connection may take minutes to report its close (the closing
+// handshake waits on a peer that is gone): forget it and reconnect now.
+function dropDeadSocket(s, socket, openedAt) {
+  stopKeepalive(s);
+  if (s !== session || s.socket !== socket) return;
+  socket.onclose = null;
+  socket.onmessage = null;
+  s.socket = null;
+  resendPending(s, socket);
+  try {
+    socket.close(4000, "keepalive unanswered");
+  } catch (_) {
+    // It is gone either way.
+  }
+  if (Date.now() - openedAt >= STABLE_CONNECTION_MS) s.attempt = 0;
+  scheduleReconnect(s);
+}
+
+// A page cannot see why a WebSocket handshake failed. The REST API
+// answers the same token and room the same way, so ask it: a 4xx that a
+// retry cannot change (an invalid room, a refused token) stops the
+// reconnecting, with the server's message; a network error, a 5xx, 408
+// or 429 goes to the backoff. MAX_REFUSED_HANDSHAKES refused in a row
+// while the probe passes stop it too: what the server refuses is not
+// something the probe asks about, and it will not change by itself.
+function probeThenReconnect(s) {
+  requestJSON(apiURL("/users", { room_id: s.room })).then(
+    () => {
+      if (s !== session || s.refused) return;
+      // The REST API lets a token pass for 30 s past its expiry (clock
+      // skew); a handshake refuses it at once. Retrying is no use.
+      if (auth && auth.exp && auth.exp * 1000 <= Date.now()) {
+        refuse(s, { status: 401, message: "the token expired at " + new Date(auth.exp * 1000).toLocaleString() });
+      } else if (++s.refusedHandshakes >= MAX_REFUSED_HANDSHAKES) {
+        // The server is up and takes the room and the token, yet
+        // refuses the socket: something only the handshake carries,
+        // the name (a character newer than the server's Unicode), or
+        // the user's count of connections.
+        refuse(s, { status: 0, handshakes: s.refusedHandshakes, message: "" });
+      } else {
+        scheduleReconnect(s);
+      }
+    },
+    (err) => {
+      if (s !== session || s.refused) return;
+      s.refusedHandshakes = 0; // down, or busy: the backoff's, not ours
+      if (isPermanent(err)) refuse(s, err);
+      else scheduleReconnect(s);
+    }
+  );
+}
+
+// Exponential backoff with jitter: wait between half and all of a ceiling
+// that starts at 0.5 s and doubles up to 10 s, so clients dropped together
+// by a server restart do not all come back at the same instant.
+function scheduleReconnect(s) {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** s.attempt);
+  const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+  s.attempt++;
+  const due = Date.now() + delay;
+
+  const tick = () => {
+    const secs = Math.max(1, Math.ceil((due - Date.now()) / 1000));
+    setStatus("reconnecting", "reconnecting in " + secs + "s");
+  };
+  tick();
+  s.countdownTimer = setInterval(tick, 250);
+  s.reconnectTimer = setTimeout(() => reconnectNow(s), delay);
+
+  // Without a socket, still show the room and let PUT send messages. A
+  // failure here is expected while the server is down, and the status
+  // line already says so: no banner.
+  if (!s.historyLoaded) {
+    loadLatest(s).catch((err) => {
+      if (isPermanent(err)) refuse(s, err);
+    });
+  }
+}
+
+export function reconnectNow(s) {
+  if (s.refused) return;
+  clearTimeout(s.reconnectTimer);
+  clearInterval(s.countdownTimer);
+  s.reconnectTimer = 0;
+  connect(s);
+}

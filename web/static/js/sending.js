@@ -1,0 +1,154 @@
+// Sending what the composer holds. What is typed stays in the composer
+// until the server has the message, and stays on any failure, to be sent
+// again: the page never loses a text. A message goes on the WebSocket when
+// there is one and its frame fits, else by PUT; either way under an
+// idempotency key of its own, so that sending it again by PUT (the socket
+// closed, or no answer came) stores it once.
+
+import { requestJSON, isRefusal } from "./api.js";
+import { hideErrorIfShowing, showError } from "./banner.js";
+import { updateComposer } from "./composer.js";
+import { config } from "./config.js";
+import { el } from "./dom.js";
+import { randomHex, userId } from "./identity.js";
+import { addMessages } from "./messages.js";
+import { refuse } from "./refusal.js";
+import { byteLength, isBlank, textProblem } from "./rules.js";
+import { auth } from "./signin.js";
+import { session } from "./state.js";
+
+// The largest frame the page sends on its WebSocket. A browser sends a
+// message as one frame, and API Gateway closes a connection with 1009 on
+// a frame over 32 KB (32,000 bytes is within it whether a KB is 1,000
+// bytes or 1,024): a longer message (16 KiB of text JSON escapes six
+// bytes a character is ~96 KB) is sent by PUT instead.
+const MAX_FRAME_BYTES = 32000;
+// How long a message sent on the WebSocket may wait for its push before
+// it is sent again by PUT, under the same idempotency key.
+const SEND_CONFIRM_MS = 10000;
+
+// listenToComposer sends on Send and on Enter, and keeps the composer's
+// look in step with its text.
+export function listenToComposer() {
+  el.composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendMessage();
+  });
+  el.input.addEventListener("input", updateComposer);
+  el.input.addEventListener("keydown", (event) => {
+    // Enter sends, Shift+Enter is a newline; leave Enter alone while an
+    // input method is composing (e.g. picking CJK characters).
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      sendMessage();
+    }
+  });
+}
+
+function sendMessage() {
+  const s = session;
+  if (!s || s.sending || s.refused) return;
+  const text = el.input.value.trim();
+  if (isBlank(text)) return;
+  const problem = textProblem(text);
+  if (problem) {
+    showSendError(problem); // and the text stays, to be shortened
+    return;
+  }
+  const pending = { text: text, key: "web-" + randomHex(12), socket: null, timer: 0 };
+  s.sending = pending;
+  updateComposer();
+
+  const frame = JSON.stringify({ action: "sendmessage", text: text, name: s.name, idempotency_key: pending.key });
+  if (s.socket && s.socket.readyState === WebSocket.OPEN && byteLength(frame) <= MAX_FRAME_BYTES) {
+    // Done when its push comes back (confirmByPush); failed on an error
+    // frame (frames.js); sent again by PUT if the socket closes first
+    // or nothing comes back in time.
+    pending.socket = s.socket;
+    s.socket.send(frame);
+    pending.timer = setTimeout(() => sendByPut(s, pending), SEND_CONFIRM_MS);
+    return;
+  }
+  sendByPut(s, pending);
+}
+
+// The stored message comes back in the reply (its push, if any, has the
+// same id).
+async function sendByPut(s, pending) {
+  clearTimeout(pending.timer);
+  pending.socket = null;
+  if (s !== session || s.sending !== pending) return;
+  try {
+    const body = await requestJSON(config.api, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      // With a token the server knows the user: no user_id.
+      body: JSON.stringify({
+        room_id: s.room,
+        text: pending.text,
+        user_id: auth ? undefined : userId,
+        name: s.name,
+        idempotency_key: pending.key,
+      }),
+    });
+    if (s !== session) return;
+    if (body.message) addMessages(s, [body.message]);
+    sendDone(s, pending);
+  } catch (err) {
+    sendFailed(s, pending, err);
+  }
+}
+
+// A message that waited for its push on a socket now gone may or may not
+// have been stored: sending it again under its key stores it once.
+export function resendPending(s, socket) {
+  if (s.sending && s.sending.socket === socket) sendByPut(s, s.sending);
+}
+
+// confirmByPush is told of each of the user's own messages as the list
+// adds it (messages.js, onOwnMessage): the push of what the composer is
+// sending means the server has it. Pushes carry no idempotency key (the
+// original client's fields), so without one the same text from this user
+// counts: another tab sending the same words marks this send done, and if
+// this one's socket then drops before the server read it, it is not sent
+// again by PUT. A push with a key is matched by it.
+export function confirmByPush(s, msg) {
+  const pending = s.sending;
+  if (pending && (msg.idempotency_key ? msg.idempotency_key === pending.key : msg.message === pending.text)) {
+    sendDone(s, pending);
+  }
+}
+
+// The server has the message: the composer empties, unless the user
+// has typed something else meanwhile.
+function sendDone(s, pending) {
+  if (s.sending !== pending) return;
+  clearTimeout(pending.timer);
+  s.sending = null;
+  if (el.input.value.trim() === pending.text) clearInput();
+  else updateComposer();
+  // Why an earlier message was not sent is old news now.
+  hideErrorIfShowing(lastSendError);
+}
+
+// The last "not sent" shown, so that a send that works can take it away.
+let lastSendError = "";
+function showSendError(message) {
+  lastSendError = message;
+  showError(message);
+}
+
+export function sendFailed(s, pending, err) {
+  if (s !== session || s.sending !== pending) return;
+  clearTimeout(pending.timer);
+  s.sending = null;
+  updateComposer();
+  if (isRefusal(err)) refuse(s, err);
+  else showSendError("Message not sent: " + err.message);
+}
+
+function clearInput() {
+  el.input.value = "";
+  updateComposer();
+  el.input.focus();
+}
