@@ -3,7 +3,9 @@
 package web
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"io/fs"
 	"net/http"
 	"path"
@@ -29,9 +31,11 @@ const javaScript = "text/javascript; charset=utf-8"
 // from the embedded files. Mount it at "/"; the page finds the API at /chat and the
 // WebSocket at /ws on the same origin unless told otherwise by query params.
 //
-// Embedded files have no modification time, so there is nothing for a
-// browser to revalidate against: Cache-Control: no-cache makes it fetch the
-// files again on reload, so a redeployed binary is picked up at once.
+// Cache-Control: no-cache makes a browser ask again on every load, so a
+// redeployed binary is picked up at once; embedded files have no
+// modification time, so each file's answer carries an ETag, the hash of
+// its bytes, and a browser that has the file gets 304 without it (the page
+// is two dozen files).
 //
 // Its errors are the API's JSON errors (an unknown file is 404 not_found,
 // a method other than GET and HEAD 405 method_not_allowed), a browser's
@@ -43,6 +47,7 @@ func Handler() http.Handler {
 		panic(err)
 	}
 	fileServer := http.FileServerFS(static)
+	etags := contentTags(static)
 	return httperror.JSON(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			// The file server would answer any method with the file.
@@ -51,6 +56,10 @@ func Handler() http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-cache")
+		if tag, ok := etags[fileName(r.URL.Path)]; ok {
+			// The file server answers If-None-Match with it.
+			w.Header().Set("ETag", tag)
+		}
 		if isFolder(static, r.URL.Path) {
 			// The file server would list the folder's files (js/): a
 			// folder is not one of the page's files.
@@ -68,6 +77,33 @@ func Handler() http.Handler {
 		}
 		fileServer.ServeHTTP(w, r)
 	}))
+}
+
+// fileName is the file a URL path names: index.html for the root.
+func fileName(urlPath string) string {
+	if name := strings.TrimPrefix(path.Clean("/"+urlPath), "/"); name != "" {
+		return name
+	}
+	return "index.html"
+}
+
+// contentTags are the ETags of every embedded file, by name: a strong tag
+// of the hash of its bytes, made once.
+func contentTags(files fs.FS) map[string]string {
+	tags := map[string]string{}
+	fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(files, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(data)
+		tags[name] = `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+		return nil
+	})
+	return tags
 }
 
 // isFolder reports whether urlPath names a folder of files other than the

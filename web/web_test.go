@@ -212,3 +212,38 @@ func TestManyRangesServeTheWholeFile(t *testing.T) {
 		t.Errorf("5001 ranges: %d, %d bytes; want 200 and the file's %d", status, n, whole)
 	}
 }
+
+// TestFilesRevalidate: every file of the page answers with an ETag, and a
+// request that has it gets 304 without the file; a changed tag gets the
+// file. A reload then costs two dozen small answers, not the page again.
+func TestFilesRevalidate(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	for _, p := range []string{"/", "/app.js", "/style.css", "/js/connection.js"} {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		tag := resp.Header.Get("ETag")
+		if resp.StatusCode != http.StatusOK || len(tag) < 10 || tag[0] != '"' {
+			t.Fatalf("GET %s: %d, ETag %q", p, resp.StatusCode, tag)
+		}
+		for _, tt := range []struct {
+			tag  string
+			want int
+		}{{tag, http.StatusNotModified}, {`"stale"`, http.StatusOK}} {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+p, nil)
+			req.Header.Set("If-None-Match", tt.tag)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want || (tt.want == http.StatusNotModified) != (n == 0) {
+				t.Errorf("GET %s with If-None-Match %s: %d and %d bytes, want %d", p, tt.tag, resp.StatusCode, n, tt.want)
+			}
+		}
+	}
+}
