@@ -72,6 +72,21 @@ type ConnectionLister interface {
 	ListConnections(ctx context.Context) ([]*Connection, error)
 }
 
+// RoomIndex keeps, in one process's memory, the room each of its
+// connections joined: the local hub, so that a broadcast reads no table.
+// The functions tell it of each connection $connect stored and
+// $disconnect removed. On AWS there is none: API Gateway knows no rooms.
+type RoomIndex interface {
+	// Joined records c's room once $connect has stored c.
+	Joined(c *Connection)
+	// Left forgets the room of a connection being removed.
+	Left(connectionID string)
+	// Member returns the connection joined with that id in this process,
+	// nil if there is none here (another process's, or unknown): a
+	// sendmessage frame then costs no read of the table.
+	Member(connectionID string) *Connection
+}
+
 // Notifier pushes frames to WebSocket connections, as API Gateway's
 // Management API (PostToConnection) does.
 type Notifier interface {

@@ -13,6 +13,7 @@ import (
 	"github.com/chatapp-dev/chatapp/awslambda/invoke"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -36,12 +37,11 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	h := &handler.Handler{Messages: db, Logger: logger}
-	cfg := gateway.Config{Logger: logger, GatewayResponses: templateResponses()} // as chatapp serve
+	sockets := hub.New(logger)
+	h := &handler.Handler{Messages: db, Connections: db, Notifier: sockets, Rooms: sockets, Logger: logger}
+	cfg := gateway.Config{Hub: sockets, Logger: logger, GatewayResponses: templateResponses()} // as chatapp serve
 	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
 	g := gateway.New(cfg)
-	h.Notifier = g.Hub()
-	h.Connections = g.Hub().TrackConnections(db)
 	f.Cleanup(func() {
 		g.Close()
 		db.Close()

@@ -181,7 +181,7 @@ func (g *Gateway) integrateREST(ctx context.Context, fn RESTFunc, event events.A
 		return events.APIGatewayProxyResponse{}, errThrottled
 	}
 	defer g.endInvocation()
-	return callIntegration(ctx, g.hub, fn, event)
+	return callIntegration(ctx, g.panics, fn, event)
 }
 
 // startInvocation takes one of the MaxConcurrentRequests places for one

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/chatapp-dev/chatapp"
-	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -61,13 +61,14 @@ func newEnv(t testing.TB) *env {
 	t.Cleanup(func() { db.Close() })
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hub := gateway.New(gateway.Config{Logger: logger}).Hub()
+	sockets := hub.New(logger)
 	var mu sync.Mutex
 	now := clockStart
 	h := &handler.Handler{
 		Messages:    db,
-		Connections: hub.TrackConnections(db),
-		Notifier:    hub,
+		Connections: db,
+		Notifier:    sockets,
+		Rooms:       sockets,
 		Logger:      logger,
 		Now: func() time.Time {
 			mu.Lock()
