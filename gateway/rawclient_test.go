@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"iter"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gobwas/ws"
 
+	"github.com/chatapp-dev/chatapp/internal/logtest"
 	"github.com/chatapp-dev/chatapp/internal/wstest"
 )
 
@@ -31,7 +30,7 @@ const rawWait = 10 * time.Second
 type testServer struct {
 	g    *Gateway
 	addr string // host:port
-	logs *lockedBuffer
+	logs *logtest.Buffer
 	// conns are the server sides of the connections, by the client's
 	// address.
 	conns *sync.Map
@@ -50,7 +49,7 @@ func echoRoutes(g **Gateway) map[string]WebSocketFunc {
 // WebSocket routes) on a loopback port, closed when the test ends.
 func startServer(t *testing.T, cfg Config) *testServer {
 	t.Helper()
-	ts := &testServer{logs: &lockedBuffer{}, conns: &sync.Map{}}
+	ts := &testServer{logs: &logtest.Buffer{}, conns: &sync.Map{}}
 	cfg.Logger = slog.New(slog.NewTextHandler(ts.logs, nil))
 	if cfg.WebSocket == nil {
 		cfg.WebSocket = echoRoutes(&ts.g)
@@ -90,29 +89,9 @@ func (ts *testServer) panics(where string) uint64 {
 // with its stack, naming the function that panicked.
 func (ts *testServer) checkPanicLogged(t *testing.T, where, fn string) {
 	t.Helper()
-	for line := range strings.SplitSeq(ts.logs.String(), "\n") {
-		if strings.Contains(line, "level=ERROR") && strings.Contains(line, "where="+where) && strings.Contains(line, "goroutine") && strings.Contains(line, fn) {
-			return
-		}
+	if !logtest.PanicLogged(ts.logs.String(), where, fn) {
+		t.Errorf("no error log of a panic at %s with a stack through %s:\n%s", where, fn, ts.logs.String())
 	}
-	t.Errorf("no error log of a panic at %s with a stack through %s:\n%s", where, fn, ts.logs.String())
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // panicListener hands out panicConns, and keeps each by its client's

@@ -13,6 +13,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gobwas/ws"
+
+	"github.com/chatapp-dev/chatapp/internal/logtest"
 )
 
 // waitTimeout bounds each wait of these tests: a dial, a frame, a close.
@@ -24,14 +26,14 @@ const waitTimeout = 10 * time.Second
 type testHub struct {
 	h      *Hub
 	url    string
-	logs   *lockedBuffer
+	logs   *logtest.Buffer
 	opened chan *Client
 	closed chan Disconnect
 }
 
 func startHub(t *testing.T, limits Limits) *testHub {
 	t.Helper()
-	th := &testHub{logs: &lockedBuffer{}, opened: make(chan *Client, 16), closed: make(chan Disconnect, 16)}
+	th := &testHub{logs: &logtest.Buffer{}, opened: make(chan *Client, 16), closed: make(chan Disconnect, 16)}
 	th.h = New(slog.New(slog.NewTextHandler(th.logs, nil)))
 	var ids sync.Mutex
 	n := 0
@@ -146,29 +148,9 @@ func (th *testHub) checkPanic(t *testing.T, where, fn string) {
 			t.Errorf("panics at %s: %d, want 1", where, n)
 		}
 	}
-	for line := range strings.SplitSeq(th.logs.String(), "\n") {
-		if strings.Contains(line, "level=ERROR") && strings.Contains(line, "where="+where) && strings.Contains(line, "goroutine") && strings.Contains(line, fn) {
-			return
-		}
+	if !logtest.PanicLogged(th.logs.String(), where, fn) {
+		t.Errorf("no error log of a panic at %s with a stack through %s:\n%s", where, fn, th.logs.String())
 	}
-	t.Errorf("no error log of a panic at %s with a stack through %s:\n%s", where, fn, th.logs.String())
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // A panic in a connection's timer closes that connection with 1011, and
