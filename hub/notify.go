@@ -31,6 +31,23 @@ func (h *Hub) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (
 	return d, nil
 }
 
+// Members returns the room's joined connections from memory: the rows the
+// functions stored, which nothing changes once stored (as Broadcast lists
+// them).
+func (h *Hub) Members(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	members := h.rooms[roomID]
+	conns := make([]*chatapp.Connection, 0, len(members))
+	for c := range members {
+		conns = append(conns, c.member)
+	}
+	return conns, nil
+}
+
 // Post is PostToConnection: EGONE when the connection is not open, or not
 // yet (Enqueue). A done context is refused before anything is queued: on
 // AWS a function's post is a request made under its context, which fails

@@ -67,7 +67,10 @@ func histogramCount(t *testing.T, m *Metrics, name string, labels map[string]str
 type fakeStore struct{ err error }
 
 func (s *fakeStore) CreateMessage(context.Context, *chatapp.Message) error { return s.err }
-func (s *fakeStore) FindReplay(context.Context, *chatapp.Message) error    { return s.err }
+func (s *fakeStore) QueueMessage(context.Context, *chatapp.Message) (func() error, error) {
+	return chatapp.Committed(s.err), nil
+}
+func (s *fakeStore) FindReplay(context.Context, *chatapp.Message) error { return s.err }
 func (s *fakeStore) FindMessages(context.Context, chatapp.MessageFilter) (chatapp.MessagePage, error) {
 	return chatapp.MessagePage{}, s.err
 }
@@ -153,6 +156,10 @@ type fakeNotifier struct{ delivery chatapp.Delivery }
 
 func (n *fakeNotifier) Broadcast(context.Context, string, chatapp.Push) (chatapp.Delivery, error) {
 	return n.delivery, nil
+}
+
+func (n *fakeNotifier) Members(context.Context, string) ([]*chatapp.Connection, error) {
+	return n.delivery.Connections, nil
 }
 
 func (n *fakeNotifier) Disconnect(context.Context, string, string) error { return nil }
