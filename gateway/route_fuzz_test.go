@@ -42,7 +42,7 @@ func FuzzSelectRoute(f *testing.F) {
 	g := routingGateway("$connect", "$disconnect", "$default", "sendmessage", "typing")
 	s := g.hub.Open("FuzzConnection0=", hub.Peer{SourceIP: "127.0.0.1", UserAgent: "fuzz", DomainName: "localhost"})
 	f.Fuzz(func(t *testing.T, frame []byte, binary bool) {
-		got, mock := g.route(frame, binary)
+		got, mock := g.route(frame, !binary && utf8.Valid(frame))
 		if want := expectedRoute(frame, binary, routes); got != want {
 			t.Fatalf("route(%q, binary=%v) = %q, want %q", frame, binary, got, want)
 		}
@@ -51,7 +51,7 @@ func FuzzSelectRoute(f *testing.F) {
 		}
 
 		event := g.wsEvent(s, got, "MESSAGE")
-		event.Body, event.IsBase64Encoded = encodeBody(frame)
+		event.Body, event.IsBase64Encoded = eventBody(frame, utf8.Valid(frame))
 		data, err := json.Marshal(event)
 		if err != nil {
 			t.Fatalf("marshal event: %v", err)

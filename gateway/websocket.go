@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gobwas/ws"
@@ -113,7 +114,8 @@ var disconnectHandshakeFailed = hub.Disconnect{Code: ws.StatusAbnormalClosure, R
 // answered at once, any other route's function is invoked with the
 // message as its event's body.
 func (g *Gateway) Message(c *hub.Client, payload []byte) {
-	route, mock := g.route(payload, false)
+	text := utf8.Valid(payload) // once: for the route and for the event's body
+	route, mock := g.route(payload, text)
 	if mock != nil {
 		c.Enqueue(mock) // the route response of a MOCK integration
 		return
@@ -123,7 +125,7 @@ func (g *Gateway) Message(c *hub.Client, payload []byte) {
 	// A text frame's bytes that are not UTF-8 travel as base64: a JSON
 	// event would otherwise replace them before the function could refuse
 	// them.
-	event.Body, event.IsBase64Encoded = encodeBody(payload)
+	event.Body, event.IsBase64Encoded = eventBody(payload, text)
 	if _, err := g.invoke(event); err != nil {
 		// API Gateway answers a failed integration with an error frame.
 		c.Enqueue(chatapp.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
