@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"time"
@@ -98,9 +99,9 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	// the socket lives by the idle timeout and maximum duration instead.
 	conn.SetDeadline(time.Time{})
 	// Bytes the client sent right behind its handshake are in the HTTP
-	// server's buffer: the hub reads them first.
+	// server's buffer: the hub reads them first, from a copy.
 	early, _ := rw.Reader.Peek(rw.Reader.Buffered())
-	go c.Serve(conn, early, g.limits, g)
+	go c.Serve(conn, bytes.Clone(early), g.limits, g)
 }
 
 // upgradeTimeout bounds writing the handshake's answer.

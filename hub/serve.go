@@ -41,13 +41,13 @@ type Handler interface {
 
 // Serve runs an upgraded connection until it ends, then hands its end to
 // h and forgets the client. early holds bytes the client sent right behind
-// its handshake, read before the connection. A panic anywhere in it ends
-// the connection with 1011, never the process.
+// its handshake, read before the connection; Serve keeps it. A panic
+// anywhere in it ends the connection with 1011, never the process.
 func (c *Client) Serve(conn net.Conn, early []byte, limits Limits, h Handler) {
 	defer c.Forget()
 	var in io.Reader = conn
 	if len(early) > 0 {
-		in = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+		in = io.MultiReader(bytes.NewReader(early), conn)
 	}
 	lazy := &lazyReader{conn: in}
 	d := c.serve(conn, lazy, &limits, h)
