@@ -18,6 +18,16 @@ type MessageStore interface {
 	// the stored message has another text, the error is ECONFLICT (Replay).
 	CreateMessage(ctx context.Context, m *Message) error
 
+	// QueueMessage starts storing m, as CreateMessage does, and returns
+	// without waiting for the commit; wait then returns what CreateMessage
+	// would. Messages queued one after another are committed, and given
+	// their ids, in queue order. A store with group commit shares one
+	// commit among the messages queued beside each other (sqlite); one
+	// without commits m before QueueMessage returns, and its wait returns
+	// at once (Committed). The handlers queue a room's sends under the
+	// room's lock, so queue order is id order and push order.
+	QueueMessage(ctx context.Context, m *Message) (wait func() error, err error)
+
 	// FindReplay answers m as CreateMessage would if m's idempotency key
 	// was used, without storing anything: ErrDuplicate with m filled, or
 	// ECONFLICT for another text. It returns nil when the key is unused
@@ -29,15 +39,9 @@ type MessageStore interface {
 	FindMessages(ctx context.Context, filter MessageFilter) (MessagePage, error)
 }
 
-// MessageQueuer is implemented by message stores that commit queued
-// messages in queue order, several per commit (group commit). QueueMessage
-// queues m and returns at once; wait returns what CreateMessage would,
-// once m's commit is done. Sends to one room can then share a commit, and
-// the handler still pushes them in the order they were queued, which is id
-// order.
-type MessageQueuer interface {
-	QueueMessage(ctx context.Context, m *Message) (wait func() error, err error)
-}
+// Committed is the wait of a message a store committed (or failed to)
+// before QueueMessage returned: it returns err.
+func Committed(err error) (wait func() error) { return func() error { return err } }
 
 // ConnectionStore keeps the WebSocket connections of every room: the
 // original's "userlist" table.
@@ -72,12 +76,31 @@ type ConnectionLister interface {
 	ListConnections(ctx context.Context) ([]*Connection, error)
 }
 
+// RoomIndex keeps, in one process's memory, the room each of its
+// connections joined: the local hub, so that a broadcast reads no table.
+// The functions tell it of each connection $connect stored and
+// $disconnect removed. On AWS there is none: API Gateway knows no rooms.
+type RoomIndex interface {
+	// Joined records c's room once $connect has stored c.
+	Joined(c *Connection)
+	// Left forgets the room of a connection being removed.
+	Left(connectionID string)
+	// Member returns the connection joined with that id in this process,
+	// nil if there is none here (another process's, or unknown): a
+	// sendmessage frame then costs no read of the table.
+	Member(connectionID string) *Connection
+}
+
 // Notifier pushes frames to WebSocket connections, as API Gateway's
 // Management API (PostToConnection) does.
 type Notifier interface {
 	// Broadcast delivers one encoded frame to every connection of a room that
 	// accepts its kind, and reports whom it reached.
 	Broadcast(ctx context.Context, roomID string, push Push) (Delivery, error)
+
+	// Members returns the room's connections as Broadcast finds them,
+	// without pushing anything: whom a replayed send's answer lists.
+	Members(ctx context.Context, roomID string) ([]*Connection, error)
 
 	// Post delivers one frame to one connection. A connection that is gone
 	// gives EGONE.

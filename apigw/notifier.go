@@ -157,6 +157,11 @@ func (n *Notifier) Disconnect(ctx context.Context, connectionID, _ string) error
 	return err
 }
 
+// Members reads the room's connections from the table, as Broadcast does.
+func (n *Notifier) Members(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
+	return n.Connections.FindConnectionsByRoom(ctx, roomID)
+}
+
 // Broadcast posts push to every connection of the room that wants it. A
 // connection whose token has expired gets nothing and is disconnected: no
 // timer on AWS closes it at its expiry, so the first push after it does.

@@ -19,6 +19,7 @@ import (
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/internal/awsconfig"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
@@ -39,12 +40,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &handler.Handler{Messages: db}
-	gw := gateway.New(gateway.Config{WebSocket: map[string]gateway.WebSocketFunc{
+	sockets := hub.New(nil)
+	h := &handler.Handler{Messages: db, Connections: db, Notifier: sockets, Rooms: sockets}
+	gw := gateway.New(gateway.Config{Hub: sockets, WebSocket: map[string]gateway.WebSocketFunc{
 		"$connect": h.Connect, "$disconnect": h.Disconnect,
 	}})
-	h.Notifier = gw.Hub()
-	h.Connections = gw.Hub().TrackConnections(db)
 	srv := httptest.NewServer(gw)
 	t.Cleanup(func() { srv.Close(); gw.Close(); db.Close() })
 	n := &apigw.Notifier{

@@ -16,6 +16,7 @@ import (
 	"github.com/chatapp-dev/chatapp/bench"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -42,12 +43,11 @@ func startServer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := &handler.Handler{Messages: db, Logger: logger}
-	cfg := gateway.Config{Logger: logger}
+	sockets := hub.New(logger)
+	h := &handler.Handler{Messages: db, Connections: db, Notifier: sockets, Rooms: sockets, Logger: logger}
+	cfg := gateway.Config{Hub: sockets, Logger: logger}
 	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
 	g := gateway.New(cfg)
-	h.Notifier = g.Hub()
-	h.Connections = g.Hub().TrackConnections(db)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

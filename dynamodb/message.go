@@ -28,6 +28,12 @@ type messageItem struct {
 	ExpiresAt int64  `dynamodbav:"expires_at,omitempty"` // epoch seconds, for TTL
 }
 
+// QueueMessage is CreateMessage: DynamoDB has no group commit, so m is
+// committed before it returns, and its wait returns the outcome at once.
+func (db *DB) QueueMessage(ctx context.Context, m *chatapp.Message) (wait func() error, err error) {
+	return chatapp.Committed(db.CreateMessage(ctx, m)), nil
+}
+
 // CreateMessage stores m, assigning its id and timestamp when empty. The
 // write is conditional, so an existing message is never overwritten.
 //

@@ -1,18 +1,18 @@
 package gateway_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/awslambda/invoke"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/hub"
+	"github.com/chatapp-dev/chatapp/internal/logtest"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -25,7 +25,7 @@ import (
 type fuzzEnv struct {
 	g    *gateway.Gateway
 	db   *sqlite.DB
-	logs *syncBuffer
+	logs *logtest.Buffer
 }
 
 func newFuzzEnv(f *testing.F) *fuzzEnv {
@@ -34,14 +34,13 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	if err != nil {
 		f.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	h := &handler.Handler{Messages: db, Logger: logger}
-	cfg := gateway.Config{Logger: logger, GatewayResponses: templateResponses()} // as chatapp serve
+	sockets := hub.New(logger)
+	h := &handler.Handler{Messages: db, Connections: db, Notifier: sockets, Rooms: sockets, Logger: logger}
+	cfg := gateway.Config{Hub: sockets, Logger: logger, GatewayResponses: templateResponses()} // as chatapp serve
 	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
 	g := gateway.New(cfg)
-	h.Notifier = g.Hub()
-	h.Connections = g.Hub().TrackConnections(db)
 	f.Cleanup(func() {
 		g.Close()
 		db.Close()
@@ -53,7 +52,7 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 // fault the client might not see (a failed $disconnect, a failed push).
 func (e *fuzzEnv) checkLogs(t *testing.T) {
 	t.Helper()
-	if s := e.logs.take(); strings.Contains(s, "level=ERROR") {
+	if s := e.logs.Take(); strings.Contains(s, "level=ERROR") {
 		t.Fatalf("server logged an error:\n%s", s)
 	}
 }
@@ -70,24 +69,4 @@ func checkErrorBody(t *testing.T, what string, body []byte) string {
 		t.Fatalf("%s: server fault %q", what, body)
 	}
 	return e.Error.Code
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// take returns what was written since the last take.
-func (b *syncBuffer) take() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	b.buf.Reset()
-	return s
 }

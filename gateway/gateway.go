@@ -1,12 +1,18 @@
 // Package gateway is a local Amazon API Gateway: it turns HTTP requests and
-// WebSocket frames into the proxy events API Gateway sends to Lambda, applies
-// the functions' responses, and offers the Management API
-// (PostToConnection, GetConnection, DeleteConnection) in process and over
-// HTTP at /@connections/{id}.
+// WebSocket messages into the proxy events API Gateway sends to Lambda
+// (route selection, the REQUEST authorizer, its quotas and its own
+// answers), applies the functions' responses, and offers the Management
+// API (PostToConnection, GetConnection, DeleteConnection) over HTTP at
+// /@connections/{id}, SigV4-signed as on AWS.
+//
+// The WebSockets themselves, once upgraded, are the hub's (package hub):
+// the gateway hands each one to the hub with API Gateway's limits, and the
+// hub hands back each message to route and the connection's end.
 package gateway
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -18,7 +24,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/internal/httperror"
+	"github.com/chatapp-dev/chatapp/internal/panics"
 )
 
 // RESTFunc is a REST API integration: a Lambda function behind a
@@ -70,6 +78,11 @@ const (
 
 // Config describes the two APIs the gateway serves.
 type Config struct {
+	// Hub holds the WebSockets the gateway opens, and is the notifier and
+	// room index the functions are given. Nil: the gateway makes one of
+	// its own (a gateway whose functions push nothing, or only through
+	// the Management API).
+	Hub *hub.Hub
 	// REST maps "METHOD /resource" (e.g. "GET /chat") to its function. A
 	// request path matches its resource with or without a trailing slash.
 	REST map[string]RESTFunc
@@ -175,8 +188,14 @@ type Config struct {
 // Gateway is the local API Gateway. It is an http.Handler.
 type Gateway struct {
 	cfg Config
-	hub *Hub
-	mux *http.ServeMux
+	hub *hub.Hub
+	// limits are API Gateway's quotas on each WebSocket, which the hub
+	// enforces.
+	limits hub.Limits
+	// panics counts the panics the gateway recovered from (recover.go);
+	// the hub counts its own.
+	panics *panics.Counts
+	mux    *http.ServeMux
 	// root is mux behind httperror.Rooted: a CONNECT's 404 is JSON too.
 	root http.Handler
 	// authorizers holds each connection's authorizer output (connection id
@@ -198,8 +217,7 @@ type Gateway struct {
 	answers map[string]gatewayAnswer
 }
 
-// New returns a gateway for cfg. Its Hub is the Notifier to give the
-// functions, and Hub().TrackConnections wraps their connection store.
+// New returns a gateway for cfg.
 func New(cfg Config) *Gateway {
 	if cfg.WebSocketPath == "" {
 		cfg.WebSocketPath = "/ws"
@@ -238,7 +256,18 @@ func New(cfg Config) *Gateway {
 		// Else a chunked body, which reserves MaxBodyBytes, never fits.
 		cfg.MaxBufferedBodyBytes = cfg.MaxBodyBytes
 	}
-	g := &Gateway{cfg: cfg, hub: newHub(cfg.Logger), mux: http.NewServeMux(), mocks: make(map[string][]byte, len(cfg.MockRoutes)), answers: gatewayAnswers(cfg.GatewayResponses)}
+	if cfg.Hub == nil {
+		cfg.Hub = hub.New(cfg.Logger)
+	}
+	g := &Gateway{
+		cfg: cfg, hub: cfg.Hub, panics: panics.New(cfg.Logger, panicSites...), mux: http.NewServeMux(),
+		mocks: make(map[string][]byte, len(cfg.MockRoutes)), answers: gatewayAnswers(cfg.GatewayResponses),
+		limits: hub.Limits{
+			IdleTimeout: cfg.IdleTimeout, MaxDuration: cfg.MaxConnectionDuration,
+			MaxFrameBytes: MaxFrameBytes, MaxMessageBytes: MaxPayloadBytes, MessageTimeout: cfg.MessageTimeout,
+			FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst,
+		},
+	}
 	g.restBodies.limit = cfg.MaxBufferedBodyBytes
 	if limit := cfg.MaxBufferedBodyBytes; limit > 0 {
 		g.managementBodies.limit = max(limit, MaxPayloadBytes) // room for one chunked body there too
@@ -269,9 +298,6 @@ func New(cfg Config) *Gateway {
 	return g
 }
 
-// Hub returns the gateway's live connections: the local Notifier.
-func (g *Gateway) Hub() *Hub { return g.hub }
-
 // ManagementCredentials returns the credentials that requests to the
 // /@connections endpoint must be signed with.
 func (g *Gateway) ManagementCredentials() aws.Credentials { return g.cfg.ManagementCredentials }
@@ -281,11 +307,15 @@ func (g *Gateway) ManagementCredentials() aws.Credentials { return g.cfg.Managem
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.serveRecovering(g.root, w, r) }
 
 // Close closes every WebSocket with 1001 (going away), as API Gateway does
-// on a deployment, and waits until their $disconnect routes have run.
-func (g *Gateway) Close() {
-	g.hub.closeAll()
-	g.hub.live.Wait()
-}
+// on a deployment, and waits until their $disconnect routes have run: the
+// hub's Shutdown.
+func (g *Gateway) Close() { g.hub.Shutdown() }
+
+// Panics yields how many panics the gateway recovered from, by where they
+// happened: "http" (a request: REST, a handshake, the Management API, the
+// fallback) and "integration" (a route's function). Every site is
+// yielded, those without a panic too; the hub counts the connections'.
+func (g *Gateway) Panics() iter.Seq2[string, uint64] { return g.panics.All() }
 
 // managementPath is the Management API's path below its base.
 const managementPath = "/@connections/{id}"

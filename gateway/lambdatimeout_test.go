@@ -99,7 +99,7 @@ func TestLambdaTimeout(t *testing.T) {
 				// Past its timeout the function's post fails, as its
 				// request to API Gateway would on AWS; so does a broadcast
 				// to a room of the sender.
-				ws2.g.hub.join(&chatapp.Connection{ID: ev.RequestContext.ConnectionID, RoomID: "late"})
+				ws2.g.hub.Joined(&chatapp.Connection{ID: ev.RequestContext.ConnectionID, RoomID: "late"})
 				<-ctx.Done()
 				ws2.g.hub.Broadcast(ctx, "late", chatapp.Push{Data: []byte("broadcast after the timeout")})
 				return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, ws2.g.hub.Post(ctx, ev.RequestContext.ConnectionID, []byte("posted after the timeout"))

@@ -2,15 +2,13 @@ package gateway
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,6 +16,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gobwas/ws"
+
+	"github.com/chatapp-dev/chatapp/internal/logtest"
+	"github.com/chatapp-dev/chatapp/internal/wstest"
 )
 
 // rawWait bounds each wait of the tests over raw connections: a dial, a
@@ -29,7 +30,10 @@ const rawWait = 10 * time.Second
 type testServer struct {
 	g    *Gateway
 	addr string // host:port
-	logs *lockedBuffer
+	logs *logtest.Buffer
+	// conns are the server sides of the connections, by the client's
+	// address.
+	conns *sync.Map
 }
 
 // echoRoutes make $default push a frame's body back to its sender.
@@ -45,14 +49,14 @@ func echoRoutes(g **Gateway) map[string]WebSocketFunc {
 // WebSocket routes) on a loopback port, closed when the test ends.
 func startServer(t *testing.T, cfg Config) *testServer {
 	t.Helper()
-	ts := &testServer{logs: &lockedBuffer{}}
+	ts := &testServer{logs: &logtest.Buffer{}, conns: &sync.Map{}}
 	cfg.Logger = slog.New(slog.NewTextHandler(ts.logs, nil))
 	if cfg.WebSocket == nil {
 		cfg.WebSocket = echoRoutes(&ts.g)
 	}
 	ts.g = New(cfg)
 	srv := httptest.NewUnstartedServer(ts.g)
-	srv.Listener = panicListener{srv.Listener}
+	srv.Listener = panicListener{srv.Listener, ts.conns}
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
@@ -68,18 +72,14 @@ func startServer(t *testing.T, cfg Config) *testServer {
 	return ts
 }
 
-// socket returns the open socket of a connection id, nil if none.
-func (ts *testServer) socket(id string) *socket {
-	ts.g.hub.mu.RLock()
-	defer ts.g.hub.mu.RUnlock()
-	return ts.g.hub.sockets[id]
-}
-
-// panics returns the hub's count of recovered panics at where.
+// panics returns the count of panics recovered at where, by the gateway
+// or its hub.
 func (ts *testServer) panics(where string) uint64 {
-	for w, n := range ts.g.hub.Panics() {
-		if w == where {
-			return n
+	for _, counts := range []iter.Seq2[string, uint64]{ts.g.Panics(), ts.g.hub.Panics()} {
+		for w, n := range counts {
+			if w == where {
+				return n
+			}
 		}
 	}
 	return 0
@@ -89,40 +89,26 @@ func (ts *testServer) panics(where string) uint64 {
 // with its stack, naming the function that panicked.
 func (ts *testServer) checkPanicLogged(t *testing.T, where, fn string) {
 	t.Helper()
-	for line := range strings.SplitSeq(ts.logs.String(), "\n") {
-		if strings.Contains(line, "level=ERROR") && strings.Contains(line, "where="+where) && strings.Contains(line, "goroutine") && strings.Contains(line, fn) {
-			return
-		}
+	if !logtest.PanicLogged(ts.logs.String(), where, fn) {
+		t.Errorf("no error log of a panic at %s with a stack through %s:\n%s", where, fn, ts.logs.String())
 	}
-	t.Errorf("no error log of a panic at %s with a stack through %s:\n%s", where, fn, ts.logs.String())
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// panicListener hands out panicConns, and keeps each by its client's
+// address.
+type panicListener struct {
+	net.Listener
+	conns *sync.Map
 }
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// panicListener hands out panicConns.
-type panicListener struct{ net.Listener }
 
 func (l panicListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return &panicConn{Conn: c}, nil
+	pc := &panicConn{Conn: c}
+	l.conns.Store(c.RemoteAddr().String(), pc)
+	return pc, nil
 }
 
 // panicConn is a server-side connection whose next Read or Write panics,
@@ -202,28 +188,8 @@ func dialRaw(t *testing.T, ts *testServer, rcvBuf int) *rawClient {
 	return &rawClient{t: t, conn: conn, in: in}
 }
 
-// rawFrame builds a masked client frame that declares length bytes of
-// payload (in the 64-bit form when long64) and carries payload.
-func rawFrame(fin bool, op ws.OpCode, length uint64, long64 bool, payload []byte) []byte {
-	b := []byte{byte(op)}
-	if fin {
-		b[0] |= 0x80
-	}
-	switch {
-	case long64 || length > 0xffff:
-		b = binary.BigEndian.AppendUint64(append(b, 0x80|127), length)
-	case length > 125:
-		b = binary.BigEndian.AppendUint16(append(b, 0x80|126), uint16(length))
-	default:
-		b = append(b, 0x80|byte(length))
-	}
-	mask := [4]byte{0x12, 0x34, 0x56, 0x78}
-	b = append(b, mask[:]...)
-	start := len(b)
-	b = append(b, payload...)
-	ws.Cipher(b[start:], mask, 0)
-	return b
-}
+// rawFrame builds a masked client frame (wstest.ClientFrame).
+var rawFrame = wstest.ClientFrame
 
 func (c *rawClient) write(frames ...[]byte) {
 	c.t.Helper()

@@ -7,42 +7,26 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime/debug"
-	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/internal/panics"
 )
 
 // A panic in the gateway ends what it happened in, never the process: a
-// request gets a 500, a socket closes with 1011, a route's function counts
-// as a failed invocation, as on Lambda. Every goroutine the gateway starts
-// and every request it serves recovers at its top; each recovered panic is
-// logged with its stack and counted (Hub.Panics, chatapp_panics_total).
+// request gets a 500, a route's function counts as a failed invocation, as
+// on Lambda (and a socket closes with 1011: the hub's). Every request the
+// gateway serves recovers at its top; each recovered panic is logged with
+// its stack and counted (Gateway.Panics, chatapp_panics_total).
 
-// panicSite is where a panic was recovered: the label of the count.
-type panicSite int
-
+// Where the gateway recovers panics: the label of their count.
 const (
-	panicHTTP        panicSite = iota // a request: REST, a handshake, the management API, the fallback
-	panicSocket                       // a connection's read loop, its routing included
-	panicWriter                       // a connection's writer
-	panicTimer                        // a connection's idle or maximum-duration (or token expiry) timer
-	panicIntegration                  // a route's function, REST or WebSocket
-	numPanicSites
+	panicHTTP        = iota // a request: REST, a handshake, the management API, the fallback
+	panicIntegration        // a route's function, REST or WebSocket
 )
 
-var panicSiteNames = [numPanicSites]string{"http", "socket", "writer", "timer", "integration"}
-
-// panicCounts counts recovered panics by site.
-type panicCounts [numPanicSites]atomic.Uint64
-
-// recovered logs and counts a panic recovered at where.
-func (h *Hub) recovered(where panicSite, v any) {
-	h.panics[where].Add(1)
-	h.logger.Error("recovered from a panic", "where", panicSiteNames[where], "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-}
+var panicSites = []string{"http", "integration"}
 
 // serveRecovering serves a request with next; a panic ends that request
 // only. The client gets a 500 with the JSON error body if no header was
@@ -59,7 +43,7 @@ func (g *Gateway) serveRecovering(next http.Handler, w http.ResponseWriter, r *h
 		if v == http.ErrAbortHandler { // a deliberate abort, not a fault
 			panic(v)
 		}
-		g.hub.recovered(panicHTTP, v)
+		g.panics.Recovered(panicHTTP, v)
 		if rw.hijacked != nil {
 			rw.hijacked.Close()
 		}
@@ -118,10 +102,10 @@ func (w *trackingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter 
 // is that invocation's failure, an error like any other (REST: 502, a
 // route: an error frame, $connect: a refused handshake), logged and counted,
 // and so is a response over Lambda's payload quota (lambdapayload.go).
-func callIntegration[E any, F ~func(context.Context, E) (events.APIGatewayProxyResponse, error)](ctx context.Context, h *Hub, fn F, event E) (resp events.APIGatewayProxyResponse, err error) {
+func callIntegration[E any, F ~func(context.Context, E) (events.APIGatewayProxyResponse, error)](ctx context.Context, counts *panics.Counts, fn F, event E) (resp events.APIGatewayProxyResponse, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			h.recovered(panicIntegration, v)
+			counts.Recovered(panicIntegration, v)
 			resp, err = events.APIGatewayProxyResponse{}, fmt.Errorf("the function panicked: %v", v)
 		}
 	}()

@@ -70,16 +70,14 @@ func (e *panicEnv) dial(t *testing.T) (*rawClient, string) {
 	}
 }
 
-// conn is the server side of a connection.
-func (e *panicEnv) conn(t *testing.T, id string) *panicConn {
+// conn is the server side of a client's connection.
+func (e *panicEnv) conn(t *testing.T, c *rawClient) *panicConn {
 	t.Helper()
-	s := e.socket(id)
-	if s == nil {
-		t.Fatalf("no socket %s", id)
+	pc, ok := e.conns.Load(c.conn.LocalAddr().String())
+	if !ok {
+		t.Fatalf("no server side for the client at %s", c.conn.LocalAddr())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conn.(*panicConn)
+	return pc.(*panicConn)
 }
 
 func (e *panicEnv) expectDisconnect(t *testing.T, want ws.StatusCode) {
@@ -212,9 +210,9 @@ func TestPanicInHandlerAnswers500(t *testing.T) {
 func TestPanicInReadLoopClosesTheSocket(t *testing.T) {
 	e := newPanicEnv(t, Config{})
 	bystander, _ := e.dial(t)
-	c, id := e.dial(t)
+	c, _ := e.dial(t)
 	// One of the Reads of the next frame panics.
-	e.conn(t, id).arm(true, false)
+	e.conn(t, c).arm(true, false)
 	c.write(rawFrame(true, ws.OpText, 5, false, []byte("hello")))
 	c.expectClose(ws.StatusInternalServerError)
 	e.expectDisconnect(t, ws.StatusInternalServerError)
@@ -228,8 +226,8 @@ func TestPanicInReadLoopClosesTheSocket(t *testing.T) {
 func TestPanicInWriterDropsTheSocket(t *testing.T) {
 	e := newPanicEnv(t, Config{})
 	bystander, _ := e.dial(t)
-	c, id := e.dial(t)
-	e.conn(t, id).arm(false, true)
+	c, _ := e.dial(t)
+	e.conn(t, c).arm(false, true)
 	c.write(rawFrame(true, ws.OpText, 5, false, []byte("hello")))
 	if f, err := c.next(); !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !isReset(err) {
 		t.Fatalf("after the writer's panic: %v %q, want the connection dropped", err, f.Payload)
@@ -237,18 +235,6 @@ func TestPanicInWriterDropsTheSocket(t *testing.T) {
 	e.expectDisconnect(t, ws.StatusInternalServerError)
 	bystander.echo("unaffected")
 	e.checkPanics(t, "writer", 1, "panicConn")
-}
-
-// A panic in a socket's timer closes that socket with 1011.
-func TestPanicInTimerClosesTheSocket(t *testing.T) {
-	e := newPanicEnv(t, Config{})
-	bystander, _ := e.dial(t)
-	c, id := e.dial(t)
-	e.socket(id).afterFunc(time.Millisecond, func() { panic("test: the timer panics") })
-	c.expectClose(ws.StatusInternalServerError)
-	e.expectDisconnect(t, ws.StatusInternalServerError)
-	bystander.echo("unaffected")
-	e.checkPanics(t, "timer", 1, "TestPanicInTimerClosesTheSocket")
 }
 
 func get(t *testing.T, addr, path string) (int, string) {

@@ -181,7 +181,7 @@ func (g *Gateway) integrateREST(ctx context.Context, fn RESTFunc, event events.A
 		return events.APIGatewayProxyResponse{}, errThrottled
 	}
 	defer g.endInvocation()
-	return callIntegration(ctx, g.hub, fn, event)
+	return callIntegration(ctx, g.panics, fn, event)
 }
 
 // startInvocation takes one of the MaxConcurrentRequests places for one
@@ -288,7 +288,7 @@ func (g *Gateway) restEvent(r *http.Request, resource string, body []byte) event
 			Identity:         identity(r),
 		},
 	}
-	e.Body, e.IsBase64Encoded = encodeBody(body)
+	e.Body, e.IsBase64Encoded = eventBody(body, utf8.Valid(body))
 	return e
 }
 
@@ -307,9 +307,10 @@ func identity(r *http.Request) events.APIGatewayRequestIdentity {
 	return events.APIGatewayRequestIdentity{SourceIP: ip, UserAgent: r.UserAgent()}
 }
 
-// encodeBody passes text as is and binary as base64, as API Gateway does.
-func encodeBody(body []byte) (string, bool) {
-	if utf8.Valid(body) {
+// eventBody passes text (utf8Valid: body is UTF-8, which the caller
+// checked) as is and anything else as base64, as API Gateway does.
+func eventBody(body []byte, utf8Valid bool) (string, bool) {
+	if utf8Valid {
 		return string(body), false
 	}
 	return base64.StdEncoding.EncodeToString(body), true

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSplitQuery(t *testing.T) {
@@ -90,9 +91,9 @@ func TestEncodeBody(t *testing.T) {
 		{[]byte{0xff, 0x00}, "/wA=", true},
 	}
 	for _, tt := range tests {
-		got, b64 := encodeBody(tt.body)
+		got, b64 := eventBody(tt.body, utf8.Valid(tt.body))
 		if got != tt.want || b64 != tt.base64 {
-			t.Errorf("encodeBody(%q) = %q, %v; want %q, %v", tt.body, got, b64, tt.want, tt.base64)
+			t.Errorf("eventBody(%q) = %q, %v; want %q, %v", tt.body, got, b64, tt.want, tt.base64)
 		}
 	}
 }

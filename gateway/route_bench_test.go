@@ -10,7 +10,7 @@ func BenchmarkSelectRoute(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(frame)))
 	for b.Loop() {
-		if got, _ := g.route(frame, false); got != "sendmessage" {
+		if got, _ := g.route(frame, true); got != "sendmessage" {
 			b.Fatalf("route %q", got)
 		}
 	}

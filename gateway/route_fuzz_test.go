@@ -11,10 +11,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/hub"
 )
 
 // FuzzSelectRoute feeds any frame to route selection (Gateway.route, as
-// readLoop calls it) and to the event a function receives. A text frame
+// Message calls it) and to the event a function receives. A text frame
 // that is a JSON object whose "action" key (exactly that key) is a string
 // naming a configured route, not a $ one, goes there, with the answer of a
 // mock route (the keepalive's) for that one alone; everything else goes to
@@ -39,9 +40,9 @@ func FuzzSelectRoute(f *testing.F) {
 	f.Add([]byte(`{"action":"ping"}`), false)
 	routes := map[string]bool{"$connect": true, "$disconnect": true, "$default": true, "sendmessage": true, "typing": true, chatapp.PingAction: true}
 	g := routingGateway("$connect", "$disconnect", "$default", "sendmessage", "typing")
-	s := newSocket(g.hub, "FuzzConnection0=", "127.0.0.1", "fuzz", "localhost")
+	s := g.hub.Open("FuzzConnection0=", hub.Peer{SourceIP: "127.0.0.1", UserAgent: "fuzz", DomainName: "localhost"})
 	f.Fuzz(func(t *testing.T, frame []byte, binary bool) {
-		got, mock := g.route(frame, binary)
+		got, mock := g.route(frame, !binary && utf8.Valid(frame))
 		if want := expectedRoute(frame, binary, routes); got != want {
 			t.Fatalf("route(%q, binary=%v) = %q, want %q", frame, binary, got, want)
 		}
@@ -50,7 +51,7 @@ func FuzzSelectRoute(f *testing.F) {
 		}
 
 		event := g.wsEvent(s, got, "MESSAGE")
-		event.Body, event.IsBase64Encoded = encodeBody(frame)
+		event.Body, event.IsBase64Encoded = eventBody(frame, utf8.Valid(frame))
 		data, err := json.Marshal(event)
 		if err != nil {
 			t.Fatalf("marshal event: %v", err)

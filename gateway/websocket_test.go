@@ -118,10 +118,8 @@ func TestPingFloodHoldsOnePong(t *testing.T) {
 	ts = startServer(t, Config{WebSocket: map[string]WebSocketFunc{
 		// A frame, routed after the pings, reports what the socket holds.
 		"$default": func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-			s := ts.socket(ev.RequestContext.ConnectionID)
-			s.mu.Lock()
-			held <- fmt.Sprintf("frames=%d bytes=%d", len(s.queue), s.queuedBytes+len(s.pongData))
-			s.mu.Unlock()
+			frames, bytes := ts.g.hub.Pending(ev.RequestContext.ConnectionID)
+			held <- fmt.Sprintf("frames=%d bytes=%d", frames, bytes)
 			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 		},
 	}})

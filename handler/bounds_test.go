@@ -224,6 +224,10 @@ func (n storeNotifier) Broadcast(ctx context.Context, roomID string, _ chatapp.P
 	return chatapp.Delivery{Connections: conns}, err
 }
 
+func (n storeNotifier) Members(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
+	return n.conns.FindConnectionsByRoom(ctx, roomID)
+}
+
 func (storeNotifier) Disconnect(context.Context, string, string) error { return nil }
 
 func (n storeNotifier) Post(context.Context, string, []byte) error { return nil }

@@ -24,7 +24,10 @@ type Handler struct {
 	Messages    chatapp.MessageStore
 	Connections chatapp.ConnectionStore
 	Notifier    chatapp.Notifier
-	Logger      *slog.Logger
+	// Rooms, if set, is told of every connection stored and removed: the
+	// local hub's index of rooms (chatapp.RoomIndex). Nil on AWS.
+	Rooms  chatapp.RoomIndex
+	Logger *slog.Logger
 	// Now is the clock; tests may set it.
 	Now func() time.Time
 

@@ -1,7 +1,6 @@
 package handler_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -17,8 +16,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/chatapp-dev/chatapp"
-	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/hub"
+	"github.com/chatapp-dev/chatapp/internal/logtest"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -28,24 +28,7 @@ import (
 type env struct {
 	h    *handler.Handler
 	db   *sqlite.DB
-	logs *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs *logtest.Buffer
 }
 
 // clockStart is the handler's clock at the start of a test; every reading
@@ -59,15 +42,16 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hub := gateway.New(gateway.Config{Logger: logger}).Hub()
+	sockets := hub.New(logger)
 	var mu sync.Mutex
 	now := clockStart
 	h := &handler.Handler{
 		Messages:    db,
-		Connections: hub.TrackConnections(db),
-		Notifier:    hub,
+		Connections: db,
+		Notifier:    sockets,
+		Rooms:       sockets,
 		Logger:      logger,
 		Now: func() time.Time {
 			mu.Lock()

@@ -184,6 +184,10 @@ func (n *pushNotifier) Broadcast(_ context.Context, _ string, push chatapp.Push)
 	return chatapp.Delivery{}, nil
 }
 
+func (n *pushNotifier) Members(context.Context, string) ([]*chatapp.Connection, error) {
+	return nil, nil
+}
+
 func (n *pushNotifier) Post(context.Context, string, []byte) error { return nil }
 
 func (n *pushNotifier) Disconnect(context.Context, string, string) error { return nil }

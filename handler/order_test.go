@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
 // orderNotifier records the message ids of a room's pushes in the order the
@@ -31,18 +32,28 @@ func (n *orderNotifier) Broadcast(_ context.Context, roomID string, push chatapp
 	return chatapp.Delivery{}, nil
 }
 
+func (n *orderNotifier) Members(context.Context, string) ([]*chatapp.Connection, error) {
+	return nil, nil
+}
+
 func (n *orderNotifier) Disconnect(context.Context, string, string) error { return nil }
 
 func (n *orderNotifier) Post(context.Context, string, []byte) error { return nil }
 
 // lateReturn widens the window between a commit and the push that follows it,
-// as a busy machine does: CreateMessage returns a random while after it commits.
+// as a busy machine does: CreateMessage returns a random while after it
+// commits. It has no group commit: QueueMessage commits before it returns,
+// as DynamoDB's does.
 type lateReturn struct{ chatapp.MessageStore }
 
 func (s lateReturn) CreateMessage(ctx context.Context, m *chatapp.Message) error {
 	err := s.MessageStore.CreateMessage(ctx, m)
 	time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
 	return err
+}
+
+func (s lateReturn) QueueMessage(ctx context.Context, m *chatapp.Message) (func() error, error) {
+	return chatapp.Committed(s.CreateMessage(ctx, m)), nil
 }
 
 // TestConcurrentSendsPushInStoredOrder: however concurrent sends to a room
@@ -59,8 +70,8 @@ func TestConcurrentSendsPushInStoredOrder(t *testing.T) {
 // still pushed in id order.
 func TestGroupCommittedSendsPushInStoredOrder(t *testing.T) {
 	e := newEnv(t)
-	if _, ok := e.h.Messages.(chatapp.MessageQueuer); !ok {
-		t.Fatal("the SQLite store does not queue messages")
+	if _, ok := e.h.Messages.(*sqlite.DB); !ok {
+		t.Fatalf("the store is a %T, not SQLite's, whose group commit this tests", e.h.Messages)
 	}
 	checkPushOrder(t, e)
 }

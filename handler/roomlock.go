@@ -9,9 +9,9 @@ import "sync"
 // wait for each other. On Lambda an instance runs one invocation at a time,
 // so this costs nothing there; across instances, order is the history's.
 //
-// A send takes a ticket while it queues its message for commit, under the
-// room's lock, so ticket order is id order; it pushes when the sends of the
-// tickets before it have.
+// A send takes a turn while it queues its message for commit, under the
+// room's lock, so turn order is id order; it pushes when the sends of the
+// turns before it have.
 type roomLocks struct {
 	mu    sync.Mutex
 	rooms map[string]*roomLock
@@ -19,11 +19,55 @@ type roomLocks struct {
 
 type roomLock struct {
 	sync.Mutex
-	users int // ticket holders; the entry is freed at zero
+	users int // turns held; the entry is freed at zero
 
-	turn   *sync.Cond // signalled when pushed moves
-	issued uint64     // tickets handed out
-	pushed uint64     // tickets done: ticket pushed may push next
+	moved  *sync.Cond // signalled when pushed moves
+	issued uint64     // turns handed out
+	pushed uint64     // turns done: turn pushed may push next
+}
+
+// turn is one send's place in its room's order. A send takes it, queues
+// its message for commit, and calls queued; it waits for its turn before
+// it pushes, and calls done once, whatever happens, to hand the turn on.
+type turn struct {
+	rooms *roomLocks
+	room  string
+	lock  *roomLock
+	n     uint64
+}
+
+// take returns the next turn of room, holding the room's lock until
+// queued: what the send queues meanwhile is queued in turn order.
+func (l *roomLocks) take(room string) *turn {
+	rl := l.get(room)
+	rl.Lock()
+	t := &turn{rooms: l, room: room, lock: rl, n: rl.issued}
+	rl.issued++
+	return t
+}
+
+// queued releases the room's lock once the send's message is queued.
+func (t *turn) queued() { t.lock.Unlock() }
+
+// wait blocks until every send that took a turn before this one in its
+// room has called done.
+func (t *turn) wait() {
+	rl := t.lock
+	rl.Lock()
+	for rl.pushed != t.n {
+		rl.moved.Wait()
+	}
+	rl.Unlock()
+}
+
+// done hands the turn on to the next send of the room.
+func (t *turn) done() {
+	rl := t.lock
+	rl.Lock()
+	rl.pushed++
+	rl.moved.Broadcast()
+	rl.Unlock()
+	t.rooms.release(t.room, rl)
 }
 
 // get returns the room's entry, counted as used until release.
@@ -36,7 +80,7 @@ func (l *roomLocks) get(room string) *roomLock {
 	rl := l.rooms[room]
 	if rl == nil {
 		rl = &roomLock{}
-		rl.turn = sync.NewCond(&rl.Mutex)
+		rl.moved = sync.NewCond(&rl.Mutex)
 		l.rooms[room] = rl
 	}
 	rl.users++
@@ -49,32 +93,4 @@ func (l *roomLocks) release(room string, rl *roomLock) {
 	if rl.users--; rl.users == 0 {
 		delete(l.rooms, room)
 	}
-}
-
-// ticket runs queue, which must queue the send for commit, under the room's
-// lock, and returns the send's turn: waitTurn blocks until every send that
-// queued before it in this room has called done, and done hands the turn on.
-// done must be called exactly once, whatever happens.
-func (l *roomLocks) ticket(room string, queue func()) (waitTurn, done func()) {
-	rl := l.get(room)
-	rl.Lock()
-	t := rl.issued
-	rl.issued++
-	queue()
-	rl.Unlock()
-	waitTurn = func() {
-		rl.Lock()
-		for rl.pushed != t {
-			rl.turn.Wait()
-		}
-		rl.Unlock()
-	}
-	done = func() {
-		rl.Lock()
-		rl.pushed++
-		rl.turn.Broadcast()
-		rl.Unlock()
-		l.release(room, rl)
-	}
-	return waitTurn, done
 }

@@ -23,37 +23,26 @@ func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatap
 	if err := h.allowSend(m.UserID); err != nil {
 		return h.replayPastLimit(ctx, m, err)
 	}
-	// The message is queued for its commit under the room's lock, which
-	// orders the room's ids; it is pushed in that order.
-	var wait func() error
-	waitTurn, done := h.rooms.ticket(m.RoomID, func() { wait = h.queue(ctx, m) })
-	defer done()
-	err = wait()
-	waitTurn()
+	// The message is queued for its commit in its room's turn, which
+	// orders the room's ids; it is pushed in that order. A store with
+	// group commit shares the commit with the sends queued beside it.
+	turn := h.rooms.take(m.RoomID)
+	wait, err := h.Messages.QueueMessage(ctx, m)
+	turn.queued()
+	defer turn.done()
+	if err == nil {
+		err = wait()
+	}
+	turn.wait()
 	return h.push(ctx, m, err)
 }
 
-// queue starts storing m and returns the wait for its outcome. A store with
-// group commit (chatapp.MessageQueuer) commits queued messages in queue
-// order, so m's commit is shared with the sends queued beside it; any other
-// store commits m here, inside the room's lock, one send at a time.
-func (h *Handler) queue(ctx context.Context, m *chatapp.Message) (wait func() error) {
-	var err error
-	if q, ok := h.Messages.(chatapp.MessageQueuer); ok {
-		if wait, err = q.QueueMessage(ctx, m); err == nil {
-			return wait
-		}
-	} else {
-		err = h.Messages.CreateMessage(ctx, m)
-	}
-	return func() error { return err }
-}
-
-// push finishes a send whose store call returned err: a replay is answered
-// with the room's connections, a stored message is pushed to the room.
+// push finishes a send whose store call returned err: a stored message is
+// pushed to the room, a replay is not. Either way the answer lists the
+// room's connections as the notifier finds them.
 func (h *Handler) push(ctx context.Context, m *chatapp.Message, err error) (delivery chatapp.Delivery, replayed bool, _ error) {
 	if errors.Is(err, chatapp.ErrDuplicate) {
-		conns, err := h.Connections.FindConnectionsByRoom(ctx, m.RoomID)
+		conns, err := h.Notifier.Members(ctx, m.RoomID)
 		return chatapp.Delivery{Connections: conns}, true, err
 	}
 	if err != nil {

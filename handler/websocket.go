@@ -53,6 +53,9 @@ func (h *Handler) Connect(ctx context.Context, req events.APIGatewayWebsocketPro
 	if err := h.Connections.CreateConnection(ctx, c, h.MaxConnectionsPerUser); err != nil {
 		return h.errorResponse(ctx, "$connect", err)
 	}
+	if h.Rooms != nil {
+		h.Rooms.Joined(c)
+	}
 	h.announce(ctx, chatapp.PresenceJoin, c)
 	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
 }
@@ -63,6 +66,9 @@ func (h *Handler) Connect(ctx context.Context, req events.APIGatewayWebsocketPro
 // All of them remove it through chatapp.RemoveConnection: whichever delete
 // gets the connection back announces its leave, once.
 func (h *Handler) Disconnect(ctx context.Context, req events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	if h.Rooms != nil {
+		h.Rooms.Left(req.RequestContext.ConnectionID)
+	}
 	c, err := chatapp.RemoveConnection(ctx, h.Connections, h.Notifier, req.RequestContext.ConnectionID, h.now())
 	if c == nil && err != nil {
 		return h.errorResponse(ctx, "$disconnect", err)
@@ -104,7 +110,7 @@ func (h *Handler) SendMessage(ctx context.Context, req events.APIGatewayWebsocke
 	if err := checkSurrogates([]byte(req.Body)); err != nil {
 		return h.replyError(ctx, id, "sendmessage", err)
 	}
-	c, err := h.Connections.FindConnection(ctx, id)
+	c, err := h.findConnection(ctx, id)
 	if err != nil {
 		return h.replyError(ctx, id, "sendmessage", err)
 	}
@@ -125,6 +131,18 @@ func (h *Handler) SendMessage(ctx context.Context, req events.APIGatewayWebsocke
 		return h.replyError(ctx, id, "sendmessage", err)
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200}, nil
+}
+
+// findConnection answers from the room index for a connection joined in
+// this process, and from the store for others (rows of another process,
+// or left by a crash).
+func (h *Handler) findConnection(ctx context.Context, id string) (*chatapp.Connection, error) {
+	if h.Rooms != nil {
+		if c := h.Rooms.Member(id); c != nil {
+			return c, nil
+		}
+	}
+	return h.Connections.FindConnection(ctx, id)
 }
 
 // Default is the $default route: a frame whose action names no route. The

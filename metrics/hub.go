@@ -6,20 +6,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Hub is what the gauges read of the gateway's live connections
-// (gateway.Hub): both are counted when scraped, not on every change.
+// Hub is what the gauges read of the live connections (hub.Hub): both
+// are counted when scraped, not on every change.
 type Hub interface {
 	// Sockets counts the open sockets and the closing ones, kept until
 	// their $disconnect has run.
 	Sockets() (open, closing int)
 	Rooms() int // rooms with a joined connection
-	// Panics yields the panics the gateway recovered from, by where.
+}
+
+// PanicCounts is one part of the server that recovers from panics (the
+// gateway, the hub), with its counts by where they happened.
+type PanicCounts interface {
 	Panics() iter.Seq2[string, uint64]
 }
 
 // WatchHub exports the hub's open and closing connections and its rooms
-// as gauges, and the panics it recovered from as
-// chatapp_panics_total{where}.
+// as gauges.
 func (m *Metrics) WatchHub(h Hub) {
 	if m == nil {
 		return
@@ -34,10 +37,20 @@ func (m *Metrics) WatchHub(h Hub) {
 			Namespace: namespace, Name: "rooms",
 			Help: "Rooms with at least one connection.",
 		}, func() float64 { return float64(h.Rooms()) }),
-		panicCollector{hub: h, desc: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "panics_total"),
-			"Panics the gateway recovered from, by where: http (a request), socket (a connection's read loop), writer, timer, integration (a route's function).",
-			[]string{"where"}, nil)},
 	)
+}
+
+// WatchPanics exports the panics the parts recovered from as
+// chatapp_panics_total{where}: http (a request), socket (a connection's
+// read loop), writer, timer, integration (a route's function). Each site
+// must be counted by one part only.
+func (m *Metrics) WatchPanics(parts ...PanicCounts) {
+	if m == nil {
+		return
+	}
+	m.registry.MustRegister(panicCollector{parts: parts, desc: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "panics_total"),
+		"Panics the server recovered from, by where: http (a request), socket (a connection's read loop), writer, timer, integration (a route's function).",
+		[]string{"where"}, nil)})
 }
 
 // socketsCollector reads both counts of the hub's sockets in one walk
@@ -55,16 +68,18 @@ func (c socketsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.closing, prometheus.GaugeValue, float64(closing))
 }
 
-// panicCollector reads the hub's panic counts when scraped.
+// panicCollector reads the parts' panic counts when scraped.
 type panicCollector struct {
-	hub  Hub
-	desc *prometheus.Desc
+	parts []PanicCounts
+	desc  *prometheus.Desc
 }
 
 func (c panicCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c panicCollector) Collect(ch chan<- prometheus.Metric) {
-	for where, n := range c.hub.Panics() {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), where)
+	for _, part := range c.parts {
+		for where, n := range part.Panics() {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), where)
+		}
 	}
 }

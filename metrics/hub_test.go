@@ -14,13 +14,16 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/chatapp-dev/chatapp/gateway"
+	"github.com/chatapp-dev/chatapp/hub"
 )
 
 // TestPanicsCountedFromTheGateway: a panic the gateway recovers from, on a
 // real server, is counted in chatapp_panics_total by where it happened,
 // and the server answers the next request.
 func TestPanicsCountedFromTheGateway(t *testing.T) {
+	h := hub.New(slog.New(slog.DiscardHandler))
 	gw := gateway.New(gateway.Config{
+		Hub:    h,
 		Logger: slog.New(slog.DiscardHandler),
 		Fallback: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/panic" {
@@ -29,7 +32,8 @@ func TestPanicsCountedFromTheGateway(t *testing.T) {
 		}),
 	})
 	m := New()
-	m.WatchHub(gw.Hub())
+	m.WatchHub(h)
+	m.WatchPanics(gw, h)
 	srv := httptest.NewServer(gw)
 	defer func() { srv.Close(); gw.Close() }()
 	for _, path := range []string{"/panic", "/panic", "/"} {
@@ -56,7 +60,9 @@ func TestPanicsCountedFromTheGateway(t *testing.T) {
 // and once $disconnect has run, in neither.
 func TestClosingSocketsCountedApart(t *testing.T) {
 	disconnecting, release := make(chan struct{}), make(chan struct{})
+	h := hub.New(slog.New(slog.DiscardHandler))
 	gw := gateway.New(gateway.Config{
+		Hub:    h,
 		Logger: slog.New(slog.DiscardHandler),
 		WebSocket: map[string]gateway.WebSocketFunc{
 			"$disconnect": func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
@@ -67,7 +73,7 @@ func TestClosingSocketsCountedApart(t *testing.T) {
 		},
 	})
 	m := New()
-	m.WatchHub(gw.Hub())
+	m.WatchHub(h)
 	srv := httptest.NewServer(gw)
 	defer func() { srv.Close(); gw.Close() }()
 	gauges := func() (open, closing float64) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -66,7 +67,10 @@ func histogramCount(t *testing.T, m *Metrics, name string, labels map[string]str
 type fakeStore struct{ err error }
 
 func (s *fakeStore) CreateMessage(context.Context, *chatapp.Message) error { return s.err }
-func (s *fakeStore) FindReplay(context.Context, *chatapp.Message) error    { return s.err }
+func (s *fakeStore) QueueMessage(context.Context, *chatapp.Message) (func() error, error) {
+	return chatapp.Committed(s.err), nil
+}
+func (s *fakeStore) FindReplay(context.Context, *chatapp.Message) error { return s.err }
 func (s *fakeStore) FindMessages(context.Context, chatapp.MessageFilter) (chatapp.MessagePage, error) {
 	return chatapp.MessagePage{}, s.err
 }
@@ -152,6 +156,10 @@ type fakeNotifier struct{ delivery chatapp.Delivery }
 
 func (n *fakeNotifier) Broadcast(context.Context, string, chatapp.Push) (chatapp.Delivery, error) {
 	return n.delivery, nil
+}
+
+func (n *fakeNotifier) Members(context.Context, string) ([]*chatapp.Connection, error) {
+	return n.delivery.Connections, nil
 }
 
 func (n *fakeNotifier) Disconnect(context.Context, string, string) error { return nil }
@@ -252,24 +260,20 @@ func TestErrorsAreCountedByRouteAndCode(t *testing.T) {
 
 type fakeHub struct {
 	sockets, closing, rooms int
-	panics                  map[string]uint64
 }
 
 func (h fakeHub) Sockets() (int, int) { return h.sockets, h.closing }
 func (h fakeHub) Rooms() int          { return h.rooms }
-func (h fakeHub) Panics() iter.Seq2[string, uint64] {
-	return func(yield func(string, uint64) bool) {
-		for _, where := range []string{"http", "socket"} {
-			if !yield(where, h.panics[where]) {
-				return
-			}
-		}
-	}
-}
+
+// fakePanics is one part's panic counts, by where.
+type fakePanics map[string]uint64
+
+func (p fakePanics) Panics() iter.Seq2[string, uint64] { return maps.All(p) }
 
 func TestHandlerExposesGaugesAndRuntimeCollectors(t *testing.T) {
 	m := New()
-	m.WatchHub(fakeHub{sockets: 7, closing: 1, rooms: 2, panics: map[string]uint64{"socket": 3}})
+	m.WatchHub(fakeHub{sockets: 7, closing: 1, rooms: 2})
+	m.WatchPanics(fakePanics{"http": 0}, fakePanics{"socket": 3})
 	m.Notifier(&fakeNotifier{}).Broadcast(context.Background(), "lobby", chatapp.Push{})
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()

@@ -44,6 +44,10 @@ func (n *notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Pu
 	return d, err
 }
 
+func (n *notifier) Members(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
+	return n.next.Members(ctx, roomID)
+}
+
 func (n *notifier) Disconnect(ctx context.Context, connectionID, reason string) error {
 	return n.next.Disconnect(ctx, connectionID, reason)
 }

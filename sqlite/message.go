@@ -24,8 +24,6 @@ func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
 	return wait()
 }
 
-var _ chatapp.MessageQueuer = (*DB)(nil)
-
 // QueueMessage queues m for the writer and returns; wait returns the
 // outcome once m's batch is done. Messages are committed, and given their
 // ids, in queue order.

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CreateMessageAssignsIDAndTimestamp", testCreateMessageAssigns},
 		{"CreateMessageKeepsGivenIDAndTimestamp", testCreateMessageKeeps},
 		{"SameMillisecond", testSameMillisecond},
+		{"QueueMessageCommitsInQueueOrder", testQueueMessage},
 		{"DuplicateIDIsRejected", testDuplicateID},
 		{"IdempotentSend", testIdempotentSend},
 		{"ConcurrentIdempotentSends", testConcurrentIdempotentSends},
@@ -146,6 +147,41 @@ func testCreateMessageAssigns(t *testing.T, s Store) {
 		t.Fatalf("second id %s does not sort after first %s", m2.ID, m.ID)
 	}
 	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room}), []*chatapp.Message{m, m2}, false)
+}
+
+// testQueueMessage: messages queued one after another (the handlers queue a
+// room's sends under its lock) get ids in queue order, whenever their waits
+// are called, and a used idempotency key comes back through the wait as
+// CreateMessage gives it.
+func testQueueMessage(t *testing.T, s Store) {
+	room := newID("room")
+	var ms []*chatapp.Message
+	var waits []func() error
+	for i := range 20 {
+		m := &chatapp.Message{RoomID: room, UserID: "42", Text: fmt.Sprintf("queued %d", i), IdempotencyKey: fmt.Sprintf("q-%d", i%15)}
+		wait, err := s.QueueMessage(ctx(t), m)
+		if err != nil {
+			t.Fatalf("QueueMessage %d: %v", i, err)
+		}
+		ms, waits = append(ms, m), append(waits, wait)
+	}
+	for i := len(waits) - 1; i >= 0; i-- { // the last first: the order must not depend on it
+		err := waits[i]()
+		switch {
+		case i < 15 && err != nil:
+			t.Fatalf("wait %d: %v", i, err)
+		case i >= 15 && chatapp.ErrorCode(err) != chatapp.ECONFLICT:
+			t.Fatalf("wait %d, its key used for another text: %v, want conflict", i, err)
+		}
+	}
+	for i := 1; i < 15; i++ {
+		if ms[i].ID <= ms[i-1].ID {
+			t.Fatalf("queued message %d has id %s, not after %s", i, ms[i].ID, ms[i-1].ID)
+		}
+	}
+	if got, want := ids(find(t, s, chatapp.MessageFilter{RoomID: room}).Messages), ids(ms[:15]); !slices.Equal(got, want) {
+		t.Fatalf("history %v, want the queued messages %v", got, want)
+	}
 }
 
 func testCreateMessageKeeps(t *testing.T, s Store) {

@@ -47,6 +47,9 @@ func (d *deadlines) take() []time.Duration {
 func (d *deadlines) CreateMessage(ctx context.Context, _ *chatapp.Message) error {
 	return d.record(ctx)
 }
+func (d *deadlines) QueueMessage(ctx context.Context, _ *chatapp.Message) (func() error, error) {
+	return chatapp.Committed(nil), d.record(ctx)
+}
 func (d *deadlines) FindReplay(ctx context.Context, _ *chatapp.Message) error {
 	return d.record(ctx)
 }
@@ -67,6 +70,9 @@ func (d *deadlines) FindConnectionsByRoom(ctx context.Context, _ string) ([]*cha
 }
 func (d *deadlines) Broadcast(ctx context.Context, _ string, _ chatapp.Push) (chatapp.Delivery, error) {
 	return chatapp.Delivery{}, d.record(ctx)
+}
+func (d *deadlines) Members(ctx context.Context, _ string) ([]*chatapp.Connection, error) {
+	return nil, d.record(ctx)
 }
 func (d *deadlines) Post(ctx context.Context, _ string, _ []byte) error { return d.record(ctx) }
 func (d *deadlines) Disconnect(ctx context.Context, _, _ string) error  { return d.record(ctx) }

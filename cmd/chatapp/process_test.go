@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/chatapp-dev/chatapp/internal/apispec"
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
 	"github.com/chatapp-dev/chatapp/internal/gobuild"
+	"github.com/chatapp-dev/chatapp/internal/logtest"
 )
 
 // binDir holds the chatapp binary built by buildBinary; TestMain removes it.
@@ -72,31 +72,17 @@ func buildBinary(t *testing.T) string {
 	return build.path
 }
 
+// lockedBuffer collects a process's or a server's output while the test
+// reads it.
+type lockedBuffer = logtest.Buffer
+
 // process is a running `chatapp serve`.
 type process struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *lockedBuffer
+	stderr *logtest.Buffer
 	exited chan struct{} // closed when Wait returns
 	err    error         // Wait's result, set before exited closes
-}
-
-// lockedBuffer collects the process's log for the test's failure output.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startProcess runs `chatapp serve` on a free loopback port with the data
@@ -128,7 +114,7 @@ func startCommand(t *testing.T, cmd *exec.Cmd) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &process{cmd: cmd, stderr: &logtest.Buffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -17,12 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/apigw"
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/metrics"
 	"github.com/chatapp-dev/chatapp/ratelimit"
 	"github.com/chatapp-dev/chatapp/sqlite"
@@ -51,7 +51,7 @@ type ServeConfig struct {
 	FunctionLogs io.Writer
 	// SweepInterval is how often connection rows with no socket in this
 	// gateway are deleted, and SweepGrace the age under which they are
-	// spared; 0 means gateway.DefaultSweepInterval and DefaultSweepGrace.
+	// spared; 0 means hub.DefaultSweepInterval and DefaultSweepGrace.
 	SweepInterval time.Duration
 	SweepGrace    time.Duration
 	// Metrics serves Prometheus metrics at /metrics (`serve` turns it on by
@@ -170,6 +170,7 @@ type Server struct {
 	maxSockets   int // the WebSocket cap in force
 	store        io.Closer
 	integrations *integrations
+	hub          *hub.Hub // the live WebSockets: the functions' notifier in process
 	gateway      *gateway.Gateway
 	metrics      *metrics.Metrics // nil without ServeConfig.Metrics
 	handler      http.Handler     // the gateway and the operator's endpoints
@@ -245,7 +246,8 @@ func sourceShare(perIP, listener int) int {
 	return min(perIP+sourceHTTPShare, listener/4)
 }
 
-// wire opens the store and builds the gateway and its integrations.
+// wire opens the store and builds, in this order, the hub, the functions,
+// and the gateway that runs them and hands its WebSockets to the hub.
 func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 	db, closer, err := openStore(ctx, cfg)
 	if err != nil {
@@ -255,7 +257,19 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 	if cfg.Metrics {
 		s.metrics = metrics.New()
 	}
-	h := &handler.Handler{Messages: s.metrics.MessageStore(db), Logger: cfg.Logger, MaxConnectionsPerUser: cfg.Limits.ConnectionsPerUser}
+	s.hub = hub.New(cfg.Logger)
+	h := &handler.Handler{
+		Messages:    s.metrics.MessageStore(db),
+		Connections: s.metrics.ConnectionStore(db),
+		// In process, pushes go straight to the hub's sockets, and the
+		// hub learns each connection's room as $connect stores it. Out of
+		// process (--functions rie) the functions push through the
+		// Management API, and the hub learns no rooms.
+		Notifier:              s.metrics.Notifier(s.hub),
+		Rooms:                 s.hub,
+		Logger:                cfg.Logger,
+		MaxConnectionsPerUser: cfg.Limits.ConnectionsPerUser,
+	}
 	if cfg.Limits.SendRate > 0 {
 		h.SendLimiter = ratelimit.New(cfg.Limits.SendRate, cfg.Limits.SendBurst)
 	}
@@ -287,6 +301,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 	}
 	s.integrations.instrument(s.metrics)
 	s.gateway = gateway.New(gateway.Config{
+		Hub:                   s.hub,
 		REST:                  s.integrations.rest,
 		WebSocket:             s.integrations.websocket,
 		MockRoutes:            awslambda.WebSocketMockRoutes, // the keepalive, answered without a function as on AWS
@@ -312,19 +327,13 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 	})
 	// The sweep announces each leave as the functions do: in process
 	// through the hub, which knows every room; out of process through the
-	// Management API, reading the room from the table (the hub learns no
-	// rooms then).
-	var announcer chatapp.Notifier
+	// Management API, reading the room from the table.
+	announcer := h.Notifier
 	if cfg.Functions == "rie" {
 		announcer = &apigw.Notifier{Connections: db, AWS: managementConfig(managementCredentials), Endpoint: s.URL, Logger: cfg.Logger}
-	} else {
-		// In process, pushes go straight to the gateway's sockets, and the
-		// gateway learns each connection's room as $connect stores it.
-		h.Notifier = s.metrics.Notifier(s.gateway.Hub())
-		h.Connections = s.gateway.Hub().TrackConnections(s.metrics.ConnectionStore(db))
-		announcer = h.Notifier
 	}
-	s.metrics.WatchHub(s.gateway.Hub())
+	s.metrics.WatchHub(s.hub)
+	s.metrics.WatchPanics(s.gateway, s.hub)
 	s.handler = opsRoutes(s.gateway, db, s.integrations.Err, s.metrics, cfg.Pprof, cfg.Logger)
 	s.startSweeper(ctx, cfg, db, announcer)
 	return nil
@@ -361,8 +370,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Functions, "functions", "inprocess", "run the functions inprocess, or under the Lambda runtime interface emulator (rie)")
 	fs.StringVar(&cfg.RIE.Binary, "rie", "aws-lambda-rie", "the aws-lambda-rie binary, for --functions rie")
 	fs.StringVar(&cfg.RIE.Bootstrap, "bootstrap", "bin/local/bootstrap", "the functions' bootstrap binary, for --functions rie (make bootstrap-local)")
-	fs.DurationVar(&cfg.SweepInterval, "sweep-interval", gateway.DefaultSweepInterval, "delete connection rows whose socket is gone this often (and at start)")
-	fs.DurationVar(&cfg.SweepGrace, "sweep-grace", gateway.DefaultSweepGrace, "spare connection rows younger than this from the sweep")
+	fs.DurationVar(&cfg.SweepInterval, "sweep-interval", hub.DefaultSweepInterval, "delete connection rows whose socket is gone this often (and at start)")
+	fs.DurationVar(&cfg.SweepGrace, "sweep-grace", hub.DefaultSweepGrace, "spare connection rows younger than this from the sweep")
 	cfg.Limits = DefaultLimits
 	fs.Float64Var(&cfg.Limits.SendRate, "send-rate", cfg.Limits.SendRate, "sends a second per user (0: no limit)")
 	fs.IntVar(&cfg.Limits.SendBurst, "send-burst", cfg.Limits.SendBurst, "burst of sends per user")

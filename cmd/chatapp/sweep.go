@@ -4,16 +4,15 @@ import (
 	"context"
 
 	"github.com/chatapp-dev/chatapp"
-
-	"github.com/chatapp-dev/chatapp/gateway"
+	"github.com/chatapp-dev/chatapp/hub"
 )
 
 // startSweeper deletes the connection rows that have no socket in this
-// gateway (left by a crash, or by an earlier run on the same DynamoDB
+// process's hub (left by a crash, or by an earlier run on the same DynamoDB
 // tables) once now, then every cfg.SweepInterval until stopSweeper.
 // $disconnect is best-effort; on AWS the table's TTL does this instead.
 // The room of each row removed hears its leave through announcer.
-func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store gateway.SweepStore, announcer chatapp.Notifier) {
+func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store hub.SweepStore, announcer chatapp.Notifier) {
 	s.stopSweeper = func() {}
 	if cfg.Store == "dynamodb" && cfg.DynamoDB.Endpoint == "" {
 		// Tables on AWS may be a deployed stage's, whose live connections
@@ -23,13 +22,12 @@ func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store gatewa
 	}
 	interval, grace := cfg.SweepInterval, cfg.SweepGrace
 	if interval <= 0 {
-		interval = gateway.DefaultSweepInterval
+		interval = hub.DefaultSweepInterval
 	}
 	if grace <= 0 {
-		grace = gateway.DefaultSweepGrace
+		grace = hub.DefaultSweepGrace
 	}
-	hub := s.gateway.Hub()
-	if n, err := hub.SweepConnections(ctx, store, announcer, grace); err != nil {
+	if n, err := s.hub.SweepConnections(ctx, store, announcer, grace); err != nil {
 		cfg.Logger.Warn("sweeping stale connections failed", "err", err)
 	} else if n > 0 {
 		cfg.Logger.Info("removed stale connections", "removed", n)
@@ -38,7 +36,7 @@ func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store gatewa
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		hub.SweepConnectionsEvery(sweepCtx, store, announcer, interval, grace)
+		s.hub.SweepConnectionsEvery(sweepCtx, store, announcer, interval, grace)
 	}()
 	s.stopSweeper = func() { cancel(); <-done }
 }

@@ -27,7 +27,7 @@ import (
 )
 
 // The tests here fail when the documents drift from the code's own tables:
-// the close codes gateway/ uses, the error codes of error.go, the WebSocket
+// the close codes gateway/ and hub/ use, the error codes of error.go, the WebSocket
 // routes of awslambda. (Routes of the REST API: cmd/chatapp's
 // TestOpenAPIRoutes; bodies and frames: the end-to-end tests.)
 
@@ -61,7 +61,8 @@ func dig(v any, keys ...string) any {
 	return v
 }
 
-// wsStatusCodes are gobwas/ws's close codes by name, for reading gateway/.
+// wsStatusCodes are gobwas/ws's close codes by name, for reading gateway/
+// and hub/.
 var wsStatusCodes = map[string]ws.StatusCode{
 	"NormalClosure": ws.StatusNormalClosure, "GoingAway": ws.StatusGoingAway,
 	"ProtocolError": ws.StatusProtocolError, "UnsupportedData": ws.StatusUnsupportedData,
@@ -72,17 +73,21 @@ var wsStatusCodes = map[string]ws.StatusCode{
 	"TLSHandshake": ws.StatusTLSHandshake,
 }
 
-// gatewayCloseCodes are the close codes the gateway's code names
-// (ws.StatusXxx outside its tests), with where.
-func gatewayCloseCodes(t *testing.T) map[int]string {
+// serverCloseCodes are the close codes the code of the gateway and the
+// hub names (ws.StatusXxx outside their tests), with where (folder/file).
+func serverCloseCodes(t *testing.T) map[int]string {
 	t.Helper()
 	root, err := reporoot.Find()
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := filepath.Glob(filepath.Join(root, "gateway", "*.go"))
-	if err != nil {
-		t.Fatal(err)
+	var files []string
+	for _, dir := range []string{"gateway", "hub"} {
+		found, err := filepath.Glob(filepath.Join(root, dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, found...)
 	}
 	status := regexp.MustCompile(`\bws\.Status([A-Z][A-Za-z]*)\b`)
 	codes := map[int]string{}
@@ -103,20 +108,20 @@ func gatewayCloseCodes(t *testing.T) map[int]string {
 				t.Errorf("%s uses ws.Status%s: add it to wsStatusCodes", filepath.Base(f), m[1])
 				continue
 			}
-			codes[int(code)] = filepath.Base(f)
+			codes[int(code)] = filepath.Base(filepath.Dir(f)) + "/" + filepath.Base(f)
 		}
 	}
 	if len(codes) < 5 {
-		t.Fatalf("found only close codes %v in gateway/: is the pattern stale?", codes)
+		t.Fatalf("found only close codes %v in gateway/ and hub/: is the pattern stale?", codes)
 	}
 	return codes
 }
 
-// TestAsyncAPICloseCodes: every close code the gateway uses has its entry
-// in asyncapi.yaml's x-close-codes, and every code entry there is one the
-// gateway uses.
+// TestAsyncAPICloseCodes: every close code the gateway or the hub uses has
+// its entry in asyncapi.yaml's x-close-codes, and every code entry there
+// is one they use.
 func TestAsyncAPICloseCodes(t *testing.T) {
-	used := gatewayCloseCodes(t)
+	used := serverCloseCodes(t)
 	entries, _ := dig(asyncAPI(t), "channels", "room", "x-close-codes").([]any)
 	documented := map[int]bool{}
 	for _, e := range entries {
@@ -129,12 +134,12 @@ func TestAsyncAPICloseCodes(t *testing.T) {
 	}
 	for code, file := range used {
 		if !documented[code] {
-			t.Errorf("gateway/%s closes with %d, which %s's x-close-codes does not list", file, code, AsyncAPIFile)
+			t.Errorf("%s closes with %d, which %s's x-close-codes does not list", file, code, AsyncAPIFile)
 		}
 	}
 	for code := range documented {
 		if _, ok := used[code]; !ok {
-			t.Errorf("%s lists close code %d, which gateway/ never uses", AsyncAPIFile, code)
+			t.Errorf("%s lists close code %d, which neither gateway/ nor hub/ uses", AsyncAPIFile, code)
 		}
 	}
 }

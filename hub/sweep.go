@@ -1,4 +1,4 @@
-package gateway
+package hub
 
 import (
 	"context"
@@ -24,7 +24,7 @@ type SweepStore interface {
 }
 
 // SweepConnections deletes the rows of store whose connection has no open
-// socket in this gateway and that were connected more than grace ago:
+// socket in this hub and that were connected more than grace ago:
 // rows whose $disconnect never ran, left by a crash, a SIGKILL or an
 // earlier run on the same tables. It returns how many it deleted. Each
 // row it removes is removed as $disconnect removes one
@@ -83,11 +83,6 @@ func (h *Hub) SweepConnectionsEvery(ctx context.Context, store SweepStore, n cha
 	}
 }
 
-// isOpen tells whether the gateway holds a socket of that connection id,
-// open or closing with its $disconnect still to run.
-func (h *Hub) isOpen(id string) bool {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	_, ok := h.sockets[id]
-	return ok
-}
+// isOpen tells whether the hub holds a client of that connection id, open
+// or closing with its $disconnect still to run.
+func (h *Hub) isOpen(id string) bool { return h.client(id) != nil }

@@ -1,5 +1,5 @@
 //go:build !race
 
-package gateway
+package hub
 
 const raceEnabled = false

@@ -1,4 +1,4 @@
-package gateway
+package hub
 
 import (
 	"bytes"
@@ -38,7 +38,7 @@ func FuzzMessageReader(f *testing.F) {
 		// limit16+3 wraps to 0 (no frame limit) from 65533 up.
 		limit, frameLimit := int64(limit16), (int64(limit16)+3)/4
 		if limit == 0 {
-			limit, frameLimit = MaxPayloadBytes, MaxFrameBytes
+			limit, frameLimit = maxPayloadBytes, maxFrameBytes
 		}
 		want, wantEnd := referenceRead(data, limit, frameLimit)
 
@@ -273,7 +273,7 @@ func clientFrameBytes(fin bool, op ws.OpCode, payload []byte) []byte {
 func TestReferenceReadAgreesOnKnownFrames(t *testing.T) {
 	frag := append(clientFrameBytes(false, ws.OpText, []byte("frag-")), clientFrameBytes(true, ws.OpPing, []byte("p"))...)
 	frag = append(frag, clientFrameBytes(true, ws.OpContinuation, []byte("ment"))...)
-	msgs, end := referenceRead(frag, MaxPayloadBytes, MaxFrameBytes)
+	msgs, end := referenceRead(frag, maxPayloadBytes, maxFrameBytes)
 	if end != io.EOF || len(msgs) != 3 || !msgs[0].more || string(msgs[1].payload) != "p" || msgs[2].op != ws.OpText || string(msgs[2].payload) != "frag-ment" {
 		t.Fatalf("fragments around a ping: %v %+v", end, msgs)
 	}

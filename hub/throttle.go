@@ -1,9 +1,8 @@
-package gateway
+package hub
 
 import (
 	"time"
 
-	"github.com/gobwas/ws"
 	"golang.org/x/time/rate"
 
 	"github.com/chatapp-dev/chatapp"
@@ -23,22 +22,22 @@ type frameThrottle struct {
 }
 
 // allowFrame takes one frame (data, ping or pong, each fragment of a
-// message) from the socket's budget.
-// Over it, the frame is dropped (a ping is not answered) and the client
-// gets a rate_limited error frame; once its refusals outrun the frame rate by
-// maxRefusedFrames, the socket is closed with 1008. Each episode is logged
-// once.
-func (g *Gateway) allowFrame(s *socket) bool {
-	if g.cfg.FrameRate <= 0 {
+// message) from the client's budget, as API Gateway's route throttling
+// does. Over it, the frame is dropped (a ping is not answered) and the
+// client gets a rate_limited error frame; once its refusals outrun the
+// frame rate by maxRefusedFrames, the connection is closed with 1008. Each
+// episode is logged once.
+func (c *Client) allowFrame(limits *Limits) bool {
+	if limits.FrameRate <= 0 {
 		return true
 	}
-	if s.isClosing() {
+	if c.isClosing() {
 		return false // closed for flooding; the read loop is ending
 	}
-	t := &s.throttle
+	t := &c.throttle
 	if t.lim == nil {
-		t.lim = rate.NewLimiter(rate.Limit(g.cfg.FrameRate), max(g.cfg.FrameBurst, 1))
-		t.strikes = rate.NewLimiter(rate.Limit(g.cfg.FrameRate), maxRefusedFrames)
+		t.lim = rate.NewLimiter(rate.Limit(limits.FrameRate), max(limits.FrameBurst, 1))
+		t.strikes = rate.NewLimiter(rate.Limit(limits.FrameRate), maxRefusedFrames)
 	}
 	now := time.Now()
 	r := t.lim.ReserveN(now, 1)
@@ -48,16 +47,17 @@ func (g *Gateway) allowFrame(s *socket) bool {
 		return true
 	}
 	r.CancelAt(now)
+	logger := c.hub.logger
 	if !t.strikes.AllowN(now, 1) {
-		g.cfg.Logger.Warn("closing a flooding connection", "connection_id", s.id, "rate", g.cfg.FrameRate)
-		s.close(ws.StatusPolicyViolation, "rate limit exceeded")
+		logger.Warn("closing a flooding connection", "connection_id", c.id, "rate", limits.FrameRate)
+		c.Close(DisconnectFlood)
 		return false
 	}
 	if !t.refused {
 		t.refused = true
-		g.cfg.Logger.Info("frame rate limit exceeded", "connection_id", s.id, "rate", g.cfg.FrameRate, "burst", g.cfg.FrameBurst)
+		logger.Info("frame rate limit exceeded", "connection_id", c.id, "rate", limits.FrameRate, "burst", limits.FrameBurst)
 	}
 	e := chatapp.Errorf(chatapp.ERATELIMIT, "too many frames: retry in %v", delay.Round(time.Millisecond))
-	s.enqueue(chatapp.EncodeError(e))
+	c.Enqueue(chatapp.EncodeError(e))
 	return false
 }

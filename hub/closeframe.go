@@ -1,4 +1,4 @@
-package gateway
+package hub
 
 import (
 	"encoding/binary"
@@ -14,26 +14,26 @@ import (
 // with the code 1005, when a client's close frame has no body.
 const noStatusReason = "Client-side close frame status not set"
 
-// clientClose is the code and reason a connection ends with on a client's
-// close frame, which the server's close frame answers: the client's own,
+// clientClose is how a connection ends on a client's close frame, which
+// the server's close frame answers: the client's own code and reason,
 // echoed; 1005 for a close frame without a body, answered with an empty
 // one (closeFrameBody); 1002 for a 1-byte body or a code no endpoint may
 // send; 1007 for a reason that is not UTF-8. $disconnect gets the same.
-func clientClose(payload []byte) (ws.StatusCode, string) {
+func clientClose(payload []byte) Disconnect {
 	switch {
 	case len(payload) == 0:
-		return ws.StatusNoStatusRcvd, noStatusReason
+		return Disconnect{Code: ws.StatusNoStatusRcvd, Reason: noStatusReason}
 	case len(payload) == 1:
-		return ws.StatusProtocolError, "close frame of 1 byte"
+		return Disconnect{Code: ws.StatusProtocolError, Reason: "close frame of 1 byte"}
 	}
 	code, reason := ws.StatusCode(binary.BigEndian.Uint16(payload)), payload[2:]
 	switch {
 	case !sendableCloseCode(code):
-		return ws.StatusProtocolError, "invalid close code"
+		return Disconnect{Code: ws.StatusProtocolError, Reason: "invalid close code"}
 	case !utf8.Valid(reason):
-		return ws.StatusInvalidFramePayloadData, "close reason not UTF-8"
+		return Disconnect{Code: ws.StatusInvalidFramePayloadData, Reason: "close reason not UTF-8"}
 	}
-	return code, string(reason)
+	return Disconnect{Code: code, Reason: string(reason)}
 }
 
 // sendableCloseCode reports whether an endpoint may put code in a close

@@ -1,4 +1,4 @@
-package gateway
+package hub
 
 import (
 	"errors"
@@ -23,10 +23,10 @@ import (
 // Config.MessageTimeout.
 var errSlowMessage = errors.New("message not completed in time")
 
-// messageWait arms a socket's read deadline for the message being read;
-// its zero value (no socket) arms none.
+// messageWait arms a connection's read deadline for the message being
+// read; its zero value (no writer) arms none.
 type messageWait struct {
-	s       *socket
+	writer  *writer     // owns the connection's deadlines
 	lazy    *lazyReader // what has arrived and is not read yet
 	timeout time.Duration
 	armed   bool
@@ -36,11 +36,11 @@ type messageWait struct {
 // arrived, the reader will wait for them, and the message's deadline is
 // set, once a message.
 func (w *messageWait) expect(n int64) {
-	if w.s == nil || w.armed || int64(w.lazy.buffered()) >= n {
+	if w.writer == nil || w.armed || int64(w.lazy.buffered()) >= n {
 		return
 	}
 	w.armed = true
-	w.s.setMessageDeadline(time.Now().Add(w.timeout))
+	w.writer.setReadDeadline(time.Now().Add(w.timeout))
 }
 
 // done is called once no message is in progress: the deadline, if set, is
@@ -50,7 +50,7 @@ func (w *messageWait) done() {
 		return
 	}
 	w.armed = false
-	w.s.setMessageDeadline(time.Time{})
+	w.writer.setReadDeadline(time.Time{})
 }
 
 // err is what a read error means: a message that missed its deadline, or

@@ -1,6 +1,6 @@
 //go:build race
 
-package gateway
+package hub
 
 // raceEnabled: the race detector is on (its sync.Pool drops buffers at
 // random, so allocation counts vary).

@@ -1,4 +1,4 @@
-package gateway_test
+package hub_test
 
 import (
 	"context"
@@ -14,8 +14,22 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/gateway"
+	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
+
+// waitTimeout bounds each wait of these tests: a dial, a frame.
+const waitTimeout = 5 * time.Second
+
+// storeAndJoin is what $connect does with a connection: store its row,
+// then tell the hub its room.
+func storeAndJoin(ctx context.Context, db *sqlite.DB, sockets *hub.Hub, c *chatapp.Connection) error {
+	if err := db.CreateConnection(ctx, c, 0); err != nil {
+		return err
+	}
+	sockets.Joined(c)
+	return nil
+}
 
 // The sweeper removes old rows without a socket, and spares the row of an
 // open socket however old it is and a young row without one.
@@ -27,11 +41,11 @@ func TestSweepConnections(t *testing.T) {
 	}
 	defer db.Close()
 	hourAgo := time.Now().Add(-time.Hour).UnixMilli()
-	var gw *gateway.Gateway
-	gw = gateway.New(gateway.Config{WebSocket: map[string]gateway.WebSocketFunc{
+	sockets := hub.New(nil)
+	gw := gateway.New(gateway.Config{Hub: sockets, WebSocket: map[string]gateway.WebSocketFunc{
 		"$connect": func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			c := &chatapp.Connection{ID: ev.RequestContext.ConnectionID, RoomID: "r", UserID: "live", Timestamp: hourAgo}
-			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, gw.Hub().TrackConnections(db).CreateConnection(ctx, c, 0)
+			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, storeAndJoin(ctx, db, sockets, c)
 		},
 	}})
 	srv := httptest.NewServer(gw)
@@ -52,7 +66,7 @@ func TestSweepConnections(t *testing.T) {
 		}
 	}
 
-	removed, err := gw.Hub().SweepConnections(ctx, db, gw.Hub(), time.Minute)
+	removed, err := sockets.SweepConnections(ctx, db, sockets, time.Minute)
 	if err != nil || removed != 1 {
 		t.Fatalf("SweepConnections = %d, %v; want 1 removed", removed, err)
 	}
@@ -67,7 +81,7 @@ func TestSweepConnections(t *testing.T) {
 	if strings.Join(users, ",") != "live,new" {
 		t.Fatalf("rows left: %v, want live,new", users)
 	}
-	if removed, err := gw.Hub().SweepConnections(ctx, db, gw.Hub(), 0); err != nil || removed != 1 {
+	if removed, err := sockets.SweepConnections(ctx, db, sockets, 0); err != nil || removed != 1 {
 		t.Fatalf("SweepConnections without grace = %d, %v; want the young row removed", removed, err)
 	}
 }
@@ -83,11 +97,11 @@ func TestSweepAnnouncesLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var gw *gateway.Gateway
-	gw = gateway.New(gateway.Config{WebSocket: map[string]gateway.WebSocketFunc{
+	sockets := hub.New(nil)
+	gw := gateway.New(gateway.Config{Hub: sockets, WebSocket: map[string]gateway.WebSocketFunc{
 		"$connect": func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			c := &chatapp.Connection{ID: ev.RequestContext.ConnectionID, RoomID: "r", UserID: "watcher", Timestamp: time.Now().UnixMilli(), Presence: true}
-			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, gw.Hub().TrackConnections(db).CreateConnection(ctx, c, 0)
+			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, storeAndJoin(ctx, db, sockets, c)
 		},
 	}})
 	srv := httptest.NewServer(gw)
@@ -104,7 +118,7 @@ func TestSweepAnnouncesLeave(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if removed, err := gw.Hub().SweepConnections(ctx, db, gw.Hub(), time.Minute); err != nil || removed != 1 {
+	if removed, err := sockets.SweepConnections(ctx, db, sockets, time.Minute); err != nil || removed != 1 {
 		t.Fatalf("SweepConnections = %d, %v; want 1 removed", removed, err)
 	}
 	_, data, err := watcher.Read(dialCtx)
@@ -119,13 +133,13 @@ func TestSweepAnnouncesLeave(t *testing.T) {
 		t.Fatalf("the watcher got %s, want the leave of the swept row", data)
 	}
 	// A second sweep finds nothing to remove, and announces nothing.
-	if removed, err := gw.Hub().SweepConnections(ctx, db, gw.Hub(), time.Minute); err != nil || removed != 0 {
+	if removed, err := sockets.SweepConnections(ctx, db, sockets, time.Minute); err != nil || removed != 0 {
 		t.Fatalf("second SweepConnections = %d, %v; want none removed", removed, err)
 	}
 }
 
 // TestSweepSparesClosingSocket: a socket that is closing is still the
-// gateway's until its $disconnect has run, so the sweep leaves its row to
+// hub's until its $disconnect has run, so the sweep leaves its row to
 // that $disconnect (which announces the leave) however old the row is.
 func TestSweepSparesClosingSocket(t *testing.T) {
 	ctx := context.Background()
@@ -135,11 +149,11 @@ func TestSweepSparesClosingSocket(t *testing.T) {
 	}
 	defer db.Close()
 	disconnecting, release := make(chan struct{}), make(chan struct{})
-	var gw *gateway.Gateway
-	gw = gateway.New(gateway.Config{WebSocket: map[string]gateway.WebSocketFunc{
+	sockets := hub.New(nil)
+	gw := gateway.New(gateway.Config{Hub: sockets, WebSocket: map[string]gateway.WebSocketFunc{
 		"$connect": func(ctx context.Context, ev events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			c := &chatapp.Connection{ID: ev.RequestContext.ConnectionID, RoomID: "r", UserID: "u", Timestamp: time.Now().Add(-time.Hour).UnixMilli()}
-			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, gw.Hub().TrackConnections(db).CreateConnection(ctx, c, 0)
+			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, storeAndJoin(ctx, db, sockets, c)
 		},
 		"$disconnect": func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			close(disconnecting)
@@ -161,7 +175,7 @@ func TestSweepSparesClosingSocket(t *testing.T) {
 	case <-time.After(waitTimeout):
 		t.Fatal("$disconnect did not run")
 	}
-	removed, err := gw.Hub().SweepConnections(ctx, db, gw.Hub(), 0)
+	removed, err := sockets.SweepConnections(ctx, db, sockets, 0)
 	close(release)
 	if err != nil || removed != 0 {
 		t.Fatalf("SweepConnections while $disconnect runs = %d, %v; want the row left to $disconnect", removed, err)

@@ -1,4 +1,4 @@
-package gateway
+package hub
 
 import (
 	"bytes"
@@ -6,7 +6,19 @@ import (
 	"testing"
 
 	"github.com/gobwas/ws"
+
+	"github.com/chatapp-dev/chatapp/internal/wstest"
 )
+
+// API Gateway's quotas, as the gateway gives them to the hub
+// (gateway.MaxFrameBytes and MaxPayloadBytes).
+const (
+	maxFrameBytes   = 32 << 10
+	maxPayloadBytes = 128 << 10
+)
+
+// rawFrame builds a masked client frame (wstest.ClientFrame).
+var rawFrame = wstest.ClientFrame
 
 // chunkReader hands out its data in the chunks given, as a socket does.
 type chunkReader struct{ chunks [][]byte }
@@ -43,7 +55,7 @@ func TestMessageReaderOverLazyReader(t *testing.T) {
 	frag = append(frag, clientFrame(t, ws.OpContinuation, true, "ment")...)
 	src := &chunkReader{chunks: [][]byte{two, split[:5], split[5:], frag, clientFrame(t, ws.OpText, true, big)}}
 	lr := &lazyReader{conn: src}
-	mr := &messageReader{r: lr, limit: MaxPayloadBytes}
+	mr := &messageReader{r: lr, limit: maxPayloadBytes}
 	want := []message{{op: ws.OpText, payload: []byte("one")}, {op: ws.OpText, payload: []byte("two")}, {op: ws.OpText, payload: []byte("split across reads")},
 		{op: ws.OpText, more: true}, {op: ws.OpPing, payload: []byte("p")}, {op: ws.OpText, payload: []byte("frag-ment")}, {op: ws.OpText, payload: []byte(big)}}
 	for i, w := range want {
@@ -76,11 +88,11 @@ func TestMessageReaderRefuses(t *testing.T) {
 		want error
 	}{
 		"unmasked":               {unmasked.Bytes(), errProtocol},
-		"over the frame":         {header(MaxFrameBytes + 1), errFrameTooBig},
-		"over frame and message": {header(MaxPayloadBytes + 1), errFrameTooBig},
+		"over the frame":         {header(maxFrameBytes + 1), errFrameTooBig},
+		"over frame and message": {header(maxPayloadBytes + 1), errFrameTooBig},
 		"continuation first":     {clientFrame(t, ws.OpContinuation, true, "x"), errProtocol},
 	} {
-		mr := &messageReader{r: &lazyReader{conn: bytes.NewReader(c.data)}, limit: MaxPayloadBytes, frameLimit: MaxFrameBytes}
+		mr := &messageReader{r: &lazyReader{conn: bytes.NewReader(c.data)}, limit: maxPayloadBytes, frameLimit: maxFrameBytes}
 		if _, err := mr.next(); err != c.want {
 			t.Errorf("%s: %v, want %v", name, err, c.want)
 		}
@@ -93,10 +105,10 @@ func TestMessageReaderRefuses(t *testing.T) {
 // it waits for more, the reader's buffer is at most twice what arrived,
 // plus payloadStep.
 func TestPayloadMemoryFollowsBytesReceived(t *testing.T) {
-	payload := bytes.Repeat([]byte("p"), MaxPayloadBytes)
+	payload := bytes.Repeat([]byte("p"), maxPayloadBytes)
 	for _, chunk := range []int{1000, 5000, 70000} {
-		src := &bufferWatcher{data: rawFrame(true, ws.OpBinary, MaxPayloadBytes, true, payload), chunk: chunk}
-		mr := &messageReader{r: src, limit: MaxPayloadBytes}
+		src := &bufferWatcher{data: rawFrame(true, ws.OpBinary, maxPayloadBytes, true, payload), chunk: chunk}
+		mr := &messageReader{r: src, limit: maxPayloadBytes}
 		msg, err := mr.next()
 		if err != nil || !bytes.Equal(msg.payload, payload) {
 			t.Fatalf("chunks of %d: %v, %d bytes", chunk, err, len(msg.payload))

@@ -1,4 +1,4 @@
-package gateway_test
+package hub_test
 
 import (
 	"context"
@@ -15,23 +15,25 @@ import (
 	"github.com/chatapp-dev/chatapp/awslambda/invoke"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
 // roomOfSockets opens n real WebSockets, through the gateway wired to the
 // real handlers and store, into room "big" as user "u", and calls received
-// once for every frame any of them reads.
-func roomOfSockets(b *testing.B, n int, received func()) *gateway.Gateway {
+// once for every frame any of them reads. It returns the hub that holds
+// them.
+func roomOfSockets(b *testing.B, n int, received func()) *hub.Hub {
 	b.Helper()
 	db, err := sqlite.Open(context.Background(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &handler.Handler{Messages: db, Logger: slog.New(slog.DiscardHandler)}
-	cfg := gateway.Config{Logger: h.Logger}
+	sockets := hub.New(slog.New(slog.DiscardHandler))
+	h := &handler.Handler{Messages: db, Connections: db, Notifier: sockets, Rooms: sockets, Logger: slog.New(slog.DiscardHandler)}
+	cfg := gateway.Config{Hub: sockets, Logger: h.Logger}
 	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
 	gw := gateway.New(cfg)
-	h.Notifier, h.Connections = gw.Hub(), gw.Hub().TrackConnections(db)
 	srv := httptest.NewServer(gw)
 	ctx, cancel := context.WithCancel(context.Background())
 	var readers sync.WaitGroup
@@ -52,18 +54,18 @@ func roomOfSockets(b *testing.B, n int, received func()) *gateway.Gateway {
 			}
 		})
 	}
-	for deadline := time.Now().Add(10 * time.Second); joined(gw, "big") < n; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); joined(sockets, "big") < n; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d sockets joined", joined(gw, "big"), n)
+			b.Fatalf("%d of %d sockets joined", joined(sockets, "big"), n)
 		}
 	}
-	return gw
+	return sockets
 }
 
 // joined counts the sockets the hub holds in room: a presence push, which
 // none of them asked for, lists them and reaches none.
-func joined(gw *gateway.Gateway, room string) int {
-	d, _ := gw.Hub().Broadcast(context.Background(), room, chatapp.Push{Kind: chatapp.PushPresence})
+func joined(sockets *hub.Hub, room string) int {
+	d, _ := sockets.Broadcast(context.Background(), room, chatapp.Push{Kind: chatapp.PushPresence})
 	return len(d.Connections)
 }
 
@@ -75,11 +77,11 @@ var roomPush = chatapp.Push{Kind: chatapp.PushMessage, Data: []byte(`{"id":"01K0
 // queues stay empty.
 func BenchmarkHubBroadcast(b *testing.B) {
 	var delivered sync.WaitGroup
-	gw := roomOfSockets(b, 1000, delivered.Done)
+	sockets := roomOfSockets(b, 1000, delivered.Done)
 	b.ReportAllocs()
 	for b.Loop() {
 		delivered.Add(1000)
-		d, err := gw.Hub().Broadcast(context.Background(), "big", roomPush)
+		d, err := sockets.Broadcast(context.Background(), "big", roomPush)
 		if err != nil || d.Delivered != 1000 {
 			b.Fatalf("delivered %d, failed %d, %v", d.Delivered, d.Failed, err)
 		}
@@ -94,11 +96,11 @@ func BenchmarkHubBroadcast(b *testing.B) {
 // loopback and the clients' reads.
 func BenchmarkHubBroadcastDelivered(b *testing.B) {
 	var delivered sync.WaitGroup
-	gw := roomOfSockets(b, 1000, delivered.Done)
+	sockets := roomOfSockets(b, 1000, delivered.Done)
 	b.ReportAllocs()
 	for b.Loop() {
 		delivered.Add(1000)
-		if _, err := gw.Hub().Broadcast(context.Background(), "big", roomPush); err != nil {
+		if _, err := sockets.Broadcast(context.Background(), "big", roomPush); err != nil {
 			b.Fatal(err)
 		}
 		delivered.Wait()

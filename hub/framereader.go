@@ -1,51 +1,11 @@
-package gateway
+package hub
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"io"
-	"sync"
 
 	"github.com/gobwas/ws"
 )
-
-// writeBufferSize holds many pushes per flush; writers borrow buffers from
-// a pool, so idle sockets hold none.
-const writeBufferSize = 32 << 10
-
-var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
-
-func getWriter(w io.Writer) *bufio.Writer {
-	bw := writers.Get().(*bufio.Writer)
-	bw.Reset(w)
-	return bw
-}
-
-func putWriter(bw *bufio.Writer) {
-	bw.Reset(nil)
-	writers.Put(bw)
-}
-
-// writeFrame writes one unfragmented, unmasked server frame. The header is
-// built in the buffer itself: this runs once per delivery.
-func writeFrame(w *bufio.Writer, op ws.OpCode, payload []byte) error {
-	hdr := w.AvailableBuffer()
-	hdr = append(hdr, 0x80|byte(op))
-	switch n := len(payload); {
-	case n < 126:
-		hdr = append(hdr, byte(n))
-	case n <= 0xffff:
-		hdr = binary.BigEndian.AppendUint16(append(hdr, 126), uint16(n))
-	default:
-		hdr = binary.BigEndian.AppendUint64(append(hdr, 127), uint64(n))
-	}
-	if _, err := w.Write(hdr); err != nil {
-		return err
-	}
-	_, err := w.Write(payload)
-	return err
-}
 
 // Errors of a client's frames that end the connection. Both sizes close
 // with 1009, as API Gateway does.
@@ -179,47 +139,4 @@ func readPayload(r io.Reader, h ws.Header, buf []byte, limit int) ([]byte, error
 	}
 	ws.Cipher(buf[start:], h.Mask, 0)
 	return buf, nil
-}
-
-// lazyReader reads a client's connection with no buffer of its own while
-// the client is quiet: a read that waits for the next frame goes straight
-// into the caller's few bytes. Once a frame has begun to arrive, the rest of
-// it (and whatever followed) is read in one call into a pooled buffer, which
-// is returned when drained. A small frame costs two reads, an idle socket no
-// buffer.
-type lazyReader struct {
-	conn io.Reader
-	buf  *[]byte // pooled; nil when drained
-	r, w int
-}
-
-const lazyBufferSize = 16 << 10
-
-var readBuffers = sync.Pool{New: func() any { b := make([]byte, lazyBufferSize); return &b }}
-
-// buffered is how many bytes have arrived and are not read yet.
-func (l *lazyReader) buffered() int { return l.w - l.r }
-
-func (l *lazyReader) Read(p []byte) (int, error) {
-	if l.buf != nil {
-		n := copy(p, (*l.buf)[l.r:l.w])
-		if l.r += n; l.r == l.w {
-			readBuffers.Put(l.buf)
-			l.buf = nil
-		}
-		return n, nil
-	}
-	if len(p) <= 2 || len(p) >= lazyBufferSize {
-		// The start of a frame (the wait for it), or a large payload.
-		return l.conn.Read(p)
-	}
-	buf := readBuffers.Get().(*[]byte)
-	n, err := l.conn.Read(*buf)
-	if n == 0 {
-		readBuffers.Put(buf)
-		return 0, err
-	}
-	// An error that came with data is met again by the next read.
-	l.buf, l.r, l.w = buf, 0, n
-	return l.Read(p)
 }

@@ -1,0 +1,107 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// Broadcast queues push on every client of the room that wants its kind.
+// A done context is refused before anything is queued, as Post refuses it.
+func (h *Hub) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return chatapp.Delivery{}, err
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	members := h.rooms[roomID]
+	d := chatapp.Delivery{Connections: make([]*chatapp.Connection, 0, len(members))}
+	for c := range members {
+		d.Connections = append(d.Connections, c.member)
+		if !c.member.Wants(push.Kind) || c.id == push.Except {
+			continue
+		}
+		if c.Enqueue(push.Data) {
+			d.Delivered++
+		} else {
+			d.Failed++
+		}
+	}
+	return d, nil
+}
+
+// Members returns the room's joined connections from memory: the rows the
+// functions stored, which nothing changes once stored (as Broadcast lists
+// them).
+func (h *Hub) Members(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	members := h.rooms[roomID]
+	conns := make([]*chatapp.Connection, 0, len(members))
+	for c := range members {
+		conns = append(conns, c.member)
+	}
+	return conns, nil
+}
+
+// Post is PostToConnection: EGONE when the connection is not open, or not
+// yet (Enqueue). A done context is refused before anything is queued: on
+// AWS a function's post is a request made under its context, which fails
+// once the function has timed out (gateway.WithLambdaTimeout), and a
+// function in this process must not reach its client after its timeout
+// either.
+func (h *Hub) Post(ctx context.Context, connectionID string, data []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := h.client(connectionID)
+	if c == nil || !c.Enqueue(data) {
+		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
+	}
+	return nil
+}
+
+// Disconnect is chatapp.Notifier's: the functions close a connection, with
+// 1008 and reason (the first close wins; one that is gone is no error). A
+// done context is refused, as Post refuses it.
+func (h *Hub) Disconnect(ctx context.Context, connectionID, reason string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c := h.client(connectionID); c != nil {
+		c.Close(DisconnectPolicy(reason))
+	}
+	return nil
+}
+
+// ConnectionInfo is GetConnection's answer.
+type ConnectionInfo struct {
+	ConnectedAt  time.Time
+	LastActiveAt time.Time
+	Peer
+}
+
+// GetConnection describes an open connection, or gives EGONE.
+func (h *Hub) GetConnection(connectionID string) (ConnectionInfo, error) {
+	c := h.client(connectionID)
+	if c == nil || c.isClosing() {
+		return ConnectionInfo{}, chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
+	}
+	return ConnectionInfo{ConnectedAt: c.connectedAt, LastActiveAt: c.lastActiveAt(), Peer: c.peer}, nil
+}
+
+// DeleteConnection is the Management API's DeleteConnection: it closes a
+// connection from the server side (1000), and its $disconnect runs as for
+// any close.
+func (h *Hub) DeleteConnection(connectionID string) error {
+	c := h.client(connectionID)
+	if c == nil || c.isClosing() {
+		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone", connectionID)
+	}
+	c.Close(DisconnectNormal)
+	return nil
+}

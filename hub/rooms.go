@@ -1,0 +1,65 @@
+package hub
+
+import (
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// Joined records the room of a connection the $connect function stored
+// (chatapp.RoomIndex), and when its token expires. A connection this hub
+// does not hold is ignored.
+func (h *Hub) Joined(c *chatapp.Connection) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	client, ok := h.clients[c.ID]
+	if !ok {
+		return
+	}
+	h.leaveLocked(client)
+	client.member = c
+	if c.ExpiresAt > 0 {
+		client.lifetime.expireAt(time.UnixMilli(c.ExpiresAt))
+	}
+	members := h.rooms[c.RoomID]
+	if members == nil {
+		members = map[*Client]struct{}{}
+		h.rooms[c.RoomID] = members
+	}
+	members[client] = struct{}{}
+}
+
+// Left drops a connection from its room; its socket stays open.
+func (h *Hub) Left(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c, ok := h.clients[id]; ok {
+		h.leaveLocked(c)
+	}
+}
+
+func (h *Hub) leaveLocked(c *Client) {
+	if c.member == nil {
+		return
+	}
+	room := c.member.RoomID
+	delete(h.rooms[room], c)
+	if len(h.rooms[room]) == 0 {
+		delete(h.rooms, room)
+	}
+	c.member = nil
+}
+
+// Member returns a copy of the connection row of an open connection that
+// joined, nil if it is unknown or has not joined: a sendmessage frame then
+// costs no read of the table.
+func (h *Hub) Member(id string) *chatapp.Connection {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	c, ok := h.clients[id]
+	if !ok || c.member == nil {
+		return nil
+	}
+	m := *c.member
+	return &m
+}

@@ -1,0 +1,285 @@
+package hub
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// Bounds of a connection's send queue. A consumer that falls this far
+// behind is dropped rather than allowed to stall its room or grow the
+// server's memory without end.
+const (
+	maxQueuedFrames = 1024
+	maxQueuedBytes  = 8 << 20
+	writeTimeout    = 10 * time.Second
+	// closeWait is how long a connection that sent its close frame waits
+	// for the client's before it drops the connection.
+	closeWait = 5 * time.Second
+)
+
+// writer owns everything a connection sends and how it ends: the send
+// queue, the pending pong, the close (the first Disconnect wins), and the
+// goroutine that writes. It is the connection's only writer.
+//
+// What a client can make it hold is bounded: the queue by maxQueuedFrames
+// and maxQueuedBytes, and pongs by one: a ping arriving while the answer to
+// the previous one is unsent replaces it (RFC 6455 §5.5.3 lets an endpoint
+// answer only the most recent ping), so a client that pings and never
+// reads costs at most one pong.
+//
+// An idle connection costs no writer goroutine and no buffer: one is
+// started when frames are queued, with a buffer from a pool, and ends when
+// the queue is empty. Frames queued while it writes go out in the same
+// flush, so a busy connection makes one write call for many frames.
+type writer struct {
+	// recovered counts and logs a panic of the writer goroutine.
+	recovered func(v any)
+
+	mu          sync.Mutex
+	conn        net.Conn // nil until the handshake completes
+	queue       [][]byte // text frames: shared pushes, error frames
+	queuedBytes int
+	pongData    []byte // the payload of the ping to answer, if pongPending
+	pongPending bool
+	writing     bool          // a writer goroutine runs
+	stopped     chan struct{} // closed when the goroutine stops, if someone waits for that
+	closing     bool
+	closeSent   bool
+	why         Disconnect    // set once closing
+	done        chan struct{} // closed when the connection starts closing
+}
+
+func newWriter(recovered func(v any)) *writer {
+	return &writer{recovered: recovered, done: make(chan struct{})}
+}
+
+// enqueue queues one text frame without blocking. Frames queued before the
+// handshake's end are sent once it ends (attach). It reports false when the
+// connection is closing or its queue overflowed, which drops it.
+func (w *writer) enqueue(frame []byte) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closing {
+		return false
+	}
+	if len(w.queue) >= maxQueuedFrames || w.queuedBytes+len(frame) > maxQueuedBytes {
+		w.closeLocked(DisconnectSlowConsumer)
+		return false
+	}
+	w.queue = append(w.queue, frame)
+	w.queuedBytes += len(frame)
+	w.kickLocked()
+	return true
+}
+
+// pong answers a ping, in place of an answer still unsent: one pong at
+// most waits, written ahead of the queue. A closing connection answers no
+// more.
+func (w *writer) pong(payload []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closing {
+		w.pongData, w.pongPending = payload, true
+		w.kickLocked()
+	}
+}
+
+// close starts closing with d; the first call wins. Queued frames are
+// dropped; the close frame is sent next, or, if d aborts, the connection
+// is dropped at once (which unblocks a write stuck on the client and the
+// read loop).
+func (w *writer) close(d Disconnect) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closeLocked(d)
+}
+
+func (w *writer) closeLocked(d Disconnect) {
+	if w.closing {
+		return
+	}
+	w.closing, w.why = true, d
+	w.queue, w.queuedBytes = nil, 0
+	w.pongData, w.pongPending = nil, false
+	close(w.done)
+	if d.Abort && w.conn != nil {
+		w.conn.Close()
+	}
+	w.kickLocked()
+}
+
+func (w *writer) isClosing() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// disconnect is why the connection closed (zero while it is open).
+func (w *writer) disconnect() Disconnect {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.why
+}
+
+// pending is what the queue holds unsent, the pong included.
+func (w *writer) pending() (frames, bytes int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue), w.queuedBytes + len(w.pongData)
+}
+
+// setReadDeadline sets the connection's read deadline for a message in
+// progress (slowmessage.go), or clears it (zero t), unless the connection
+// is closing: its close handshake has a deadline of its own, closeWait,
+// which the writer sets under the same lock.
+func (w *writer) setReadDeadline(t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closing && w.conn != nil {
+		w.conn.SetReadDeadline(t)
+	}
+}
+
+// attach gives the writer its connection once the handshake completed,
+// and sends what was queued before.
+func (w *writer) attach(conn net.Conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.conn = conn
+	if w.why.Abort {
+		conn.Close()
+		return
+	}
+	w.kickLocked()
+}
+
+// kickLocked starts a writer goroutine if there is something to write and
+// none runs.
+func (w *writer) kickLocked() {
+	if w.conn == nil || w.writing || w.why.Abort {
+		return
+	}
+	if len(w.queue) == 0 && !w.pongPending && !(w.closing && !w.closeSent) {
+		return
+	}
+	w.writing = true
+	go w.loop(w.conn)
+}
+
+// loop writes the pending pong and queued frames, many per flush, until
+// there are none, and the close frame once the connection closes.
+func (w *writer) loop(conn net.Conn) {
+	bw := getBuffer(conn)
+	defer w.recoverLoop(conn)
+	for {
+		w.mu.Lock()
+		frames := w.queue
+		w.queue, w.queuedBytes = nil, 0
+		pong, sendPong := w.pongData, w.pongPending
+		w.pongData, w.pongPending = nil, false
+		sendClose := w.closing && !w.closeSent && !w.why.Abort
+		if sendClose {
+			w.closeSent = true
+		}
+		why := w.why
+		if len(frames) == 0 && !sendPong && !sendClose || w.why.Abort {
+			w.stopLocked()
+			w.mu.Unlock()
+			putBuffer(bw)
+			return
+		}
+		w.mu.Unlock()
+
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		var err error
+		if sendPong {
+			err = writeFrame(bw, ws.OpPong, pong)
+		}
+		for _, f := range frames {
+			if err != nil {
+				break
+			}
+			err = writeFrame(bw, ws.OpText, f)
+		}
+		if err == nil && sendClose {
+			err = writeFrame(bw, ws.OpClose, closeFrameBody(why.Code, why.Reason))
+		}
+		if err == nil {
+			err = bw.Flush()
+		}
+		if err != nil {
+			w.fail(conn, DisconnectWriteFailed)
+			putBuffer(bw)
+			return
+		}
+		if sendClose {
+			// The read loop ends on the client's close frame, or at this
+			// deadline if none comes. Set under the lock: a message's
+			// deadline (setReadDeadline) never replaces it.
+			w.mu.Lock()
+			conn.SetReadDeadline(time.Now().Add(closeWait))
+			w.mu.Unlock()
+		}
+	}
+}
+
+// fail ends the goroutine on a connection it can no longer write to: the
+// connection closes with d unless it was closing already, and is dropped
+// either way, with no close frame to follow.
+func (w *writer) fail(conn net.Conn, d Disconnect) {
+	w.mu.Lock()
+	w.closeLocked(d)
+	w.why.Abort = true
+	w.stopLocked()
+	w.mu.Unlock()
+	conn.Close()
+}
+
+// stopLocked records that the goroutine ends, and tells await.
+func (w *writer) stopLocked() {
+	w.writing = false
+	if w.stopped != nil {
+		close(w.stopped)
+		w.stopped = nil
+	}
+}
+
+// await waits, at most d, until no goroutine writes: the close frame is
+// then sent, or the connection is broken.
+func (w *writer) await(d time.Duration) {
+	w.mu.Lock()
+	if !w.writing {
+		w.mu.Unlock()
+		return
+	}
+	if w.stopped == nil {
+		w.stopped = make(chan struct{})
+	}
+	stopped := w.stopped
+	w.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-stopped:
+	case <-t.C:
+	}
+}
+
+// recoverLoop, deferred by loop, ends a panic of the writer. The
+// connection may have been left in the middle of a frame, so no close
+// frame can follow: it is dropped, and closes with 1011. The buffer is not
+// pooled again.
+func (w *writer) recoverLoop(conn net.Conn) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	w.recovered(v)
+	w.fail(conn, DisconnectInternal)
+}
