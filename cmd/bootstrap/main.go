@@ -104,7 +104,7 @@ func function(ctx context.Context, name string, logger *slog.Logger) (any, error
 		// with AuthMode=open must not go unnoticed.
 		logger.Warn(authOffWarning, "function", name)
 	}
-	fn, ok := awslambda.Handlers(h, endpoint != "")[name]
+	fn, ok := awslambda.Handlers(h, endpoint != "").Handler(name)
 	if !ok {
 		return nil, fmt.Errorf("unknown handler %q: want one of %s", name, strings.Join(awslambda.Names(), ", "))
 	}
@@ -159,7 +159,7 @@ func authorizer(ctx context.Context, logger *slog.Logger) (any, error) {
 		return nil, fmt.Errorf("%s: set CHATAPP_AUTH_SECRET or CHATAPP_AUTH_JWKS_URL: %w", awslambda.Authorize, err)
 	}
 	h := &handler.Handler{Tokens: v, Logger: logger}
-	return awslambda.Handlers(h, true)[awslambda.Authorize], nil
+	return awslambda.Handlers(h, true).Authorizer, nil
 }
 
 // managementConfig is the SDK configuration of pushes: awsConfig, with the
