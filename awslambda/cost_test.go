@@ -25,6 +25,7 @@ import (
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/internal/awsenv"
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
 )
 
@@ -449,7 +450,7 @@ func measureOperations(t *testing.T, rowBytes float64) measurements {
 		cur.calls = append(cur.calls, name)
 		return out, md, err
 	})
-	awsConfig := dynamodb.EnvConfig(dynamodb.ClientConfig{Endpoint: endpoint})
+	awsConfig := awsenv.LambdaConfig(dynamodb.ClientConfig{Endpoint: endpoint})
 	client := ddb.NewFromConfig(awsConfig, func(o *ddb.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {

@@ -46,6 +46,7 @@ import (
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/internal/awsenv"
 	"github.com/chatapp-dev/chatapp/ratelimit"
 )
 
@@ -69,7 +70,7 @@ func function(ctx context.Context, name string, logger *slog.Logger) (any, error
 	// function runs under the runtime interface emulator.
 	dynamoEndpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
 	// The region and credentials Lambda sets; not the SDK's default loader.
-	awsConfig := dynamodb.EnvConfig(dynamodb.ClientConfig{Endpoint: dynamoEndpoint})
+	awsConfig := awsenv.LambdaConfig(dynamodb.ClientConfig{Endpoint: dynamoEndpoint})
 	var err error
 	cfg := dynamodb.Config{
 		MessagesTable:    envOr("CHATAPP_MESSAGES_TABLE", dynamodb.DefaultMessagesTable),
