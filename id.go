@@ -28,7 +28,8 @@ var clock = time.Now
 
 // NewMessageID returns a new message id for time t: a ULID, unique and
 // sorting in time order within one process (and by millisecond across them).
-// Stores use NextMessageID; this is for ids of a given time (cursors).
+// Stores use NextMessageID; this is for ids of a given time, which only
+// tests make (cursors, messages stored as if sent earlier).
 func NewMessageID(t time.Time) string {
 	cursorULIDs.Lock()
 	defer cursorULIDs.Unlock()

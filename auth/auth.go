@@ -47,9 +47,6 @@ type Config struct {
 	HTTPClient *http.Client
 }
 
-// Enabled reports whether cfg turns authentication on.
-func (cfg Config) Enabled() bool { return len(cfg.Secret) > 0 || cfg.JWKSURL != "" }
-
 // Verifier checks tokens. It is a chatapp.TokenVerifier.
 type Verifier struct {
 	keyfunc jwt.Keyfunc

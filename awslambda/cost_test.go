@@ -25,6 +25,7 @@ import (
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/internal/awsenv"
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
 )
 
@@ -449,7 +450,7 @@ func measureOperations(t *testing.T, rowBytes float64) measurements {
 		cur.calls = append(cur.calls, name)
 		return out, md, err
 	})
-	awsConfig := dynamodb.EnvConfig(dynamodb.ClientConfig{Endpoint: endpoint})
+	awsConfig := awsenv.LambdaConfig(dynamodb.ClientConfig{Endpoint: endpoint})
 	client := ddb.NewFromConfig(awsConfig, func(o *ddb.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
@@ -475,12 +476,7 @@ func measureOperations(t *testing.T, rowBytes float64) measurements {
 		MaxConnectionsPerUser: maxPerUser,
 	}
 	fns := awslambda.Handlers(h, true)
-	rest := func(name string) func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-		return fns[name].(func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error))
-	}
-	ws := func(name string) func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
-		return fns[name].(func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error))
-	}
+	rest, ws := fns.REST, fns.WebSocket
 
 	// Connections as API Gateway names them (16 characters), with a user,
 	// a name and a token's expiry: rooms of 10 and of 100.
@@ -542,7 +538,7 @@ func measureOperations(t *testing.T, rowBytes float64) measurements {
 			if key != "" {
 				req.Headers = map[string]string{handler.IdempotencyKeyHeader: key}
 			}
-			return rest(awslambda.PutMessage)(ctx, req)
+			return rest[awslambda.PutMessage](ctx, req)
 		}
 	}
 	event := func(id string, query map[string]string, body string) events.APIGatewayWebsocketProxyRequest {
@@ -556,7 +552,7 @@ func measureOperations(t *testing.T, rowBytes float64) measurements {
 			if key != "" {
 				body += `,"idempotency_key":"` + key + `"`
 			}
-			return ws(awslambda.SendMessage)(ctx, event(connID(len(lobby)*1000+1), nil, body+"}"))
+			return ws[awslambda.SendMessage](ctx, event(connID(len(lobby)*1000+1), nil, body+"}"))
 		}
 	}
 	run("`PUT /chat`", put(""))
@@ -565,13 +561,13 @@ func measureOperations(t *testing.T, rowBytes float64) measurements {
 	run("`sendmessage` with an idempotency key", send("cost-ws"))
 	joiner := connID(999999)
 	run("`$connect`", func() (events.APIGatewayProxyResponse, error) {
-		return ws(awslambda.Connect)(ctx, event(joiner, map[string]string{"room_id": lobby, "user_id": "user-joiner", "name": "Joiner", "events": "presence"}, ""))
+		return ws[awslambda.Connect](ctx, event(joiner, map[string]string{"room_id": lobby, "user_id": "user-joiner", "name": "Joiner", "events": "presence"}, ""))
 	})
 	run("`$disconnect`", func() (events.APIGatewayProxyResponse, error) {
-		return ws(awslambda.Disconnect)(ctx, event(joiner, nil, ""))
+		return ws[awslambda.Disconnect](ctx, event(joiner, nil, ""))
 	})
 	run("`GET /chat`", func() (events.APIGatewayProxyResponse, error) {
-		return rest(awslambda.GetMessages)(ctx, events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/chat", QueryStringParameters: map[string]string{"room_id": lobby}})
+		return rest[awslambda.GetMessages](ctx, events.APIGatewayProxyRequest{HTTPMethod: "GET", Path: "/chat", QueryStringParameters: map[string]string{"room_id": lobby}})
 	})
 	for op, w := range out.ops {
 		t.Logf("%s: %v", op, w.calls)

@@ -6,6 +6,7 @@ package awslambda
 
 import (
 	"context"
+	"maps"
 	"slices"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -53,42 +54,77 @@ var (
 	}
 )
 
-// Handlers returns every function by its Handler name. Unless
-// fixedEndpoint is set (a custom domain, or the local gateway), a WebSocket
-// function pushes through the management endpoint of the API its event came
-// from.
-func Handlers(h *handler.Handler, fixedEndpoint bool) map[string]any {
-	ws := func(fn websocketFunc) websocketFunc {
+// RESTFunc is a function behind a REST API route (a Lambda proxy
+// integration).
+type RESTFunc func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// WebSocketFunc is a function behind a WebSocket API route.
+type WebSocketFunc func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// AuthorizerFunc is a Lambda REQUEST authorizer.
+type AuthorizerFunc func(context.Context, events.APIGatewayCustomAuthorizerRequestTypeRequest) (events.APIGatewayCustomAuthorizerResponse, error)
+
+// Functions are the functions of the bootstrap binary, by Handler name,
+// each typed by the events it takes.
+type Functions struct {
+	REST       map[string]RESTFunc      // GetMessages, PutMessage, GetUsers
+	WebSocket  map[string]WebSocketFunc // Connect, Disconnect, SendMessage, Default
+	Authorizer AuthorizerFunc           // Authorize
+}
+
+// Handlers returns every function of h. Unless fixedEndpoint is set (a
+// custom domain, or the local gateway), a WebSocket function pushes through
+// the management endpoint of the API its event came from.
+func Handlers(h *handler.Handler, fixedEndpoint bool) Functions {
+	ws := func(fn WebSocketFunc) WebSocketFunc {
 		if fixedEndpoint {
 			return fn
 		}
 		return withEventEndpoint(fn)
 	}
-	return map[string]any{
-		GetMessages: h.GetMessages,
-		PutMessage:  h.PutMessage,
-		GetUsers:    h.GetUsers,
-		Connect:     ws(h.Connect),
-		Disconnect:  ws(h.Disconnect),
-		SendMessage: ws(h.SendMessage),
-		Default:     ws(h.Default),
-		Authorize:   h.Authorize,
+	return Functions{
+		REST: map[string]RESTFunc{
+			GetMessages: h.GetMessages,
+			PutMessage:  h.PutMessage,
+			GetUsers:    h.GetUsers,
+		},
+		WebSocket: map[string]WebSocketFunc{
+			Connect:     ws(h.Connect),
+			Disconnect:  ws(h.Disconnect),
+			SendMessage: ws(h.SendMessage),
+			Default:     ws(h.Default),
+		},
+		Authorizer: h.Authorize,
 	}
+}
+
+// Handler is the function with this Handler name, as lambda.Start takes it
+// (a RESTFunc, a WebSocketFunc or the AuthorizerFunc), or false for a name
+// that is none of them.
+func (f Functions) Handler(name string) (any, bool) {
+	if fn, ok := f.REST[name]; ok {
+		return fn, true
+	}
+	if fn, ok := f.WebSocket[name]; ok {
+		return fn, true
+	}
+	if name == Authorize {
+		return f.Authorizer, true
+	}
+	return nil, false
 }
 
 // Names lists the Handler names, sorted.
 func Names() []string {
-	var names []string
-	for name := range Handlers(&handler.Handler{}, true) {
-		names = append(names, name)
-	}
+	fns := Handlers(&handler.Handler{}, true)
+	names := []string{Authorize}
+	names = slices.AppendSeq(names, maps.Keys(fns.REST))
+	names = slices.AppendSeq(names, maps.Keys(fns.WebSocket))
 	slices.Sort(names)
 	return names
 }
 
-type websocketFunc = func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error)
-
-func withEventEndpoint(fn websocketFunc) websocketFunc {
+func withEventEndpoint(fn WebSocketFunc) WebSocketFunc {
 	return func(ctx context.Context, e events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 		endpoint := apigw.EndpointFromEvent(e.RequestContext.DomainName, e.RequestContext.Stage)
 		return fn(apigw.ContextWithEndpoint(ctx, endpoint), e)

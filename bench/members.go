@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -154,30 +153,10 @@ type localGroup struct {
 	mu      sync.Mutex
 	members []*member
 	wg      sync.WaitGroup
-	clients map[string]*http.Client // by source address
 }
 
 func newLocalGroup() *localGroup {
-	return &localGroup{hist: newShardedHist(), clients: map[string]*http.Client{}}
-}
-
-func (g *localGroup) client(source string) *http.Client {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if c, ok := g.clients[source]; ok {
-		return c
-	}
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	if source != "" {
-		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(source)}
-	}
-	c := &http.Client{Transport: &http.Transport{
-		DialContext:         d.DialContext,
-		MaxIdleConnsPerHost: -1, // a hijacked connection is never idle
-		Proxy:               nil,
-	}}
-	g.clients[source] = c
-	return c
+	return &localGroup{hist: newShardedHist()}
 }
 
 // wsURL turns http://host:port into ws://host:port/ws?room_id=R&user_id=U&.
@@ -410,14 +389,4 @@ func (g *localGroup) Close() error {
 		return errors.New("member readers did not stop within 10s")
 	}
 	return nil
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

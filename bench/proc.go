@@ -177,9 +177,6 @@ func StartServer(ctx context.Context, cmdline string, log io.Writer) (*Server, e
 	}
 }
 
-// Stderr returns the end of the server's standard error.
-func (s *Server) Stderr() string { return s.stderr.String() }
-
 // Stop sends SIGTERM, waits up to 15 s, then kills the server.
 func (s *Server) Stop() error {
 	var err error

@@ -3,26 +3,12 @@ package client
 import (
 	"slices"
 	"strings"
-	"time"
-
-	"github.com/oklog/ulid/v2"
 
 	"github.com/chatapp-dev/chatapp"
 )
 
 // seenWindow is how many delivered ids are remembered to drop duplicates.
 const seenWindow = 2048
-
-// catchUpLookback is how far before the last delivered message a catch-up
-// reads. Concurrent sends may be committed, and pushed, out of id order (on
-// DynamoDB, by several Lambdas), so a message older than the last one
-// delivered may still be missing when a connection drops; reading a little
-// before it finds that message, and the seen set drops the rest.
-const catchUpLookback = 5 * time.Second
-
-// zeroID is the smallest message id: ?after=zeroID reads a room from its
-// beginning.
-var zeroID = ulid.ULID{}.String()
 
 // dedupe decides which messages are new. Message ids are ULIDs, whose string
 // order is time order. It keeps the highest id delivered (the watermark), the
@@ -71,30 +57,6 @@ func (d *dedupe) raiseFloor(id string) {
 	if id > d.floor {
 		d.floor = id
 	}
-}
-
-// resumeAfter is the ?after= cursor of a catch-up: a little before the last
-// message delivered (see catchUpLookback), and never below the floor. With
-// nothing delivered and no floor (the room was empty at Dial), it is the
-// room's beginning.
-func (d *dedupe) resumeAfter() string {
-	base := max(d.last, d.floor)
-	if base == "" {
-		return zeroID
-	}
-	id, err := ulid.ParseStrict(base)
-	if err != nil {
-		return base
-	}
-	ms := int64(id.Time()) - catchUpLookback.Milliseconds()
-	if ms < 0 {
-		ms = 0
-	}
-	var back ulid.ULID
-	if back.SetTime(uint64(ms)) != nil {
-		return base
-	}
-	return max(back.String(), d.floor)
 }
 
 // merge returns the new messages among batch, sorted by id, and records them.

@@ -3,7 +3,6 @@ package client
 import (
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/oklog/ulid/v2"
 
@@ -68,46 +67,5 @@ func TestDedupeMerge(t *testing.T) {
 	}
 	if want := []string{y, z}; !slices.Equal(ids, want) {
 		t.Errorf("merge gave %v, want %v", ids, want)
-	}
-}
-
-func TestResumeAfter(t *testing.T) {
-	d := newDedupe()
-	if got := d.resumeAfter(); got != zeroID {
-		t.Errorf("empty: %s, want the zero id", got)
-	}
-	ms := uint64(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
-	last := idAt(ms, 7)
-	d.accept(last)
-	got, err := ulid.ParseStrict(d.resumeAfter())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := ms - uint64(catchUpLookback.Milliseconds()); got.Time() != want {
-		t.Errorf("resume at %d, want %d", got.Time(), want)
-	}
-	// Never below the floor.
-	floor := idAt(ms-1, 0)
-	d.raiseFloor(floor)
-	if got := d.resumeAfter(); got != floor {
-		t.Errorf("resume at %s, want the floor %s", got, floor)
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	lo, hi := 100*time.Millisecond, 2*time.Second
-	for attempt := 1; attempt < 100; attempt++ {
-		ceil := hi
-		if attempt < 5 {
-			ceil = lo << attempt
-		}
-		for range 50 {
-			if d := backoff(attempt, lo, hi); d < lo || d > ceil {
-				t.Fatalf("attempt %d: %v not in [%v, %v]", attempt, d, lo, ceil)
-			}
-		}
-	}
-	if d := backoff(3, time.Second, time.Second); d != time.Second {
-		t.Errorf("lo == hi: %v", d)
 	}
 }

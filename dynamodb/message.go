@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -292,13 +293,7 @@ read:
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 	if f.After == "" {
-		reverse(page.Messages)
+		slices.Reverse(page.Messages)
 	}
 	return page, nil
-}
-
-func reverse(ms []*chatapp.Message) {
-	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
-		ms[i], ms[j] = ms[j], ms[i]
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/chatapp-dev/chatapp"
 )
@@ -101,7 +102,7 @@ func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatap
 		return chatapp.MessagePage{}, fmt.Errorf("query messages: %w", err)
 	}
 	if newestFirst {
-		reverse(page.Messages)
+		slices.Reverse(page.Messages)
 	}
 	return page, nil
 }
@@ -127,10 +128,4 @@ func historyQuery(f chatapp.MessageFilter) (query string, args []any, newestFirs
 	query += ` LIMIT ?`
 	args = append(args, f.Limit+1)
 	return query, args, newestFirst
-}
-
-func reverse(ms []*chatapp.Message) {
-	for i, j := 0, len(ms)-1; i < j; i, j = i+1, j-1 {
-		ms[i], ms[j] = ms[j], ms[i]
-	}
 }

@@ -1,10 +1,6 @@
 package invoke
 
 import (
-	"context"
-
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
@@ -17,13 +13,11 @@ func InProcess(h *handler.Handler) (map[string]gateway.RESTFunc, map[string]gate
 	fns := awslambda.Handlers(h, true)
 	rest := map[string]gateway.RESTFunc{}
 	for route, name := range awslambda.RESTRoutes {
-		fn := fns[name].(func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error))
-		rest[route] = gateway.WithLambdaTimeout(fn, awslambda.Timeout(name))
+		rest[route] = gateway.WithLambdaTimeout(fns.REST[name], awslambda.Timeout(name))
 	}
 	websocket := map[string]gateway.WebSocketFunc{}
 	for route, name := range awslambda.WebSocketRoutes {
-		fn := fns[name].(func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error))
-		websocket[route] = gateway.WithLambdaTimeout(fn, awslambda.Timeout(name))
+		websocket[route] = gateway.WithLambdaTimeout(fns.WebSocket[name], awslambda.Timeout(name))
 	}
 	return rest, websocket
 }

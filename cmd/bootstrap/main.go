@@ -46,6 +46,7 @@ import (
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/internal/awsenv"
 	"github.com/chatapp-dev/chatapp/ratelimit"
 )
 
@@ -69,7 +70,7 @@ func function(ctx context.Context, name string, logger *slog.Logger) (any, error
 	// function runs under the runtime interface emulator.
 	dynamoEndpoint := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
 	// The region and credentials Lambda sets; not the SDK's default loader.
-	awsConfig := dynamodb.EnvConfig(dynamodb.ClientConfig{Endpoint: dynamoEndpoint})
+	awsConfig := awsenv.LambdaConfig(dynamodb.ClientConfig{Endpoint: dynamoEndpoint})
 	var err error
 	cfg := dynamodb.Config{
 		MessagesTable:    envOr("CHATAPP_MESSAGES_TABLE", dynamodb.DefaultMessagesTable),
@@ -104,7 +105,7 @@ func function(ctx context.Context, name string, logger *slog.Logger) (any, error
 		// with AuthMode=open must not go unnoticed.
 		logger.Warn(authOffWarning, "function", name)
 	}
-	fn, ok := awslambda.Handlers(h, endpoint != "")[name]
+	fn, ok := awslambda.Handlers(h, endpoint != "").Handler(name)
 	if !ok {
 		return nil, fmt.Errorf("unknown handler %q: want one of %s", name, strings.Join(awslambda.Names(), ", "))
 	}
@@ -159,7 +160,7 @@ func authorizer(ctx context.Context, logger *slog.Logger) (any, error) {
 		return nil, fmt.Errorf("%s: set CHATAPP_AUTH_SECRET or CHATAPP_AUTH_JWKS_URL: %w", awslambda.Authorize, err)
 	}
 	h := &handler.Handler{Tokens: v, Logger: logger}
-	return awslambda.Handlers(h, true)[awslambda.Authorize], nil
+	return awslambda.Handlers(h, true).Authorizer, nil
 }
 
 // managementConfig is the SDK configuration of pushes: awsConfig, with the

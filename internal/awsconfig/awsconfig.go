@@ -1,7 +1,7 @@
 // Package awsconfig loads the AWS configuration of chatapp serve and the
 // tests with the SDK's default loader (environment, profiles, SSO, roles),
-// and chatapp's retryer. The Lambda functions use dynamodb.EnvConfig
-// instead, so that the loader stays out of the bootstrap.
+// and chatapp's retryer (awsenv.Retryer). The Lambda functions use
+// awsenv.LambdaConfig instead, so that the loader stays out of the bootstrap.
 package awsconfig
 
 import (
@@ -14,15 +14,16 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/chatapp-dev/chatapp/dynamodb"
+	"github.com/chatapp-dev/chatapp/internal/awsenv"
 )
 
 // Load loads the AWS configuration from the usual environment, with
-// dynamodb.Retryer for every client made from it. With an endpoint
+// awsenv.Retryer for every client made from it. With an endpoint
 // (DynamoDB Local) and no credentials in the environment, it uses
 // dynamodb.LocalCredentials and, without a region, us-east-1.
 func Load(ctx context.Context, cc dynamodb.ClientConfig) (aws.Config, error) {
 	local := cc.Endpoint != ""
-	opts := []func(*config.LoadOptions) error{config.WithRetryer(dynamodb.Retryer)}
+	opts := []func(*config.LoadOptions) error{config.WithRetryer(awsenv.Retryer)}
 	if cc.Region != "" {
 		opts = append(opts, config.WithRegion(cc.Region))
 	}

@@ -1,0 +1,31 @@
+package client
+
+import (
+	"testing"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+func TestResumeAfter(t *testing.T) {
+	d := newDedupe()
+	if got := d.resumeAfter(); got != zeroID {
+		t.Errorf("empty: %s, want the zero id", got)
+	}
+	ms := uint64(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli())
+	last := idAt(ms, 7)
+	d.accept(last)
+	got, err := ulid.ParseStrict(d.resumeAfter())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ms - uint64(catchUpLookback.Milliseconds()); got.Time() != want {
+		t.Errorf("resume at %d, want %d", got.Time(), want)
+	}
+	// Never below the floor.
+	floor := idAt(ms-1, 0)
+	d.raiseFloor(floor)
+	if got := d.resumeAfter(); got != floor {
+		t.Errorf("resume at %s, want the floor %s", got, floor)
+	}
+}

@@ -1,0 +1,172 @@
+// The client's goroutine: it delivers the events of one connection after
+// another, reconnecting with backoff when one ends, until Close.
+
+package client
+
+import (
+	"math/rand/v2"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// stableConnection is how long a connection must have stayed up for
+// the next reconnection to start the backoff again from its first
+// attempt (the web page's STABLE_CONNECTION_MS). A connection that
+// ends sooner counts as a failed attempt: a server that closes every
+// socket right after the handshake is met with a growing backoff, not
+// a reconnection (and a catch-up GET) every MinBackoff.
+const stableConnection = 5 * time.Second
+
+// run delivers the events of one connection after another until Close.
+// attempt is the reconnection attempt that made the connection: it goes
+// back to 0 only once a connection has stayed up stableConnection.
+func (c *Client) run(s *session, batch []*chatapp.Message, baseline string) {
+	defer close(c.done)
+	defer close(c.events)
+	attempt := 0
+	for {
+		err := c.serve(s, batch, baseline, attempt)
+		c.setConn(nil)
+		closing := c.ctx.Err() != nil
+		s.close(closing)
+		if closing {
+			return
+		}
+		c.log.Info("chatapp client: connection lost", "room_id", c.cfg.Room, "err", err)
+		if time.Since(s.opened) >= stableConnection {
+			attempt = 0
+		}
+		if s, batch, attempt = c.reconnect(err, attempt); s == nil {
+			return
+		}
+		baseline = ""
+	}
+}
+
+// serve delivers the events of one connection: Connected, then the batch of
+// missed messages merged with the pushes that arrived while it was read,
+// then the live frames. It returns why the connection ended.
+func (c *Client) serve(s *session, batch []*chatapp.Message, baseline string, attempt int) error {
+	if !c.emit(Event{Kind: KindConnected, Attempt: attempt}) {
+		return c.ctx.Err()
+	}
+	var others []Event
+	var ended error
+drain:
+	for {
+		select {
+		case f := <-s.frames:
+			if f.err != nil {
+				ended = f.err
+				break drain
+			}
+			if ev, ok := c.parse(f.data); ok && ev.Kind == KindMessage {
+				batch = append(batch, ev.Message)
+			} else if ok {
+				others = append(others, ev)
+			}
+		default:
+			break drain
+		}
+	}
+	for _, m := range c.dedupe.merge(batch) {
+		if !c.emit(Event{Kind: KindMessage, Message: m}) {
+			return c.ctx.Err()
+		}
+	}
+	c.dedupe.raiseFloor(baseline)
+	for _, ev := range others {
+		if !c.emit(ev) {
+			return c.ctx.Err()
+		}
+	}
+	if ended != nil {
+		return ended
+	}
+	for {
+		select {
+		case <-c.ctx.Done():
+			return c.ctx.Err()
+		case f := <-s.frames:
+			if f.err != nil {
+				return f.err
+			}
+			ev, ok := c.parse(f.data)
+			if !ok || (ev.Kind == KindMessage && !c.dedupe.accept(ev.Message.ID)) {
+				continue
+			}
+			if !c.emit(ev) {
+				return c.ctx.Err()
+			}
+		}
+	}
+}
+
+// reconnect opens a new connection, with backoff, from the attempt after
+// last (0: the last connection was stable), and reads the messages missed
+// since the last one delivered. It returns the session and the attempt
+// that made it, or a nil session on Close.
+func (c *Client) reconnect(cause error, last int) (*session, []*chatapp.Message, int) {
+	for attempt := last + 1; ; attempt++ {
+		delay := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff)
+		if !c.emit(Event{Kind: KindReconnecting, Attempt: attempt, Delay: delay, Err: cause}) {
+			return nil, nil, 0
+		}
+		timer := time.NewTimer(delay)
+		select {
+		case <-c.ctx.Done():
+			timer.Stop()
+			return nil, nil, 0
+		case <-timer.C:
+		}
+		s, err := c.connect(c.ctx)
+		if err != nil {
+			c.log.Debug("chatapp client: reconnect failed", "attempt", attempt, "err", err)
+			cause = err
+			continue
+		}
+		batch, err := c.catchUp(c.ctx)
+		if err != nil {
+			c.log.Debug("chatapp client: catch-up failed", "attempt", attempt, "err", err)
+			s.close(false)
+			cause = err
+			continue
+		}
+		c.setConn(s.conn)
+		return s, batch, attempt
+	}
+}
+
+// emit delivers one event, waiting for room in the channel until Close.
+func (c *Client) emit(ev Event) bool {
+	select {
+	case c.events <- ev:
+		return true
+	case <-c.ctx.Done():
+		return false
+	}
+}
+
+func (c *Client) setConn(conn *websocket.Conn) {
+	c.mu.Lock()
+	c.conn = conn
+	c.mu.Unlock()
+}
+
+// backoff is the wait before reconnection attempt n (from 1): exponential
+// with full jitter, between lo and min(hi, lo·2ⁿ).
+func backoff(attempt int, lo, hi time.Duration) time.Duration {
+	ceil := hi
+	if attempt < 30 {
+		if c := lo << attempt; c > 0 && c < hi {
+			ceil = c
+		}
+	}
+	if ceil <= lo {
+		return lo
+	}
+	return lo + rand.N(ceil-lo+1)
+}
