@@ -9,32 +9,16 @@ import (
 )
 
 // ulids makes the ids of stored messages. Its monotonic entropy is its own:
-// an id made for another time (NewMessageID, a cursor) would reset it, and
-// the next id of the current millisecond could then sort before the last.
+// an id made for another time (a test's cursor) would reset it, and the
+// next id of the current millisecond could then sort before the last.
 var ulids = struct {
 	sync.Mutex
 	entropy *ulid.MonotonicEntropy
 	last    uint64 // the millisecond of the last id
 }{entropy: ulid.Monotonic(rand.Reader, 0)}
 
-// cursorULIDs makes ids of a given time (NewMessageID).
-var cursorULIDs = struct {
-	sync.Mutex
-	entropy *ulid.MonotonicEntropy
-}{entropy: ulid.Monotonic(rand.Reader, 0)}
-
 // clock is the time NextMessageID reads; tests turn it back.
 var clock = time.Now
-
-// NewMessageID returns a new message id for time t: a ULID, unique and
-// sorting in time order within one process (and by millisecond across them).
-// Stores use NextMessageID; this is for ids of a given time, which only
-// tests make (cursors, messages stored as if sent earlier).
-func NewMessageID(t time.Time) string {
-	cursorULIDs.Lock()
-	defer cursorULIDs.Unlock()
-	return ulid.MustNew(ulid.Timestamp(t), cursorULIDs.entropy).String()
-}
 
 // NextMessageID returns the id of a message stored now and its time, in
 // epoch milliseconds. Every id it returns in a process is greater than the

@@ -5,72 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/oklog/ulid/v2"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/storetest"
 )
 
-func TestNewMessageIDSameMillisecond(t *testing.T) {
-	now := time.Now()
-	const n = 10000
-	prev := ""
-	for i := range n {
-		id := chatapp.NewMessageID(now)
-		if !chatapp.ValidMessageID(id) {
-			t.Fatalf("id %d %q is not a valid message id", i, id)
-		}
-		if id <= prev {
-			t.Fatalf("id %d %q does not sort after %q", i, id, prev)
-		}
-		prev = id
-	}
-	// The id carries its millisecond, so ids sort by time across milliseconds.
-	u, err := ulid.ParseStrict(prev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := u.Time(), now.UnixMilli(); int64(got) != want {
-		t.Errorf("id time = %d, want %d", got, want)
-	}
-	later := chatapp.NewMessageID(now.Add(time.Millisecond))
-	if later <= prev {
-		t.Errorf("id of a later millisecond %q does not sort after %q", later, prev)
-	}
-}
-
-func TestNewMessageIDConcurrent(t *testing.T) {
-	now := time.Now()
-	const workers, each = 16, 1000
-	ids := make([][]string, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for range each {
-				ids[w] = append(ids[w], chatapp.NewMessageID(now))
-			}
-		})
-	}
-	wg.Wait()
-	seen := map[string]bool{}
-	for w := range workers {
-		for i, id := range ids[w] {
-			if seen[id] {
-				t.Fatalf("duplicate id %q", id)
-			}
-			seen[id] = true
-			if i > 0 && id <= ids[w][i-1] {
-				t.Fatalf("worker %d: id %q does not sort after %q", w, id, ids[w][i-1])
-			}
-		}
-	}
-}
-
 func TestValidMessageID(t *testing.T) {
-	id := chatapp.NewMessageID(time.Now())
+	id := storetest.MessageID(time.Now())
 	tests := []struct {
 		s  string
 		ok bool
@@ -214,7 +159,7 @@ func TestNextMessageIDIgnoresOtherTimes(t *testing.T) {
 	defer chatapp.SetClock(func() time.Time { return t0 })()
 	last, _ := chatapp.NextMessageID()
 	for i := range 200 {
-		chatapp.NewMessageID(t0.Add(-time.Hour)) // a cursor, as a reader makes one
+		storetest.MessageID(t0.Add(-time.Hour)) // a cursor, as a reader makes one
 		id, _ := chatapp.NextMessageID()
 		if id <= last {
 			t.Fatalf("id %d %s does not sort after %s", i, id, last)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/storetest"
 )
 
 func TestValidateRoomAndUserID(t *testing.T) {
@@ -206,8 +207,8 @@ func TestConnectionValidate(t *testing.T) {
 }
 
 func TestMessageFilterValidate(t *testing.T) {
-	id1 := chatapp.NewMessageID(time.Now())
-	id2 := chatapp.NewMessageID(time.Now())
+	id1 := storetest.MessageID(time.Now())
+	id2 := storetest.MessageID(time.Now())
 	tests := []struct {
 		name      string
 		filter    chatapp.MessageFilter

@@ -244,7 +244,7 @@ func TestMessageRetention(t *testing.T) {
 	old := time.Now().Add(-48 * time.Hour)
 	for i := range 3 {
 		ts := old.Add(time.Duration(i) * time.Second)
-		m := &chatapp.Message{ID: chatapp.NewMessageID(ts), Timestamp: ts.UnixMilli(), RoomID: room, UserID: "u", Text: "old"}
+		m := &chatapp.Message{ID: storetest.MessageID(ts), Timestamp: ts.UnixMilli(), RoomID: room, UserID: "u", Text: "old"}
 		if err := db.CreateMessage(ctx, m); err != nil {
 			t.Fatal(err)
 		}
@@ -274,8 +274,8 @@ func TestMessageRetention(t *testing.T) {
 	for _, f := range []chatapp.MessageFilter{
 		{RoomID: room, Limit: 2},
 		{RoomID: room, Limit: 3},
-		{RoomID: room, Before: chatapp.NewMessageID(time.Now().Add(time.Minute))},
-		{RoomID: room, After: chatapp.NewMessageID(old.Add(-time.Minute))},
+		{RoomID: room, Before: storetest.MessageID(time.Now().Add(time.Minute))},
+		{RoomID: room, After: storetest.MessageID(old.Add(-time.Minute))},
 	} {
 		page, err := db.FindMessages(ctx, f)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/internal/logtest"
 	"github.com/chatapp-dev/chatapp/sqlite"
+	"github.com/chatapp-dev/chatapp/storetest"
 )
 
 // env is a handler wired as `chatapp serve` wires it: the real store, the
@@ -382,7 +383,7 @@ func TestGetMessagesCursor(t *testing.T) {
 func TestGetMessagesBadQuery(t *testing.T) {
 	e := newEnv(t)
 	e.putMessages(t, "lobby", "hello")
-	id := chatapp.NewMessageID(time.Now())
+	id := storetest.MessageID(time.Now())
 	tests := []string{
 		"limit=10",
 		"room_id=",

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/storetest"
 )
 
 // TestHistoryQueryPlans: every history page is a search of the primary key
 // (room_id, id), in key order: no scan of the table, no sort.
 func TestHistoryQueryPlans(t *testing.T) {
 	db := openTestDB(t, t.TempDir())
-	cursor := chatapp.NewMessageID(time.Now())
+	cursor := storetest.MessageID(time.Now())
 	for name, f := range map[string]chatapp.MessageFilter{
 		"latest": {RoomID: "r", Limit: 50},
 		"before": {RoomID: "r", Before: cursor, Limit: 50},

@@ -187,7 +187,7 @@ func testQueueMessage(t *testing.T, s Store) {
 func testCreateMessageKeeps(t *testing.T, s Store) {
 	room := newID("room")
 	ts := time.Now().Add(-time.Hour)
-	m := &chatapp.Message{ID: chatapp.NewMessageID(ts), RoomID: room, Timestamp: ts.UnixMilli(), UserID: "u", Name: "N", Text: "t"}
+	m := &chatapp.Message{ID: MessageID(ts), RoomID: room, Timestamp: ts.UnixMilli(), UserID: "u", Name: "N", Text: "t"}
 	want := *m
 	if err := s.CreateMessage(ctx(t), m); err != nil {
 		t.Fatal(err)
@@ -382,8 +382,8 @@ func testEmptyRoom(t *testing.T, s Store) {
 	room := newID("room")
 	for _, f := range []chatapp.MessageFilter{
 		{RoomID: room},
-		{RoomID: room, Before: chatapp.NewMessageID(time.Now())},
-		{RoomID: room, After: chatapp.NewMessageID(time.Now().Add(-time.Hour))},
+		{RoomID: room, Before: MessageID(time.Now())},
+		{RoomID: room, After: MessageID(time.Now().Add(-time.Hour))},
 	} {
 		assertPage(t, find(t, s, f), nil, false)
 	}
@@ -442,7 +442,7 @@ func testAfterPagesForward(t *testing.T, s Store) {
 	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, After: ms[2].ID, Limit: 4}), ms[3:], false) // exactly the rest
 	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, After: ms[6].ID}), nil, false)
 	// A cursor need not be a stored id: any id orders by time.
-	old := chatapp.NewMessageID(time.UnixMilli(ms[0].Timestamp).Add(-time.Minute))
+	old := MessageID(time.UnixMilli(ms[0].Timestamp).Add(-time.Minute))
 	assertPage(t, find(t, s, chatapp.MessageFilter{RoomID: room, After: old}), ms, false)
 }
 
@@ -490,7 +490,7 @@ func testByteBudget(t *testing.T, s Store) {
 
 		// Walk forward from before the first, as a catch-up does.
 		got = nil
-		f = chatapp.MessageFilter{RoomID: room, Limit: 100, MaxBytes: budget, After: chatapp.NewMessageID(time.UnixMilli(ms[0].Timestamp).Add(-time.Minute))}
+		f = chatapp.MessageFilter{RoomID: room, Limit: 100, MaxBytes: budget, After: MessageID(time.UnixMilli(ms[0].Timestamp).Add(-time.Minute))}
 		for pages := 0; ; pages++ {
 			if pages > len(ms) {
 				t.Fatalf("budget %d: the After walk does not end", budget)
@@ -583,7 +583,7 @@ func testConcurrentCreate(t *testing.T, s Store) {
 
 func testInvalidFilter(t *testing.T, s Store) {
 	room := newID("room")
-	id := chatapp.NewMessageID(time.Now())
+	id := MessageID(time.Now())
 	for _, f := range []chatapp.MessageFilter{
 		{},
 		{RoomID: "bad room"},

@@ -17,6 +17,7 @@ import (
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/auth"
 	"github.com/chatapp-dev/chatapp/sqlite"
+	"github.com/chatapp-dev/chatapp/storetest"
 )
 
 // The web page as a chat people use: the join form checks the server's
@@ -349,7 +350,7 @@ func seed(t *testing.T, dir string, msgs ...*chatapp.Message) {
 		t.Fatal(err)
 	}
 	for _, m := range msgs {
-		m.ID = chatapp.NewMessageID(time.UnixMilli(m.Timestamp))
+		m.ID = storetest.MessageID(time.UnixMilli(m.Timestamp))
 	}
 	if err := db.BulkInsert(ctx, msgs); err != nil {
 		t.Fatal(err)
