@@ -38,6 +38,11 @@ func newPanicEnv(t *testing.T, cfg Config) *panicEnv {
 			if ev.QueryStringParameters["panic"] != "" {
 				panic("test: $connect panics")
 			}
+			if ev.QueryStringParameters["panicupgrade"] != "" {
+				// The upgrade's answer panics: every server side
+				// connection's next Write (the test has only this one).
+				e.conns.Range(func(_, pc any) bool { pc.(*panicConn).arm(false, true); return true })
+			}
 			e.connected <- ev.RequestContext.ConnectionID
 			return ok, nil
 		},
@@ -138,6 +143,37 @@ func TestPanicInConnectRefusesTheHandshake(t *testing.T) {
 		t.Errorf("%d sockets open, want the bystander's only", n)
 	}
 	e.checkPanics(t, "integration", 1, "newPanicEnv")
+}
+
+// A panic after $connect accepted a handshake and before the hub took the
+// connection over (here: in the upgrade's answer) ends the request, and
+// the connection's $disconnect runs, as for any end: its row is not left
+// to the sweep. Found by an attack on the hub split.
+func TestPanicAfterConnectRunsDisconnect(t *testing.T) {
+	e := newPanicEnv(t, Config{})
+	conn, err := net.DialTimeout("tcp", e.addr, rawWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(rawWait))
+	req := "GET /ws?panicupgrade=1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := conn.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-e.connected:
+	case <-time.After(rawWait):
+		t.Fatal("no $connect")
+	}
+	e.expectDisconnect(t, ws.StatusInternalServerError)
+	for deadline := time.Now().Add(rawWait); e.g.hub.Len() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d clients held after the panic, want none", e.g.hub.Len())
+		}
+	}
+	e.checkPanics(t, "http", 1, "panicConn")
 }
 
 // A REST function that panics is a failed invocation: 502.

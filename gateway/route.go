@@ -13,7 +13,7 @@ import (
 // once for this and for the event's body (eventBody). A mock route
 // (Config.MockRoutes) is a route too: for one, mock is its answer, which
 // API Gateway's MOCK integration sends back without a function; for any
-// other route mock is nil. It is the one routing function: Message and the
+// other route mock is nil. It is the one routing function: message and the
 // route tests call it.
 func (g *Gateway) route(body []byte, text bool) (key string, mock []byte) {
 	if !text {

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"time"
@@ -51,12 +50,18 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		// Every route of the connection gets $connect's authorizer output.
 		g.authorizers.Store(id, authorizer)
 	}
-	// A panic before the connection's goroutine takes over (ServeHTTP
-	// answers it) forgets the client: Shutdown would wait for it forever.
+	// A panic before the hub takes the connection over (ServeHTTP answers
+	// it) ends the client: Shutdown would wait for it forever. Once
+	// $connect has accepted it, its $disconnect runs, as for any end.
+	accepted := false
 	defer func() {
 		if v := recover(); v != nil {
 			c.Close(hub.DisconnectInternal)
-			g.forget(c)
+			if accepted {
+				g.closed(c, hub.DisconnectInternal)
+			} else {
+				g.forget(c)
+			}
 			panic(v)
 		}
 	}()
@@ -78,6 +83,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.Accept()
+	accepted = true
 
 	// API Gateway accepts any origin; authorization is the $connect
 	// route's business.
@@ -92,16 +98,16 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		g.hub.Left(id)
 		c.Close(disconnectHandshakeFailed)
-		g.Closed(c, disconnectHandshakeFailed)
+		g.closed(c, disconnectHandshakeFailed)
 		return
 	}
 	// The HTTP server's read and write deadlines may outlive the hijack:
 	// the socket lives by the idle timeout and maximum duration instead.
 	conn.SetDeadline(time.Time{})
 	// Bytes the client sent right behind its handshake are in the HTTP
-	// server's buffer: the hub reads them first, from a copy.
+	// server's buffer: the hub reads them first.
 	early, _ := rw.Reader.Peek(rw.Reader.Buffered())
-	go c.Serve(conn, bytes.Clone(early), g.limits, g)
+	c.Start(conn, early, g.limits, sockets{g})
 }
 
 // upgradeTimeout bounds writing the handshake's answer.
@@ -111,10 +117,17 @@ const upgradeTimeout = 10 * time.Second
 // $connect accepted it: its $disconnect runs, with 1006.
 var disconnectHandshakeFailed = hub.Disconnect{Code: ws.StatusAbnormalClosure, Reason: "handshake failed", Abort: true}
 
-// Message routes one message of a client (hub.Handler): a mock route is
-// answered at once, any other route's function is invoked with the
-// message as its event's body.
-func (g *Gateway) Message(c *hub.Client, payload []byte) {
+// sockets is the gateway as the hub's Handler of the connections it hands
+// over; a type of its own, so that only the hub calls it.
+type sockets struct{ g *Gateway }
+
+func (s sockets) Message(c *hub.Client, payload []byte)  { s.g.message(c, payload) }
+func (s sockets) Closed(c *hub.Client, d hub.Disconnect) { s.g.closed(c, d) }
+
+// message routes one message of a client: a mock route is answered at
+// once, any other route's function is invoked with the message as its
+// event's body.
+func (g *Gateway) message(c *hub.Client, payload []byte) {
 	text := utf8.Valid(payload) // once: for the route and for the event's body
 	route, mock := g.route(payload, text)
 	if mock != nil {
@@ -133,9 +146,8 @@ func (g *Gateway) Message(c *hub.Client, payload []byte) {
 	}
 }
 
-// Closed runs $disconnect for a connection that ended (hub.Handler), then
-// forgets it.
-func (g *Gateway) Closed(c *hub.Client, d hub.Disconnect) {
+// closed runs $disconnect for a connection that ended, then forgets it.
+func (g *Gateway) closed(c *hub.Client, d hub.Disconnect) {
 	defer g.forget(c)
 	event := g.wsEvent(c, "$disconnect", "DISCONNECT")
 	event.RequestContext.DisconnectStatusCode = int64(d.Code)
@@ -146,7 +158,9 @@ func (g *Gateway) Closed(c *hub.Client, d hub.Disconnect) {
 }
 
 // forget has the hub forget a connection, and drops what the gateway
-// keeps of it and gives its place back: once, whichever path ends it.
+// keeps of it and gives its place back: once, on the call of Forget that
+// forgot it, whichever path ends the connection (closed after the hub's
+// goroutine, or a handshake that never got that far).
 func (g *Gateway) forget(c *hub.Client) {
 	if c.Forget() {
 		g.authorizers.Delete(c.ID())

@@ -23,9 +23,9 @@ import (
 	"github.com/chatapp-dev/chatapp/storetest"
 )
 
-// env is a handler wired as `chatapp serve` wires it: the real store, the
-// gateway's hub as Notifier (no sockets, so a broadcast reaches nobody) and
-// the hub's tracking wrapper around the store.
+// env is a handler wired as `chatapp serve` wires it: the real store, and a
+// hub as its Notifier and RoomIndex (no sockets, so a broadcast reaches
+// nobody).
 type env struct {
 	h    *handler.Handler
 	db   *sqlite.DB

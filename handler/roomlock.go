@@ -60,10 +60,15 @@ func (t *turn) wait() {
 	rl.Unlock()
 }
 
-// done hands the turn on to the next send of the room.
+// done hands the turn on to the next send of the room, once the sends
+// before it have: a send that ends early (its store failed, or panicked)
+// must not let a later one push before an earlier one.
 func (t *turn) done() {
 	rl := t.lock
 	rl.Lock()
+	for rl.pushed != t.n {
+		rl.moved.Wait()
+	}
 	rl.pushed++
 	rl.moved.Broadcast()
 	rl.Unlock()

@@ -27,14 +27,21 @@ func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatap
 	// orders the room's ids; it is pushed in that order. A store with
 	// group commit shares the commit with the sends queued beside it.
 	turn := h.rooms.take(m.RoomID)
-	wait, err := h.Messages.QueueMessage(ctx, m)
-	turn.queued()
-	defer turn.done()
+	defer turn.done() // whatever happens, a panic of the store's included
+	wait, err := h.queue(ctx, m, turn)
 	if err == nil {
 		err = wait()
 	}
 	turn.wait()
 	return h.push(ctx, m, err)
+}
+
+// queue queues m for its commit in its turn, and lets the room's next send
+// take its turn once m is queued, even if the store panics: the room would
+// otherwise stay locked for good.
+func (h *Handler) queue(ctx context.Context, m *chatapp.Message, t *turn) (wait func() error, err error) {
+	defer t.queued()
+	return h.Messages.QueueMessage(ctx, m)
 }
 
 // push finishes a send whose store call returned err: a stored message is

@@ -1,11 +1,16 @@
 package hub
 
-import "github.com/gobwas/ws"
+import (
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
 
 // Disconnect is why a connection ends: the close code and reason its close
 // frame carries and $disconnect is told, and whether the connection is
 // dropped without a close handshake (Abort: the client is not reading, or
 // nobody is left to read). Every way a connection ends is one of these.
+// Reason is at most 123 bytes of UTF-8, what a close frame holds.
 type Disconnect struct {
 	Code   ws.StatusCode
 	Reason string
@@ -23,7 +28,7 @@ var (
 	// timeout and maximum connection duration.
 	DisconnectIdle        = Disconnect{Code: ws.StatusGoingAway, Reason: "idle timeout"}
 	DisconnectMaxDuration = Disconnect{Code: ws.StatusGoingAway, Reason: "maximum connection duration reached"}
-	// DisconnectTokenExpired ends a socket when the token it was opened
+	// DisconnectTokenExpired ends a connection when the token it was opened
 	// with expires.
 	DisconnectTokenExpired = Disconnect{Code: ws.StatusPolicyViolation, Reason: "token expired"}
 	// DisconnectFlood ends a client whose refused frames outran its frame
@@ -48,9 +53,27 @@ var (
 )
 
 // DisconnectPolicy is a close by the functions (chatapp.Notifier's
-// Disconnect): 1008 with their reason.
+// Disconnect): 1008 with their reason, cut to what a close frame holds.
 func DisconnectPolicy(reason string) Disconnect {
-	return Disconnect{Code: ws.StatusPolicyViolation, Reason: reason}
+	return Disconnect{Code: ws.StatusPolicyViolation, Reason: closeReason(reason)}
+}
+
+// maxCloseReason is the most a close frame's reason may hold: a control
+// frame's 125 bytes less the code's 2.
+const maxCloseReason = 123
+
+// closeReason cuts reason to maxCloseReason bytes on a character's
+// boundary, so that the close frame and $disconnect get the same valid
+// UTF-8 (ws.NewCloseFrameBody would cut it anywhere).
+func closeReason(reason string) string {
+	if len(reason) <= maxCloseReason {
+		return reason
+	}
+	cut := maxCloseReason
+	for cut > 0 && !utf8.RuneStart(reason[cut]) {
+		cut--
+	}
+	return reason[:cut]
 }
 
 // disconnectTooBig is a frame or message over its limit: 1009, as API

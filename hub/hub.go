@@ -5,9 +5,13 @@
 // chatapp.RoomIndex: a room broadcast reads the index, not the
 // connections table, and hands one shared frame to each client's queue.
 //
-// It knows WebSockets and the chat's rooms, not API Gateway: the gateway
-// package runs handshakes, $connect and $disconnect, and routes each
-// message a client sends, and hands the hub the connections it opens.
+// It also serves, in process, the connection operations of API Gateway's
+// Management API (Post, GetConnection, DeleteConnection), with their
+// rules: no post before $connect has returned (Accept), 410 for a
+// connection that is gone. The rest of API Gateway is the gateway
+// package's: it runs handshakes, $connect and $disconnect, routes each
+// message a client sends, and serves the Management API over HTTP; it
+// hands the hub the connections it opens.
 package hub
 
 import (

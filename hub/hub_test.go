@@ -56,7 +56,7 @@ func startHub(t *testing.T, limits Limits) *testHub {
 		}
 		early, _ := rw.Reader.Peek(rw.Reader.Buffered())
 		th.opened <- c
-		go c.Serve(conn, early, limits, th)
+		c.Start(conn, early, limits, th)
 	}))
 	t.Cleanup(func() {
 		srv.Close()

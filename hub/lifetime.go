@@ -11,6 +11,7 @@ import (
 type lifetime struct {
 	mu           sync.Mutex
 	idle, maxAge *time.Timer
+	stopped      bool // stop ran: the idle check must not arm its timer again
 	// expiresAt is when the connection's token expires (zero without
 	// one): Joined records it during $connect, and start ends the
 	// connection then. API Gateway checks a token at $connect only;
@@ -40,7 +41,9 @@ func (l *lifetime) start(c *Client, idle, maxDuration time.Duration) {
 	check = func() {
 		if left := idle - time.Since(c.lastActiveAt()); left > 0 {
 			l.mu.Lock()
-			l.idle.Reset(left)
+			if !l.stopped {
+				l.idle.Reset(left)
+			}
 			l.mu.Unlock()
 			return
 		}
@@ -52,6 +55,7 @@ func (l *lifetime) start(c *Client, idle, maxDuration time.Duration) {
 func (l *lifetime) stop() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.stopped = true
 	if l.maxAge != nil {
 		l.maxAge.Stop()
 		l.idle.Stop()

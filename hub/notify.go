@@ -31,9 +31,9 @@ func (h *Hub) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (
 	return d, nil
 }
 
-// Members returns the room's joined connections from memory: the rows the
-// functions stored, which nothing changes once stored (as Broadcast lists
-// them).
+// Members returns the room's joined connections from memory, as Broadcast
+// lists them: the rows the functions stored, shared, which nobody may
+// change (Member returns a copy).
 func (h *Hub) Members(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

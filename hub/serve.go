@@ -11,7 +11,9 @@ import (
 )
 
 // Limits bound one connection, as its owner (the gateway, which emulates
-// API Gateway's quotas) gives them to Serve.
+// API Gateway's quotas) gives them to Start. Every field must be set but
+// FrameRate and MaxFrameBytes, whose zero is no limit: a zero timeout
+// closes at once, a zero MaxMessageBytes refuses every message.
 type Limits struct {
 	// IdleTimeout closes a connection with no message from its client for
 	// this long; MaxDuration closes it this long after it opened.
@@ -39,19 +41,23 @@ type Handler interface {
 	Closed(c *Client, d Disconnect)
 }
 
-// Serve runs an upgraded connection until it ends, then hands its end to
-// h and forgets the client. early holds bytes the client sent right behind
-// its handshake, read before the connection; Serve keeps it. A panic
-// anywhere in it ends the connection with 1011, never the process.
-func (c *Client) Serve(conn net.Conn, early []byte, limits Limits, h Handler) {
-	defer c.Forget()
+// Start serves an upgraded connection on a goroutine of its own, with a
+// small stack, until it ends; it then hands the end to h and forgets the
+// client. early holds bytes the client sent right behind its handshake,
+// read before the connection: Start copies them (they are the HTTP
+// server's buffer) before it returns. A panic anywhere in the goroutine
+// ends the connection with 1011, never the process.
+func (c *Client) Start(conn net.Conn, early []byte, limits Limits, h Handler) {
 	var in io.Reader = conn
 	if len(early) > 0 {
-		in = io.MultiReader(bytes.NewReader(early), conn)
+		in = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
 	}
-	lazy := &lazyReader{conn: in}
-	d := c.serve(conn, lazy, &limits, h)
-	c.closed(h, d)
+	go func() {
+		defer c.Forget()
+		lazy := &lazyReader{conn: in}
+		d := c.serve(conn, lazy, &limits, h)
+		c.closed(h, d)
+	}()
 }
 
 // serve reads the connection until it ends, and returns why, once the

@@ -20,7 +20,7 @@ import (
 // one of every small frame would cost a read or a deadline per frame.
 
 // errSlowMessage ends a connection whose message did not arrive within
-// Config.MessageTimeout.
+// Limits.MessageTimeout.
 var errSlowMessage = errors.New("message not completed in time")
 
 // messageWait arms a connection's read deadline for the message being

@@ -188,13 +188,15 @@ func (w *writer) loop(conn net.Conn) {
 			w.closeSent = true
 		}
 		why := w.why
-		if len(frames) == 0 && !sendPong && !sendClose || w.why.Abort {
+		stop := len(frames) == 0 && !sendPong && !sendClose || w.why.Abort
+		if stop {
 			w.stopLocked()
-			w.mu.Unlock()
+		}
+		w.mu.Unlock()
+		if stop {
 			putBuffer(bw)
 			return
 		}
-		w.mu.Unlock()
 
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 		var err error
@@ -222,22 +224,29 @@ func (w *writer) loop(conn net.Conn) {
 			// The read loop ends on the client's close frame, or at this
 			// deadline if none comes. Set under the lock: a message's
 			// deadline (setReadDeadline) never replaces it.
-			w.mu.Lock()
-			conn.SetReadDeadline(time.Now().Add(closeWait))
-			w.mu.Unlock()
+			w.closeDeadline(conn)
 		}
 	}
+}
+
+// closeDeadline gives the client closeWait to answer the close frame.
+func (w *writer) closeDeadline(conn net.Conn) {
+	w.mu.Lock()
+	defer w.mu.Unlock() // a panic of conn's must not leave the lock held
+	conn.SetReadDeadline(time.Now().Add(closeWait))
 }
 
 // fail ends the goroutine on a connection it can no longer write to: the
 // connection closes with d unless it was closing already, and is dropped
 // either way, with no close frame to follow.
 func (w *writer) fail(conn net.Conn, d Disconnect) {
-	w.mu.Lock()
-	w.closeLocked(d)
-	w.why.Abort = true
-	w.stopLocked()
-	w.mu.Unlock()
+	func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.closeLocked(d)
+		w.why.Abort = true
+		w.stopLocked()
+	}()
 	conn.Close()
 }
 

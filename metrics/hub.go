@@ -42,8 +42,7 @@ func (m *Metrics) WatchHub(h Hub) {
 
 // WatchPanics exports the panics the parts recovered from as
 // chatapp_panics_total{where}: http (a request), socket (a connection's
-// read loop), writer, timer, integration (a route's function). Each site
-// must be counted by one part only.
+// read loop), writer, timer, integration (a route's function).
 func (m *Metrics) WatchPanics(parts ...PanicCounts) {
 	if m == nil {
 		return
@@ -77,9 +76,19 @@ type panicCollector struct {
 func (c panicCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c panicCollector) Collect(ch chan<- prometheus.Metric) {
+	// A site two parts both count is one series, their sum: a repeated
+	// label set would fail the whole scrape.
+	total := map[string]uint64{}
+	var sites []string
 	for _, part := range c.parts {
 		for where, n := range part.Panics() {
-			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), where)
+			if _, ok := total[where]; !ok {
+				sites = append(sites, where)
+			}
+			total[where] += n
 		}
+	}
+	for _, where := range sites {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(total[where]), where)
 	}
 }

@@ -273,7 +273,7 @@ func (p fakePanics) Panics() iter.Seq2[string, uint64] { return maps.All(p) }
 func TestHandlerExposesGaugesAndRuntimeCollectors(t *testing.T) {
 	m := New()
 	m.WatchHub(fakeHub{sockets: 7, closing: 1, rooms: 2})
-	m.WatchPanics(fakePanics{"http": 0}, fakePanics{"socket": 3})
+	m.WatchPanics(fakePanics{"http": 0, "timer": 1}, fakePanics{"socket": 3, "timer": 2}) // timer twice: one series, summed
 	m.Notifier(&fakeNotifier{}).Broadcast(context.Background(), "lobby", chatapp.Push{})
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
@@ -292,6 +292,7 @@ func TestHandlerExposesGaugesAndRuntimeCollectors(t *testing.T) {
 		"\nchatapp_rooms 2\n",
 		"\nchatapp_panics_total{where=\"socket\"} 3\n",
 		"\nchatapp_panics_total{where=\"http\"} 0\n",
+		"\nchatapp_panics_total{where=\"timer\"} 3\n",
 		"\n# TYPE chatapp_panics_total counter\n",
 		"\ngo_goroutines ",
 		"\nprocess_start_time_seconds ",

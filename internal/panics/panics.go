@@ -26,9 +26,15 @@ func New(logger *slog.Logger, sites ...string) *Counts {
 
 // Recovered logs and counts a panic recovered at sites[site]. Call it in
 // the deferred function that recovered: the stack it logs is the panic's.
+// A site that New was not given is logged as "unknown", never a panic of
+// its own: it runs where a panic was just recovered.
 func (c *Counts) Recovered(site int, v any) {
-	c.n[site].Add(1)
-	c.logger.Error("recovered from a panic", "where", c.sites[site], "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	where := "unknown"
+	if site >= 0 && site < len(c.sites) {
+		c.n[site].Add(1)
+		where = c.sites[site]
+	}
+	c.logger.Error("recovered from a panic", "where", where, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 }
 
 // All yields every site with its count, those without a panic too.
