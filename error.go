@@ -5,12 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 )
 
-// Error codes. Each maps to one HTTP status in the handlers; clients see the
-// code and message, never an internal error's text.
+// Error codes. Each maps to one HTTP status (package protocol); clients
+// see the code and message, never an internal error's text.
 const (
 	EINVALID      = "invalid"            // 400
 	EUNAUTHORIZED = "unauthorized"       // 401
@@ -70,69 +69,6 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
-}
-
-// statusOf maps an error code to its HTTP status.
-var statusOf = map[string]int{
-	EINVALID:      http.StatusBadRequest,
-	EUNAUTHORIZED: http.StatusUnauthorized,
-	EFORBIDDEN:    http.StatusForbidden,
-	ENOTFOUND:     http.StatusNotFound,
-	ENOTALLOWED:   http.StatusMethodNotAllowed,
-	ECONFLICT:     http.StatusConflict,
-	EGONE:         http.StatusGone,
-	ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	ERATELIMIT:    http.StatusTooManyRequests,
-	EINTERNAL:     http.StatusInternalServerError,
-	EUNAVAILABLE:  http.StatusServiceUnavailable,
-}
-
-// codeOf maps an HTTP status back to its error code: statusOf inverted.
-var codeOf = func() map[int]string {
-	m := make(map[int]string, len(statusOf))
-	for code, status := range statusOf {
-		m[status] = code
-	}
-	return m
-}()
-
-// ErrorCodeOf returns the code of an HTTP error status, for a client reading
-// an answer that has no JSON error body (a proxy's page, API Gateway's own
-// {"message":"Forbidden"}): EINVALID for another 4xx, EINTERNAL otherwise.
-func ErrorCodeOf(status int) string {
-	switch code, ok := codeOf[status]; {
-	case ok:
-		return code
-	case status >= 400 && status < 500:
-		return EINVALID
-	}
-	return EINTERNAL
-}
-
-// ErrorStatus returns the HTTP status for err.
-func ErrorStatus(err error) int {
-	if status, ok := statusOf[ErrorCode(err)]; ok {
-		return status
-	}
-	return http.StatusInternalServerError
-}
-
-// ErrorBody is the JSON body of every error a client sees:
-// {"error":{"code":"invalid","message":"room_id is required"}}.
-type ErrorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-// EncodeError returns the JSON error body for err.
-func EncodeError(err error) []byte {
-	var body ErrorBody
-	body.Error.Code = ErrorCode(err)
-	body.Error.Message = ErrorMessage(err)
-	b, _ := MarshalJSON(body) // two strings: cannot fail
-	return b
 }
 
 // MarshalJSON is json.Marshal as every body and frame of the chat is

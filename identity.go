@@ -29,7 +29,3 @@ func (id *Identity) AllowsRoom(room string) bool {
 type TokenVerifier interface {
 	VerifyToken(ctx context.Context, token string) (*Identity, error)
 }
-
-// TokenQueryParameter carries a bearer token where a header cannot: a
-// browser's WebSocket handshake.
-const TokenQueryParameter = "token"

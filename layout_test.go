@@ -67,3 +67,55 @@ func TestPackageTableMatchesFolders(t *testing.T) {
 		t.Errorf("the README's package table does not name %s/", f)
 	}
 }
+
+// layers ranks the module's packages from the domain outwards: a package
+// may import only packages of a lower rank (and internal helpers), so
+// that no arrow runs back up. The clients, last but the commands, take
+// only the domain and the protocol: they speak to a server, they do not
+// run one.
+var layers = map[string]int{
+	"":         0,
+	"protocol": 1,
+	"sqlite":   2, "dynamodb": 2, "apigw": 2, "auth": 2, "ratelimit": 2, "storetest": 2, "rie": 2, "web": 2,
+	"handler":   3,
+	"hub":       4,
+	"gateway":   5,
+	"awslambda": 6, "metrics": 6,
+	"awslambda/invoke": 7, // the local gateway's integrations of the functions
+	"client":           7, "bench": 7,
+}
+
+// TestImportsRunDownwards: every package imports only what lies below it
+// (TestPackageTableMatchesFolders says what each owns).
+func TestImportsRunDownwards(t *testing.T) {
+	const module = "github.com/chatapp-dev/chatapp"
+	for path, rank := range layers {
+		pkg, err := build.ImportDir(filepath.Join(".", path), 0)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, imp := range pkg.Imports {
+			rel, ok := strings.CutPrefix(imp, module)
+			if !ok || strings.HasPrefix(rel, "/internal/") {
+				continue
+			}
+			rel = strings.TrimPrefix(rel, "/")
+			below, known := layers[rel]
+			switch {
+			case !known:
+				t.Errorf("%s imports %s, which has no layer here", path, rel)
+			case below >= rank:
+				t.Errorf("%s (layer %d) imports %s (layer %d): an arrow that runs back up", path, rank, rel, below)
+			case (path == "client" || path == "bench") && below > 1:
+				t.Errorf("%s imports %s: a client takes only the domain and the protocol", path, rel)
+			}
+		}
+	}
+	dirs, _ := filepath.Glob("*/*.go")
+	for _, f := range dirs {
+		dir := filepath.Dir(f)
+		if _, ok := layers[dir]; !ok && dir != "internal" && dir != "cmd" && !strings.HasPrefix(dir, ".") {
+			t.Errorf("package folder %s has no layer in layout_test.go", dir)
+		}
+	}
+}

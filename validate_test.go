@@ -147,8 +147,8 @@ func TestValidateText(t *testing.T) {
 			}
 		})
 	}
-	if got := chatapp.ErrorStatus(chatapp.ValidateText(strings.Repeat("a", chatapp.MaxMessageBytes+1))); got != 413 {
-		t.Errorf("status of an oversize text = %d, want 413", got)
+	if got := chatapp.ErrorCode(chatapp.ValidateText(strings.Repeat("a", chatapp.MaxMessageBytes+1))); got != chatapp.ETOOLARGE {
+		t.Errorf("code of an oversize text = %s, want too_large (413)", got)
 	}
 }
 

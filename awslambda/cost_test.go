@@ -27,6 +27,7 @@ import (
 	"github.com/chatapp-dev/chatapp/handler"
 	"github.com/chatapp-dev/chatapp/internal/awsenv"
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 func TestMain(m *testing.M) { os.Exit(dynamolocal.Main(m)) }
@@ -536,7 +537,7 @@ func measureOperations(t *testing.T, rowBytes float64) measurements {
 		return func() (events.APIGatewayProxyResponse, error) {
 			req := events.APIGatewayProxyRequest{HTTPMethod: "PUT", Path: "/chat", Body: `{"room_id":"lobby","user_id":"user-0001","name":"Member 01","text":"` + text + `"}`}
 			if key != "" {
-				req.Headers = map[string]string{handler.IdempotencyKeyHeader: key}
+				req.Headers = map[string]string{protocol.IdempotencyKeyHeader: key}
 			}
 			return rest[awslambda.PutMessage](ctx, req)
 		}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/apigw"
 	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // The Handler names used in template.yaml: one bootstrap binary serves every
@@ -39,10 +39,10 @@ var (
 		"GET /chat/users": GetUsers,
 	}
 	WebSocketRoutes = map[string]string{
-		"$connect":    Connect,
-		"$disconnect": Disconnect,
-		"sendmessage": SendMessage,
-		"$default":    Default,
+		protocol.RouteConnect:      Connect,
+		protocol.RouteDisconnect:   Disconnect,
+		protocol.ActionSendMessage: SendMessage,
+		protocol.RouteDefault:      Default,
 	}
 	// WebSocketMockRoutes are the routes API Gateway answers by itself,
 	// without a function: each has a MOCK integration whose integration
@@ -50,7 +50,7 @@ var (
 	// the client (a two-way route). template.yaml and the local gateway
 	// both take them from here.
 	WebSocketMockRoutes = map[string]string{
-		chatapp.PingAction: chatapp.PongFrame,
+		protocol.ActionPing: protocol.PongFrame,
 	}
 )
 

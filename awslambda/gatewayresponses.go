@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // GatewayResponse is one of the REST API's gateway responses: an answer
@@ -51,12 +52,12 @@ var RESTGatewayResponses = map[string]GatewayResponse{
 }
 
 // Template is the application/json response template of r in
-// template.yaml: the body chatapp.EncodeError writes, or with API
+// template.yaml: the body protocol.EncodeError writes, or with API
 // Gateway's message, $context.error.messageString (a JSON string, quotes
 // included).
 func (r GatewayResponse) Template() string {
 	if r.Message != "" {
-		return string(chatapp.EncodeError(&chatapp.Error{Code: r.Code, Message: r.Message}))
+		return string(protocol.EncodeError(&chatapp.Error{Code: r.Code, Message: r.Message}))
 	}
 	code, _ := chatapp.MarshalJSON(r.Code) // a string: cannot fail
 	return `{"error":{"code":` + string(code) + `,"message":$context.error.messageString}}`

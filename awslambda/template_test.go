@@ -20,6 +20,7 @@ import (
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/dynamodb"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // The checks below read template.yaml as SAM would deploy it and hold it to
@@ -261,7 +262,7 @@ func TestTemplateGatewayResponses(t *testing.T) {
 			if !known {
 				t.Errorf("awslambda.RESTGatewayResponses has %s, a type this test does not know AWS's status of", typ)
 			}
-			if want.Status < 500 && want.Status != 0 && chatapp.ErrorStatus(&chatapp.Error{Code: want.Code}) != want.Status {
+			if want.Status < 500 && want.Status != 0 && protocol.ErrorStatus(&chatapp.Error{Code: want.Code}) != want.Status {
 				t.Errorf("%s: status %d with code %s, whose status is another", typ, want.Status, want.Code)
 			}
 			r, ok := got[typ].(map[string]any)
@@ -279,7 +280,7 @@ func TestTemplateGatewayResponses(t *testing.T) {
 				t.Errorf("%s: %s ResponseTemplates = %s, want %s", id, typ, templates, wantTemplates)
 			}
 			body := strings.Replace(want.Template(), "$context.error.messageString", `"a message"`, 1)
-			var eb chatapp.ErrorBody
+			var eb protocol.ErrorBody
 			if err := json.Unmarshal([]byte(body), &eb); err != nil || eb.Error.Code != want.Code || eb.Error.Message == "" {
 				t.Errorf("%s: body %s is not the project's error body with code %s (%v)", typ, body, want.Code, err)
 			}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+
+	"github.com/chatapp-dev/chatapp"
 )
 
 // A benchmark message's text is "cb <send unix nanos> <sender> <seq>",
@@ -53,14 +55,6 @@ func parseText(text []byte) (benchText, bool) {
 	return benchText{sent, sender, seq}, true
 }
 
-// pushFrame is a message frame as the server pushes it.
-type pushFrame struct {
-	ID      string `json:"id"`
-	RoomID  string `json:"room_id"`
-	Message string `json:"message"`
-	UserID  string `json:"user_id"`
-}
-
 // parseFrame returns a pushed message's id and text. It scans for the two
 // fields first (the server writes them without escapes for benchmark
 // texts) and falls back to JSON decoding.
@@ -70,11 +64,11 @@ func parseFrame(frame []byte) (id, text []byte, ok bool) {
 			return id, text, true
 		}
 	}
-	var f pushFrame
+	var f chatapp.Message
 	if err := json.Unmarshal(frame, &f); err != nil || f.ID == "" {
 		return nil, nil, false
 	}
-	return []byte(f.ID), []byte(f.Message), true
+	return []byte(f.ID), []byte(f.Text), true
 }
 
 // stringField finds key (`"name":"`) and returns the string after it if it

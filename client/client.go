@@ -18,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // EventBuffer is the capacity of the Events channel.
@@ -140,7 +141,7 @@ func (c *Client) closeIdle() {
 // returns ErrNotConnected.
 func (c *Client) SendWS(ctx context.Context, text string) error {
 	if err := chatapp.ValidateText(text); err != nil {
-		return &Error{StatusCode: chatapp.ErrorStatus(err), Code: chatapp.ErrorCode(err), Message: chatapp.ErrorMessage(err)}
+		return &Error{StatusCode: protocol.ErrorStatus(err), Code: chatapp.ErrorCode(err), Message: chatapp.ErrorMessage(err)}
 	}
 	c.mu.Lock()
 	conn := c.conn
@@ -151,10 +152,7 @@ func (c *Client) SendWS(ctx context.Context, text string) error {
 		}
 		return ErrNotConnected
 	}
-	data, err := chatapp.MarshalJSON(struct {
-		Action string `json:"action"`
-		Text   string `json:"text"`
-	}{"sendmessage", text})
+	data, err := chatapp.MarshalJSON(protocol.SendMessageFrame{Action: protocol.ActionSendMessage, Text: text})
 	if err != nil {
 		return err
 	}

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/internal/hostilews"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // keepaliveServer is the hostile server of the keepalive tests
@@ -65,7 +65,7 @@ func stayConnected(t *testing.T, c *Client, d time.Duration) {
 // connection here.
 func TestKeepAliveNeedsNoPong(t *testing.T) {
 	const keepAlive = 300 * time.Millisecond
-	ks := startKeepaliveServer(t, hostilews.Options{Answer: chatapp.PongFrame})
+	ks := startKeepaliveServer(t, hostilews.Options{Answer: protocol.PongFrame})
 	c := ks.dial(t, ks.config(keepAlive, 10*time.Second))
 	stayConnected(t, c, 8*keepAlive)
 	if n := ks.Keepalives.Load(); n < 3 {
@@ -125,7 +125,7 @@ func TestKeepAliveAnyFrameAnswers(t *testing.T) {
 // connection died before its answer came, over and over.
 func TestKeepAliveFloor(t *testing.T) {
 	const stay = 2500 * time.Millisecond
-	ks := startKeepaliveServer(t, hostilews.Options{Answer: chatapp.PongFrame, Delay: 50 * time.Millisecond})
+	ks := startKeepaliveServer(t, hostilews.Options{Answer: protocol.PongFrame, Delay: 50 * time.Millisecond})
 	cfg := ks.config(0, 0)
 	cfg.KeepAlive = time.Millisecond
 	c := ks.dial(t, cfg)
@@ -171,12 +171,12 @@ func TestKeepAliveUnansweredReconnects(t *testing.T) {
 	}
 }
 
-// TestIsPong: the keepalive's answer is chatapp.PongFrame, byte for byte,
+// TestIsPong: the keepalive's answer is protocol.PongFrame, byte for byte,
 // as the gateway's mock route and API Gateway's route response send it;
 // other frames, an event with more fields included, are not.
 func TestIsPong(t *testing.T) {
 	for frame, want := range map[string]bool{
-		chatapp.PongFrame:                   true,
+		protocol.PongFrame:                  true,
 		`{"type":"pong","room_id":"r"}`:     false,
 		`{"type":"join","connection_id":1}`: false,
 		`{"type":"ping"}`:                   false,

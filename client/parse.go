@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // skipLogInterval is how often, at most, the client logs a frame it
@@ -33,7 +34,7 @@ func (c *Client) parse(data []byte) (Event, bool) {
 	switch {
 	case f.Error != nil:
 		e := &Error{Code: f.Error.Code, Message: f.Error.Message}
-		e.StatusCode = chatapp.ErrorStatus(&chatapp.Error{Code: e.Code})
+		e.StatusCode = protocol.ErrorStatus(&chatapp.Error{Code: e.Code})
 		return Event{Kind: KindError, Err: e}, true
 	case f.ID != "":
 		var m chatapp.Message

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // Error is an error answered by the server: a REST response's or a refused
@@ -50,7 +51,7 @@ const maxResponseBody = 64 << 20
 // not the JSON error (a proxy's 502 page, API Gateway's
 // {"message":"Forbidden"}) keeps its status and gets the code of the status.
 func decodeError(status int, body []byte) *Error {
-	var b chatapp.ErrorBody
+	var b protocol.ErrorBody
 	if err := json.Unmarshal(body, &b); err == nil && b.Error.Code != "" {
 		return &Error{StatusCode: status, Code: b.Error.Code, Message: b.Error.Message}
 	}
@@ -67,7 +68,7 @@ func decodeError(status int, body []byte) *Error {
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
-	return &Error{StatusCode: status, Code: chatapp.ErrorCodeOf(status), Message: msg}
+	return &Error{StatusCode: status, Code: protocol.ErrorCodeOf(status), Message: msg}
 }
 
 // do sends one REST request and decodes a 2xx JSON answer into out.
@@ -147,16 +148,8 @@ const sendAttempts = 4
 // with backoff, up to 4 tries in all, under one idempotency key: however many
 // tries reach the server, the message is stored and delivered once.
 func (c *Client) Send(ctx context.Context, text string) (*chatapp.Message, error) {
-	in := struct {
-		RoomID         string `json:"room_id"`
-		Text           string `json:"text"`
-		UserID         string `json:"user_id"`
-		Name           string `json:"name,omitempty"`
-		IdempotencyKey string `json:"idempotency_key"`
-	}{c.cfg.Room, text, c.cfg.UserID, c.cfg.Name, rand.Text()}
-	var out struct {
-		Message *chatapp.Message `json:"message"`
-	}
+	in := protocol.PutRequest{RoomID: protocol.FlexString(c.cfg.Room), Text: text, UserID: protocol.FlexString(c.cfg.UserID), Name: c.cfg.Name, IdempotencyKey: rand.Text()}
+	var out protocol.PutResponse
 	var err error
 	for attempt := range sendAttempts {
 		if attempt > 0 {
@@ -225,21 +218,17 @@ type HistoryPage struct {
 
 // History reads one page of the room's history.
 func (c *Client) History(ctx context.Context, opts HistoryOptions) (HistoryPage, error) {
-	q := url.Values{"room_id": {c.cfg.Room}}
+	q := url.Values{protocol.QueryRoomID: {c.cfg.Room}}
 	if opts.Limit != 0 {
-		q.Set("limit", strconv.Itoa(opts.Limit))
+		q.Set(protocol.QueryLimit, strconv.Itoa(opts.Limit))
 	}
 	if opts.Cursor != "" {
-		q.Set("cursor", opts.Cursor)
+		q.Set(protocol.QueryCursor, opts.Cursor)
 	}
 	if opts.After != "" {
-		q.Set("after", opts.After)
+		q.Set(protocol.QueryAfter, opts.After)
 	}
-	var out struct {
-		Messages   []*chatapp.Message `json:"messages"`
-		NextCursor string             `json:"next_cursor"`
-		HasMore    bool               `json:"has_more"`
-	}
+	var out protocol.HistoryResponse
 	if err := c.do(ctx, http.MethodGet, c.cfg.APIURL+"?"+q.Encode(), nil, &out); err != nil {
 		return HistoryPage{}, err
 	}
@@ -249,10 +238,8 @@ func (c *Client) History(ctx context.Context, opts HistoryOptions) (HistoryPage,
 // Users lists the room's open connections, one entry per connection (a user
 // connected twice appears twice).
 func (c *Client) Users(ctx context.Context) ([]*chatapp.Connection, error) {
-	var out struct {
-		Users []*chatapp.Connection `json:"users"`
-	}
-	u := strings.TrimSuffix(c.cfg.APIURL, "/") + "/users?" + url.Values{"room_id": {c.cfg.Room}}.Encode()
+	var out protocol.UsersResponse
+	u := strings.TrimSuffix(c.cfg.APIURL, "/") + "/users?" + url.Values{protocol.QueryRoomID: {c.cfg.Room}}.Encode()
 	if err := c.do(ctx, http.MethodGet, u, nil, &out); err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 const (
@@ -50,7 +50,7 @@ type session struct {
 
 // pingFrame is the keepalive message. The writer masks a copy of it, so
 // every session can send the same bytes.
-var pingFrame = []byte(`{"action":"` + chatapp.PingAction + `"}`)
+var pingFrame = []byte(`{"action":"` + protocol.ActionPing + `"}`)
 
 // frame is a frame read, or the error that ended the connection.
 type frame struct {
@@ -88,18 +88,18 @@ func (c *Client) connect(ctx context.Context) (*session, error) {
 func (c *Client) wsURL() string {
 	u, _ := url.Parse(c.cfg.WebSocketURL) // checked by Dial
 	q := u.Query()
-	q.Set("room_id", c.cfg.Room)
+	q.Set(protocol.QueryRoomID, c.cfg.Room)
 	if c.cfg.UserID != "" {
-		q.Set("user_id", c.cfg.UserID)
+		q.Set(protocol.QueryUserID, c.cfg.UserID)
 	}
 	if c.cfg.Token != "" {
-		q.Set(chatapp.TokenQueryParameter, c.cfg.Token)
+		q.Set(protocol.QueryToken, c.cfg.Token)
 	}
 	if c.cfg.Name != "" {
-		q.Set("name", c.cfg.Name)
+		q.Set(protocol.QueryName, c.cfg.Name)
 	}
 	if c.cfg.Presence {
-		q.Set("events", "presence")
+		q.Set(protocol.QueryEvents, protocol.EventsPresence)
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
@@ -181,13 +181,13 @@ func (s *session) keepalive(interval, timeout time.Duration) {
 }
 
 // isPong reports whether a frame is the keepalive's answer: exactly
-// chatapp.PongFrame, as the gateway's mock route and API Gateway's route
+// protocol.PongFrame, as the gateway's mock route and API Gateway's route
 // response (template.yaml, checked against it) send it. The reader drops
 // it (any frame proves the connection alive; this one says nothing else).
 // A comparison of bytes, no decoding: every frame the server sends goes
 // through it.
 func isPong(data []byte) bool {
-	return string(data) == chatapp.PongFrame
+	return string(data) == protocol.PongFrame
 }
 
 // close ends the connection, with a close handshake when normal, and waits

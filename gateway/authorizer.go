@@ -79,7 +79,7 @@ func refuse(responseType, code, message string) *authError {
 
 func (e *authError) Error() string { return e.err.Error() }
 
-// Unwrap makes chatapp.ErrorStatus and chatapp.EncodeError read the
+// Unwrap makes protocol.ErrorStatus and protocol.EncodeError read the
 // chatapp error.
 func (e *authError) Unwrap() error { return e.err }
 

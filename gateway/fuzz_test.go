@@ -13,6 +13,7 @@ import (
 	"github.com/chatapp-dev/chatapp/handler"
 	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/internal/logtest"
+	"github.com/chatapp-dev/chatapp/protocol"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -61,7 +62,7 @@ func (e *fuzzEnv) checkLogs(t *testing.T) {
 // not a server fault.
 func checkErrorBody(t *testing.T, what string, body []byte) string {
 	t.Helper()
-	var e chatapp.ErrorBody
+	var e protocol.ErrorBody
 	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
 		t.Fatalf("%s: body %q, want the JSON error", what, body)
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // The REST API's own answers, those API Gateway gives without a function
@@ -87,7 +88,7 @@ func gatewayAnswers(configured map[string]GatewayResponse) map[string]gatewayAns
 			out[typ] = gatewayAnswer{def.Status, body}
 			continue
 		}
-		out[typ] = gatewayAnswer{r.Status, chatapp.EncodeError(&chatapp.Error{Code: r.Code, Message: r.Message})}
+		out[typ] = gatewayAnswer{r.Status, protocol.EncodeError(&chatapp.Error{Code: r.Code, Message: r.Message})}
 	}
 	return out
 }

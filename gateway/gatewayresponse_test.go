@@ -13,6 +13,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/awslambda"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // templateResponses is awslambda.RESTGatewayResponses, the gateway
@@ -118,7 +119,7 @@ func TestGatewayResponses(t *testing.T) {
 				wantBody, _ := chatapp.MarshalJSON(map[string]string{"message": want.Message})
 				if table == "template" {
 					want = GatewayResponse(awslambda.RESTGatewayResponses[rq.typ])
-					wantBody = chatapp.EncodeError(&chatapp.Error{Code: want.Code, Message: want.Message})
+					wantBody = protocol.EncodeError(&chatapp.Error{Code: want.Code, Message: want.Message})
 				}
 				if resp.StatusCode != want.Status || string(got) != string(wantBody) {
 					t.Errorf("%s: %d %s, want %s's %d %s", rq.name, resp.StatusCode, got, rq.typ, want.Status, wantBody)

@@ -9,6 +9,7 @@ import (
 	"github.com/gobwas/httphead"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // A WebSocket handshake is checked whole before the gateway spends anything
@@ -84,7 +85,7 @@ func validKey(keys []string) bool {
 func refuseHandshake(w http.ResponseWriter, status int, err error) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Connection", "close")
-	writeJSON(w, status, chatapp.EncodeError(err))
+	writeJSON(w, status, protocol.EncodeError(err))
 }
 
 // isUpgrade reports whether r asks to upgrade to a WebSocket by the very

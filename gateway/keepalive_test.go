@@ -10,15 +10,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/gobwas/ws"
 
-	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // pingFrame is the keepalive message; keepaliveRoutes is its mock route,
-// answered chatapp.PongFrame, as serve configures it
+// answered protocol.PongFrame, as serve configures it
 // (awslambda.WebSocketMockRoutes).
 var (
-	pingFrame       = `{"action":"` + chatapp.PingAction + `"}`
-	keepaliveRoutes = map[string]string{chatapp.PingAction: chatapp.PongFrame}
+	pingFrame       = `{"action":"` + protocol.ActionPing + `"}`
+	keepaliveRoutes = map[string]string{protocol.ActionPing: protocol.PongFrame}
 )
 
 // TestMockRouteAnswers: a mock route answers its sender with its frame, as
@@ -42,8 +42,8 @@ func TestMockRouteAnswers(t *testing.T) {
 	for _, frame := range []string{pingFrame, `{"action":"ping","seq":7}`} {
 		c.write(rawFrame(true, ws.OpText, uint64(len(frame)), false, []byte(frame)))
 		f, err := c.next()
-		if err != nil || f.Header.OpCode != ws.OpText || string(f.Payload) != chatapp.PongFrame {
-			t.Fatalf("%s: got %v %q (%v), want the text frame %s", frame, f.Header.OpCode, f.Payload, err, chatapp.PongFrame)
+		if err != nil || f.Header.OpCode != ws.OpText || string(f.Payload) != protocol.PongFrame {
+			t.Fatalf("%s: got %v %q (%v), want the text frame %s", frame, f.Header.OpCode, f.Payload, err, protocol.PongFrame)
 		}
 	}
 	if n := invoked.Load(); n != 0 {
@@ -101,8 +101,8 @@ func TestIdleTimeoutCountsMessagesNotPings(t *testing.T) {
 	start := time.Now()
 	for time.Since(start) < 3*idle {
 		keeper.write(appPing)
-		if f, err := keeper.next(); err != nil || string(f.Payload) != chatapp.PongFrame {
-			t.Fatalf("after %v: keeper got %v %q (%v), want %s", time.Since(start), f.Header.OpCode, f.Payload, err, chatapp.PongFrame)
+		if f, err := keeper.next(); err != nil || string(f.Payload) != protocol.PongFrame {
+			t.Fatalf("after %v: keeper got %v %q (%v), want %s", time.Since(start), f.Header.OpCode, f.Payload, err, protocol.PongFrame)
 		}
 		// The server may have closed it already: a failed write is fine.
 		pinger.conn.SetWriteDeadline(time.Now().Add(rawWait))
@@ -132,7 +132,7 @@ func TestMockRouteCannotShadowAFunction(t *testing.T) {
 	}()
 	New(Config{
 		MockRoutes: keepaliveRoutes,
-		WebSocket: map[string]WebSocketFunc{chatapp.PingAction: func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+		WebSocket: map[string]WebSocketFunc{protocol.ActionPing: func(context.Context, events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 			return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 		}},
 	})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/internal/logtest"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // internalError is the body of a 500 the gateway answers for a panic.
@@ -292,7 +293,7 @@ func get(t *testing.T, addr, path string) (int, string) {
 
 func decodeError(t *testing.T, body []byte) error {
 	t.Helper()
-	var e chatapp.ErrorBody
+	var e protocol.ErrorBody
 	if err := json.Unmarshal(body, &e); err != nil {
 		t.Fatalf("%q is not an error body", body)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // corsAllowHeaders are the request headers a preflight allows: those API
@@ -101,7 +102,7 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 			// reads any 4xx outside the table as invalid.
 			w.Header().Set("Connection", "close")
 			w.Header().Set("Access-Control-Allow-Origin", "*")
-			writeJSON(w, http.StatusRequestTimeout, chatapp.EncodeError(chatapp.Errorf(chatapp.EINVALID, "the request body did not arrive within %v", g.cfg.ReadTimeout)))
+			writeJSON(w, http.StatusRequestTimeout, protocol.EncodeError(chatapp.Errorf(chatapp.EINVALID, "the request body did not arrive within %v", g.cfg.ReadTimeout)))
 		default:
 			writeError(w, chatapp.Errorf(chatapp.EINVALID, "could not read the request body"))
 		}
@@ -381,7 +382,7 @@ func writeProxyResponse(w http.ResponseWriter, resp events.APIGatewayProxyRespon
 // gateway response for in the functions' JSON format.
 func writeError(w http.ResponseWriter, err error) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	writeJSON(w, chatapp.ErrorStatus(err), chatapp.EncodeError(err))
+	writeJSON(w, protocol.ErrorStatus(err), protocol.EncodeError(err))
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

@@ -3,6 +3,8 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // route selects the route of a data message by the route selection
@@ -17,11 +19,11 @@ import (
 // route tests call it.
 func (g *Gateway) route(body []byte, text bool) (key string, mock []byte) {
 	if !text {
-		return "$default", nil
+		return protocol.RouteDefault, nil
 	}
 	a := frameAction(body)
 	if a == nil {
-		return "$default", nil
+		return protocol.RouteDefault, nil
 	}
 	// Map lookups by string(a) do not copy a.
 	if frame, ok := g.mocks[string(a)]; ok {
@@ -30,7 +32,7 @@ func (g *Gateway) route(body []byte, text bool) (key string, mock []byte) {
 	if _, ok := g.cfg.WebSocket[string(a)]; ok {
 		return string(a), nil
 	}
-	return "$default", nil
+	return protocol.RouteDefault, nil
 }
 
 // frameAction returns the action of a UTF-8 frame, or nil when it has none

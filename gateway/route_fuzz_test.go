@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/hub"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // FuzzSelectRoute feeds any frame to route selection (Gateway.route, as
@@ -38,7 +38,7 @@ func FuzzSelectRoute(f *testing.F) {
 	}
 	f.Add([]byte(`{"action":"sendmessage"}`), true)
 	f.Add([]byte(`{"action":"ping"}`), false)
-	routes := map[string]bool{"$connect": true, "$disconnect": true, "$default": true, "sendmessage": true, "typing": true, chatapp.PingAction: true}
+	routes := map[string]bool{"$connect": true, "$disconnect": true, "$default": true, "sendmessage": true, "typing": true, protocol.ActionPing: true}
 	g := routingGateway("$connect", "$disconnect", "$default", "sendmessage", "typing")
 	s := g.hub.Open("FuzzConnection0=", hub.Peer{SourceIP: "127.0.0.1", UserAgent: "fuzz", DomainName: "localhost"})
 	f.Fuzz(func(t *testing.T, frame []byte, binary bool) {
@@ -46,7 +46,7 @@ func FuzzSelectRoute(f *testing.F) {
 		if want := expectedRoute(frame, binary, routes); got != want {
 			t.Fatalf("route(%q, binary=%v) = %q, want %q", frame, binary, got, want)
 		}
-		if (got == chatapp.PingAction) != (string(mock) == chatapp.PongFrame) || (got != chatapp.PingAction && mock != nil) {
+		if (got == protocol.ActionPing) != (string(mock) == protocol.PongFrame) || (got != protocol.ActionPing && mock != nil) {
 			t.Fatalf("route(%q, binary=%v) = %q with the mock answer %q", frame, binary, got, mock)
 		}
 

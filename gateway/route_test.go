@@ -8,7 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // routingGateway is a gateway with a function on each of routes and the
@@ -36,8 +36,8 @@ func TestSelectRoute(t *testing.T) {
 		{"sendmessage with text", `{"action":"sendmessage","text":"hi","name":"A"}`, false, "sendmessage", ""},
 		{"action after other fields", `{"text":"hi","action":"sendmessage"}`, false, "sendmessage", ""},
 		{"whitespace around", " \n{ \"action\" : \"sendmessage\" }\n", false, "sendmessage", ""},
-		{"mock route", `{"action":"ping"}`, false, "ping", chatapp.PongFrame},
-		{"mock route with other fields", `{"seq":7,"action":"ping"}`, false, "ping", chatapp.PongFrame},
+		{"mock route", `{"action":"ping"}`, false, "ping", protocol.PongFrame},
+		{"mock route with other fields", `{"seq":7,"action":"ping"}`, false, "ping", protocol.PongFrame},
 		{"mock route differs in case", `{"action":"Ping"}`, false, "$default", ""},
 		{"mock route in a binary frame", `{"action":"ping"}`, true, "$default", ""},
 		{"unknown action", `{"action":"nosuchroute"}`, false, "$default", ""},

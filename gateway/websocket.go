@@ -11,6 +11,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/hub"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // serveWebSocket runs one client connection: a handshake checked whole
@@ -28,15 +29,15 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	source := sourceOf(ident.SourceIP)
 	// The place is given back by end, or on a refusal below.
 	if err := g.admit(source); err != nil {
-		refuseHandshake(w, chatapp.ErrorStatus(err), err)
+		refuseHandshake(w, protocol.ErrorStatus(err), err)
 		return
 	}
 	// The authorizer guards $connect only, as on API Gateway; a refusal
 	// is the handshake's answer, with the same JSON error body as others.
-	authorizer, err := g.authorize(r.Context(), g.authorizerEvent(r, localWebSocketAPIID, "$connect"))
+	authorizer, err := g.authorize(r.Context(), g.authorizerEvent(r, localWebSocketAPIID, protocol.RouteConnect))
 	if err != nil {
 		g.release(source)
-		refuseHandshake(w, chatapp.ErrorStatus(err), err)
+		refuseHandshake(w, protocol.ErrorStatus(err), err)
 		return
 	}
 	id := newConnectionID()
@@ -66,7 +67,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	connect := g.wsEvent(c, "$connect", "CONNECT")
+	connect := g.wsEvent(c, protocol.RouteConnect, "CONNECT")
 	connect.Headers, connect.MultiValueHeaders = splitHeaders(r)
 	connect.QueryStringParameters, connect.MultiValueQueryStringParameters = splitQuery(r.URL.RawQuery)
 	resp, err := g.invoke(connect)
@@ -76,7 +77,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		// A refused handshake does not keep its connection either.
 		w.Header().Set("Connection", "close")
 		if err != nil {
-			writeJSON(w, http.StatusInternalServerError, chatapp.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
+			writeJSON(w, http.StatusInternalServerError, protocol.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
 			return
 		}
 		writeProxyResponse(w, resp)
@@ -142,14 +143,14 @@ func (g *Gateway) message(c *hub.Client, payload []byte) {
 	event.Body, event.IsBase64Encoded = eventBody(payload, text)
 	if _, err := g.invoke(event); err != nil {
 		// API Gateway answers a failed integration with an error frame.
-		c.Enqueue(chatapp.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
+		c.Enqueue(protocol.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
 	}
 }
 
 // closed runs $disconnect for a connection that ended, then forgets it.
 func (g *Gateway) closed(c *hub.Client, d hub.Disconnect) {
 	defer g.forget(c)
-	event := g.wsEvent(c, "$disconnect", "DISCONNECT")
+	event := g.wsEvent(c, protocol.RouteDisconnect, "DISCONNECT")
 	event.RequestContext.DisconnectStatusCode = int64(d.Code)
 	event.RequestContext.DisconnectReason = &d.Reason
 	if _, err := g.invoke(event); err != nil {

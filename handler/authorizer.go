@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // ErrUnauthorized is what an authorizer returns for a request it refuses:
@@ -88,7 +89,7 @@ func bearerToken(headers, query map[string]string) string {
 			}
 		}
 	}
-	return query[chatapp.TokenQueryParameter]
+	return query[protocol.QueryToken]
 }
 
 func authorizerContext(id *chatapp.Identity) map[string]any {

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // The fuzz targets feed hostile input to the functions as API Gateway would
@@ -25,7 +26,7 @@ func checkAnswer(t *testing.T, what string, resp events.APIGatewayProxyResponse,
 		t.Fatalf("%s: %d %s", what, resp.StatusCode, resp.Body)
 	}
 	if resp.StatusCode >= 400 {
-		var body chatapp.ErrorBody
+		var body protocol.ErrorBody
 		if json.Unmarshal([]byte(resp.Body), &body) != nil || body.Error.Code == "" || body.Error.Message == "" {
 			t.Fatalf("%s: %d with body %q, want the JSON error", what, resp.StatusCode, resp.Body)
 		}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/chatapp-dev/chatapp"
-	"github.com/chatapp-dev/chatapp/handler"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // membersNotifier is a room whose connections the notifier knows: the
@@ -47,7 +47,7 @@ func TestReplayListsTheSameUsers(t *testing.T) {
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("PUT %d: %d %s %v", i, resp.StatusCode, resp.Body, err)
 		}
-		if replayed := resp.Headers[handler.ReplayedHeader] == "true"; replayed != (i == 1) {
+		if replayed := resp.Headers[protocol.ReplayedHeader] == "true"; replayed != (i == 1) {
 			t.Fatalf("PUT %d replayed: %v", i, replayed)
 		}
 		var out struct{ Users []chatapp.Connection }

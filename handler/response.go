@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // headers of every REST response. The original also claimed
@@ -93,7 +94,7 @@ func marshal(v any) ([]byte, error) {
 // succeeds: API Gateway would answer a failed invocation with a bare 502.
 // Internal errors are logged here and reach the client as "internal error".
 func (h *Handler) errorResponse(ctx context.Context, route string, err error) (events.APIGatewayProxyResponse, error) {
-	status := chatapp.ErrorStatus(err)
+	status := protocol.ErrorStatus(err)
 	level := slog.LevelInfo
 	if status >= 500 {
 		level = slog.LevelError
@@ -104,5 +105,5 @@ func (h *Handler) errorResponse(ctx context.Context, route string, err error) (e
 	if errors.As(err, &e) && e.RetryAfter > 0 {
 		hdr["Retry-After"] = strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds())))
 	}
-	return events.APIGatewayProxyResponse{StatusCode: status, Headers: hdr, Body: string(chatapp.EncodeError(err))}, nil
+	return events.APIGatewayProxyResponse{StatusCode: status, Headers: hdr, Body: string(protocol.EncodeError(err))}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // MaxBodyBytes bounds a REST body (after base64 decoding). The largest
@@ -34,11 +35,11 @@ const MaxBodyBytes = 128 * 1024
 // at most historyLoadBytes of them.
 func (h *Handler) GetMessages(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
 	q := req.QueryStringParameters
-	if _, err := h.caller(req.RequestContext.Authorizer, q["room_id"], ""); err != nil {
+	if _, err := h.caller(req.RequestContext.Authorizer, q[protocol.QueryRoomID], ""); err != nil {
 		return h.errorResponse(ctx, "GET /chat", err)
 	}
-	filter := chatapp.MessageFilter{RoomID: q["room_id"], Before: q["cursor"], After: q["after"], MaxBytes: historyLoadBytes}
-	if s := q["limit"]; s != "" {
+	filter := chatapp.MessageFilter{RoomID: q[protocol.QueryRoomID], Before: q[protocol.QueryCursor], After: q[protocol.QueryAfter], MaxBytes: historyLoadBytes}
+	if s := q[protocol.QueryLimit]; s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
 			return h.errorResponse(ctx, "GET /chat", chatapp.Errorf(chatapp.EINVALID, "limit must be a positive integer"))
@@ -54,39 +55,6 @@ func (h *Handler) GetMessages(ctx context.Context, req events.APIGatewayProxyReq
 		return h.errorResponse(ctx, "GET /chat", err)
 	}
 	return events.APIGatewayProxyResponse{StatusCode: 200, Headers: headers(), Body: body}, nil
-}
-
-// putRequest is the body of PUT /chat, as the original client sends it.
-type putRequest struct {
-	RoomID flexString `json:"room_id"`
-	Text   string     `json:"text"`
-	UserID flexString `json:"user_id"`
-	Name   string     `json:"name"`
-	// IdempotencyKey may also come as the Idempotency-Key header.
-	IdempotencyKey string `json:"idempotency_key"`
-}
-
-// IdempotencyKeyHeader carries a REST send's idempotency key.
-const IdempotencyKeyHeader = "Idempotency-Key"
-
-// ReplayedHeader marks the answer to a retried send: the message was stored
-// by an earlier attempt and is not pushed again.
-const ReplayedHeader = "Idempotent-Replayed"
-
-// putResponse is the body of PUT /chat: the original's "users" (the room's
-// connections, at most MaxUsersListed), plus the stored message and how
-// many connections got it.
-type putResponse struct {
-	Users          []*chatapp.Connection `json:"users"`
-	UsersTruncated bool                  `json:"users_truncated,omitempty"`
-	Message        *chatapp.Message      `json:"message"`
-	Delivered      int                   `json:"delivered"`
-}
-
-// usersResponse is the body of GET /chat/users.
-type usersResponse struct {
-	Users          []*chatapp.Connection `json:"users"`
-	UsersTruncated bool                  `json:"users_truncated,omitempty"`
 }
 
 // MaxUsersListed bounds the "users" of PUT /chat's and GET /chat/users'
@@ -124,7 +92,7 @@ func (h *Handler) PutMessage(ctx context.Context, req events.APIGatewayProxyRequ
 	if !utf8.Valid(body) {
 		return h.errorResponse(ctx, "PUT /chat", chatapp.Errorf(chatapp.EINVALID, "body is not valid UTF-8"))
 	}
-	var in putRequest
+	var in protocol.PutRequest
 	if err := json.Unmarshal(body, &in); err != nil {
 		return h.errorResponse(ctx, "PUT /chat", chatapp.Errorf(chatapp.EINVALID, "body is not a JSON object of room_id, text, user_id and name"))
 	}
@@ -149,9 +117,9 @@ func (h *Handler) PutMessage(ctx context.Context, req events.APIGatewayProxyRequ
 		return h.errorResponse(ctx, "PUT /chat", err)
 	}
 	users, truncated := listUsers(delivery.Connections)
-	resp, err := jsonResponse(200, putResponse{Users: users, UsersTruncated: truncated, Message: m, Delivered: delivery.Delivered})
+	resp, err := jsonResponse(200, protocol.PutResponse{Users: users, UsersTruncated: truncated, Message: m, Delivered: delivery.Delivered})
 	if replayed {
-		resp.Headers[ReplayedHeader] = "true"
+		resp.Headers[protocol.ReplayedHeader] = "true"
 	}
 	return resp, err
 }
@@ -161,7 +129,7 @@ func (h *Handler) PutMessage(ctx context.Context, req events.APIGatewayProxyRequ
 func idempotencyKey(req events.APIGatewayProxyRequest, fromBody string) (string, error) {
 	var fromHeader string
 	for k, v := range req.Headers {
-		if strings.EqualFold(k, IdempotencyKeyHeader) {
+		if strings.EqualFold(k, protocol.IdempotencyKeyHeader) {
 			fromHeader = v
 		}
 	}
@@ -180,7 +148,7 @@ func idempotencyKey(req events.APIGatewayProxyRequest, fromBody string) (string,
 // room's partition in DynamoDB sorts by connection id, not by age, so a
 // Limit there would not keep the oldest); only the answer is bounded.
 func (h *Handler) GetUsers(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	roomID := req.QueryStringParameters["room_id"]
+	roomID := req.QueryStringParameters[protocol.QueryRoomID]
 	if err := chatapp.ValidateRoomID(roomID); err != nil {
 		return h.errorResponse(ctx, "GET /chat/users", err)
 	}
@@ -192,7 +160,7 @@ func (h *Handler) GetUsers(ctx context.Context, req events.APIGatewayProxyReques
 		return h.errorResponse(ctx, "GET /chat/users", err)
 	}
 	users, truncated := listUsers(conns)
-	return jsonResponse(200, usersResponse{Users: users, UsersTruncated: truncated})
+	return jsonResponse(200, protocol.UsersResponse{Users: users, UsersTruncated: truncated})
 }
 
 func requestBody(req events.APIGatewayProxyRequest) ([]byte, error) {
@@ -212,22 +180,4 @@ func requestBody(req events.APIGatewayProxyRequest) ([]byte, error) {
 		return nil, chatapp.Errorf(chatapp.ETOOLARGE, "body is larger than %d bytes", MaxBodyBytes)
 	}
 	return body, nil
-}
-
-// flexString accepts a JSON string or number: a Unity client may serialize
-// a numeric user id (its process id) as a number.
-type flexString string
-
-func (s *flexString) UnmarshalJSON(b []byte) error {
-	var str string
-	if err := json.Unmarshal(b, &str); err == nil {
-		*s = flexString(str)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	*s = flexString(n.String())
-	return nil
 }

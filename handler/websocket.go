@@ -9,11 +9,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
-
-// PresenceQuery is the $connect query parameter by which a client opts in
-// to join and leave events: events=presence.
-const PresenceQuery = "events"
 
 // Connect is the $connect route: ws://HOST/ws?room_id=R&user_id=U[&name=N]
 // [&events=presence]. A non-2xx response rejects the handshake.
@@ -21,11 +18,11 @@ func (h *Handler) Connect(ctx context.Context, req events.APIGatewayWebsocketPro
 	q := req.QueryStringParameters
 	c := &chatapp.Connection{
 		ID:        req.RequestContext.ConnectionID,
-		RoomID:    q["room_id"],
-		UserID:    q["user_id"],
-		Name:      q["name"],
+		RoomID:    q[protocol.QueryRoomID],
+		UserID:    q[protocol.QueryUserID],
+		Name:      q[protocol.QueryName],
 		Timestamp: h.now().UnixMilli(),
-		Presence:  q[PresenceQuery] == "presence",
+		Presence:  q[protocol.QueryEvents] == protocol.EventsPresence,
 	}
 	id, err := h.caller(req.RequestContext.Authorizer, c.RoomID, c.UserID)
 	if err != nil {
@@ -86,14 +83,6 @@ func (h *Handler) announce(ctx context.Context, typ string, c *chatapp.Connectio
 	}
 }
 
-// sendMessageFrame is what a client sends on the socket to chat.
-type sendMessageFrame struct {
-	Action         string `json:"action"`
-	Text           string `json:"text"`
-	Name           string `json:"name"`
-	IdempotencyKey string `json:"idempotency_key"`
-}
-
 // SendMessage is the sendmessage route: {"action":"sendmessage","text":"...",
 // "name":"..."}. The room and user are those given at $connect; the name
 // defaults to the one given there.
@@ -103,7 +92,7 @@ func (h *Handler) SendMessage(ctx context.Context, req events.APIGatewayWebsocke
 		// encoding/json would replace it with U+FFFD before validation.
 		return h.replyError(ctx, id, "sendmessage", chatapp.Errorf(chatapp.EINVALID, "frame is not valid UTF-8"))
 	}
-	var in sendMessageFrame
+	var in protocol.SendMessageFrame
 	if err := json.Unmarshal([]byte(req.Body), &in); err != nil {
 		return h.replyError(ctx, id, "sendmessage", chatapp.Errorf(chatapp.EINVALID, "frame is not a JSON object"))
 	}

@@ -6,6 +6,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // maxRefusedFrames is how many refused frames a connection may run up
@@ -58,6 +59,6 @@ func (c *Client) allowFrame(limits *Limits) bool {
 		logger.Info("frame rate limit exceeded", "connection_id", c.id, "rate", limits.FrameRate, "burst", limits.FrameBurst)
 	}
 	e := chatapp.Errorf(chatapp.ERATELIMIT, "too many frames: retry in %v", delay.Round(time.Millisecond))
-	c.Enqueue(chatapp.EncodeError(e))
+	c.Enqueue(protocol.EncodeError(e))
 	return false
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/gateway"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // Errors are counted where the gateway meets its functions: a wrapper of
@@ -75,7 +76,7 @@ func (m *Metrics) countError(route string, resp events.APIGatewayProxyResponse, 
 // Anything else is "unknown", and so is a code that does not look like one:
 // a label must not take whatever a response says.
 func errorCode(body string) string {
-	var e chatapp.ErrorBody
+	var e protocol.ErrorBody
 	if json.Unmarshal([]byte(body), &e) != nil || !isCode(e.Error.Code) {
 		return "unknown"
 	}

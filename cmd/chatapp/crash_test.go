@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -206,7 +207,7 @@ func sendWS(ctx context.Context, t *testing.T, c *websocket.Conn, userID, prefix
 			if err != nil {
 				return // killed
 			}
-			var e chatapp.ErrorBody
+			var e protocol.ErrorBody
 			if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
 				// A refusal (a rate limit) is no acknowledgement; a fault is a bug.
 				if e.Error.Code == chatapp.EINTERNAL {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // TestHistoryPaging reads 250 messages back through limit and next_cursor,
@@ -564,9 +564,9 @@ func TestIdleTimeout(t *testing.T) {
 	}()
 
 	for time.Since(start) < 2*idle {
-		keeper.send(`{"action":"` + chatapp.PingAction + `"}`)
-		if got := keeper.next(); string(got) != chatapp.PongFrame {
-			t.Fatalf("after %v the keeper got %q, want %s", time.Since(start), got, chatapp.PongFrame)
+		keeper.send(`{"action":"` + protocol.ActionPing + `"}`)
+		if got := keeper.next(); string(got) != protocol.PongFrame {
+			t.Fatalf("after %v the keeper got %q, want %s", time.Since(start), got, protocol.PongFrame)
 		}
 		time.Sleep(idle / 10)
 	}
@@ -592,8 +592,8 @@ func TestMaxConnectionDuration(t *testing.T) {
 	// machine's last round trip has the other half to end in.
 	for time.Since(start) < limit/2 {
 		chatter.send(`{"action":"ping"}`)
-		if got := chatter.next(); string(got) != chatapp.PongFrame {
-			t.Fatalf("after %v the chatter got %q, want %s", time.Since(start), got, chatapp.PongFrame)
+		if got := chatter.next(); string(got) != protocol.PongFrame {
+			t.Fatalf("after %v the chatter got %q, want %s", time.Since(start), got, protocol.PongFrame)
 		}
 		time.Sleep(limit / 20)
 	}

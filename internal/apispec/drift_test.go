@@ -24,6 +24,7 @@ import (
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/internal/reporoot"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // The tests here fail when the documents drift from the code's own tables:
@@ -217,7 +218,7 @@ func TestErrorCodesDocumented(t *testing.T) {
 		}
 	}
 	for _, code := range codes {
-		status := chatapp.ErrorStatus(&chatapp.Error{Code: code})
+		status := protocol.ErrorStatus(&chatapp.Error{Code: code})
 		if !statuses[strconv.Itoa(status)] {
 			t.Errorf("error code %s is status %d, which no answer of %s has", code, status, OpenAPIFile)
 		}
@@ -264,8 +265,8 @@ func TestAsyncAPIActions(t *testing.T) {
 		t.Fatal("the Pong message has no example")
 	}
 	got, _ := chatapp.MarshalJSON(dig(examples[0], "payload"))
-	if string(got) != awslambda.WebSocketMockRoutes[chatapp.PingAction] {
-		t.Errorf("the Pong example is %s; the ping route answers %s", got, awslambda.WebSocketMockRoutes[chatapp.PingAction])
+	if string(got) != awslambda.WebSocketMockRoutes[protocol.ActionPing] {
+		t.Errorf("the Pong example is %s; the ping route answers %s", got, awslambda.WebSocketMockRoutes[protocol.ActionPing])
 	}
 }
 

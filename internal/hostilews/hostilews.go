@@ -17,12 +17,12 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // Keepalive is the keepalive message the server counts and answers,
 // {"action":"ping"}.
-const Keepalive = `{"action":"` + chatapp.PingAction + `"}`
+const Keepalive = `{"action":"` + protocol.ActionPing + `"}`
 
 // Options say how a Server behaves. The zero value answers nothing and
 // keeps every WebSocket until the client closes it.

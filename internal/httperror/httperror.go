@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/protocol"
 )
 
 // maxText bounds the plain text kept for the message: http.Error's texts
@@ -20,7 +21,7 @@ const maxText = 512
 
 // JSON serves next, answering each of its error answers (status 400 and
 // up) that is not JSON as the JSON error of that status instead: its code
-// is chatapp.ErrorCodeOf(status), its message the plain text's first line
+// is protocol.ErrorCodeOf(status), its message the plain text's first line
 // (without a leading status number, as in "404 page not found"). Other
 // answers pass through untouched.
 func JSON(next http.Handler) http.Handler {
@@ -35,8 +36,8 @@ func JSON(next http.Handler) http.Handler {
 func Write(w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(chatapp.ErrorStatus(err))
-	w.Write(chatapp.EncodeError(err))
+	w.WriteHeader(protocol.ErrorStatus(err))
+	w.Write(protocol.EncodeError(err))
 }
 
 // convertingWriter holds back a plain-text error answer until the handler
@@ -103,7 +104,7 @@ func (c *convertingWriter) finish() {
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
 	c.ResponseWriter.WriteHeader(c.status)
-	c.ResponseWriter.Write(chatapp.EncodeError(chatapp.Errorf(chatapp.ErrorCodeOf(c.status), "%s", message(c.status, c.text.String()))))
+	c.ResponseWriter.Write(protocol.EncodeError(chatapp.Errorf(protocol.ErrorCodeOf(c.status), "%s", message(c.status, c.text.String()))))
 }
 
 // message is the first line of a plain-text error, without a leading
