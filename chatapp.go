@@ -87,7 +87,8 @@ type RoomIndex interface {
 	Left(connectionID string)
 	// Member returns the connection joined with that id in this process,
 	// nil if there is none here (another process's, or unknown): a
-	// sendmessage frame then costs no read of the table.
+	// sendmessage frame then costs no read of the table. The row may be
+	// shared: the caller must not change it.
 	Member(connectionID string) *Connection
 }
 

@@ -7,28 +7,14 @@ import (
 	"testing"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/protocol"
 )
 
-// membersNotifier is a room whose connections the notifier knows: the
-// live ones, which may not be every row of the table.
-type membersNotifier struct{ live []*chatapp.Connection }
-
-func (n membersNotifier) Broadcast(context.Context, string, chatapp.Push) (chatapp.Delivery, error) {
-	return chatapp.Delivery{Connections: n.live, Delivered: len(n.live)}, nil
-}
-
-func (n membersNotifier) Members(context.Context, string) ([]*chatapp.Connection, error) {
-	return n.live, nil
-}
-
-func (membersNotifier) Post(context.Context, string, []byte) error       { return nil }
-func (membersNotifier) Disconnect(context.Context, string, string) error { return nil }
-
 // TestReplayListsTheSameUsers: the users of a PUT's answer come from one
-// source, the notifier, whether the send is stored or replayed: a retry
-// lists whom the first send reached, not the table's rows (here a stale
-// row the notifier does not hold).
+// source, the notifier (the real hub), whether the send is stored or
+// replayed: a retry lists whom the first send reached, not the table's
+// rows (here a stale row that has no socket in the hub).
 func TestReplayListsTheSameUsers(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -39,7 +25,13 @@ func TestReplayListsTheSameUsers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.h.Notifier = membersNotifier{live: []*chatapp.Connection{live}}
+	// live's socket is held by the hub and has joined its room; stale's is
+	// not (a row left by a crash, until the sweep).
+	sockets := hub.New(nil)
+	client := sockets.Open(live.ID, hub.Peer{SourceIP: "127.0.0.1"})
+	t.Cleanup(func() { client.Forget() })
+	sockets.Joined(live)
+	e.h.Notifier, e.h.Rooms = sockets, sockets
 	body := `{"room_id":"r","user_id":"u","text":"hi","idempotency_key":"k-1"}`
 	var users [2][]string
 	for i := range users {

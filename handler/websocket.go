@@ -92,11 +92,12 @@ func (h *Handler) SendMessage(ctx context.Context, req events.APIGatewayWebsocke
 		// encoding/json would replace it with U+FFFD before validation.
 		return h.replyError(ctx, id, "sendmessage", chatapp.Errorf(chatapp.EINVALID, "frame is not valid UTF-8"))
 	}
+	body := []byte(req.Body) // one copy of up to 128 KB, for both readers
 	var in protocol.SendMessageFrame
-	if err := json.Unmarshal([]byte(req.Body), &in); err != nil {
+	if err := json.Unmarshal(body, &in); err != nil {
 		return h.replyError(ctx, id, "sendmessage", chatapp.Errorf(chatapp.EINVALID, "frame is not a JSON object"))
 	}
-	if err := checkSurrogates([]byte(req.Body)); err != nil {
+	if err := checkSurrogates(body); err != nil {
 		return h.replyError(ctx, id, "sendmessage", err)
 	}
 	c, err := h.findConnection(ctx, id)

@@ -33,7 +33,7 @@ func (h *Hub) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (
 
 // Members returns the room's joined connections from memory, as Broadcast
 // lists them: the rows the functions stored, shared, which nobody may
-// change (Member returns a copy).
+// change.
 func (h *Hub) Members(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -50,16 +50,15 @@ func (h *Hub) leaveLocked(c *Client) {
 	c.member = nil
 }
 
-// Member returns a copy of the connection row of an open connection that
-// joined, nil if it is unknown or has not joined: a sendmessage frame then
-// costs no read of the table.
+// Member returns the connection row of an open connection that joined, nil
+// if it is unknown or has not joined: a sendmessage frame then costs no
+// read of the table. The row is shared, as Members and Broadcast share
+// theirs: nobody may change it.
 func (h *Hub) Member(id string) *chatapp.Connection {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	c, ok := h.clients[id]
-	if !ok || c.member == nil {
-		return nil
+	if c, ok := h.clients[id]; ok {
+		return c.member
 	}
-	m := *c.member
-	return &m
+	return nil
 }

@@ -30,9 +30,9 @@ var codeOf = func() map[int]string {
 	return m
 }()
 
-// Status returns the HTTP status of an error code (500 for one it does
+// status returns the HTTP status of an error code (500 for one it does
 // not know).
-func Status(code string) int {
+func status(code string) int {
 	if status, ok := statusOf[code]; ok {
 		return status
 	}
@@ -40,7 +40,7 @@ func Status(code string) int {
 }
 
 // ErrorStatus returns the HTTP status for err.
-func ErrorStatus(err error) int { return Status(chatapp.ErrorCode(err)) }
+func ErrorStatus(err error) int { return status(chatapp.ErrorCode(err)) }
 
 // ErrorCodeOf returns the code of an HTTP error status, for a client reading
 // an answer that has no JSON error body (a proxy's page, API Gateway's own
