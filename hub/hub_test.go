@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -143,10 +144,8 @@ func (th *testHub) expectClosed(t *testing.T, want ws.StatusCode) {
 // error level with a stack through fn.
 func (th *testHub) checkPanic(t *testing.T, where, fn string) {
 	t.Helper()
-	for site, n := range th.h.Panics() {
-		if site == where && n != 1 {
-			t.Errorf("panics at %s: %d, want 1", where, n)
-		}
+	if n := maps.Collect(th.h.Panics())[where]; n != 1 {
+		t.Errorf("panics at %s: %d, want 1", where, n)
 	}
 	if !logtest.PanicLogged(th.logs.String(), where, fn) {
 		t.Errorf("no error log of a panic at %s with a stack through %s:\n%s", where, fn, th.logs.String())
