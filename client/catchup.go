@@ -13,12 +13,13 @@ import (
 	"github.com/chatapp-dev/chatapp"
 )
 
-// catchUpLookback is how far before the last delivered message a catch-up
-// reads. Concurrent sends may be committed, and pushed, out of id order (on
-// DynamoDB, by several Lambdas), so a message older than the last one
-// delivered may still be missing when a connection drops; reading a little
-// before it finds that message, and the seen set drops the rest.
-const catchUpLookback = 5 * time.Second
+// catchUpOverlap is how far before the last delivered message a catch-up
+// reads (docs/protocol.md, "Client algorithm"). Concurrent sends may be
+// committed, and pushed, out of id order (on AWS, by several Lambda
+// instances, whose clocks differ too), so a message older than the last
+// one delivered may still be missing when a connection drops; reading a
+// little before it finds that message, and the seen set drops the rest.
+const catchUpOverlap = 5 * time.Second
 
 // zeroID is the smallest message id: ?after=zeroID reads a room from its
 // beginning.
@@ -65,9 +66,11 @@ func (c *Client) latest(ctx context.Context, n int) ([]*chatapp.Message, error) 
 }
 
 // catchUp reads every message after the resume cursor, page by page, for as
-// long as the server says it has more: a page may end before its limit. It
-// runs once the new socket is open, so a message is either in it or pushed
-// on the socket (or both: dedupe drops the second).
+// long as the server says it has more (a page may end before its limit)
+// and the pages advance: a server that says has_more without moving on
+// would otherwise be asked forever. It runs once the new socket is open,
+// so a message is either in it or pushed on the socket (or both: dedupe
+// drops the second).
 func (c *Client) catchUp(ctx context.Context) ([]*chatapp.Message, error) {
 	after := c.dedupe.resumeAfter()
 	var out []*chatapp.Message
@@ -80,12 +83,16 @@ func (c *Client) catchUp(ctx context.Context) ([]*chatapp.Message, error) {
 		if !page.HasMore || len(page.Messages) == 0 {
 			return out, nil
 		}
-		after = page.Messages[len(page.Messages)-1].ID
+		last := page.Messages[len(page.Messages)-1].ID
+		if last <= after {
+			return out, nil
+		}
+		after = last
 	}
 }
 
 // resumeAfter is the ?after= cursor of a catch-up: a little before the last
-// message delivered (see catchUpLookback), and never below the floor. With
+// message delivered (see catchUpOverlap), and never below the floor. With
 // nothing delivered and no floor (the room was empty at Dial), it is the
 // room's beginning.
 func (d *dedupe) resumeAfter() string {
@@ -97,7 +104,7 @@ func (d *dedupe) resumeAfter() string {
 	if err != nil {
 		return base
 	}
-	ms := int64(id.Time()) - catchUpLookback.Milliseconds()
+	ms := int64(id.Time()) - catchUpOverlap.Milliseconds()
 	if ms < 0 {
 		ms = 0
 	}

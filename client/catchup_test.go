@@ -19,7 +19,7 @@ func TestResumeAfter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := ms - uint64(catchUpLookback.Milliseconds()); got.Time() != want {
+	if want := ms - uint64(catchUpOverlap.Milliseconds()); got.Time() != want {
 		t.Errorf("resume at %d, want %d", got.Time(), want)
 	}
 	// Never below the floor.

@@ -7,6 +7,7 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,6 +58,10 @@ type Client struct {
 	conn *websocket.Conn // the open connection, nil while reconnecting
 
 	dedupe *dedupe // owned by run
+	outbox outbox  // socket sends waiting for their push
+	// userID is the user the server knows the client as: Config.UserID,
+	// or the token's subject. Its pushes confirm its socket sends.
+	userID string
 
 	// skipLog lets a warning about a skipped frame through once per
 	// skipLogInterval; skipped counts the frames skipped since the last
@@ -81,6 +86,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		events:  make(chan Event, EventBuffer),
 		done:    make(chan struct{}),
 		dedupe:  newDedupe(),
+		userID:  cfg.userID(),
 		skipLog: rate.Sometimes{First: 1, Interval: skipLogInterval},
 	}
 	if c.http == nil {
@@ -133,12 +139,16 @@ func (c *Client) closeIdle() {
 	}
 }
 
-// SendWS sends a message over the WebSocket (the sendmessage route). It
-// returns once the message is written (in frames of at most maxFrameBytes:
-// API Gateway closes a connection on a larger one); the message arrives as
-// a KindMessage event, and a refusal by the server as a KindError event.
-// Blank text is refused here with an *Error. While reconnecting it
-// returns ErrNotConnected.
+// SendWS sends a message over the WebSocket (the sendmessage route) under
+// an idempotency key of its own. It returns once the message is written
+// (in frames of at most maxFrameBytes: API Gateway closes a connection on
+// a larger one); the message arrives as a KindMessage event, and a refusal
+// by the server as a KindError event. If its push has not come back
+// within 10 s, or the socket drops first, the client sends it again by
+// PUT under the same key (as Send does), so that it is stored once
+// whether or not the frame reached the server; a PUT that fails for good
+// is a KindError event. Blank text is refused here with an *Error. While
+// reconnecting it returns ErrNotConnected.
 func (c *Client) SendWS(ctx context.Context, text string) error {
 	if err := chatapp.ValidateText(text); err != nil {
 		return &Error{StatusCode: protocol.ErrorStatus(err), Code: chatapp.ErrorCode(err), Message: chatapp.ErrorMessage(err)}
@@ -152,12 +162,22 @@ func (c *Client) SendWS(ctx context.Context, text string) error {
 		}
 		return ErrNotConnected
 	}
-	data, err := chatapp.MarshalJSON(protocol.SendMessageFrame{Action: protocol.ActionSendMessage, Text: text})
+	s := &socketSend{text: text, key: rand.Text()}
+	data, err := chatapp.MarshalJSON(protocol.SendMessageFrame{Action: protocol.ActionSendMessage, Text: text, IdempotencyKey: s.key})
 	if err != nil {
 		return err
 	}
+	// Waiting before the write: its push may come back at once.
+	s.timer = time.AfterFunc(c.cfg.sendConfirm, func() { c.sendAgain(s) })
+	if !c.outbox.add(s) {
+		s.timer.Stop()
+		return ErrClosed
+	}
 	if err := writeMessage(ctx, conn, data); err != nil {
-		return fmt.Errorf("client: send: %w", err)
+		if c.outbox.take(s) {
+			return fmt.Errorf("client: send: %w", err)
+		}
+		return nil // the socket's end took it: it goes by PUT
 	}
 	return nil
 }

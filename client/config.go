@@ -3,6 +3,8 @@
 package client
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +18,7 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultMinBackoff = 250 * time.Millisecond
+	DefaultMinBackoff = 500 * time.Millisecond
 	DefaultMaxBackoff = 10 * time.Second
 	// DefaultKeepAlive is how often the client sends the keepalive message
 	// ({"action":"ping"}): well within API Gateway's 10-minute idle
@@ -93,11 +95,13 @@ type Config struct {
 	// such as 45 s.
 	KeepAlive time.Duration
 
-	// MinBackoff and MaxBackoff bound the wait before a reconnection
-	// attempt (defaults 250 ms and 10 s). Attempt n waits a random time
-	// between MinBackoff and min(MaxBackoff, MinBackoff·2ⁿ). Attempts are
-	// counted from the last connection that stayed up 5 s: one that
-	// ends sooner was a failed attempt too, and the next waits longer.
+	// MinBackoff and MaxBackoff are the base and the cap of the wait
+	// before a reconnection attempt, or a retried send (defaults 500 ms
+	// and 10 s). Attempt n (from 1) waits a random time between 0 and
+	// min(MaxBackoff, MinBackoff·2ⁿ): full jitter, as docs/protocol.md's
+	// client algorithm says. Attempts are counted from the last
+	// connection that stayed up 5 s: one that ends sooner was a failed
+	// attempt too, and the next waits longer.
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
 
@@ -107,6 +111,9 @@ type Config struct {
 	// apart, below those floors, so as not to wait seconds.
 	keepAlive   time.Duration
 	pongTimeout time.Duration
+	// sendConfirm is how long a socket send waits for its push: by
+	// default sendConfirm (the constant); the package's tests set less.
+	sendConfirm time.Duration
 }
 
 // LocalURLs returns the REST and WebSocket URLs of a `chatapp serve` at
@@ -152,6 +159,9 @@ func (cfg *Config) check() error {
 	if cfg.pongTimeout == 0 {
 		cfg.pongTimeout = keepAliveTimeout
 	}
+	if cfg.sendConfirm == 0 {
+		cfg.sendConfirm = sendConfirm
+	}
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff = DefaultMinBackoff
 	}
@@ -163,4 +173,27 @@ func (cfg *Config) check() error {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return nil
+}
+
+// userID is the user the server knows the client as: UserID, or else the
+// subject of the token, read without checking it (the server checks it).
+func (cfg *Config) userID() string {
+	if cfg.UserID != "" || cfg.Token == "" {
+		return cfg.UserID
+	}
+	parts := strings.Split(cfg.Token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	return claims.Sub
 }

@@ -34,6 +34,12 @@ const (
 	// KindError is an error the server sent on the socket, for one of this
 	// client's frames (SendWS); Err is an *Error. The connection stays open.
 	KindError
+	// KindClosed reports that the client stopped: a reconnection was
+	// refused with a 4xx that no retry can change (the token expired, the
+	// room is no longer allowed, the user is over the connection quota;
+	// not 408 or 429). Err is the *Error. Events is closed after it; Close
+	// still frees the client.
+	KindClosed
 )
 
 func (k Kind) String() string {
@@ -50,6 +56,8 @@ func (k Kind) String() string {
 		return "reconnecting"
 	case KindError:
 		return "error"
+	case KindClosed:
+		return "closed"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -59,7 +67,7 @@ type Event struct {
 	Kind     Kind
 	Message  *chatapp.Message       // KindMessage
 	Presence *chatapp.PresenceEvent // KindJoin, KindLeave
-	Err      error                  // KindReconnecting (the cause), KindError
+	Err      error                  // KindReconnecting (the cause), KindError, KindClosed
 	Attempt  int                    // KindReconnecting, KindConnected
 	Delay    time.Duration          // KindReconnecting: the wait before the attempt
 }
@@ -76,6 +84,8 @@ func (e Event) String() string {
 		return fmt.Sprintf("reconnecting (attempt %d in %v): %v", e.Attempt, e.Delay, e.Err)
 	case KindError:
 		return fmt.Sprintf("error: %v", e.Err)
+	case KindClosed:
+		return fmt.Sprintf("closed: %v", e.Err)
 	}
 	return e.Kind.String()
 }

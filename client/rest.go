@@ -30,6 +30,9 @@ type Error struct {
 	// Code is one of the chatapp error codes (chatapp.EINVALID, ...).
 	Code    string
 	Message string
+	// RetryAfter is the answer's Retry-After, when it has one: the wait
+	// the server asks for before a retry (429, 503).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -99,7 +102,11 @@ func (c *Client) do(ctx context.Context, method, rawURL string, body any, out an
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return decodeError(resp.StatusCode, data)
+		e := decodeError(resp.StatusCode, data)
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			e.RetryAfter = time.Duration(min(secs, 3600)) * time.Second
+		}
+		return e
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
 	if err != nil {
@@ -144,16 +151,23 @@ const sendAttempts = 4
 // like every message of the room. Bad input is an *Error, such as code
 // chatapp.EINVALID with status 400 for blank text.
 //
-// A send that fails on the way (a network error, a 5xx, a 429) is retried
-// with backoff, up to 4 tries in all, under one idempotency key: however many
-// tries reach the server, the message is stored and delivered once.
+// A send that fails on the way (a network error, a 5xx, 408, 429) is
+// retried with backoff (at least the answer's Retry-After, at most
+// MaxBackoff), up to 4 tries in all, under one idempotency key: however
+// many tries reach the server, the message is stored and delivered once.
 func (c *Client) Send(ctx context.Context, text string) (*chatapp.Message, error) {
-	in := protocol.PutRequest{RoomID: protocol.FlexString(c.cfg.Room), Text: text, UserID: protocol.FlexString(c.cfg.UserID), Name: c.cfg.Name, IdempotencyKey: rand.Text()}
+	return c.send(ctx, text, rand.Text())
+}
+
+// send is Send under a given idempotency key: a socket send's, when it
+// goes again by PUT.
+func (c *Client) send(ctx context.Context, text, key string) (*chatapp.Message, error) {
+	in := protocol.PutRequest{RoomID: protocol.FlexString(c.cfg.Room), Text: text, UserID: protocol.FlexString(c.cfg.UserID), Name: c.cfg.Name, IdempotencyKey: key}
 	var out protocol.PutResponse
 	var err error
 	for attempt := range sendAttempts {
 		if attempt > 0 {
-			delay := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff)
+			delay := c.retryDelay(attempt, err)
 			c.log.Debug("retrying send", "attempt", attempt+1, "delay", delay, "err", err)
 			select {
 			case <-ctx.Done():
@@ -175,16 +189,28 @@ func (c *Client) Send(ctx context.Context, text string) (*chatapp.Message, error
 	return out.Message, nil
 }
 
+// retryDelay is the wait before retry attempt n of a send that failed with
+// err: the backoff, or the answer's Retry-After when longer, at most
+// MaxBackoff.
+func (c *Client) retryDelay(attempt int, err error) time.Duration {
+	delay := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff)
+	var e *Error
+	if errors.As(err, &e) && e.RetryAfter > delay {
+		delay = min(e.RetryAfter, c.cfg.MaxBackoff)
+	}
+	return delay
+}
+
 // retryable tells whether a failed send may succeed when tried again: the
-// server or the network failed, or asked to slow down. A 4xx other than 429
-// is the request's fault and fails again.
+// server or the network failed, timed out, or asked to slow down. A 4xx
+// other than 408 and 429 is the request's fault and fails again.
 func retryable(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
 	var e *Error
 	if errors.As(err, &e) {
-		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
+		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.StatusCode == http.StatusRequestTimeout
 	}
 	return true
 }

@@ -4,7 +4,9 @@
 package client
 
 import (
+	"errors"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/coder/websocket"
@@ -26,6 +28,7 @@ const stableConnection = 5 * time.Second
 func (c *Client) run(s *session, batch []*chatapp.Message, baseline string) {
 	defer close(c.done)
 	defer close(c.events)
+	defer c.closeOutbox() // before Events closes: its PUTs may emit
 	attempt := 0
 	for {
 		err := c.serve(s, batch, baseline, attempt)
@@ -35,6 +38,7 @@ func (c *Client) run(s *session, batch []*chatapp.Message, baseline string) {
 		if closing {
 			return
 		}
+		c.socketEnded()
 		c.log.Info("chatapp client: connection lost", "room_id", c.cfg.Room, "err", err)
 		if time.Since(s.opened) >= stableConnection {
 			attempt = 0
@@ -76,10 +80,11 @@ drain:
 		if !c.emit(Event{Kind: KindMessage, Message: m}) {
 			return c.ctx.Err()
 		}
+		c.confirm(m)
 	}
 	c.dedupe.raiseFloor(baseline)
 	for _, ev := range others {
-		if !c.emit(ev) {
+		if !c.deliver(ev) {
 			return c.ctx.Err()
 		}
 	}
@@ -98,7 +103,7 @@ drain:
 			if !ok || (ev.Kind == KindMessage && !c.dedupe.accept(ev.Message.ID)) {
 				continue
 			}
-			if !c.emit(ev) {
+			if !c.deliver(ev) {
 				return c.ctx.Err()
 			}
 		}
@@ -123,6 +128,12 @@ func (c *Client) reconnect(cause error, last int) (*session, []*chatapp.Message,
 		case <-timer.C:
 		}
 		s, err := c.connect(c.ctx)
+		if refusedForGood(err) {
+			c.log.Info("chatapp client: reconnection refused: stopping", "room_id", c.cfg.Room, "err", err)
+			c.emit(Event{Kind: KindClosed, Err: err})
+			c.cancel() // SendWS says ErrClosed from now on
+			return nil, nil, 0
+		}
 		if err != nil {
 			c.log.Debug("chatapp client: reconnect failed", "attempt", attempt, "err", err)
 			cause = err
@@ -138,6 +149,21 @@ func (c *Client) reconnect(cause error, last int) (*session, []*chatapp.Message,
 		c.setConn(s.conn)
 		return s, batch, attempt
 	}
+}
+
+// deliver emits an event of the socket, and settles the socket send it
+// answers: a message confirms its sender's, an error frame refuses one.
+func (c *Client) deliver(ev Event) bool {
+	if !c.emit(ev) {
+		return false
+	}
+	switch ev.Kind {
+	case KindMessage:
+		c.confirm(ev.Message)
+	case KindError:
+		c.refuse()
+	}
+	return true
 }
 
 // emit delivers one event, waiting for room in the channel until Close.
@@ -156,8 +182,17 @@ func (c *Client) setConn(conn *websocket.Conn) {
 	c.mu.Unlock()
 }
 
-// backoff is the wait before reconnection attempt n (from 1): exponential
-// with full jitter, between lo and min(hi, lo·2ⁿ).
+// refusedForGood tells whether a failed handshake will fail again
+// however often it is tried: a 4xx other than 408 and 429 (an invalid
+// room, a token expired or refused, a user over the connection quota).
+func refusedForGood(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.StatusCode >= 400 && e.StatusCode < 500 &&
+		e.StatusCode != http.StatusRequestTimeout && e.StatusCode != http.StatusTooManyRequests
+}
+
+// backoff is the wait before attempt n (from 1) of a reconnection or a
+// retried send: full jitter, a random time in [0, min(hi, lo·2ⁿ)].
 func backoff(attempt int, lo, hi time.Duration) time.Duration {
 	ceil := hi
 	if attempt < 30 {
@@ -165,8 +200,5 @@ func backoff(attempt int, lo, hi time.Duration) time.Duration {
 			ceil = c
 		}
 	}
-	if ceil <= lo {
-		return lo
-	}
-	return lo + rand.N(ceil-lo+1)
+	return rand.N(ceil + 1)
 }

@@ -13,12 +13,22 @@ func TestBackoff(t *testing.T) {
 			ceil = lo << attempt
 		}
 		for range 50 {
-			if d := backoff(attempt, lo, hi); d < lo || d > ceil {
-				t.Fatalf("attempt %d: %v not in [%v, %v]", attempt, d, lo, ceil)
+			if d := backoff(attempt, lo, hi); d < 0 || d > ceil {
+				t.Fatalf("attempt %d: %v not in [0, %v]", attempt, d, ceil)
 			}
 		}
 	}
-	if d := backoff(3, time.Second, time.Second); d != time.Second {
-		t.Errorf("lo == hi: %v", d)
+	// Full jitter: the waits spread over the whole range, not only its top.
+	var low, high int
+	for range 1000 {
+		switch d := backoff(10, lo, hi); {
+		case d < hi/4:
+			low++
+		case d > 3*hi/4:
+			high++
+		}
+	}
+	if low < 150 || high < 150 {
+		t.Errorf("of 1000 waits in [0, %v], %d under a quarter and %d over three quarters: want about 250 each", hi, low, high)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/auth"
 	"github.com/chatapp-dev/chatapp/client"
 	"github.com/chatapp-dev/chatapp/internal/apispec"
 )
@@ -513,8 +514,8 @@ func testClientReconnect(t *testing.T, cfg ServeConfig) {
 			if first == nil {
 				first = &evs[i]
 			}
-			if ev.Delay < 10*time.Millisecond || ev.Delay > 100*time.Millisecond || ev.Err == nil {
-				t.Errorf("reconnecting event %v: delay out of [10ms, 100ms] or no cause", ev)
+			if ev.Delay < 0 || ev.Delay > 100*time.Millisecond || ev.Err == nil {
+				t.Errorf("reconnecting event %v: delay out of [0, 100ms] or no cause", ev)
 			}
 		}
 	}
@@ -763,5 +764,46 @@ func TestClientKeepsConnectionPastIdleTimeout(t *testing.T) {
 	r.waitText("still here")
 	if evs := r.snapshot(); count(evs, client.KindReconnecting) != 0 || count(evs, client.KindConnected) != 1 {
 		t.Errorf("the client reconnected, idle for %v with a %v idle timeout:\n%s", 2*idle, idle, describeEvents(evs))
+	}
+}
+
+// TestClientStopsWhenRefused: a client whose reconnection is refused with
+// a 4xx that no retry can change (here 401: its token expired, which ended
+// its socket) stops at once with KindClosed, rather than retrying without
+// end, and closes Events; SendWS then says ErrClosed.
+func TestClientStopsWhenRefused(t *testing.T) {
+	t.Parallel() // its own server
+	s := startServer(t, ServeConfig{Auth: AuthConfig{Secret: authTestSecret}})
+	token, err := (&auth.Issuer{Secret: []byte(authTestSecret)}).Issue(chatapp.Identity{UserID: "ada"}, 3*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialClient(t, s.URL, client.Config{Room: "refused", Token: token})
+	var evs []client.Event
+	timeout := time.After(3 * waitTimeout)
+	for done := false; !done; {
+		select {
+		case ev, ok := <-c.Events():
+			if !ok {
+				done = true
+				break
+			}
+			evs = append(evs, ev)
+		case <-timeout:
+			t.Fatalf("Events still open after %v: %s", 3*waitTimeout, describeEvents(evs))
+		}
+	}
+	last := evs[len(evs)-1]
+	var e *client.Error
+	if last.Kind != client.KindClosed || !errors.As(last.Err, &e) || e.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("last event %v, want KindClosed with a 401:\n%s", last, describeEvents(evs))
+	}
+	if n := count(evs, client.KindReconnecting); n != 1 {
+		t.Errorf("%d reconnection attempts, want 1 (a 401 is not retried):\n%s", n, describeEvents(evs))
+	}
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+	if err := c.SendWS(ctx, "too late"); !errors.Is(err, client.ErrClosed) {
+		t.Errorf("SendWS after KindClosed: %v, want ErrClosed", err)
 	}
 }

@@ -1,0 +1,132 @@
+// Socket sends waiting for their push (docs/protocol.md, "Client
+// algorithm", step 3): confirmed by it, refused by an error frame, or sent
+// again by PUT under their idempotency key when it does not come.
+
+package client
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// sendConfirm is how long a socket send waits for its push before it is
+// sent again by PUT.
+const sendConfirm = 10 * time.Second
+
+// socketSend is a message sent on the socket and not yet confirmed.
+type socketSend struct {
+	text, key string
+	timer     *time.Timer
+}
+
+// outbox holds the socket sends waiting for their push, oldest first.
+// Whoever takes a send out of it (its push, its refusal, its timer, the
+// socket's end) settles it, once.
+type outbox struct {
+	mu      sync.Mutex
+	waiting []*socketSend
+	closed  bool           // the client is closing: nothing is sent again
+	resends sync.WaitGroup // PUTs of sends taken out; Close waits for them
+}
+
+// add records s; it reports false once the client is closing.
+func (o *outbox) add(s *socketSend) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return false
+	}
+	o.waiting = append(o.waiting, s)
+	return true
+}
+
+// take removes s, and reports whether it was still waiting.
+func (o *outbox) take(s *socketSend) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i := slices.Index(o.waiting, s)
+	if i < 0 {
+		return false
+	}
+	o.waiting = slices.Delete(o.waiting, i, i+1)
+	s.timer.Stop()
+	return true
+}
+
+// confirm settles the oldest send of m's text when m is the client's own
+// message: its push. A push carries no key (the original client's
+// fields), so the text is what ties them.
+func (c *Client) confirm(m *chatapp.Message) {
+	if m.UserID != c.userID {
+		return
+	}
+	o := &c.outbox
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if i := slices.IndexFunc(o.waiting, func(s *socketSend) bool { return s.text == m.Text }); i >= 0 {
+		o.waiting[i].timer.Stop()
+		o.waiting = slices.Delete(o.waiting, i, i+1)
+	}
+}
+
+// refuse settles the oldest send with the server's refusal, an error frame
+// (delivered as a KindError event): it is not sent again.
+func (c *Client) refuse() {
+	o := &c.outbox
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.waiting) > 0 {
+		o.waiting[0].timer.Stop()
+		o.waiting = o.waiting[1:]
+	}
+}
+
+// sendAgain sends s by PUT under its key, if it is still waiting: whether
+// or not its frame was stored, the message is stored once. A send that
+// fails for good is reported as a KindError event.
+func (c *Client) sendAgain(s *socketSend) {
+	o := &c.outbox
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i := slices.Index(o.waiting, s)
+	if i < 0 || o.closed {
+		return
+	}
+	o.waiting = slices.Delete(o.waiting, i, i+1)
+	s.timer.Stop()
+	o.resends.Add(1)
+	go func() {
+		defer o.resends.Done()
+		if _, err := c.send(c.ctx, s.text, s.key); err != nil && c.ctx.Err() == nil {
+			c.emit(Event{Kind: KindError, Err: err})
+		}
+	}()
+}
+
+// socketEnded sends every waiting send again by PUT: the socket they went
+// on is gone, and their pushes with it.
+func (c *Client) socketEnded() {
+	c.outbox.mu.Lock()
+	waiting := slices.Clone(c.outbox.waiting)
+	c.outbox.mu.Unlock()
+	for _, s := range waiting {
+		c.sendAgain(s)
+	}
+}
+
+// closeOutbox stops every timer and waits for the PUTs under way, which
+// Close has canceled: after it, nothing emits an event.
+func (c *Client) closeOutbox() {
+	o := &c.outbox
+	o.mu.Lock()
+	o.closed = true
+	for _, s := range o.waiting {
+		s.timer.Stop()
+	}
+	o.waiting = nil
+	o.mu.Unlock()
+	o.resends.Wait()
+}
