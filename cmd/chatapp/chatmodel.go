@@ -90,7 +90,7 @@ type retryState struct {
 }
 
 type actionProblem struct {
-	action string // "not sent", "members", "refused"
+	action string // "not sent", "members", "refused", "disconnected"
 	words  errorWords
 }
 
@@ -283,6 +283,10 @@ func (m *chatModel) handle(ev client.Event) tea.Cmd {
 		return m.tickRetry()
 	case client.KindError:
 		m.problem = &actionProblem{"refused", describeError(ev.Err)}
+	case client.KindClosed:
+		// The server refused the reconnection for good (an expired
+		// token): say why; eventsEndedMsg follows.
+		m.problem = &actionProblem{"disconnected", describeError(ev.Err)}
 	}
 	return nil
 }
