@@ -69,6 +69,24 @@ func startBlackHole(t *testing.T, echo bool) *blackHole {
 	return b
 }
 
+// dialAndSend connects a client whose socket sends wait 200 ms for their
+// push, and sends text on its socket. ctx ends with the test, within 10 s.
+func (b *blackHole) dialAndSend(t *testing.T, text string) (context.Context, *Client) {
+	t.Helper()
+	api, wsURL := LocalURLs(b.URL)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	c, err := Dial(ctx, Config{APIURL: api, WebSocketURL: wsURL, Room: "r", UserID: "u", sendConfirm: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.SendWS(ctx, text); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, c
+}
+
 func (b *blackHole) record(f func()) {
 	b.mu.Lock()
 	f()
@@ -81,17 +99,7 @@ func (b *blackHole) record(f func()) {
 // carried, once.
 func TestUnconfirmedSocketSendGoesByPut(t *testing.T) {
 	b := startBlackHole(t, false)
-	api, wsURL := LocalURLs(b.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := Dial(ctx, Config{APIURL: api, WebSocketURL: wsURL, Room: "r", UserID: "u", sendConfirm: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.SendWS(ctx, "hello"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, _ := b.dialAndSend(t, "hello")
 	for range 2 {
 		select {
 		case <-b.got:
@@ -114,17 +122,7 @@ func TestUnconfirmedSocketSendGoesByPut(t *testing.T) {
 // done: it is not sent again.
 func TestConfirmedSocketSendStays(t *testing.T) {
 	b := startBlackHole(t, true)
-	api, wsURL := LocalURLs(b.URL)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := Dial(ctx, Config{APIURL: api, WebSocketURL: wsURL, Room: "r", UserID: "u", sendConfirm: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.SendWS(ctx, "hello"); err != nil {
-		t.Fatal(err)
-	}
+	_, c := b.dialAndSend(t, "hello")
 	for ev := range c.Events() {
 		if ev.Kind == KindMessage && ev.Message.Text == "hello" {
 			break
