@@ -209,9 +209,12 @@ type Gateway struct {
 	// restBodies and managementBodies bound the request bodies held at
 	// once (Config.MaxBufferedBodyBytes, bodybudget.go).
 	restBodies, managementBodies bodyBudget
-	// mocks are the frames of Config.MockRoutes, made once: every answer
-	// shares its route's bytes, which nothing writes to.
-	mocks map[string][]byte
+	// routes are the route keys a frame's action can select, each with
+	// the frame of a mock route (Config.MockRoutes, made once: every answer
+	// shares its route's bytes, which nothing writes to), or none for a
+	// function's route. Their keys are returned, not copies of the
+	// action's bytes: selecting a route allocates nothing.
+	routes map[string]selectedRoute
 	// answers are the REST API's gateway responses, made once from
 	// Config.GatewayResponses and AWS's defaults.
 	answers map[string]gatewayAnswer
@@ -261,7 +264,7 @@ func New(cfg Config) *Gateway {
 	}
 	g := &Gateway{
 		cfg: cfg, hub: cfg.Hub, panics: panics.New(cfg.Logger, panicSites...), mux: http.NewServeMux(),
-		mocks: make(map[string][]byte, len(cfg.MockRoutes)), answers: gatewayAnswers(cfg.GatewayResponses),
+		routes: make(map[string]selectedRoute, len(cfg.MockRoutes)+len(cfg.WebSocket)), answers: gatewayAnswers(cfg.GatewayResponses),
 		limits: hub.Limits{
 			IdleTimeout: cfg.IdleTimeout, MaxDuration: cfg.MaxConnectionDuration,
 			MaxFrameBytes: MaxFrameBytes, MaxMessageBytes: MaxPayloadBytes, MessageTimeout: cfg.MessageTimeout,
@@ -276,7 +279,10 @@ func New(cfg Config) *Gateway {
 		if _, ok := cfg.WebSocket[key]; ok {
 			panic("gateway: route " + key + " is both a mock route and a function's")
 		}
-		g.mocks[key] = []byte(frame)
+		g.routes[key] = selectedRoute{key, []byte(frame)}
+	}
+	for key := range cfg.WebSocket {
+		g.routes[key] = selectedRoute{key: key}
 	}
 	g.mux.HandleFunc(cfg.WebSocketPath, g.serveWebSocket)
 	for _, path := range g.managementPaths() {

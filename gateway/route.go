@@ -25,14 +25,18 @@ func (g *Gateway) route(body []byte, text bool) (key string, mock []byte) {
 	if a == nil {
 		return protocol.RouteDefault, nil
 	}
-	// Map lookups by string(a) do not copy a.
-	if frame, ok := g.mocks[string(a)]; ok {
-		return string(a), frame
-	}
-	if _, ok := g.cfg.WebSocket[string(a)]; ok {
-		return string(a), nil
+	// A map lookup by string(a) does not copy a.
+	if r, ok := g.routes[string(a)]; ok {
+		return r.key, r.mock
 	}
 	return protocol.RouteDefault, nil
+}
+
+// selectedRoute is a route a frame's action selects: its key, and for a
+// mock route the frame that answers it.
+type selectedRoute struct {
+	key  string
+	mock []byte
 }
 
 // frameAction returns the action of a UTF-8 frame, or nil when it has none
