@@ -46,10 +46,13 @@ type writer struct {
 	pongPending bool
 	writing     bool          // a writer goroutine runs
 	stopped     chan struct{} // closed when the goroutine stops, if someone waits for that
-	closing     bool
-	closeSent   bool
-	why         Disconnect    // set once closing
-	done        chan struct{} // closed when the connection starts closing
+	// closing and done say the same, that the connection started
+	// closing, to two readers: closing to code under mu, done to those
+	// that wait for it or look without the lock (isClosing).
+	closing   bool
+	done      chan struct{}
+	closeSent bool
+	why       Disconnect // set once closing
 }
 
 func newWriter(recovered func(v any)) *writer {
