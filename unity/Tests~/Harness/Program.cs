@@ -32,6 +32,9 @@
 // room unity-auth, with the tokens in the environment: CHATAPP_TOKEN_A and
 // CHATAPP_TOKEN_B (users with names; B's token allows only unity-auth) and
 // CHATAPP_TOKEN_EXPIRED. It prints DROP-CONNECTION too.
+//
+// With --drive ROOM it is one client driven through stdin instead, for
+// the client algorithm's scenario, without a watchdog: see Drive.cs.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -66,6 +69,7 @@ namespace ChatApp.Client.Harness
             int timeout = 0;
             int flap = 0;
             bool auth = false;
+            string drive = null;
             for (int i = 0; i < args.Length; i++)
             {
                 if (args[i] == "--auth")
@@ -92,6 +96,10 @@ namespace ChatApp.Client.Harness
                 {
                     flap = int.Parse(args[++i], CultureInfo.InvariantCulture);
                 }
+                else if (args[i] == "--drive" && i + 1 < args.Length)
+                {
+                    drive = args[++i];
+                }
                 else if (args[i] == "--away" && i + 1 < args.Length)
                 {
                     away = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -103,8 +111,14 @@ namespace ChatApp.Client.Harness
             }
             if (string.IsNullOrEmpty(url))
             {
-                Console.Error.WriteLine("usage: harness.exe [--away N | --auth | --keepalive N [--interval MS] [--timeout MS] | --flap N] [--no-drop] http://HOST:PORT (or CHATAPP_URL)");
+                Console.Error.WriteLine("usage: harness.exe [--away N | --auth | --keepalive N [--interval MS] [--timeout MS] | --flap N | --drive ROOM] [--no-drop] http://HOST:PORT (or CHATAPP_URL)");
                 return 2;
+            }
+            if (drive != null)
+            {
+                // Driven: it runs as long as its driver keeps stdin open.
+                Drive.RunAsync(url.TrimEnd('/'), drive).GetAwaiter().GetResult();
+                return 0;
             }
             var watchdog = new Timer(_ =>
             {
