@@ -230,7 +230,7 @@ namespace ChatApp.Client
                     if (ce != null && ce.Refusal)
                     {
                         // The token expired, or no longer allows the room,
-                        // or the room or user is invalid: retrying cannot help.
+                        // or the room is invalid: retrying cannot help.
                         lock (gate)
                         {
                             if (state == ChatConnectionState.Closed)

@@ -11,7 +11,7 @@ namespace ChatApp.Client
     {
         // RefusalAsync finds out why a handshake failed, which a WebSocket
         // client (a browser's, Mono's) does not always tell: the REST API
-        // answers a token, a room and a user id as the handshake does, so
+        // answers a token and a room as the handshake does, so
         // one GET of the members says whether the server refuses us for
         // good (a 4xx but 408 and 429: docs/protocol.md, "Client
         // algorithm"). It returns that refusal (Refusal set), or null when

@@ -135,9 +135,10 @@ namespace ChatApp.Client
         /// <see cref="ChatException"/> when the server cannot be reached or
         /// refuses the connection; then ConnectAsync may be called again.
         /// A refusal (a 4xx other than 408 and 429: the token, code
-        /// unauthorized; the room or user id, forbidden or invalid) is told
-        /// apart from an unreachable server (unavailable) by one GET of the
-        /// members after the failed handshake. Once connected, a lost
+        /// unauthorized; the room or user id, forbidden; the room, invalid)
+        /// is told apart from an unreachable server (unavailable) by one GET
+        /// of the members after the failed handshake (which does not see a
+        /// bad user id or name: unavailable). Once connected, a lost
         /// connection is reconnected by itself, except after such a refusal:
         /// then the client closes (<see cref="Disconnected"/> with the error).
         /// </summary>
