@@ -36,7 +36,7 @@ build() {
   local flags=(-debug -warnaserror+ -warn:4 -r:System.Net.Http.dll)
   mcs "${flags[@]}" -target:library -out:"$dir/ChatApp.Client.dll" "${runtime[@]}"
   mcs "${flags[@]}" -target:exe -out:"$dir/harness.exe" -r:"$dir/ChatApp.Client.dll" \
-    "$root/unity/Tests~/Harness/Program.cs"
+    "$root"/unity/Tests~/Harness/*.cs
 }
 
 run() {

@@ -47,8 +47,9 @@ func TestUnityKeepAliveAnyFrame(t *testing.T) {
 
 // TestUnityReconnectBackoff: against a server that closes each WebSocket
 // half a second after its handshake, the Unity client's reconnects count
-// as failed attempts (a connection that did not stay up 5 s), and back off
-// further each time (the harness's --flap check). The old client started
+// as failed attempts (a connection that did not stay up 5 s), and each
+// waits within its attempt's growing ceiling (the harness's --flap check;
+// the waits are random below it: full jitter). The old client started
 // again at attempt 1 after each connection.
 func TestUnityReconnectBackoff(t *testing.T) {
 	t.Parallel() // its own server and harness process

@@ -40,7 +40,9 @@ const unityBudget = 60 * time.Second
 // mcs, as Unity compiles its assembly, and runs the console harness
 // (unity/Tests~/Harness) against the server in process: history, members,
 // sends over REST and WebSocket received once by the other client, errors,
-// the REST send's safe retries, and a server restart on the same address
+// the REST send's retries under one Idempotency-Key, the socket send's
+// confirmation by its push or its PUT under the frame's key (the client
+// algorithm's step 3), and a server restart on the same address
 // and data during which messages are sent, which both clients must get
 // exactly once after they reconnect.
 func TestUnityClient(t *testing.T) {
@@ -146,8 +148,16 @@ func TestUnityClient(t *testing.T) {
 		"send over WebSocket, each client gets it once",
 		"a transport that cannot fragment (WebGL): the largest message goes over REST",
 		"bad input is an error, not retried",
-		"retry: answer lost after the server stored it → found in history, not sent again",
-		"retry: request lost before the server → checked, sent again once",
+		"retry: answer lost after the server stored it → sent again with the same key, stored once, the same message returned",
+		"retry: request lost before the server → sent again once, with the same key",
+		"retry: 503 after the server stored it → sent again with the same key, stored once",
+		"retry: 429 → the next attempt waits its Retry-After, at most the backoff's cap",
+		"retry: every answer lost → unavailable after the attempts, stored once",
+		"socket send: the frame carries an idempotency key, its push confirms it, no PUT",
+		"socket send: a frame lost on its way → PUT with its key after SendConfirmTimeout, stored once",
+		"socket send: its push lost on its way → PUT with its key is a repeat, stored once",
+		"socket send: refused by an error frame → not sent by PUT",
+		"socket send: not confirmed and its PUTs fail → an Error event",
 		"reconnect after the server restarts",
 		"messages sent while away arrive once, in order, by the catch-up",
 		"live after reconnect, REST and WebSocket",
@@ -440,7 +450,7 @@ func TestUnityClientAuth(t *testing.T) {
 		"auth: a room the token does not allow is forbidden",
 		"auth: connect with a token and no user id",
 		"auth: send and receive with tokens",
-		"auth: a retried send finds its message by the token's user",
+		"auth: a retried send is stored once, as the token's user",
 		"auth: a refused reconnect stops the client",
 	} {
 		if !passes[want] {

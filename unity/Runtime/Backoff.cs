@@ -3,9 +3,9 @@ using System;
 namespace ChatApp.Client
 {
     /// <summary>
-    /// Exponential backoff with jitter: attempt n waits
-    /// min(Max, Initial * 2^(n-1)), less a random part of up to
-    /// <see cref="Jitter"/> of it, so that clients dropped together (a
+    /// Exponential backoff with full jitter (docs/protocol.md, "Client
+    /// algorithm"): attempt n (from 1) waits a random time in
+    /// [0, min(Cap, Base * 2^n)], so that clients dropped together (a
     /// server restart) do not all come back in the same instant.
     /// </summary>
     public sealed class Backoff
@@ -13,48 +13,46 @@ namespace ChatApp.Client
         private static readonly Random Seeds = new Random();
         private readonly Random random;
 
-        /// <summary>Creates a backoff; jitter is the random fraction taken off each delay, 0 to 1.</summary>
-        public Backoff(TimeSpan initial, TimeSpan max, double jitter = 0.5)
+        /// <summary>Creates a backoff of base (0.5 s in the protocol) and cap (10 s).</summary>
+        public Backoff(TimeSpan @base, TimeSpan cap)
         {
-            if (initial < TimeSpan.Zero || max < initial)
+            if (@base < TimeSpan.Zero || cap < @base)
             {
-                throw new ArgumentOutOfRangeException("initial", "want 0 <= initial <= max");
+                throw new ArgumentOutOfRangeException("base", "want 0 <= base <= cap");
             }
-            if (jitter < 0 || jitter > 1)
-            {
-                throw new ArgumentOutOfRangeException("jitter", "want 0 <= jitter <= 1");
-            }
-            Initial = initial;
-            Max = max;
-            Jitter = jitter;
+            Base = @base;
+            Cap = cap;
             lock (Seeds)
             {
                 random = new Random(Seeds.Next());
             }
         }
 
-        /// <summary>The delay before the first retry, before jitter.</summary>
-        public TimeSpan Initial { get; private set; }
-        /// <summary>The largest delay.</summary>
-        public TimeSpan Max { get; private set; }
-        /// <summary>The random fraction taken off each delay.</summary>
-        public double Jitter { get; private set; }
+        /// <summary>The base: attempt 1 waits up to twice it.</summary>
+        public TimeSpan Base { get; private set; }
+        /// <summary>The longest delay.</summary>
+        public TimeSpan Cap { get; private set; }
 
-        /// <summary>The delay before attempt (1 for the first retry).</summary>
-        public TimeSpan Delay(int attempt)
+        /// <summary>The longest delay before attempt: min(Cap, Base * 2^attempt), attempt from 1.</summary>
+        public TimeSpan Ceiling(int attempt)
         {
             if (attempt < 1)
             {
                 attempt = 1;
             }
-            double ms = Initial.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 30));
-            ms = Math.Min(ms, Max.TotalMilliseconds);
+            double ms = Base.TotalMilliseconds * Math.Pow(2, Math.Min(attempt, 40));
+            return TimeSpan.FromMilliseconds(Math.Min(ms, Cap.TotalMilliseconds));
+        }
+
+        /// <summary>The delay before attempt (1 for the first): random in [0, <see cref="Ceiling"/>].</summary>
+        public TimeSpan Delay(int attempt)
+        {
             double r;
             lock (random)
             {
                 r = random.NextDouble();
             }
-            return TimeSpan.FromMilliseconds(ms * (1 - Jitter * r));
+            return TimeSpan.FromMilliseconds(Ceiling(attempt).TotalMilliseconds * r);
         }
     }
 }

@@ -11,21 +11,13 @@ namespace ChatApp.Client
 {
     public sealed partial class ChatClient
     {
-        // How long a connection must stay up for the next reconnect to
-        // start the backoff again from attempt 1 (the web page's
-        // STABLE_CONNECTION_MS). One that ends sooner counts as a failed
-        // attempt: a server that closes every socket right after the
-        // handshake is met with a growing backoff, not a connection (and a
-        // catch-up) every ReconnectMinDelay.
-        private static readonly TimeSpan StableConnection = TimeSpan.FromSeconds(5);
-
         // Guarded by gate:
         private IWebSocketTransport socket; // the connected one, or null
         private int generation; // of the newest socket; frames of older ones are ignored
         private bool socketClosed; // the newest socket ended
         // The reconnect attempt that made the newest connection (0: the
         // first), and when it was made: where the next reconnect counts
-        // from, unless it stayed up StableConnection.
+        // from, unless it stayed up options.StableConnection.
         private int connectedAttempt;
         private Stopwatch connectedFor;
 
@@ -170,6 +162,7 @@ namespace ChatApp.Client
                 if (gen == generation)
                 {
                     socketClosed = true;
+                    SocketClosedUnderSends(gen);
                     if (pong != null)
                     {
                         pong.TrySetResult(false); // its keepalive ends
@@ -181,7 +174,7 @@ namespace ChatApp.Client
                         reconnect = true;
                         // A connection that did not stay up was one more
                         // failed attempt: the backoff goes on from it.
-                        if (connectedFor != null && connectedFor.Elapsed < StableConnection)
+                        if (connectedFor != null && connectedFor.Elapsed < options.StableConnection)
                         {
                             after = connectedAttempt;
                         }
@@ -197,6 +190,8 @@ namespace ChatApp.Client
 
         // ReconnectAsync reconnects from the attempt after the one that
         // made the lost connection (0 when it stayed up StableConnection).
+        // It stops on a handshake the server refused for good (a 4xx but
+        // 408 and 429: RefusalAsync).
         private async Task ReconnectAsync(string reason, int after)
         {
             for (int attempt = after + 1; !lifetime.IsCancellationRequested; attempt++)
@@ -232,10 +227,10 @@ namespace ChatApp.Client
                     }
                     reason = Describe(e);
                     var ce = e as ChatException;
-                    if (ce != null && (ce.Code == ChatError.Unauthorized || ce.Code == ChatError.Forbidden))
+                    if (ce != null && ce.Refusal)
                     {
-                        // The token expired, or no longer allows the room:
-                        // retrying cannot help.
+                        // The token expired, or no longer allows the room,
+                        // or the room is invalid: retrying cannot help.
                         lock (gate)
                         {
                             if (state == ChatConnectionState.Closed)

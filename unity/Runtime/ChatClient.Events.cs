@@ -44,6 +44,7 @@ namespace ChatApp.Client
                 ChatError err = ChatError.FromJson(o);
                 if (err != null)
                 {
+                    RefuseSocketSend(gen);
                     Post(() => Raise(Error, err));
                     return;
                 }
@@ -71,6 +72,7 @@ namespace ChatApp.Client
                     Post(() => Raise(Error, new ChatError(ChatError.BadResponse, "unrecognized frame: " + Truncate(text))));
                     return;
                 }
+                ConfirmSocketSend(gen, m);
                 DeliverPush(m);
             }
         }

@@ -1,7 +1,7 @@
 // History and catch-up: reading pages (GetHistoryAsync), the catch-up
-// after a reconnect with the new socket's pushes held meanwhile, each
-// message id raised once, and the recovery of a failed REST send by
-// finding its text in the history (FindSentAsync, for SendAsync).
+// after a reconnect with the new socket's pushes held meanwhile, and each
+// message id raised once, in id order (docs/protocol.md, "Client
+// algorithm", step 1).
 using System;
 using System.Collections.Generic;
 using System.Threading;
@@ -17,10 +17,8 @@ namespace ChatApp.Client
         private bool catchingUp; // hold pushes in pending
         private readonly List<ChatMessage> pending = new List<ChatMessage>();
         private readonly SeenIds seen = new SeenIds(SeenCapacity); // ids raised or in the first page
-        private readonly SeenIds claimed = new SeenIds(1000); // ids SendAsync returned
         private string floorId; // newest id of the first page: older messages are history
         private string lastId; // newest id delivered (or of the first page)
-        private string latestKnownId; // newest id known to exist: where a send's check starts
         private int duplicatesDropped;
 
         /// <summary>
@@ -68,19 +66,13 @@ namespace ChatApp.Client
                 messages.Add(m);
             }
             string next = ChatJson.GetString(o, "next_cursor");
-            var page = new HistoryPage(messages, string.IsNullOrEmpty(next) ? null : next, ChatJson.GetBool(o, "has_more"));
-            if (messages.Count > 0)
-            {
-                lock (gate)
-                {
-                    latestKnownId = MessageIds.Max(latestKnownId, messages[messages.Count - 1].Id);
-                }
-            }
-            return page;
+            return new HistoryPage(messages, string.IsNullOrEmpty(next) ? null : next, ChatJson.GetBool(o, "has_more"));
         }
 
         // ReadMissedAsync reads the history after the last message
-        // delivered, from CatchUpOverlap earlier, page by page.
+        // delivered, from CatchUpOverlap earlier (never before the first
+        // page's newest id), page by page while a page says has_more and
+        // moves on.
         private async Task<List<ChatMessage>> ReadMissedAsync(CancellationToken cancellationToken)
         {
             string after;
@@ -97,7 +89,15 @@ namespace ChatApp.Client
                 {
                     return missed;
                 }
-                after = p.Messages[p.Messages.Count - 1].Id;
+                string next = p.Messages[p.Messages.Count - 1].Id;
+                if (MessageIds.Compare(next, after) <= 0)
+                {
+                    // A page that does not advance ends the catch-up: a
+                    // server that says has_more without moving would
+                    // otherwise be asked forever.
+                    return missed;
+                }
+                after = next;
             }
             Post(() => Raise(Error, new ChatError(ChatError.CatchUpTruncated,
                 "more than " + options.CatchUpMaxPages + " pages were missed; read the rest with GetHistoryAsync")));
@@ -134,12 +134,12 @@ namespace ChatApp.Client
         }
 
         // EndCatchUp takes in the first connection's page (its ids are
-        // history, not events) or delivers a reconnect's missed messages
-        // newer than that page, then the held pushes, and stops holding.
-        // It returns how many missed messages it raised. Under gate.
+        // history, not events), or merges a reconnect's missed messages
+        // with the held pushes; it delivers them in id order, each id not
+        // seen before, and stops holding. It returns how many of the
+        // missed messages it raised. Under gate.
         private int EndCatchUp(HistoryPage page, List<ChatMessage> missed)
         {
-            int caughtUp = 0;
             if (page != null)
             {
                 string newest = null;
@@ -150,21 +150,25 @@ namespace ChatApp.Client
                 }
                 floorId = newest ?? MessageIds.Zero;
                 lastId = MessageIds.Max(lastId, newest);
-                latestKnownId = MessageIds.Max(latestKnownId, floorId);
             }
-            else
+            var merged = new List<ChatMessage>(pending);
+            var fromHistory = new HashSet<string>(StringComparer.Ordinal);
+            if (missed != null)
             {
+                merged.AddRange(missed);
                 foreach (ChatMessage m in missed)
                 {
-                    if (MessageIds.Compare(m.Id, floorId) > 0 && Deliver(m))
-                    {
-                        caughtUp++;
-                    }
+                    fromHistory.Add(m.Id);
                 }
             }
-            foreach (ChatMessage m in pending)
+            merged.Sort((x, y) => MessageIds.Compare(x.Id, y.Id));
+            int caughtUp = 0;
+            foreach (ChatMessage m in merged)
             {
-                Deliver(m);
+                if (Deliver(m) && fromHistory.Contains(m.Id))
+                {
+                    caughtUp++;
+                }
             }
             pending.Clear();
             catchingUp = false;
@@ -180,54 +184,8 @@ namespace ChatApp.Client
                 return false;
             }
             lastId = MessageIds.Max(lastId, m.Id);
-            latestKnownId = MessageIds.Max(latestKnownId, m.Id);
             Post(() => Raise(MessageReceived, m));
             return true;
-        }
-
-        // FindSentAsync looks for a stored copy of this send: a message of
-        // this user with this text, after the checkpoint (with overlap), not
-        // seen before the send began, not returned by an earlier send. A
-        // match is claimed, so that two failed sends of one text do not
-        // both take it. Throws ChatException when the history cannot be read.
-        private async Task<ChatMessage> FindSentAsync(string checkpoint, long seenMark, string text, CancellationToken cancellationToken)
-        {
-            string after = MessageIds.Rewind(checkpoint, options.CatchUpOverlap, null);
-            string me = UserId;
-            for (int i = 0; i < options.CatchUpMaxPages; i++)
-            {
-                HistoryPage p = await GetPageAsync(options.CatchUpPageSize, null, after, options.SendMaxAttempts, cancellationToken).ConfigureAwait(false);
-                lock (gate)
-                {
-                    foreach (ChatMessage m in p.Messages)
-                    {
-                        if (m.UserId == me && m.Text == text &&
-                            !seen.AddedBefore(m.Id, seenMark) && !claimed.Contains(m.Id))
-                        {
-                            claimed.Add(m.Id);
-                            latestKnownId = MessageIds.Max(latestKnownId, m.Id);
-                            return m;
-                        }
-                    }
-                }
-                if (!p.HasMore || p.Messages.Count == 0)
-                {
-                    return null;
-                }
-                after = p.Messages[p.Messages.Count - 1].Id;
-            }
-            throw new ChatException(ChatError.Unavailable, "too much history since the send to check it");
-        }
-
-        private async Task<string> NewestIdAsync(CancellationToken cancellationToken)
-        {
-            HistoryPage p = await GetPageAsync(1, null, null, options.SendMaxAttempts, cancellationToken).ConfigureAwait(false);
-            string newest = p.Messages.Count > 0 ? p.Messages[p.Messages.Count - 1].Id : MessageIds.Zero;
-            lock (gate)
-            {
-                latestKnownId = MessageIds.Max(latestKnownId, newest);
-            }
-            return newest;
         }
     }
 }

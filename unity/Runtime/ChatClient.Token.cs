@@ -11,10 +11,12 @@ namespace ChatApp.Client
     {
         // RefusalAsync finds out why a handshake failed, which a WebSocket
         // client (a browser's, Mono's) does not always tell: the REST API
-        // answers a token and a room the same way, so one GET of the
-        // members says whether the server refuses us (401/403). It returns
-        // that refusal, or null when the server did not refuse (it is down,
-        // or refused for another reason: the caller retries).
+        // answers a token and a room as the handshake does, so
+        // one GET of the members says whether the server refuses us for
+        // good (a 4xx but 408 and 429: docs/protocol.md, "Client
+        // algorithm"). It returns that refusal (Refusal set), or null when
+        // the server did not refuse (it is down, busy, or refused for
+        // another reason: the caller retries).
         private async Task<ChatException> RefusalAsync(CancellationToken cancellationToken)
         {
             string url = options.RestUrl.TrimEnd('/') + "/users?room_id=" + Uri.EscapeDataString(options.RoomId);
@@ -33,21 +35,22 @@ namespace ChatApp.Client
             if (IsRefusal(resp.StatusCode))
             {
                 ChatException e = ErrorFrom(resp);
-                return new ChatException(e.Code, "the server refused the WebSocket connection: " + e.Message, resp.StatusCode);
+                return new ChatException(e.Code, "the server refused the WebSocket connection: " + e.Message, resp.StatusCode) { Refusal = true };
             }
             string sub = TokenSubject(options.Token);
             if (resp.StatusCode == 200 && !string.IsNullOrEmpty(options.UserId) && sub != null && sub != options.UserId)
             {
                 // The members list names no user; the handshake does.
-                return new ChatException(ChatError.Forbidden, "the server refused the WebSocket connection: user_id " + options.UserId + " is not the user of the token (" + sub + ")", 403);
+                return new ChatException(ChatError.Forbidden, "the server refused the WebSocket connection: user_id " + options.UserId + " is not the user of the token (" + sub + ")", 403) { Refusal = true };
             }
             return null;
         }
 
-        // IsRefusal: an answer that a retry with the same token cannot change.
+        // IsRefusal: an answer that a retry cannot change, a 4xx other than
+        // 408 and 429 (the same for a handshake and a PUT).
         private static bool IsRefusal(int status)
         {
-            return status == 401 || status == 403;
+            return status >= 400 && status < 500 && !Retryable(status);
         }
 
         // TokenSubject reads a JWT's sub claim without verifying it; null

@@ -2,9 +2,11 @@
 // and properties, ConnectAsync, CloseAsync and Dispose. The class is split
 // by concern over ChatClient.*.cs: Connection (opening a socket, its loss,
 // reconnecting with backoff), KeepAlive, History (pages, the catch-up after
-// a reconnect, each message raised once, a failed send found in the
-// history), Sending, Rest (requests, retried GETs, errors), Token, and
-// Events (frames to events, raised in order by the EventPump).
+// a reconnect, each message raised once), Sending (PUT with an idempotency
+// key, retried), SocketSends (sends on the socket, confirmed by their push
+// or sent again by PUT), Rest (requests, retried GETs, errors), Token, and
+// Events (frames to events, raised in order by the EventPump). Together they
+// follow docs/protocol.md's "Client algorithm" step by step.
 using System;
 using System.Threading;
 using System.Threading.Tasks;
@@ -22,14 +24,17 @@ namespace ChatApp.Client
     /// <see cref="MessageReceived"/>, in id order within each batch, also
     /// across reconnects: after a reconnect the client reads the history
     /// after the last message it delivered (<see cref="ChatClientOptions.CatchUpOverlap"/>
-    /// earlier) while holding back the new socket's pushes, raises what it
-    /// missed, then the held pushes, dropping every id it has raised before.</para>
+    /// earlier, page by page) while holding back the new socket's pushes,
+    /// merges what it read with the held pushes, and raises them in id
+    /// order, dropping every id it has raised before.</para>
     /// <para><b>Threads.</b> Events are raised one at a time, in order, on a
     /// thread-pool thread, never on the caller's. A Unity script queues
     /// them to the main thread (see the ChatSample). A handler that throws
     /// is reported by the <see cref="Error"/> event (code handler_failed).</para>
-    /// <para><b>Sends.</b> See <see cref="SendAsync"/> for what a REST send
-    /// guarantees when a request fails.</para>
+    /// <para><b>Sends.</b> Each message gets an idempotency key that every
+    /// attempt to store it carries, so that it is stored once: see
+    /// <see cref="SendAsync"/> (REST) and <see cref="SendOverWebSocketAsync"/>
+    /// (the socket, with REST as its fallback).</para>
     /// </remarks>
     public sealed partial class ChatClient : IDisposable
     {
@@ -78,9 +83,9 @@ namespace ChatApp.Client
         public event Action<ConnectedInfo> Connected;
         /// <summary>The connection was lost (or an attempt failed); the client waits Delay, then tries again.</summary>
         public event Action<ReconnectingInfo> Reconnecting;
-        /// <summary>Closed for good: by CloseAsync/Dispose, after MaxReconnectAttempts, or when the server refused a reconnect (401/403; see DisconnectedInfo.Error).</summary>
+        /// <summary>Closed for good: by CloseAsync/Dispose, after MaxReconnectAttempts, or when the server refused a reconnect (a 4xx but 408 and 429; see DisconnectedInfo.Error).</summary>
         public event Action<DisconnectedInfo> Disconnected;
-        /// <summary>An error frame from the server (a bad WebSocket send), or a problem in the background.</summary>
+        /// <summary>An error frame from the server (a bad WebSocket send), a socket send that failed for good, or a problem in the background.</summary>
         public event Action<ChatError> Error;
         /// <summary>The connection state changed.</summary>
         public event Action<ChatConnectionState> StateChanged;
@@ -129,12 +134,13 @@ namespace ChatApp.Client
         /// the first ones possibly before this returns. Throws
         /// <see cref="ChatException"/> when the server cannot be reached or
         /// refuses the connection; then ConnectAsync may be called again.
-        /// A refusal for the token (code unauthorized, 401) or the room or
-        /// user id (forbidden, 403) is told apart from an unreachable server
-        /// (unavailable) by one GET of the members after the failed
-        /// handshake. Once connected, a lost connection is reconnected by
-        /// itself, except after such a refusal: then the client closes
-        /// (<see cref="Disconnected"/> with the error).
+        /// A refusal (a 4xx other than 408 and 429: the token, code
+        /// unauthorized; the room or user id, forbidden; the room, invalid)
+        /// is told apart from an unreachable server (unavailable) by one GET
+        /// of the members after the failed handshake (which does not see a
+        /// bad user id or name: unavailable). Once connected, a lost
+        /// connection is reconnected by itself, except after such a refusal:
+        /// then the client closes (<see cref="Disconnected"/> with the error).
         /// </summary>
         public async Task<HistoryPage> ConnectAsync(CancellationToken cancellationToken = default(CancellationToken))
         {

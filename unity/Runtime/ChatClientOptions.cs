@@ -2,7 +2,13 @@ using System;
 
 namespace ChatApp.Client
 {
-    /// <summary>Where and who a <see cref="ChatClient"/> is, and how it retries.</summary>
+    /// <summary>
+    /// Where and who a <see cref="ChatClient"/> is, and how it retries. The
+    /// defaults of CatchUpOverlap, CatchUpPageSize, ReconnectMinDelay,
+    /// ReconnectMaxDelay, StableConnection, SendConfirmTimeout and
+    /// SendMaxAttempts are the constants of docs/protocol.md's "Client
+    /// algorithm", which the Go client and the web page share.
+    /// </summary>
     public sealed class ChatClientOptions
     {
         /// <summary>Options with the defaults below; set the URLs, room and user.</summary>
@@ -13,12 +19,14 @@ namespace ChatApp.Client
             HistoryPageSize = 50;
             ConnectTimeout = TimeSpan.FromSeconds(10);
             ReconnectMinDelay = TimeSpan.FromMilliseconds(500);
-            ReconnectMaxDelay = TimeSpan.FromSeconds(30);
-            SendMaxAttempts = 5;
+            ReconnectMaxDelay = TimeSpan.FromSeconds(10);
+            StableConnection = TimeSpan.FromSeconds(5);
+            SendMaxAttempts = 4;
+            SendConfirmTimeout = TimeSpan.FromSeconds(10);
             RetryMinDelay = TimeSpan.FromMilliseconds(250);
             RetryMaxDelay = TimeSpan.FromSeconds(5);
-            CatchUpOverlap = TimeSpan.FromSeconds(2);
-            CatchUpPageSize = 500;
+            CatchUpOverlap = TimeSpan.FromSeconds(5);
+            CatchUpPageSize = 1000;
             CatchUpMaxPages = 100;
             KeepAliveInterval = TimeSpan.FromMinutes(4);
             KeepAliveTimeout = TimeSpan.FromSeconds(30);
@@ -107,42 +115,64 @@ namespace ChatApp.Client
         /// <summary>How long one WebSocket handshake may take. Default 10 s.</summary>
         public TimeSpan ConnectTimeout { get; set; }
 
-        /// <summary>The delay before the first reconnect attempt, before jitter. Default 0.5 s.</summary>
+        /// <summary>
+        /// The backoff's base (the protocol's 0.5 s): reconnect attempt n
+        /// (from 1), and the retry of a failed PUT after n attempts, waits
+        /// a random time in [0, min(ReconnectMaxDelay, ReconnectMinDelay * 2^n)]
+        /// (full jitter). Default 0.5 s.
+        /// </summary>
         public TimeSpan ReconnectMinDelay { get; set; }
 
-        /// <summary>The longest delay between reconnect attempts. Default 30 s.</summary>
+        /// <summary>The backoff's cap (the protocol's 10 s): the longest wait before a reconnect attempt or a PUT's retry. Default 10 s.</summary>
         public TimeSpan ReconnectMaxDelay { get; set; }
 
         /// <summary>
+        /// How long a connection must stay up for the next reconnect to
+        /// start the backoff again from attempt 1. One that ends sooner
+        /// counts as a failed attempt: a server that closes every socket
+        /// right after the handshake is met with a growing backoff, not a
+        /// connection (and a catch-up) every ReconnectMinDelay. Default 5 s.
+        /// </summary>
+        public TimeSpan StableConnection { get; set; }
+
+        /// <summary>
         /// Give up after this many reconnect attempts in a row; 0 (the
-        /// default) never gives up. A connection that lasted less than 5 s
-        /// counts as a failed attempt: the count (and the backoff) starts
-        /// again only after one that stayed up.
+        /// default) never gives up. A connection that lasted less than
+        /// <see cref="StableConnection"/> counts as a failed attempt: the
+        /// count (and the backoff) starts again only after one that stayed up.
         /// </summary>
         public int MaxReconnectAttempts { get; set; }
 
         /// <summary>
-        /// The most PUT requests one <see cref="ChatClient.SendAsync"/> makes,
-        /// and the most tries of one idempotent GET. Default 5.
+        /// The most PUT requests one send makes (all with its one
+        /// Idempotency-Key), and the most tries of one idempotent GET. Default 4.
         /// </summary>
         public int SendMaxAttempts { get; set; }
 
-        /// <summary>The delay before the first retry of a REST request, before jitter. Default 0.25 s.</summary>
+        /// <summary>
+        /// How long a send on the WebSocket waits for its push (the user's
+        /// own message with its text) before it is sent again by PUT, with
+        /// the same idempotency key. Default 10 s.
+        /// </summary>
+        public TimeSpan SendConfirmTimeout { get; set; }
+
+        /// <summary>The delay before the first retry of a GET, before jitter (PUTs use the reconnect backoff). Default 0.25 s.</summary>
         public TimeSpan RetryMinDelay { get; set; }
 
-        /// <summary>The longest delay between REST retries. Default 5 s.</summary>
+        /// <summary>The longest delay between retries of a GET. Default 5 s.</summary>
         public TimeSpan RetryMaxDelay { get; set; }
 
         /// <summary>
-        /// How far before the last message id a catch-up (and a send's
-        /// check of history) starts reading, so that a message whose id is a
-        /// little older than one already seen (made on another server in the
-        /// same moment) is not skipped. Messages read twice are dropped by
-        /// id. Zero reads exactly after= the last id. Default 2 s.
+        /// How far before the last message id delivered a catch-up starts
+        /// reading (but never before the first page's newest id), so that a
+        /// message committed after a newer one was delivered (on AWS, two
+        /// Lambda instances' sends commit out of id order) is not skipped.
+        /// Messages read twice are dropped by id. Zero reads exactly after=
+        /// the last id. Default 5 s.
         /// </summary>
         public TimeSpan CatchUpOverlap { get; set; }
 
-        /// <summary>The limit of each after= page of a catch-up. Default 500.</summary>
+        /// <summary>The limit of each after= page of a catch-up. Default 1000 (the server's most).</summary>
         public int CatchUpPageSize { get; set; }
 
         /// <summary>
@@ -202,9 +232,9 @@ namespace ChatApp.Client
             {
                 throw new ArgumentException("page sizes, page counts and attempts must be at least 1");
             }
-            if (KeepAliveInterval <= TimeSpan.Zero || KeepAliveTimeout <= TimeSpan.Zero)
+            if (KeepAliveInterval <= TimeSpan.Zero || KeepAliveTimeout <= TimeSpan.Zero || SendConfirmTimeout <= TimeSpan.Zero)
             {
-                throw new ArgumentException("KeepAliveInterval and KeepAliveTimeout must be positive");
+                throw new ArgumentException("KeepAliveInterval, KeepAliveTimeout and SendConfirmTimeout must be positive");
             }
             if (MaxReconnectAttempts < 0)
             {

@@ -88,51 +88,35 @@ namespace ChatApp.Client
 
     /// <summary>
     /// The most recent ids seen, for dropping duplicates; bounded, oldest
-    /// forgotten first. Each id keeps the sequence number it was added with,
-    /// so that a check can tell ids seen before a point from later ones.
+    /// forgotten first.
     /// </summary>
     internal sealed class SeenIds
     {
-        private readonly Dictionary<string, long> seq = new Dictionary<string, long>(StringComparer.Ordinal);
+        private readonly HashSet<string> ids = new HashSet<string>(StringComparer.Ordinal);
         private readonly Queue<string> order = new Queue<string>();
         private readonly int capacity;
-        private long next;
 
         public SeenIds(int capacity)
         {
             this.capacity = capacity;
         }
 
-        /// <summary>The sequence number the next id will get.</summary>
-        public long Next
-        {
-            get { return next; }
-        }
-
         public bool Contains(string id)
         {
-            return seq.ContainsKey(id);
-        }
-
-        /// <summary>Whether id was added before sequence number mark.</summary>
-        public bool AddedBefore(string id, long mark)
-        {
-            long s;
-            return seq.TryGetValue(id, out s) && s < mark;
+            return ids.Contains(id);
         }
 
         /// <summary>Adds id; false if it was there already.</summary>
         public bool Add(string id)
         {
-            if (seq.ContainsKey(id))
+            if (!ids.Add(id))
             {
                 return false;
             }
-            seq[id] = next++;
             order.Enqueue(id);
             while (order.Count > capacity)
             {
-                seq.Remove(order.Dequeue());
+                ids.Remove(order.Dequeue());
             }
             return true;
         }

@@ -166,10 +166,12 @@ namespace ChatApp.Client
         public const string Unauthorized = "unauthorized";
         /// <summary>The token does not allow this room, or names another user than UserId (403). Not retried.</summary>
         public const string Forbidden = "forbidden";
-        /// <summary>Client: the server could not be reached, or kept failing, and nothing was stored.</summary>
+        /// <summary>
+        /// Client: the server could not be reached, or kept failing (also
+        /// 503, 504). A send that failed so after every attempt may have
+        /// been stored, once (its attempts share an idempotency key), or not.
+        /// </summary>
         public const string Unavailable = "unavailable";
-        /// <summary>Client: a send failed and whether it was stored could not be checked.</summary>
-        public const string OutcomeUnknown = "outcome_unknown";
         /// <summary>Client: sending on the WebSocket while it is not connected.</summary>
         public const string NotConnected = "not_connected";
         /// <summary>Client: a frame or body that is not the protocol's JSON.</summary>
@@ -227,6 +229,10 @@ namespace ChatApp.Client
         /// <summary>REST sends that were made, for <see cref="ChatClient.SendAsync"/>.</summary>
         public int Attempts { get; internal set; }
 
+        // Refusal: the server refused the WebSocket handshake for good (a
+        // 4xx but 408 and 429): the client does not reconnect.
+        internal bool Refusal { get; set; }
+
         /// <summary>The error as a <see cref="ChatError"/>.</summary>
         public ChatError Error
         {
@@ -257,17 +263,16 @@ namespace ChatApp.Client
     {
         /// <summary>The stored message, with its id.</summary>
         public ChatMessage Message { get; internal set; }
-        /// <summary>The room's connections when it was sent (empty when <see cref="Recovered"/>).</summary>
+        /// <summary>The room's connections when it was sent.</summary>
         public IList<ChatMember> Users { get; internal set; }
-        /// <summary>How many connections the push was handed to; -1 when unknown (<see cref="Recovered"/>).</summary>
+        /// <summary>
+        /// How many connections the push was handed to; 0 when the answer
+        /// was a replay (an earlier attempt with the same key had stored
+        /// and pushed it); -1 when the answer did not say.
+        /// </summary>
         public int Delivered { get; internal set; }
         /// <summary>PUT requests made: 1 unless an attempt failed.</summary>
         public int Attempts { get; internal set; }
-        /// <summary>
-        /// True when an attempt failed but the message was found in the
-        /// room's history afterwards, so it was not sent again.
-        /// </summary>
-        public bool Recovered { get; internal set; }
         /// <summary>The Idempotency-Key header sent with every attempt of this send.</summary>
         public string IdempotencyKey { get; internal set; }
     }
@@ -294,7 +299,7 @@ namespace ChatApp.Client
         public bool Reconnected { get; internal set; }
         /// <summary>Messages delivered by the catch-up of this reconnect (0 on the first connect).</summary>
         public int CaughtUp { get; internal set; }
-        /// <summary>Which reconnect attempt succeeded, counted from the last connection that stayed up 5 s (0 on the first connect).</summary>
+        /// <summary>Which reconnect attempt succeeded, counted from the last connection that stayed up <see cref="ChatClientOptions.StableConnection"/> (0 on the first connect).</summary>
         public int Attempt { get; internal set; }
     }
 
@@ -302,9 +307,10 @@ namespace ChatApp.Client
     public sealed class ReconnectingInfo
     {
         /// <summary>
-        /// 1 for the first attempt after a connection that stayed up 5 s was
-        /// lost; after one that lasted less, the count goes on from that
-        /// connection's attempt, and so does the backoff.
+        /// 1 for the first attempt after a connection that stayed up
+        /// <see cref="ChatClientOptions.StableConnection"/> was lost; after
+        /// one that lasted less, the count goes on from that connection's
+        /// attempt, and so does the backoff.
         /// </summary>
         public int Attempt { get; internal set; }
         /// <summary>How long the client waits before this attempt.</summary>
@@ -321,8 +327,9 @@ namespace ChatApp.Client
         /// <summary>Why.</summary>
         public string Reason { get; internal set; }
         /// <summary>
-        /// When the server refused a reconnect (code unauthorized: the token
-        /// expired; forbidden): the error; null otherwise. Reconnect with a
+        /// When the server refused a reconnect (a 4xx other than 408 and
+        /// 429; code unauthorized: the token expired; forbidden; invalid):
+        /// the error; null otherwise. Reconnect with a
         /// new <see cref="ChatClient"/> and a new token.
         /// </summary>
         public ChatError Error { get; internal set; }

@@ -32,6 +32,9 @@
 // room unity-auth, with the tokens in the environment: CHATAPP_TOKEN_A and
 // CHATAPP_TOKEN_B (users with names; B's token allows only unity-auth) and
 // CHATAPP_TOKEN_EXPIRED. It prints DROP-CONNECTION too.
+//
+// With --drive ROOM it is one client driven through stdin instead, for
+// the client algorithm's scenario, without a watchdog: see Drive.cs.
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -66,6 +69,7 @@ namespace ChatApp.Client.Harness
             int timeout = 0;
             int flap = 0;
             bool auth = false;
+            string drive = null;
             for (int i = 0; i < args.Length; i++)
             {
                 if (args[i] == "--auth")
@@ -92,6 +96,10 @@ namespace ChatApp.Client.Harness
                 {
                     flap = int.Parse(args[++i], CultureInfo.InvariantCulture);
                 }
+                else if (args[i] == "--drive" && i + 1 < args.Length)
+                {
+                    drive = args[++i];
+                }
                 else if (args[i] == "--away" && i + 1 < args.Length)
                 {
                     away = int.Parse(args[++i], CultureInfo.InvariantCulture);
@@ -103,8 +111,14 @@ namespace ChatApp.Client.Harness
             }
             if (string.IsNullOrEmpty(url))
             {
-                Console.Error.WriteLine("usage: harness.exe [--away N | --auth | --keepalive N [--interval MS] [--timeout MS] | --flap N] [--no-drop] http://HOST:PORT (or CHATAPP_URL)");
+                Console.Error.WriteLine("usage: harness.exe [--away N | --auth | --keepalive N [--interval MS] [--timeout MS] | --flap N | --drive ROOM] [--no-drop] http://HOST:PORT (or CHATAPP_URL)");
                 return 2;
+            }
+            if (drive != null)
+            {
+                // Driven: it runs as long as its driver keeps stdin open.
+                Drive.RunAsync(url.TrimEnd('/'), drive).GetAwaiter().GetResult();
+                return 0;
             }
             var watchdog = new Timer(_ =>
             {
@@ -178,11 +192,12 @@ namespace ChatApp.Client.Harness
 
         // FlapRunAsync: against a server that closes every WebSocket soon
         // after its handshake (after the catch-up, so that each reconnect
-        // succeeds), n reconnects count their attempts on, 1 to n, and their
-        // waits grow as after failed attempts: from 50 ms, doubling, the n
-        // waits (at least half their ceiling each) add up to well over 1 s
-        // for n = 6, where starting at attempt 1 each time gives n waits of
-        // at most 50 ms.
+        // succeeds), n reconnects count their attempts on, 1 to n, as after
+        // failed attempts, and each waits within its attempt's ceiling,
+        // min(2 s, 50 ms * 2^attempt), which grows: the waits themselves are
+        // random in [0, ceiling] (full jitter), so only their bounds are
+        // checked. Starting at attempt 1 each time would wait at most
+        // 100 ms each time.
         private static async Task FlapRunAsync(string url, int n)
         {
             ChatClientOptions o = ChatClientOptions.ForServer(url, "unity-flap", "unity-flapper", "Flapper");
@@ -226,7 +241,12 @@ namespace ChatApp.Client.Harness
                     double waited = got.Sum(i => i.Delay.TotalMilliseconds);
                     Say("  attempts " + attempts + ", waits " + (int)waited + " ms in all");
                     Equal(string.Join(",", Enumerable.Range(1, n).Select(i => i.ToString(CultureInfo.InvariantCulture))), attempts, "the attempts of " + n + " reconnects");
-                    Expect(waited >= 1000, "the " + n + " reconnects waited " + (int)waited + " ms in all, want at least 1000 (the backoff grows)");
+                    var backoff = new Backoff(o.ReconnectMinDelay, o.ReconnectMaxDelay);
+                    foreach (ReconnectingInfo i in got)
+                    {
+                        Expect(i.Delay >= TimeSpan.Zero && i.Delay <= backoff.Ceiling(i.Attempt),
+                            "attempt " + i.Attempt + " waited " + (int)i.Delay.TotalMilliseconds + " ms, past its ceiling " + (int)backoff.Ceiling(i.Attempt).TotalMilliseconds);
+                    }
                 }).ConfigureAwait(false);
                 await c.CloseAsync().ConfigureAwait(false);
             }
@@ -458,6 +478,7 @@ namespace ChatApp.Client.Harness
         DropAfter, // the server stores it, the answer is lost
         Status503Before, // 503 without reaching the server
         Status503After, // stored, but the caller sees 503 (a gateway timeout)
+        Status429RetryAfter, // 429 with FaultyHttp.RetryAfter, without reaching the server
     }
 
     // FaultyHttp forwards to a real transport and injects failures.
@@ -465,7 +486,7 @@ namespace ChatApp.Client.Harness
     {
         private readonly IHttpTransport inner;
         public Func<int, Fault> PutFault = n => Fault.None; // by PUT number, from 1
-        public bool FailGets;
+        public TimeSpan RetryAfter; // of Status429RetryAfter
         public readonly List<string> PutKeys = new List<string>();
         public int Puts;
         public int Forwarded;
@@ -483,7 +504,6 @@ namespace ChatApp.Client.Harness
                 Puts = 0;
                 Forwarded = 0;
                 PutFault = plan;
-                FailGets = false;
             }
         }
 
@@ -491,10 +511,6 @@ namespace ChatApp.Client.Harness
         {
             if (request.Method != "PUT")
             {
-                if (FailGets)
-                {
-                    throw new System.IO.IOException("injected: GET failed");
-                }
                 return await inner.SendAsync(request, cancellationToken).ConfigureAwait(false);
             }
             Fault f;
@@ -512,6 +528,8 @@ namespace ChatApp.Client.Harness
                     throw new System.Net.Http.HttpRequestException("injected: connection reset before the request was sent");
                 case Fault.Status503Before:
                     return new HttpTransportResponse(503, "{\"error\":{\"code\":\"internal\",\"message\":\"injected\"}}");
+                case Fault.Status429RetryAfter:
+                    return new HttpTransportResponse(429, "{\"error\":{\"code\":\"rate_limited\",\"message\":\"injected\"}}", RetryAfter);
             }
             HttpTransportResponse resp = await inner.SendAsync(request, cancellationToken).ConfigureAwait(false);
             Interlocked.Increment(ref Forwarded);
@@ -526,7 +544,7 @@ namespace ChatApp.Client.Harness
         }
     }
 
-    internal sealed class Run
+    internal sealed partial class Run
     {
         private readonly string url;
         private readonly int away;
@@ -571,7 +589,6 @@ namespace ChatApp.Client.Harness
                 {
                     SendResult r = await seeder.SendAsync("seed " + i);
                     Program.Equal(1, r.Attempts, "attempts");
-                    Program.Equal(false, r.Recovered, "recovered");
                     Program.Equal("seed " + i, r.Message.Text, "stored text");
                     Program.Equal(room, r.Message.RoomId, "room");
                     Program.Equal("unity-seed", r.Message.UserId, "user");
@@ -719,13 +736,15 @@ namespace ChatApp.Client.Harness
 
                 var bad = new ChatClient(ChatClientOptions.ForServer(url, "bad room!", "u"));
                 e = await Program.Throws(() => bad.ConnectAsync(), "connect to an invalid room");
-                Program.Equal(ChatError.Unavailable, e.Code, "refused connect code");
+                Program.Equal(ChatError.Invalid, e.Code, "refused connect code");
+                Program.Equal(400, e.StatusCode, "refused connect status");
                 Program.Equal(ChatConnectionState.Disconnected, bad.State, "state after a refused connect");
                 bad.Dispose();
                 Program.Equal(0, ra.Count(ra.Errors, x => true), "errors on A");
             });
 
             await SafeRetries(ra);
+            await SocketSends(ra);
 
             await Program.CheckWithDrop("reconnect in an empty room after the server drops the connection", async () =>
             {
@@ -813,30 +832,34 @@ namespace ChatApp.Client.Harness
             seeder.Dispose();
         }
 
+        // SafeRetries: the PUTs of one REST send share its Idempotency-Key,
+        // and an attempt that failed (no answer, 408, 429, 5xx) is tried
+        // again with it: the server stores the message once, and a repeat
+        // answers the stored one.
         private async Task SafeRetries(Recorder ra)
         {
             var faulty = new FaultyHttp(http);
             var d = new ChatClient(Options("unity-d", "Dee", faulty));
 
-            await Program.Check("retry: answer lost after the server stored it → found in history, not sent again", async () =>
+            await Program.Check("retry: answer lost after the server stored it → sent again with the same key, stored once, the same message returned", async () =>
             {
                 faulty.Reset(n => n == 1 ? Fault.DropAfter : Fault.None);
                 string text = "lost answer";
                 SendResult r = await d.SendAsync(text);
-                Program.Equal(true, r.Recovered, "recovered");
-                Program.Equal(1, faulty.Puts, "PUTs");
+                Program.Equal(2, r.Attempts, "attempts");
+                Program.Equal(2, faulty.Forwarded, "PUTs that reached the server");
+                Program.Equal(1, faulty.PutKeys.Distinct().Count(), "one Idempotency-Key for both attempts");
                 Program.Equal(1, await Count(d, text), "stored copies");
-                Program.Equal(text, r.Message.Text, "found message");
+                Program.Equal(0, r.Delivered, "pushes of the repeat (a replay)");
                 ChatMessage pushed = await ra.Got(text);
-                Program.Equal(pushed.Id, r.Message.Id, "found id");
+                Program.Equal(pushed.Id, r.Message.Id, "the stored message returned");
             });
 
-            await Program.Check("retry: request lost before the server → checked, sent again once", async () =>
+            await Program.Check("retry: request lost before the server → sent again once, with the same key", async () =>
             {
                 faulty.Reset(n => n == 1 ? Fault.DropBefore : Fault.None);
                 string text = "lost request";
                 SendResult r = await d.SendAsync(text);
-                Program.Equal(false, r.Recovered, "recovered");
                 Program.Equal(2, r.Attempts, "attempts");
                 Program.Equal(2, faulty.Puts, "PUTs");
                 Program.Equal(1, faulty.Forwarded, "PUTs that reached the server");
@@ -851,17 +874,37 @@ namespace ChatApp.Client.Harness
                 string text = "after two 503s";
                 SendResult r = await d.SendAsync(text);
                 Program.Equal(3, r.Attempts, "attempts");
+                Program.Equal(1, faulty.PutKeys.Distinct().Count(), "one Idempotency-Key for the attempts");
                 Program.Equal(1, await Count(d, text), "stored copies");
             });
 
-            await Program.Check("retry: 503 after the server stored it → found, not sent again", async () =>
+            await Program.Check("retry: 503 after the server stored it → sent again with the same key, stored once", async () =>
             {
                 faulty.Reset(n => n == 1 ? Fault.Status503After : Fault.None);
                 string text = "stored then 503";
                 SendResult r = await d.SendAsync(text);
-                Program.Equal(true, r.Recovered, "recovered");
-                Program.Equal(1, faulty.Puts, "PUTs");
+                Program.Equal(2, r.Attempts, "attempts");
+                Program.Equal(2, faulty.Forwarded, "PUTs that reached the server");
+                Program.Equal(1, faulty.PutKeys.Distinct().Count(), "one Idempotency-Key for both attempts");
                 Program.Equal(1, await Count(d, text), "stored copies");
+                Program.Equal((await ra.Got(text)).Id, r.Message.Id, "the stored message returned");
+            });
+
+            await Program.Check("retry: 429 → the next attempt waits its Retry-After, at most the backoff's cap", async () =>
+            {
+                // The harness's cap (ReconnectMaxDelay) is 1 s.
+                faulty.Reset(n => n == 1 ? Fault.Status429RetryAfter : Fault.None);
+                faulty.RetryAfter = TimeSpan.FromMilliseconds(600);
+                var took = System.Diagnostics.Stopwatch.StartNew();
+                SendResult r = await d.SendAsync("after a 429");
+                Program.Equal(2, r.Attempts, "attempts");
+                Program.Expect(took.ElapsedMilliseconds >= 600, "waited " + took.ElapsedMilliseconds + " ms, want at least Retry-After, 600");
+                faulty.Reset(n => n == 1 ? Fault.Status429RetryAfter : Fault.None);
+                faulty.RetryAfter = TimeSpan.FromSeconds(30);
+                took.Restart();
+                r = await d.SendAsync("after a long 429");
+                Program.Equal(2, r.Attempts, "attempts");
+                Program.Expect(took.ElapsedMilliseconds >= 1000 && took.ElapsedMilliseconds < 5000, "waited " + took.ElapsedMilliseconds + " ms for a Retry-After of 30 s, want the cap, 1 s");
             });
 
             await Program.Check("retry: same text again is a new message, not mistaken for the old one", async () =>
@@ -873,7 +916,6 @@ namespace ChatApp.Client.Harness
                 SendResult second = await d.SendAsync(text);
                 faulty.Reset(n => n == 1 ? Fault.DropBefore : Fault.None);
                 SendResult third = await d.SendAsync(text);
-                Program.Equal(false, third.Recovered, "third recovered");
                 Program.Equal(2, faulty.Puts, "third's PUTs");
                 Program.Equal(3, await Count(d, text), "stored copies");
                 Program.Equal(3, new[] { first.Message.Id, second.Message.Id, third.Message.Id }.Distinct().Count(), "distinct ids");
@@ -891,15 +933,15 @@ namespace ChatApp.Client.Harness
                 Program.Equal(0, await Count(d, text), "stored copies");
             });
 
-            await Program.Check("retry: history unreadable → outcome_unknown, not sent again", async () =>
+            await Program.Check("retry: every answer lost → unavailable after the attempts, stored once", async () =>
             {
                 faulty.Reset(n => Fault.DropAfter);
-                faulty.FailGets = true;
-                string text = "unknown outcome";
+                string text = "every answer lost";
                 ChatException e = await Program.Throws(() => d.SendAsync(text), "send");
-                faulty.FailGets = false;
-                Program.Equal(ChatError.OutcomeUnknown, e.Code, "code");
-                Program.Equal(1, faulty.Puts, "PUTs");
+                Program.Equal(ChatError.Unavailable, e.Code, "code");
+                Program.Equal(3, e.Attempts, "attempts");
+                Program.Equal(3, faulty.Forwarded, "PUTs that reached the server");
+                Program.Equal(1, faulty.PutKeys.Distinct().Count(), "one Idempotency-Key for the attempts");
                 Program.Equal(1, await Count(d, text), "stored copies");
             });
 
@@ -1169,16 +1211,16 @@ namespace ChatApp.Client.Harness
                     string.Join("|", p.Messages.Select(m => m.UserId + ": " + m.Text)), "history");
             });
 
-            await Program.Check("auth: a retried send finds its message by the token's user", async () =>
+            await Program.Check("auth: a retried send is stored once, as the token's user", async () =>
             {
                 var faulty = new FaultyHttp(http);
                 var d = new ChatClient(Options(tokenA, "", faulty));
                 faulty.Reset(n => n == 1 ? Fault.DropAfter : Fault.None);
                 SendResult r = await d.SendAsync("lost answer with a token");
-                Program.Equal(true, r.Recovered, "recovered");
-                Program.Equal(1, faulty.Puts, "PUTs");
+                Program.Equal(2, faulty.Forwarded, "PUTs that reached the server");
+                Program.Equal(1, faulty.PutKeys.Distinct().Count(), "one Idempotency-Key for both attempts");
                 Program.Equal("unity-ada", r.Message.UserId, "user");
-                await rb.Got("lost answer with a token");
+                Program.Equal(r.Message.Id, (await rb.Got("lost answer with a token")).Id, "the stored message returned");
                 d.Dispose();
             });
 
@@ -1311,25 +1353,35 @@ namespace ChatApp.Client.Harness
             Program.Equal("a", MessageIds.Max("a", null), "max with null");
         }
 
+        // Backoffs: full jitter, attempt n waits random [0, min(cap, base*2^n)].
         public static void Backoffs()
         {
-            var b = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 0.5);
-            for (int i = 0; i < 200; i++)
+            var b = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1));
+            Program.Equal(200.0, b.Ceiling(1).TotalMilliseconds, "attempt 1's ceiling: base*2");
+            Program.Equal(400.0, b.Ceiling(2).TotalMilliseconds, "attempt 2's ceiling");
+            Program.Equal(1000.0, b.Ceiling(4).TotalMilliseconds, "attempt 4's ceiling: the cap");
+            Program.Equal(1000.0, b.Ceiling(1000).TotalMilliseconds, "a huge attempt's ceiling");
+            double low = double.MaxValue, high = 0;
+            for (int i = 0; i < 500; i++)
             {
                 double d1 = b.Delay(1).TotalMilliseconds, d2 = b.Delay(2).TotalMilliseconds, d9 = b.Delay(9).TotalMilliseconds;
-                Program.Expect(d1 >= 50 && d1 <= 100, "attempt 1: " + d1);
-                Program.Expect(d2 >= 100 && d2 <= 200, "attempt 2: " + d2);
-                Program.Expect(d9 >= 500 && d9 <= 1000, "attempt 9 capped: " + d9);
+                Program.Expect(d1 >= 0 && d1 <= 200, "attempt 1: " + d1);
+                Program.Expect(d2 >= 0 && d2 <= 400, "attempt 2: " + d2);
+                Program.Expect(d9 >= 0 && d9 <= 1000, "attempt 9 capped: " + d9);
+                low = Math.Min(low, d9);
+                high = Math.Max(high, d9);
             }
-            var spread = new HashSet<double>();
-            for (int i = 0; i < 50; i++)
-            {
-                spread.Add(b.Delay(3).TotalMilliseconds);
-            }
-            Program.Expect(spread.Count > 10, "jitter spreads the delays");
-            var exact = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 0);
-            Program.Equal(400.0, exact.Delay(3).TotalMilliseconds, "no jitter");
-            Program.Equal(1000.0, exact.Delay(1000).TotalMilliseconds, "huge attempt");
+            // Full jitter: the whole range, not a fraction below the ceiling.
+            Program.Expect(low < 100 && high > 900, "attempt 9's delays spread over [0, 1000]: " + (int)low + " to " + (int)high);
+            // The defaults are docs/protocol.md's constants.
+            var defaults = new ChatClientOptions();
+            Program.Equal(TimeSpan.FromSeconds(5), defaults.CatchUpOverlap, "CatchUpOverlap");
+            Program.Equal(1000, defaults.CatchUpPageSize, "CatchUpPageSize");
+            Program.Equal(TimeSpan.FromMilliseconds(500), defaults.ReconnectMinDelay, "ReconnectMinDelay (the backoff's base)");
+            Program.Equal(TimeSpan.FromSeconds(10), defaults.ReconnectMaxDelay, "ReconnectMaxDelay (the backoff's cap)");
+            Program.Equal(TimeSpan.FromSeconds(5), defaults.StableConnection, "StableConnection");
+            Program.Equal(TimeSpan.FromSeconds(10), defaults.SendConfirmTimeout, "SendConfirmTimeout");
+            Program.Equal(4, defaults.SendMaxAttempts, "SendMaxAttempts");
         }
     }
 }

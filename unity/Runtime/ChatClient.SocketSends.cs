@@ -1,0 +1,217 @@
+// Sending on the WebSocket (docs/protocol.md, "Client algorithm", step 3):
+// the sendmessage frame carries an idempotency key; the send waits for its
+// push, and without one within SendConfirmTimeout, or when its socket
+// closes first, it is sent by PUT with the same key (ChatClient.Sending.cs),
+// so that it is stored once whether or not the frame was.
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ChatApp.Client
+{
+    public sealed partial class ChatClient
+    {
+        // Guarded by gate: the socket sends waiting for their push, oldest first.
+        private readonly List<SocketSend> socketSends = new List<SocketSend>();
+
+        // SocketSend is a message sent on socket Generation, until its push
+        // confirms it, an error frame refuses it, or it is handed to PUT.
+        private sealed class SocketSend
+        {
+            public SocketSend(string text, string key, int generation)
+            {
+                Text = text;
+                Key = key;
+                Generation = generation;
+                Woken = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            public string Text { get; private set; }
+            public string Key { get; private set; }
+            public int Generation { get; private set; }
+            // Wakes its watcher before the timeout: its socket closed (or
+            // the frame could not be sent), or it was settled.
+            public TaskCompletionSource<bool> Woken { get; private set; }
+        }
+
+        /// <summary>
+        /// Sends text on the WebSocket ({"action":"sendmessage"} with an
+        /// idempotency key); it comes back as <see cref="MessageReceived"/>.
+        /// The returned task completes once the frame is sent, not when the
+        /// message is stored.
+        /// </summary>
+        /// <remarks>
+        /// <para>The send is confirmed by its push: a message of this user
+        /// with this text on the same socket. If none comes within
+        /// <see cref="ChatClientOptions.SendConfirmTimeout"/>, or the socket
+        /// closes first (or the frame cannot be sent), the client sends it
+        /// by PUT with the same key, as <see cref="SendAsync"/> does: the
+        /// server stores it once whether or not the frame reached it. An
+        /// error frame while the send waits is its refusal (bad input): it
+        /// comes as an <see cref="Error"/> event and is not sent again. A
+        /// send whose PUT fails for good is reported as an
+        /// <see cref="Error"/> event too, with the PUT's code.</para>
+        /// <para>API Gateway closes a connection with 1009 on a frame over 32 KB.
+        /// A transport that is an <see cref="IFragmentingWebSocketTransport"/>
+        /// (<see cref="ClientWebSocketTransport"/>) sends any message in
+        /// frames within it; any other (a WebGL one: a browser sends each
+        /// message as one frame) is given no message over
+        /// <see cref="ClientWebSocketTransport.MaxFrameBytes"/>: a longer one
+        /// (up to 16 KiB of text that JSON escapes, ~96 KB) is sent over REST
+        /// instead, as <see cref="SendAsync"/> sends it, as the web page
+        /// does. It still comes back as <see cref="MessageReceived"/>, but a
+        /// refusal is then thrown as a <see cref="ChatException"/>.</para>
+        /// </remarks>
+        public Task SendOverWebSocketAsync(string text, CancellationToken cancellationToken = default(CancellationToken))
+        {
+            if (text == null)
+            {
+                throw new ArgumentNullException("text");
+            }
+            IWebSocketTransport s;
+            int gen;
+            lock (gate)
+            {
+                s = state == ChatConnectionState.Connected ? socket : null;
+                gen = generation;
+            }
+            if (s == null)
+            {
+                throw new ChatException(ChatError.NotConnected, "the WebSocket is not connected (" + State + ")");
+            }
+            string key = NewIdempotencyKey();
+            string frame = new ChatJson.ObjectWriter()
+                .Add("action", "sendmessage")
+                .Add("text", text)
+                .Add("name", options.Name ?? "")
+                .Add("idempotency_key", key)
+                .ToString();
+            if (!(s is IFragmentingWebSocketTransport) &&
+                System.Text.Encoding.UTF8.GetByteCount(frame) > ClientWebSocketTransport.MaxFrameBytes)
+            {
+                return PutAsync(text, key, cancellationToken);
+            }
+            var send = new SocketSend(text, key, gen);
+            lock (gate)
+            {
+                socketSends.Add(send);
+                if (gen != generation || socketClosed)
+                {
+                    send.Woken.TrySetResult(false); // closed already
+                }
+            }
+            Task.Run(() => WatchSocketSendAsync(send));
+            return SendFrameAsync(s, frame, send, cancellationToken);
+        }
+
+        private async Task SendFrameAsync(IWebSocketTransport s, string frame, SocketSend send, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await s.SendAsync(frame, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    Settle(send); // the caller gave up on it
+                    throw;
+                }
+                // The frame did not go: as when its socket closes first,
+                // the message goes by PUT.
+                send.Woken.TrySetResult(false);
+            }
+        }
+
+        // WatchSocketSendAsync waits for send's push; without it within
+        // SendConfirmTimeout, or once its socket closed, it sends it by PUT
+        // with its key, and reports a failure as an Error event.
+        private async Task WatchSocketSendAsync(SocketSend send)
+        {
+            Task timeout = Task.Delay(options.SendConfirmTimeout, lifetime.Token);
+            await Task.WhenAny(send.Woken.Task, timeout).ConfigureAwait(false);
+            if (!Settle(send) || lifetime.IsCancellationRequested)
+            {
+                return; // confirmed or refused, or the client closed
+            }
+            try
+            {
+                await PutAsync(send.Text, send.Key, lifetime.Token).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                if (lifetime.IsCancellationRequested)
+                {
+                    return;
+                }
+                var ce = e as ChatException;
+                string code = ce != null ? ce.Code : ChatError.Unavailable;
+                var err = new ChatError(code, "a message sent on the WebSocket was not confirmed, and its PUT failed: " + (ce != null ? ce.Message : Describe(e)));
+                Post(() => Raise(Error, err));
+            }
+        }
+
+        // Settle takes send off the waiting list; false if it was not on it
+        // (settled already).
+        private bool Settle(SocketSend send)
+        {
+            lock (gate)
+            {
+                if (!socketSends.Remove(send))
+                {
+                    return false;
+                }
+            }
+            send.Woken.TrySetResult(true);
+            return true;
+        }
+
+        // ConfirmSocketSend settles the oldest send on socket gen that m,
+        // pushed on it, is the push of: a message of this user with its
+        // text (a push carries no key). Under gate.
+        private void ConfirmSocketSend(int gen, ChatMessage m)
+        {
+            if (socketSends.Count == 0 || m.UserId != UserId)
+            {
+                return;
+            }
+            SettleFirst(s => s.Generation == gen && s.Text == m.Text);
+        }
+
+        // RefuseSocketSend: an error frame on socket gen is the refusal of
+        // its oldest waiting send (error frames name no send). Under gate.
+        private void RefuseSocketSend(int gen)
+        {
+            SettleFirst(s => s.Generation == gen);
+        }
+
+        // SettleFirst settles the oldest waiting send that match takes. Under gate.
+        private void SettleFirst(Func<SocketSend, bool> match)
+        {
+            for (int i = 0; i < socketSends.Count; i++)
+            {
+                SocketSend s = socketSends[i];
+                if (match(s))
+                {
+                    socketSends.RemoveAt(i);
+                    s.Woken.TrySetResult(true);
+                    return;
+                }
+            }
+        }
+
+        // SocketClosedUnderSends wakes the sends of socket gen, which
+        // closed: they go by PUT now. Under gate.
+        private void SocketClosedUnderSends(int gen)
+        {
+            foreach (SocketSend s in socketSends)
+            {
+                if (s.Generation == gen)
+                {
+                    s.Woken.TrySetResult(false);
+                }
+            }
+        }
+    }
+}
