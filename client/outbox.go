@@ -1,10 +1,12 @@
 // Socket sends waiting for their push (docs/protocol.md, "Client
 // algorithm", step 3): confirmed by it, refused by an error frame, or sent
-// again by PUT under their idempotency key when it does not come.
+// again by PUT under their idempotency key when it does not come (or the
+// error frame says rate_limited).
 
 package client
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -72,16 +74,27 @@ func (c *Client) confirm(m *chatapp.Message) {
 	}
 }
 
-// refuse settles the oldest send with the server's refusal, an error frame
-// (delivered as a KindError event): it is not sent again.
-func (c *Client) refuse() {
+// answered settles the oldest send with an error frame (delivered as a
+// KindError event): an error frame names no send. rate_limited sends it
+// by PUT, as a 429 is retried (over the frame rate the frame was not even
+// routed); any other code is the server's refusal: it is not sent again.
+func (c *Client) answered(err error) {
 	o := &c.outbox
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.waiting) > 0 {
-		o.waiting[0].timer.Stop()
-		o.waiting = o.waiting[1:]
+	if len(o.waiting) == 0 {
+		o.mu.Unlock()
+		return
 	}
+	oldest := o.waiting[0]
+	var e *Error
+	if errors.As(err, &e) && e.Code == chatapp.ERATELIMIT {
+		o.mu.Unlock()
+		c.sendAgain(oldest)
+		return
+	}
+	oldest.timer.Stop()
+	o.waiting = o.waiting[1:]
+	o.mu.Unlock()
 }
 
 // sendAgain sends s by PUT under its key, if it is still waiting: whether

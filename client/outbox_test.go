@@ -24,12 +24,12 @@ type blackHole struct {
 	frames []protocol.SendMessageFrame
 	puts   []protocol.PutRequest
 	got    chan struct{}
-	// echo pushes each sendmessage back, as the sender's own message.
-	echo bool
+	// reply, when set, makes the frame answered to each sendmessage.
+	reply func(protocol.SendMessageFrame) []byte
 }
 
-func startBlackHole(t *testing.T, echo bool) *blackHole {
-	b := &blackHole{got: make(chan struct{}, 16), echo: echo}
+func startBlackHole(t *testing.T, reply func(protocol.SendMessageFrame) []byte) *blackHole {
+	b := &blackHole{got: make(chan struct{}, 16), reply: reply}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /chat", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"messages":[]}`))
@@ -57,9 +57,8 @@ func startBlackHole(t *testing.T, echo bool) *blackHole {
 			var f protocol.SendMessageFrame
 			if json.Unmarshal(data, &f) == nil && f.Action == protocol.ActionSendMessage {
 				b.record(func() { b.frames = append(b.frames, f) })
-				if b.echo {
-					push, _ := json.Marshal(chatapp.Message{ID: "01KAZ3F4J7Q9V2C8N6M5T0R1WX", RoomID: "r", Text: f.Text, UserID: "u"})
-					conn.Write(r.Context(), websocket.MessageText, push)
+				if b.reply != nil {
+					conn.Write(r.Context(), websocket.MessageText, b.reply(f))
 				}
 			}
 		}
@@ -98,7 +97,21 @@ func (b *blackHole) record(f func()) {
 // come back within sendConfirm goes again by PUT under the key its frame
 // carried, once.
 func TestUnconfirmedSocketSendGoesByPut(t *testing.T) {
-	b := startBlackHole(t, false)
+	checkSentAgain(t, startBlackHole(t, nil))
+}
+
+// TestRateLimitedSocketSendGoesByPut: an error frame rate_limited while a
+// socket send waits sends it by PUT under its key, as a 429 is retried.
+func TestRateLimitedSocketSendGoesByPut(t *testing.T) {
+	checkSentAgain(t, startBlackHole(t, func(protocol.SendMessageFrame) []byte {
+		return []byte(`{"error":{"code":"rate_limited","message":"too many messages: slow down"}}`)
+	}))
+}
+
+// checkSentAgain: a socket send to b goes once as a frame, then once by
+// PUT under the frame's key.
+func checkSentAgain(t *testing.T, b *blackHole) {
+	t.Helper()
 	ctx, _ := b.dialAndSend(t, "hello")
 	for range 2 {
 		select {
@@ -121,10 +134,28 @@ func TestUnconfirmedSocketSendGoesByPut(t *testing.T) {
 // TestConfirmedSocketSendStays: a socket send whose push comes back is
 // done: it is not sent again.
 func TestConfirmedSocketSendStays(t *testing.T) {
-	b := startBlackHole(t, true)
+	checkNotSentAgain(t, KindMessage, func(f protocol.SendMessageFrame) []byte {
+		push, _ := json.Marshal(chatapp.Message{ID: "01KAZ3F4J7Q9V2C8N6M5T0R1WX", RoomID: "r", Text: f.Text, UserID: "u"})
+		return push
+	})
+}
+
+// TestRefusedSocketSendStays: an error frame other than rate_limited
+// while a socket send waits is its refusal: it is not sent again.
+func TestRefusedSocketSendStays(t *testing.T) {
+	checkNotSentAgain(t, KindError, func(protocol.SendMessageFrame) []byte {
+		return []byte(`{"error":{"code":"invalid","message":"message is blank"}}`)
+	})
+}
+
+// checkNotSentAgain: a socket send answered by reply, delivered as an
+// event of kind, goes once as a frame and never by PUT.
+func checkNotSentAgain(t *testing.T, kind Kind, reply func(protocol.SendMessageFrame) []byte) {
+	t.Helper()
+	b := startBlackHole(t, reply)
 	_, c := b.dialAndSend(t, "hello")
 	for ev := range c.Events() {
-		if ev.Kind == KindMessage && ev.Message.Text == "hello" {
+		if ev.Kind == kind {
 			break
 		}
 	}

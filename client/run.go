@@ -152,7 +152,7 @@ func (c *Client) reconnect(cause error, last int) (*session, []*chatapp.Message,
 }
 
 // deliver emits an event of the socket, and settles the socket send it
-// answers: a message confirms its sender's, an error frame refuses one.
+// answers: a message confirms its sender's, an error frame answers one.
 func (c *Client) deliver(ev Event) bool {
 	if !c.emit(ev) {
 		return false
@@ -161,7 +161,7 @@ func (c *Client) deliver(ev Event) bool {
 	case KindMessage:
 		c.confirm(ev.Message)
 	case KindError:
-		c.refuse()
+		c.answered(ev.Err)
 	}
 	return true
 }
