@@ -157,6 +157,7 @@ func TestUnityClient(t *testing.T) {
 		"socket send: a frame lost on its way → PUT with its key after SendConfirmTimeout, stored once",
 		"socket send: its push lost on its way → PUT with its key is a repeat, stored once",
 		"socket send: refused by an error frame → not sent by PUT",
+		"socket send: a rate_limited error frame → PUT with its key at once, stored once",
 		"socket send: not confirmed and its PUTs fail → an Error event",
 		"reconnect after the server restarts",
 		"messages sent while away arrive once, in order, by the catch-up",

@@ -44,7 +44,7 @@ namespace ChatApp.Client
                 ChatError err = ChatError.FromJson(o);
                 if (err != null)
                 {
-                    RefuseSocketSend(gen);
+                    AnswerSocketSend(gen, err);
                     Post(() => Raise(Error, err));
                     return;
                 }

@@ -16,7 +16,8 @@ namespace ChatApp.Client
         private readonly List<SocketSend> socketSends = new List<SocketSend>();
 
         // SocketSend is a message sent on socket Generation, until its push
-        // confirms it, an error frame refuses it, or it is handed to PUT.
+        // confirms it, an error frame refuses it (rate_limited: hands it to
+        // PUT), or it is handed to PUT.
         private sealed class SocketSend
         {
             public SocketSend(string text, string key, int generation)
@@ -48,7 +49,9 @@ namespace ChatApp.Client
         /// closes first (or the frame cannot be sent), the client sends it
         /// by PUT with the same key, as <see cref="SendAsync"/> does: the
         /// server stores it once whether or not the frame reached it. An
-        /// error frame while the send waits is its refusal (bad input): it
+        /// error frame while the send waits answers it (error frames name
+        /// no send: the oldest): <c>rate_limited</c> sends it by PUT, as a
+        /// 429 is retried; any other code is its refusal (bad input): it
         /// comes as an <see cref="Error"/> event and is not sent again. A
         /// send whose PUT fails for good is reported as an
         /// <see cref="Error"/> event too, with the PUT's code.</para>
@@ -179,10 +182,21 @@ namespace ChatApp.Client
             SettleFirst(s => s.Generation == gen && s.Text == m.Text);
         }
 
-        // RefuseSocketSend: an error frame on socket gen is the refusal of
-        // its oldest waiting send (error frames name no send). Under gate.
-        private void RefuseSocketSend(int gen)
+        // AnswerSocketSend: an error frame on socket gen answers its oldest
+        // waiting send (error frames name no send). rate_limited sends it
+        // by PUT, as a 429 is retried (over the frame rate the frame was
+        // not even routed); any other code is its refusal. Under gate.
+        private void AnswerSocketSend(int gen, ChatError err)
         {
+            if (err.Code == ChatError.RateLimited)
+            {
+                SocketSend oldest = socketSends.Find(s => s.Generation == gen && !s.Woken.Task.IsCompleted);
+                if (oldest != null)
+                {
+                    oldest.Woken.TrySetResult(false);
+                }
+                return;
+            }
             SettleFirst(s => s.Generation == gen);
         }
 

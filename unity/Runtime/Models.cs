@@ -166,6 +166,10 @@ namespace ChatApp.Client
         public const string Unauthorized = "unauthorized";
         /// <summary>The token does not allow this room, or names another user than UserId (403). Not retried.</summary>
         public const string Forbidden = "forbidden";
+        /// <summary>An idempotency key its user already used in the room for another text (409).</summary>
+        public const string Conflict = "conflict";
+        /// <summary>Too many sends by the user, frames on the connection, or connections of the user (429); retried.</summary>
+        public const string RateLimited = "rate_limited";
         /// <summary>
         /// Client: the server could not be reached, or kept failing (also
         /// 503, 504). A send that failed so after every attempt may have

@@ -1,7 +1,8 @@
 // The harness's checks of sends on the WebSocket (docs/protocol.md,
 // "Client algorithm", step 3): the frame carries an idempotency key; its
 // push confirms it; without one within SendConfirmTimeout it is sent by
-// PUT with that key, and stored once; an error frame refuses it; a PUT
+// PUT with that key, and stored once; an error frame refuses it, but
+// rate_limited, which sends it by PUT at once; a PUT
 // that fails for good is an Error event. A LossyTransport loses frames on
 // their way up or down.
 using System;
@@ -80,6 +81,28 @@ namespace ChatApp.Client.Harness
                 Program.Equal(1, rh.Count(rh.Errors, x => true), "H's errors");
             });
 
+            await Program.Check("socket send: a rate_limited error frame → PUT with its key at once, stored once", async () =>
+            {
+                Stopwatch took = Stopwatch.StartNew();
+                TimeSpan putAt = TimeSpan.Zero;
+                faulty.Reset(n =>
+                {
+                    putAt = took.Elapsed;
+                    return Fault.None;
+                });
+                lossy.LoseUp = true; // as over the frame rate: the frame was not routed
+                string text = "rate limited, sent by PUT";
+                await h.SendOverWebSocketAsync(text);
+                lossy.InjectDown("{\"error\":{\"code\":\"rate_limited\",\"message\":\"too many frames: slow down\"}}");
+                await rh.Got(text);
+                lossy.LoseUp = false;
+                Program.Expect(putAt < o.SendConfirmTimeout, "sent by PUT after " + putAt.TotalMilliseconds + " ms: it waited for SendConfirmTimeout");
+                Program.Equal(1, faulty.Puts, "PUTs");
+                Program.Equal(lossy.LastKey(), faulty.PutKeys[0], "the PUT's Idempotency-Key: the frame's");
+                Program.Equal(1, await Count(h, text), "stored copies");
+                await ra.Got(text);
+            });
+
             await Program.Check("socket send: not confirmed and its PUTs fail → an Error event", async () =>
             {
                 faulty.Reset(n => Fault.DropBefore);
@@ -122,6 +145,16 @@ namespace ChatApp.Client.Harness
         }
 
         public event Action<string> MessageReceived;
+
+        // InjectDown delivers frame as if the server had sent it.
+        public void InjectDown(string frame)
+        {
+            var handler = MessageReceived;
+            if (handler != null)
+            {
+                handler(frame);
+            }
+        }
 
         public event Action<WebSocketCloseInfo> Closed
         {
