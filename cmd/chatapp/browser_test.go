@@ -227,12 +227,13 @@ func (tb *tab) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// eval evaluates a JavaScript expression on the tab into T.
-func eval[T any](tb *tab, expr string) T {
+// eval evaluates a JavaScript expression on the tab into T (with
+// chromedp.EvalAwaitPromise, the value of the promise it gives).
+func eval[T any](tb *tab, expr string, opts ...chromedp.EvaluateOption) T {
 	tb.t.Helper()
 	ctx, cancel := context.WithTimeout(tb.ctx, browserWait)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, opts...))
 	if err != nil {
 		tb.t.Fatalf("%s: evaluate %s: %v", tb.label, expr, err)
 	}

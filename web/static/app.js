@@ -5,9 +5,9 @@
 //
 //   room.js        joining and leaving a room: the session (state.js)
 //   joinform.js    the join form, by the server's rules (rules.js)
-//   connection.js  the WebSocket: backoff, keepalive.js, the handshake probe
+//   connection.js  the WebSocket: backoff.js, keepalive.js, the handshake probe
 //   frames.js      what a frame from the server means
-//   catchup.js     what was missed while disconnected
+//   catchup.js     what was missed while disconnected, with an overlap
 //   history.js     the latest page of the history, and older ones
 //   messages.js    the message list; links.js, the links in a message
 //   members.js     the member list; status.js, the connection's status line

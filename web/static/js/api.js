@@ -15,9 +15,11 @@ export function apiURL(path, params) {
 
 // fetch that resolves to the parsed JSON body and rejects with the
 // server's error message ({"error":{"message"}}) on a non-2xx answer.
-// The error has the HTTP status and the server's code, if any. With a
-// token, every request carries it as Authorization: Bearer, and none is
-// made where the user would not send it.
+// The error has the HTTP status, the server's code, if any, and
+// retryAfterMs, its Retry-After (0 without one); one that got no answer
+// has noAnswer set. With a token, every request carries it as
+// Authorization: Bearer, and none is made where the user would not send
+// it.
 export async function requestJSON(url, options) {
   const opts = Object.assign({}, options);
   if (auth && !mayUseToken()) throw new Error("Not sending the sign-in token to " + foreignOrigins().join(" and "));
@@ -26,7 +28,9 @@ export async function requestJSON(url, options) {
   try {
     resp = await fetch(url, opts);
   } catch (_) {
-    throw new Error("Network error: could not reach the chat server");
+    const err = new Error("Network error: could not reach the chat server");
+    err.noAnswer = true;
+    throw err;
   }
   const body = await resp.json().catch(() => null);
   if (!resp.ok) {
@@ -34,9 +38,27 @@ export async function requestJSON(url, options) {
     const err = new Error(info.message || "Request failed (HTTP " + resp.status + ")");
     err.status = resp.status;
     err.code = info.code || "";
+    err.retryAfterMs = retryAfterMs(resp.headers.get("Retry-After"));
     throw err;
   }
   return body || {};
+}
+
+// retryAfterMs reads a Retry-After header, seconds or an HTTP date, as ms
+// from now (0 for none, or one that cannot be read). Cross-origin (?api=)
+// a browser shows it only if the server exposes it.
+function retryAfterMs(value) {
+  if (!value) return 0;
+  const secs = Number(value);
+  const ms = Number.isFinite(secs) ? secs * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
+}
+
+// Whether a request that failed may have been stored, and may pass if
+// tried again: no answer, 408, 429 or a 5xx (docs/protocol.md, "Client
+// algorithm", step 3). Any other 4xx is final.
+export function isRetryable(err) {
+  return Boolean(err) && (err.noAnswer === true || err.status === 408 || err.status === 429 || err.status >= 500);
 }
 
 // 401 (no or a bad token) and 403 (a room the token does not allow) will

@@ -1,10 +1,12 @@
-// The room's WebSocket: connecting, reconnecting with exponential backoff
-// and jitter, dropping a socket the keepalive found dead, and, after a
-// handshake that failed, the probe that tells a refused one from a server
-// that is down (and stops after MAX_REFUSED_HANDSHAKES refused in a row).
-// What a frame means is frames.js's; what was missed meanwhile, catchup.js's.
+// The room's WebSocket (docs/protocol.md, "Client algorithm", steps 1 and
+// 2): connecting, reconnecting with backoff.js's backoff, dropping a socket
+// the keepalive found dead or whose catch-up failed, and, after a handshake
+// that failed, the probe that tells a refused one from a server that is
+// down (and stops after MAX_REFUSED_HANDSHAKES refused in a row). What a
+// frame means is frames.js's; what was missed meanwhile, catchup.js's.
 
 import { apiURL, isPermanent, requestJSON } from "./api.js";
+import { backoffDelay } from "./backoff.js";
 import { hideError, showError } from "./banner.js";
 import { catchUp } from "./catchup.js";
 import { config } from "./config.js";
@@ -13,16 +15,16 @@ import { loadLatest } from "./history.js";
 import { userId } from "./identity.js";
 import { frameArrived, startKeepalive, stopKeepalive } from "./keepalive.js";
 import { refreshMembers } from "./members.js";
-import { refuse, reportFor } from "./refusal.js";
+import { refuse } from "./refusal.js";
 import { resendPending } from "./sending.js";
 import { auth, mayUseToken } from "./signin.js";
 import { session } from "./state.js";
 import { setStatus } from "./status.js";
 
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 10000;
 // A connection that lived this long counts as healthy and resets the backoff;
-// one the server drops at once must not make us reconnect in a tight loop.
+// one the server drops sooner is a failed attempt: a server that closes
+// every socket at once must not be met with a reconnect (and a catch-up)
+// every BACKOFF_BASE_MS.
 const STABLE_CONNECTION_MS = 5000;
 // Handshakes refused in a row while the REST API answers for the room
 // (a server that is down fails that probe too) before the page stops.
@@ -56,10 +58,12 @@ export function connect(s) {
     if (s !== session) return;
     openedAt = Date.now();
     s.refusedHandshakes = 0;
-    startKeepalive(s, socket, config.keepaliveMs, () => dropDeadSocket(s, socket, openedAt));
+    startKeepalive(s, socket, config.keepaliveMs, () =>
+      abandonSocket(s, socket, openedAt, 4000, "keepalive unanswered")
+    );
     setStatus("connected", "connected");
     hideError(); // whatever failed before this connection is stale now
-    catchUp(s).catch(reportFor(s));
+    catchUp(s, socket).catch((err) => catchUpFailed(s, socket, openedAt, err));
     refreshMembers(s);
   };
   socket.onmessage = (event) => {
@@ -70,28 +74,44 @@ export function connect(s) {
   socket.onclose = () => {
     if (s !== session || s.socket !== socket) return;
     s.socket = null;
+    s.live = false;
     stopKeepalive(s);
     resendPending(s, socket);
     if (!openedAt) {
       probeThenReconnect(s);
       return;
     }
-    if (openedAt && Date.now() - openedAt >= STABLE_CONNECTION_MS) s.attempt = 0;
+    if (Date.now() - openedAt >= STABLE_CONNECTION_MS) s.attempt = 0;
     scheduleReconnect(s);
   };
 }
 
+// History that could not be read fails the attempt: the socket is dropped
+// and the page reconnects with backoff, to catch up again from lastId,
+// which the failed catch-up left where it was. A 4xx other than 408 and
+// 429 will not pass on a retry: the page stops, saying why.
+function catchUpFailed(s, socket, openedAt, err) {
+  if (s !== session || s.refused) return;
+  if (isPermanent(err)) {
+    refuse(s, err);
+    return;
+  }
+  showError(err.message);
+  abandonSocket(s, socket, openedAt, 4001, "history not read");
+}
+
 // A dead connection may take minutes to report its close (the closing
 // handshake waits on a peer that is gone): forget it and reconnect now.
-function dropDeadSocket(s, socket, openedAt) {
+function abandonSocket(s, socket, openedAt, code, reason) {
   stopKeepalive(s);
   if (s !== session || s.socket !== socket) return;
   socket.onclose = null;
   socket.onmessage = null;
   s.socket = null;
+  s.live = false;
   resendPending(s, socket);
   try {
-    socket.close(4000, "keepalive unanswered");
+    socket.close(code, reason);
   } catch (_) {
     // It is gone either way.
   }
@@ -133,13 +153,10 @@ function probeThenReconnect(s) {
   );
 }
 
-// Exponential backoff with jitter: wait between half and all of a ceiling
-// that starts at 0.5 s and doubles up to 10 s, so clients dropped together
-// by a server restart do not all come back at the same instant.
+// Attempt n after a drop (s.attempt, from 1) waits backoffDelay(n).
 function scheduleReconnect(s) {
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** s.attempt);
-  const delay = ceiling / 2 + Math.random() * (ceiling / 2);
   s.attempt++;
+  const delay = backoffDelay(s.attempt);
   const due = Date.now() + delay;
 
   const tick = () => {

@@ -3,6 +3,7 @@
 // message pushed to it.
 
 import { showError } from "./banner.js";
+import { pushed } from "./catchup.js";
 import { scheduleMembersRefresh } from "./members.js";
 import { addMessages } from "./messages.js";
 import { sendFailed } from "./sending.js";
@@ -28,5 +29,6 @@ export function handleFrame(s, data) {
     scheduleMembersRefresh(s);
   } else if (frame.id && !frame.type && (!frame.room_id || frame.room_id === s.room)) {
     addMessages(s, [frame]);
+    pushed(s, frame.id);
   }
 }

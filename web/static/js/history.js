@@ -22,12 +22,18 @@ export async function fetchPage(s, params) {
   };
 }
 
+// loadLatest shows the latest page, the room's past when the page opens
+// it: its newest id is the first page's, below which no catch-up reads
+// (catchup.js).
 export async function loadLatest(s) {
   const page = await fetchPage(s, { limit: HISTORY_PAGE });
   if (s !== session) return;
   s.historyLoaded = true;
   setLoadOlder(s, page.cursor);
   addMessages(s, page.messages);
+  const newest = page.messages.length ? page.messages[page.messages.length - 1].id : "";
+  if (typeof newest === "string" && newest > s.firstPageNewest) s.firstPageNewest = newest;
+  if (s.firstPageNewest > s.lastId) s.lastId = s.firstPageNewest;
 }
 
 export async function loadOlder() {

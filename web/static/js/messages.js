@@ -83,17 +83,21 @@ function showJump(s, unseen) {
   el.jumpText.textContent = unseen === 1 ? "1 new message" : unseen + " new messages";
 }
 
+// newestShown is the id of the list's last message ("" while empty).
+export function newestShown(s) {
+  return s.ids.length ? s.ids[s.ids.length - 1] : "";
+}
+
 // Adds messages from any source (history, catch-up, push, PUT reply),
-// once each, in id order.
+// once each, in id order: an id the list shows is dropped.
 export function addMessages(s, list) {
   const follow = isNearBottom();
-  const newestBefore = s.lastId;
+  const newestBefore = newestShown(s);
   let ownAdded = false;
   let unseen = 0;
   for (const msg of list) {
     if (!msg || typeof msg.id !== "string" || s.nodes.has(msg.id)) continue;
     insertMessage(s, msg);
-    if (msg.id > s.lastId) s.lastId = msg.id;
     if (msg.user_id === userId) {
       ownAdded = true;
       ownMessageAdded(s, msg);

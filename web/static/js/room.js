@@ -29,10 +29,13 @@ export function join(room, name) {
     name: name,
     ids: [], // message ids shown, sorted ascending (ULIDs sort by time)
     nodes: new Map(), // id -> .message element
-    lastId: "", // newest id seen: where a catch-up resumes
+    lastId: "", // newest id delivered: where a catch-up resumes (catchup.js)
+    firstPageNewest: "", // the first page's newest id: no catch-up reads below it
+    live: false, // the socket is caught up: its pushes move lastId
     cursor: null, // next_cursor for "Load older"; null when at the start
     historyLoaded: false,
     sending: null, // the message being sent: { text, key, socket, timer }
+    unsent: null, // the last message that failed for good: { text, key }
     unseen: 0, // messages that came below the view while scrolled up
     socket: null,
     attempt: 0, // consecutive failed connects, drives the backoff

@@ -1,11 +1,14 @@
-// Sending what the composer holds. What is typed stays in the composer
-// until the server has the message, and stays on any failure, to be sent
-// again: the page never loses a text. A message goes on the WebSocket when
-// there is one and its frame fits, else by PUT; either way under an
-// idempotency key of its own, so that sending it again by PUT (the socket
-// closed, or no answer came) stores it once.
+// Sending what the composer holds (docs/protocol.md, "Client algorithm",
+// step 3). What is typed stays in the composer until the server has the
+// message, and stays on any failure, to be sent again: the page never
+// loses a text. A message goes on the WebSocket when there is one and its
+// frame fits, else by PUT; either way under an idempotency key of its own,
+// which every attempt to store it carries (sending it again by PUT when
+// the socket closed or no push came, a PUT tried again, the same text sent
+// again after a failure), so that the server stores it once.
 
-import { requestJSON, isRefusal } from "./api.js";
+import { isRefusal, isRetryable, requestJSON } from "./api.js";
+import { BACKOFF_CAP_MS, backoffDelay } from "./backoff.js";
 import { hideErrorIfShowing, showError } from "./banner.js";
 import { updateComposer } from "./composer.js";
 import { config } from "./config.js";
@@ -26,6 +29,10 @@ const MAX_FRAME_BYTES = 32000;
 // How long a message sent on the WebSocket may wait for its push before
 // it is sent again by PUT, under the same idempotency key.
 const SEND_CONFIRM_MS = 10000;
+// PUTs of one message in all: one that got no answer, 408, 429 or a 5xx
+// may have been stored, and is tried again with the same key after the
+// backoff (at least its Retry-After, at most BACKOFF_CAP_MS).
+const PUT_ATTEMPTS = 4;
 
 // listenToComposer sends on Send and on Enter, and keeps the composer's
 // look in step with its text.
@@ -55,7 +62,7 @@ function sendMessage() {
     showSendError(problem); // and the text stays, to be shortened
     return;
   }
-  const pending = { text: text, key: "web-" + randomHex(12), socket: null, timer: 0 };
+  const pending = { text: text, key: keyFor(s, text), socket: null, timer: 0 };
   s.sending = pending;
   updateComposer();
 
@@ -72,31 +79,52 @@ function sendMessage() {
   sendByPut(s, pending);
 }
 
-// The stored message comes back in the reply (its push, if any, has the
-// same id).
+// keyFor is the idempotency key of a message: the key of the last one
+// that failed for good when the text is that one's (sending it again is
+// the same message, which may have been stored), else a new one.
+function keyFor(s, text) {
+  if (s.unsent && s.unsent.text === text) return s.unsent.key;
+  return "web-" + randomHex(12);
+}
+
+// sendByPut stores the message by PUT, up to PUT_ATTEMPTS times. The
+// stored message comes back in the reply (its push, if any, has the same
+// id); a replay of an earlier attempt's answers it too.
 async function sendByPut(s, pending) {
   clearTimeout(pending.timer);
   pending.socket = null;
-  if (s !== session || s.sending !== pending) return;
-  try {
-    const body = await requestJSON(config.api, {
-      method: "PUT",
-      headers: { "Content-Type": "application/json" },
-      // With a token the server knows the user: no user_id.
-      body: JSON.stringify({
-        room_id: s.room,
-        text: pending.text,
-        user_id: auth ? undefined : userId,
-        name: s.name,
-        idempotency_key: pending.key,
-      }),
-    });
-    if (s !== session) return;
-    if (body.message) addMessages(s, [body.message]);
-    sendDone(s, pending);
-  } catch (err) {
-    sendFailed(s, pending, err);
+  for (let attempt = 1; ; attempt++) {
+    if (s !== session || s.sending !== pending) return; // left, or done
+    try {
+      const body = await putMessage(s, pending);
+      if (s !== session) return;
+      if (body.message) addMessages(s, [body.message]);
+      sendDone(s, pending);
+      return;
+    } catch (err) {
+      if (!isRetryable(err) || attempt >= PUT_ATTEMPTS) {
+        sendFailed(s, pending, err);
+        return;
+      }
+      const wait = Math.min(BACKOFF_CAP_MS, Math.max(backoffDelay(attempt), err.retryAfterMs || 0));
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
   }
+}
+
+function putMessage(s, pending) {
+  return requestJSON(config.api, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json" },
+    // With a token the server knows the user: no user_id.
+    body: JSON.stringify({
+      room_id: s.room,
+      text: pending.text,
+      user_id: auth ? undefined : userId,
+      name: s.name,
+      idempotency_key: pending.key,
+    }),
+  });
 }
 
 // A message that waited for its push on a socket now gone may or may not
@@ -111,7 +139,8 @@ export function resendPending(s, socket) {
 // original client's fields), so without one the same text from this user
 // counts: another tab sending the same words marks this send done, and if
 // this one's socket then drops before the server read it, it is not sent
-// again by PUT. A push with a key is matched by it.
+// again by PUT. A push with a key is matched by it. It ends a PUT's
+// retries too: the message is stored.
 export function confirmByPush(s, msg) {
   const pending = s.sending;
   if (pending && (msg.idempotency_key ? msg.idempotency_key === pending.key : msg.message === pending.text)) {
@@ -125,6 +154,7 @@ function sendDone(s, pending) {
   if (s.sending !== pending) return;
   clearTimeout(pending.timer);
   s.sending = null;
+  s.unsent = null;
   if (el.input.value.trim() === pending.text) clearInput();
   else updateComposer();
   // Why an earlier message was not sent is old news now.
@@ -138,10 +168,14 @@ function showSendError(message) {
   showError(message);
 }
 
+// A send that failed for good: the text stays in the composer, and its
+// key with it (s.unsent), so that sending the same text again is still
+// the same message, stored once if an attempt of it was.
 export function sendFailed(s, pending, err) {
   if (s !== session || s.sending !== pending) return;
   clearTimeout(pending.timer);
   s.sending = null;
+  s.unsent = { text: pending.text, key: pending.key };
   updateComposer();
   if (isRefusal(err)) refuse(s, err);
   else showSendError("Message not sent: " + err.message);
