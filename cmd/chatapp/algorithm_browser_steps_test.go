@@ -259,3 +259,28 @@ func TestBrowserCatchUpFailureFailsTheAttempt(t *testing.T) {
 		t.Errorf("the banner says %q once caught up, want nothing", got)
 	}
 }
+
+// TestBrowserRateLimitedFrameGoesByPut: a message whose frame the server
+// refuses with a rate_limited error frame (here the connection's frame
+// rate, which routes nothing past it) is sent by PUT under its key at
+// once, not refused, and not after the 10 s wait for its push.
+func TestBrowserRateLimitedFrameGoesByPut(t *testing.T) {
+	t.Parallel() // its own server and browser tab
+	srv := startServer(t, ServeConfig{Limits: Limits{FrameRate: 0.001, FrameBurst: 1}})
+	const room = "frame-rate"
+	ada := newTab(t, newBrowser(t), "ada", srv.URL)
+	ada.join(room, "Ada")
+	ada.send("first", true) // the burst's one frame, confirmed by its push
+	start := time.Now()
+	ada.send("second", true) // refused rate_limited: by PUT
+	if took := time.Since(start); took >= 9*time.Second {
+		t.Errorf("the rate-limited message was stored after %v: the page waited for its push, not sending it by PUT at once", took)
+	}
+	ada.waitMessage("second", "Ada")
+	if h := getHistory(t, srv.URL, "room_id="+room); !slices.Equal(historyTexts(h), []string{"first", "second"}) {
+		t.Errorf("stored %q, want first and second once each", historyTexts(h))
+	}
+	if !eval[bool](ada, `document.getElementById("error").hidden`) {
+		t.Errorf("an error banner is shown%s", ada.state())
+	}
+}

@@ -31,15 +31,8 @@ func startBrowserClient(t *testing.T, base, room string) algorithmClient {
 }
 
 // delivered reads the messages the list shows, top to bottom: each one's
-// id (its data-id) and text, once the page is connected.
-//
-// The wait is for the scenario's step 4, which sets the loss of pushes
-// right after step 3's message is delivered, taking the client to be
-// connected by then: the page shows its PUT's reply at once, while its
-// socket, cut a moment before, may wait out the backoff (up to 10 s), and
-// a handshake whose answer the proxy drops never connects.
+// id (its data-id) and text.
 func (b *browserAlgorithmClient) delivered(*testing.T) []deliveredMessage {
-	b.tb.waitConnected()
 	rows := eval[[][]string](b.tb, `Array.from(document.querySelectorAll("#messages .message"),
 		(m) => [m.dataset.id, m.querySelector(".text").textContent])`)
 	out := make([]deliveredMessage, len(rows))

@@ -6,7 +6,7 @@ import { showError } from "./banner.js";
 import { pushed } from "./catchup.js";
 import { scheduleMembersRefresh } from "./members.js";
 import { addMessages } from "./messages.js";
-import { sendFailed } from "./sending.js";
+import { answeredByError } from "./sending.js";
 
 export function handleFrame(s, data) {
   let frame;
@@ -20,10 +20,8 @@ export function handleFrame(s, data) {
     // The keepalive's answer; onmessage has cleared its timer.
   } else if (frame.error) {
     // Error frames answer this connection's own frames: while a message
-    // waits for its push, the error is its refusal.
-    const err = new Error(frame.error.message || "Server error");
-    if (s.sending && s.sending.socket === s.socket) sendFailed(s, s.sending, err);
-    else showError(err.message);
+    // waits for its push, the error answers it (sending.js).
+    if (!answeredByError(s, frame.error)) showError(frame.error.message || "Server error");
   } else if (frame.type === "join" || frame.type === "leave") {
     // Deltas can be missed across reconnects; the server's list is the truth.
     scheduleMembersRefresh(s);

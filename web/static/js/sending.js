@@ -133,6 +133,19 @@ export function resendPending(s, socket) {
   if (s.sending && s.sending.socket === socket) sendByPut(s, s.sending);
 }
 
+// answeredByError is told of each error frame: error frames name no
+// send, so one answers the message waiting for its push on this socket,
+// if any. rate_limited sends it by PUT under its key, as a 429 is retried
+// (over the frame rate its frame was not even routed); any other code is
+// its refusal. It reports whether a message was waiting.
+export function answeredByError(s, error) {
+  const pending = s.sending;
+  if (!pending || !pending.socket || pending.socket !== s.socket) return false;
+  if (error.code === "rate_limited") sendByPut(s, pending);
+  else sendFailed(s, pending, new Error(error.message || "Server error"));
+  return true;
+}
+
 // confirmByPush is told of each of the user's own messages as the list
 // adds it (messages.js, onOwnMessage): the push of what the composer is
 // sending means the server has it. Pushes carry no idempotency key (the
@@ -171,7 +184,7 @@ function showSendError(message) {
 // A send that failed for good: the text stays in the composer, and its
 // key with it (s.unsent), so that sending the same text again is still
 // the same message, stored once if an attempt of it was.
-export function sendFailed(s, pending, err) {
+function sendFailed(s, pending, err) {
   if (s !== session || s.sending !== pending) return;
   clearTimeout(pending.timer);
   s.sending = null;
