@@ -382,6 +382,7 @@ func writeProxyResponse(w http.ResponseWriter, resp events.APIGatewayProxyRespon
 // gateway response for in the functions' JSON format.
 func writeError(w http.ResponseWriter, err error) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Header().Set("Access-Control-Expose-Headers", protocol.ExposedHeaders)
 	writeJSON(w, protocol.ErrorStatus(err), protocol.EncodeError(err))
 }
 

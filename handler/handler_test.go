@@ -188,6 +188,10 @@ func checkJSON(t *testing.T, resp events.APIGatewayProxyResponse, status int) []
 	if got := resp.Headers["Access-Control-Allow-Origin"]; got != "*" {
 		t.Errorf("Access-Control-Allow-Origin = %q", got)
 	}
+	// A page on another origin reads Retry-After only when it is exposed.
+	if got := resp.Headers["Access-Control-Expose-Headers"]; !strings.Contains(got, "Retry-After") {
+		t.Errorf("Access-Control-Expose-Headers = %q, want Retry-After among them", got)
+	}
 	if resp.IsBase64Encoded {
 		t.Error("IsBase64Encoded = true for a JSON body")
 	}

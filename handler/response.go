@@ -20,8 +20,9 @@ import (
 // isBase64Encoded for plain JSON; these responses do not.
 func headers() map[string]string {
 	return map[string]string{
-		"Content-Type":                "application/json; charset=utf-8",
-		"Access-Control-Allow-Origin": "*",
+		"Content-Type":                  "application/json; charset=utf-8",
+		"Access-Control-Allow-Origin":   "*",
+		"Access-Control-Expose-Headers": protocol.ExposedHeaders,
 	}
 }
 

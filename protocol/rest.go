@@ -32,6 +32,11 @@ const (
 	// ReplayedHeader marks the answer to a retried send: the message was
 	// stored by an earlier attempt and is not pushed again.
 	ReplayedHeader = "Idempotent-Replayed"
+	// ExposedHeaders is Access-Control-Expose-Headers of every REST
+	// answer: a page on another origin reads only what CORS exposes, and
+	// a client's retry needs Retry-After (docs/protocol.md, "Client
+	// algorithm").
+	ExposedHeaders = "Retry-After, " + ReplayedHeader
 )
 
 // PutRequest is the body of PUT /chat, as the original client sends it.
