@@ -1,0 +1,85 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// FindMessages reads one page of history: the rows the page takes, whole,
+// and the first row past it, by its id alone, to say More.
+func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatapp.MessagePage, error) {
+	if err := f.Validate(); err != nil {
+		return chatapp.MessagePage{}, err
+	}
+	query, args, newestFirst := historyQuery(f)
+	rows, err := db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return chatapp.MessagePage{}, fmt.Errorf("query messages: %w", err)
+	}
+	defer rows.Close()
+	var page chatapp.MessagePage
+	for rows.Next() {
+		m := &chatapp.Message{RoomID: f.RoomID}
+		var taken bool
+		var text []byte
+		if err := rows.Scan(&m.ID, &taken, &m.Timestamp, &m.UserID, &m.Name, &text); err != nil {
+			return chatapp.MessagePage{}, fmt.Errorf("scan message: %w", err)
+		}
+		if !taken {
+			page.More = true
+			break
+		}
+		m.Text = string(text)
+		page.Messages = append(page.Messages, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return chatapp.MessagePage{}, fmt.Errorf("query messages: %w", err)
+	}
+	if newestFirst {
+		slices.Reverse(page.Messages)
+	}
+	return page, nil
+}
+
+// historyQuery is the SQL of a page, whose rows come in the order the page
+// reads them (newest first but for an After page). The inner query walks
+// the primary key (room_id, id) INCLUDE (size) in that order, numbering the
+// rows and summing their sizes as MessageFilter.Takes counts them, for at
+// most Limit + 1 rows, from the index alone; it keeps the rows the page
+// takes and the first it does not, which proves More (the second row, when
+// the first alone is past the budget; else the first whose bytes before it
+// are within the budget and its own are not, or the row past the limit). Only the rows taken
+// are then read from the table (the LEFT JOIN), so a page's texts cost its
+// budget, not its limit (TestHistoryQueryPlans).
+func historyQuery(f chatapp.MessageFilter) (query string, args []any, newestFirst bool) {
+	order, cursor := "DESC", ""
+	args = []any{f.RoomID, f.Limit, f.MaxBytes}
+	newestFirst = true
+	switch {
+	case f.After != "":
+		order, cursor = "ASC", ` AND id > $4`
+		args = append(args, f.After)
+		newestFirst = false
+	case f.Before != "":
+		cursor = ` AND id < $4`
+		args = append(args, f.Before)
+	}
+	query = `SELECT p.id, p.taken, COALESCE(m.timestamp, 0), COALESCE(m.user_id, ''), COALESCE(m.name, ''), COALESCE(m.message, ''::bytea)
+	FROM (
+		SELECT id, n <= $2::integer AND (n = 1 OR $3::bigint <= 0 OR used <= $3::bigint) AS taken
+		FROM (
+			SELECT id, size, row_number() OVER w AS n, sum(size) OVER w AS used
+			FROM messages WHERE room_id = $1` + cursor + `
+			WINDOW w AS (ORDER BY id ` + order + ` ROWS UNBOUNDED PRECEDING)
+			ORDER BY id ` + order + ` LIMIT $2::integer + 1
+		) counted
+		WHERE n <= 2 OR $3::bigint <= 0 OR used - size <= $3::bigint
+	) p
+	LEFT JOIN messages m ON p.taken AND m.room_id = $1 AND m.id = p.id
+	ORDER BY p.id ` + order
+	return query, args, newestFirst
+}
