@@ -53,8 +53,10 @@ func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatap
 // takes and the first it does not, which proves More (the second row, when
 // the first alone is past the budget; else the first whose bytes before it
 // are within the budget and its own are not, or the row past the limit). Only the rows taken
-// are then read from the table (the LEFT JOIN), so a page's texts cost its
-// budget, not its limit (TestHistoryQueryPlans).
+// are then read from the table, one primary key lookup each: the LATERAL
+// subquery's LIMIT keeps the planner from flattening it into a join that
+// may scan the room (a hash join, on a room of thousands), so a page's
+// texts cost its budget, not its limit (TestHistoryQueryPlans).
 func historyQuery(f chatapp.MessageFilter) (query string, args []any, newestFirst bool) {
 	order, cursor := "DESC", ""
 	args = []any{f.RoomID, f.Limit, f.MaxBytes}
@@ -79,7 +81,9 @@ func historyQuery(f chatapp.MessageFilter) (query string, args []any, newestFirs
 		) counted
 		WHERE n <= 2 OR $3::bigint <= 0 OR used - size <= $3::bigint
 	) p
-	LEFT JOIN messages m ON p.taken AND m.room_id = $1 AND m.id = p.id
+	LEFT JOIN LATERAL (
+		SELECT timestamp, user_id, name, message FROM messages WHERE p.taken AND room_id = $1 AND id = p.id LIMIT 1
+	) m ON true
 	ORDER BY p.id ` + order
 	return query, args, newestFirst
 }
