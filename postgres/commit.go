@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -57,11 +59,9 @@ func (db *DB) commit(ctx context.Context, ws []*write) {
 	var live []*write
 	for _, w := range ws {
 		if w.err = w.ctx.Err(); w.err == nil {
-			if w.m.ID != "" && !chatapp.ValidMessageID(w.m.ID) {
-				w.err = chatapp.Errorf(chatapp.EINVALID, "message id %q is not a message id", w.m.ID)
-				continue
+			if w.err = unstorable(w.m); w.err == nil {
+				live = append(live, w)
 			}
-			live = append(live, w)
 		}
 	}
 	if len(live) == 0 {
@@ -183,6 +183,27 @@ func readState(ctx context.Context, conn *pgx.Conn, ws []*write) (*txState, erro
 	}
 	return s, br.Close()
 }
+
+// unstorable refuses, with EINVALID, a message the tables cannot hold as
+// given: an error of the server would fail the whole batch, not this one
+// write. The handlers' validation passes none of these; direct callers
+// might. (A text's NUL is stored: message is bytea.)
+func unstorable(m *chatapp.Message) error {
+	if m.ID != "" && !chatapp.ValidMessageID(m.ID) {
+		return chatapp.Errorf(chatapp.EINVALID, "message id %q is not a message id", m.ID)
+	}
+	for _, s := range []string{m.RoomID, m.UserID, m.Name, m.IdempotencyKey} {
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) || len(s) > maxKeyBytes {
+			return chatapp.Errorf(chatapp.EINVALID, "a room, user, name or key that is not UTF-8 text of at most %d bytes", maxKeyBytes)
+		}
+	}
+	return nil
+}
+
+// maxKeyBytes bounds the strings of a message's indexed columns, well
+// under what a B-tree entry holds (about 2.7 KB), far over what the
+// handlers let through (chatapp.MaxIDBytes).
+const maxKeyBytes = 512
 
 // must passes a batch's Query on: its error comes back from the rows.
 func must(rows pgx.Rows, _ error) pgx.Rows { return rows }

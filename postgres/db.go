@@ -52,6 +52,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -66,6 +68,13 @@ type DB struct {
 	// (chatapp.NextMessageID); the ordering tests give a store a clock of
 	// its own.
 	newID func() (id string, ms int64)
+
+	// Messages are written by one goroutine in batches (groupcommit.go).
+	queue    chan *queued
+	loopDone chan struct{}
+	closeMu  sync.RWMutex // closing is set under it, sends to queue happen under RLock
+	closing  bool
+	commits  atomic.Int64 // batches committed, for tests and benchmarks
 }
 
 // Open connects to the database at url (a PostgreSQL URL or key=value
@@ -93,12 +102,15 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	db.startCommitLoop()
 	return db, nil
 }
 
-// Close closes the store's connections, once the calls using them have
-// returned them.
+// Close commits the sends already queued, waits for them, and closes the
+// store's connections once the calls using them have returned them. Sends
+// after Close get ErrClosed.
 func (db *DB) Close() error {
+	db.stopCommitLoop()
 	db.pool.Close()
 	return nil
 }

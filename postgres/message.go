@@ -13,8 +13,9 @@ import (
 var _ chatapp.MessageStore = (*DB)(nil)
 
 // CreateMessage commits m, minting its id under its room's lock so that id
-// order is commit order (package doc). A used idempotency key gives the
-// stored message and ErrDuplicate, or ECONFLICT for another text.
+// order is commit order (package doc). It returns once the transaction
+// holding m has committed. A used idempotency key gives the stored message
+// and ErrDuplicate, or ECONFLICT for another text.
 func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
 	wait, err := db.QueueMessage(ctx, m)
 	if err != nil {
@@ -23,11 +24,11 @@ func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
 	return wait()
 }
 
-// QueueMessage commits m before it returns, its wait giving the outcome.
+// QueueMessage queues m for the writer and returns; wait returns the
+// outcome once m's batch is done. Messages are committed, and given their
+// ids, in queue order.
 func (db *DB) QueueMessage(ctx context.Context, m *chatapp.Message) (wait func() error, err error) {
-	w := &write{ctx: ctx, m: m}
-	db.commit(ctx, []*write{w})
-	return chatapp.Committed(w.err), nil
+	return db.enqueue(ctx, m)
 }
 
 const findIdempotentSQL = `SELECT id, timestamp, name, message FROM messages
