@@ -10,7 +10,7 @@
 // commit with synchronous_commit on, so a test of what survives sees
 // what an operator's server would keep.
 //
-// A package using it calls Main from its TestMain:
+// A package using it calls Main (or Run) from its TestMain:
 //
 //	func TestMain(m *testing.M) { os.Exit(pglocal.Main(m)) }
 package pglocal
@@ -63,9 +63,13 @@ var (
 
 // Main runs the tests and then stops the cluster if a test started it.
 // It returns m.Run's exit code.
-func Main(m *testing.M) int {
+func Main(m *testing.M) int { return Run(m.Run) }
+
+// Run is Main for a TestMain that runs its tests through another
+// wrapper: run is m.Run, or that wrapper's Main of m.
+func Run(run func() int) int {
 	inMain.Store(true)
-	code := m.Run()
+	code := run()
 	if c := shared.cluster; c != nil {
 		if err := c.stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "pglocal:", err)
