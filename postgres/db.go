@@ -52,9 +52,12 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chatapp-dev/chatapp"
@@ -104,6 +107,16 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	db.startCommitLoop()
 	return db, nil
+}
+
+// Describe names the database of url for a log or a banner: user, host,
+// port and database, never the password.
+func Describe(url string) string {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return "(an address that does not parse)"
+	}
+	return fmt.Sprintf("%s@%s/%s", cfg.User, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), cfg.Database)
 }
 
 // Close commits the sends already queued, waits for them, and closes the
