@@ -54,13 +54,13 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"sync"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/internal/commitqueue"
 )
 
 // DB is an open PostgreSQL store. It implements chatapp.MessageStore,
@@ -73,11 +73,8 @@ type DB struct {
 	newID func() (id string, ms int64)
 
 	// Messages are written by one goroutine in batches (groupcommit.go).
-	queue    chan *queued
-	loopDone chan struct{}
-	closeMu  sync.RWMutex // closing is set under it, sends to queue happen under RLock
-	closing  bool
-	commits  atomic.Int64 // batches committed, for tests and benchmarks
+	queue   *commitqueue.Queue[*queued]
+	commits atomic.Int64 // batches committed, for tests and benchmarks
 }
 
 // Open connects to the database at url (a PostgreSQL URL or key=value
@@ -105,7 +102,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	db.startCommitLoop()
+	db.queue = commitqueue.Start(maxBatch, ErrClosed, db.commitQueued)
 	return db, nil
 }
 
@@ -123,7 +120,7 @@ func Describe(url string) string {
 // store's connections once the calls using them have returned them. Sends
 // after Close get ErrClosed.
 func (db *DB) Close() error {
-	db.stopCommitLoop()
+	db.queue.Close()
 	db.pool.Close()
 	return nil
 }
