@@ -15,21 +15,11 @@ import (
 // rooms (sqlite/bench_test.go measures the same).
 const benchRooms = 100
 
-func openBench(b *testing.B, url string) *DB {
-	b.Helper()
-	db, err := Open(context.Background(), url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	return db
-}
-
 // BenchmarkCreateMessage is acknowledged sends over 100 rooms: 100
 // goroutines, each sending to its own room one message at a time. Every
 // return is a committed row, flushed to the WAL with fsync.
 func BenchmarkCreateMessage(b *testing.B) {
-	benchmarkSends(b, openBench(b, pglocal.Schema(b)))
+	benchmarkSends(b, openDB(b, pglocal.Schema(b)))
 }
 
 // BenchmarkCreateMessageTwoProcesses is the same sends through two stores
@@ -37,7 +27,7 @@ func BenchmarkCreateMessage(b *testing.B) {
 // shared, so each process's batches wait for the other's room locks.
 func BenchmarkCreateMessageTwoProcesses(b *testing.B) {
 	url := pglocal.Schema(b)
-	benchmarkSends(b, openBench(b, url), openBench(b, url))
+	benchmarkSends(b, openDB(b, url), openDB(b, url))
 }
 
 func benchmarkSends(b *testing.B, stores ...*DB) {
@@ -67,7 +57,7 @@ func benchmarkSends(b *testing.B, stores ...*DB) {
 // BenchmarkCreateMessageOneRoom is one sender at a time: the latency of one
 // acknowledged send.
 func BenchmarkCreateMessageOneRoom(b *testing.B) {
-	db := openBench(b, pglocal.Schema(b))
+	db := openDB(b, pglocal.Schema(b))
 	b.ReportAllocs()
 	for b.Loop() {
 		m := &chatapp.Message{RoomID: "lobby", UserID: "u1", Name: "Ada", Text: "hello, this is a chat message of ordinary length"}

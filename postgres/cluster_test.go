@@ -15,20 +15,6 @@ import (
 	"github.com/chatapp-dev/chatapp/storetest"
 )
 
-// Two stores on one database stand for two `chatapp serve` processes: each
-// has its own pool of sessions, as a process has.
-
-// openDB opens a store on url, closed when the test ends.
-func openDB(t *testing.T, url string) *DB {
-	t.Helper()
-	db, err := Open(t.Context(), url)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // clockOff gives a store the clock of a process whose clock is off by d:
 // the ids it mints from its own clock are d away from the others'.
 func clockOff(d time.Duration) func() (string, int64) {

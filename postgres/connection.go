@@ -11,11 +11,6 @@ import (
 	"github.com/chatapp-dev/chatapp"
 )
 
-var (
-	_ chatapp.ConnectionStore  = (*DB)(nil)
-	_ chatapp.ConnectionLister = (*DB)(nil)
-)
-
 const (
 	connectionColumns = `connection_id, room_id, user_id, name, timestamp, presence, expires_at`
 	upsertConnection  = ` ON CONFLICT (connection_id) DO UPDATE SET room_id = EXCLUDED.room_id, user_id = EXCLUDED.user_id,
@@ -104,20 +99,9 @@ func (db *DB) ListConnections(ctx context.Context) ([]*chatapp.Connection, error
 }
 
 func (db *DB) queryConnections(ctx context.Context, query string, args ...any) ([]*chatapp.Connection, error) {
-	rows, err := db.pool.Query(ctx, query, args...)
+	rows, _ := db.pool.Query(ctx, query, args...) // an error comes back from the rows
+	conns, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*chatapp.Connection, error) { return scanConnection(row) })
 	if err != nil {
-		return nil, fmt.Errorf("query connections: %w", err)
-	}
-	defer rows.Close()
-	conns := []*chatapp.Connection{}
-	for rows.Next() {
-		c, err := scanConnection(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan connection: %w", err)
-		}
-		conns = append(conns, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query connections: %w", err)
 	}
 	return conns, nil

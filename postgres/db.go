@@ -63,6 +63,12 @@ import (
 	"github.com/chatapp-dev/chatapp/internal/commitqueue"
 )
 
+var (
+	_ chatapp.MessageStore     = (*DB)(nil)
+	_ chatapp.ConnectionStore  = (*DB)(nil)
+	_ chatapp.ConnectionLister = (*DB)(nil)
+)
+
 // DB is an open PostgreSQL store. It implements chatapp.MessageStore,
 // chatapp.ConnectionStore and chatapp.ConnectionLister.
 type DB struct {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/chatapp-dev/chatapp"
 )
 
@@ -15,28 +17,22 @@ func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatap
 		return chatapp.MessagePage{}, err
 	}
 	query, args, newestFirst := historyQuery(f)
-	rows, err := db.pool.Query(ctx, query, args...)
-	if err != nil {
-		return chatapp.MessagePage{}, fmt.Errorf("query messages: %w", err)
-	}
-	defer rows.Close()
+	rows, _ := db.pool.Query(ctx, query, args...) // an error comes back from the rows
 	var page chatapp.MessagePage
-	for rows.Next() {
-		m := &chatapp.Message{RoomID: f.RoomID}
-		var taken bool
-		var text []byte
-		if err := rows.Scan(&m.ID, &taken, &m.Timestamp, &m.UserID, &m.Name, &text); err != nil {
-			return chatapp.MessagePage{}, fmt.Errorf("scan message: %w", err)
-		}
-		if !taken {
+	m := chatapp.Message{RoomID: f.RoomID}
+	var taken bool
+	var text []byte
+	_, err := pgx.ForEachRow(rows, []any{&m.ID, &taken, &m.Timestamp, &m.UserID, &m.Name, &text}, func() error {
+		if !taken { // the last row, if any
 			page.More = true
-			break
+			return nil
 		}
-		m.Text = string(text)
-		page.Messages = append(page.Messages, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		row := m
+		row.Text = string(text)
+		page.Messages = append(page.Messages, &row)
+		return nil
+	})
+	if err != nil {
 		return chatapp.MessagePage{}, fmt.Errorf("query messages: %w", err)
 	}
 	if newestFirst {
@@ -52,8 +48,9 @@ func (db *DB) FindMessages(ctx context.Context, f chatapp.MessageFilter) (chatap
 // most Limit + 1 rows, from the index alone; it keeps the rows the page
 // takes and the first it does not, which proves More (the second row, when
 // the first alone is past the budget; else the first whose bytes before it
-// are within the budget and its own are not, or the row past the limit). Only the rows taken
-// are then read from the table, one primary key lookup each: the LATERAL
+// are within the budget and its own are not, or the row past the limit),
+// last. Only the rows taken are then read from the table, one primary key
+// lookup each: the LATERAL
 // subquery's LIMIT keeps the planner from flattening it into a join that
 // may scan the room (a hash join, on a room of thousands), so a page's
 // texts cost its budget, not its limit (TestHistoryQueryPlans).

@@ -10,8 +10,6 @@ import (
 	"github.com/chatapp-dev/chatapp"
 )
 
-var _ chatapp.MessageStore = (*DB)(nil)
-
 // CreateMessage commits m, minting its id under its room's lock so that id
 // order is commit order (package doc). It returns once the transaction
 // holding m has committed. A used idempotency key gives the stored message

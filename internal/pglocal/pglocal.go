@@ -19,7 +19,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -44,12 +43,6 @@ const startTimeout = time.Minute
 // dirPrefix names the cluster folders in the temporary folder, so that
 // one left by a test binary that was killed can be found and removed.
 const dirPrefix = "chatapp-pglocal-"
-
-// missing is the error of a machine without PostgreSQL: tests skip,
-// except in CI.
-type missing string
-
-func (m missing) Error() string { return string(m) }
 
 var (
 	inMain atomic.Bool
@@ -88,12 +81,7 @@ func URL(t testing.TB) string {
 		t.Fatal("pglocal: TestMain must call pglocal.Main, which stops the cluster after the tests")
 	}
 	once.Do(func() { shared.cluster, shared.err = start() })
-	switch err := shared.err; {
-	case errors.As(err, new(missing)):
-		component.Missing(t, "PostgreSQL is not available: %v; run scripts/postgres.sh (or make deps)", err)
-	case err != nil:
-		t.Fatalf("PostgreSQL: %v", err)
-	}
+	component.Require(t, "PostgreSQL", shared.err, "run scripts/postgres.sh (or make deps)")
 	return shared.cluster.url
 }
 
@@ -180,7 +168,7 @@ func start() (*cluster, error) {
 
 // serve starts the server on a free port and waits until it answers.
 func (c *cluster) serve() error {
-	port, err := freePort()
+	port, err := component.FreePort()
 	if err != nil {
 		return err
 	}
@@ -250,7 +238,7 @@ func (c *cluster) runContext(ctx context.Context, name string, args ...string) (
 func binaries() (string, error) {
 	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(found) == 0 {
-		return "", missing("no /usr/lib/postgresql/*/bin/initdb")
+		return "", component.Unavailable("no /usr/lib/postgresql/*/bin/initdb")
 	}
 	slices.SortFunc(found, func(a, b string) int { return version(a) - version(b) })
 	return filepath.Dir(found[len(found)-1]), nil
@@ -273,24 +261,15 @@ func serverUser() (prefix []string, owner *ids, err error) {
 	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
-		return nil, nil, missing("no postgres user to run the server as (root may not)")
+		return nil, nil, component.Unavailable("no postgres user to run the server as (root may not)")
 	}
 	runuser, err := exec.LookPath("runuser")
 	if err != nil {
-		return nil, nil, missing("no runuser to run the server as the postgres user")
+		return nil, nil, component.Unavailable("no runuser to run the server as the postgres user")
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return []string{runuser, "-u", "postgres", "--"}, &ids{uid, gid}, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // tail is the end of a log, for an error message.
