@@ -15,16 +15,17 @@ import (
 // holding m has committed. A used idempotency key gives the stored message
 // and ErrDuplicate, or ECONFLICT for another text.
 func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
-	wait, err := db.QueueMessage(ctx, m)
-	if err != nil {
-		return err
+	wait, err := db.enqueue(ctx, m)
+	if err == nil {
+		err = wait()
 	}
-	return wait()
+	return err
 }
 
-// QueueMessage queues m for the writer and returns; wait returns the
-// outcome once m's batch is done. Messages are committed, and given their
-// ids, in queue order.
+// QueueMessage hands m to the group commit (groupcommit.go) and returns
+// its wait, which gives what CreateMessage would once m's batch is done.
+// Messages queued one after another get their ids, and commit, in that
+// order.
 func (db *DB) QueueMessage(ctx context.Context, m *chatapp.Message) (wait func() error, err error) {
 	return db.enqueue(ctx, m)
 }
