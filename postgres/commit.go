@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/chatapp-dev/chatapp"
 )
@@ -98,7 +100,14 @@ func (db *DB) commitTx(ctx context.Context, ws []*write) error {
 		rooms, last := tx.lastIDs()
 		b.Queue(updateRoomsSQL, rooms, last)
 	}
-	b.Queue("COMMIT")
+	// The server answers a COMMIT of a transaction it aborted with
+	// ROLLBACK, and no error.
+	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
+		if tag.String() != "COMMIT" {
+			return errors.New("the transaction was rolled back")
+		}
+		return nil
+	})
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("store messages: %w", err)
 	}
@@ -153,7 +162,7 @@ func readState(ctx context.Context, conn *pgx.Conn, ws []*write) (*txState, erro
 	}
 	s := &txState{last: make(map[string]string, len(rooms)), keys: map[keyOf]*chatapp.Message{}, stored: map[[2]string]bool{}}
 	var room, last string
-	if _, err := pgx.ForEachRow(must(br.Query()), []any{&room, &last}, func() error {
+	if _, err := pgx.ForEachRow(rowsOf(br.Query()), []any{&room, &last}, func() error {
 		s.last[room] = last
 		return nil
 	}); err != nil {
@@ -163,7 +172,7 @@ func readState(ctx context.Context, conn *pgx.Conn, ws []*write) (*txState, erro
 		var k keyOf
 		var m chatapp.Message
 		var text []byte
-		if _, err := pgx.ForEachRow(must(br.Query()), []any{&k.room, &k.user, &k.key, &m.ID, &m.Timestamp, &m.Name, &text}, func() error {
+		if _, err := pgx.ForEachRow(rowsOf(br.Query()), []any{&k.room, &k.user, &k.key, &m.ID, &m.Timestamp, &m.Name, &text}, func() error {
 			stored := m
 			stored.RoomID, stored.UserID, stored.IdempotencyKey, stored.Text = k.room, k.user, k.key, string(text)
 			s.keys[k] = &stored
@@ -174,7 +183,7 @@ func readState(ctx context.Context, conn *pgx.Conn, ws []*write) (*txState, erro
 	}
 	if len(ids) > 0 {
 		var id [2]string
-		if _, err := pgx.ForEachRow(must(br.Query()), []any{&id[0], &id[1]}, func() error {
+		if _, err := pgx.ForEachRow(rowsOf(br.Query()), []any{&id[0], &id[1]}, func() error {
 			s.stored[id] = true
 			return nil
 		}); err != nil {
@@ -189,8 +198,8 @@ func readState(ctx context.Context, conn *pgx.Conn, ws []*write) (*txState, erro
 // write. The handlers' validation passes none of these; direct callers
 // might. (A text's NUL is stored: message is bytea.)
 func unstorable(m *chatapp.Message) error {
-	if m.ID != "" && !chatapp.ValidMessageID(m.ID) {
-		return chatapp.Errorf(chatapp.EINVALID, "message id %q is not a message id", m.ID)
+	if m.ID != "" && !canonicalID(m.ID) {
+		return chatapp.Errorf(chatapp.EINVALID, "message id %q is not a message id in upper case", m.ID)
 	}
 	for _, s := range []string{m.RoomID, m.UserID, m.Name, m.IdempotencyKey} {
 		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) || len(s) > maxKeyBytes {
@@ -205,8 +214,9 @@ func unstorable(m *chatapp.Message) error {
 // handlers let through (chatapp.MaxIDBytes).
 const maxKeyBytes = 512
 
-// must passes a batch's Query on: its error comes back from the rows.
-func must(rows pgx.Rows, _ error) pgx.Rows { return rows }
+// rowsOf passes a batch's Query on to pgx.ForEachRow: an error of the
+// query comes back from the rows.
+func rowsOf(rows pgx.Rows, _ error) pgx.Rows { return rows }
 
 // inserts are the columns of the messages a commit inserts.
 type inserts struct {
@@ -237,12 +247,12 @@ func (s *txState) resolve(db *DB, ws []*write) *inserts {
 			}
 			m.ID, m.Timestamp = id, cmp.Or(m.Timestamp, ms)
 		} else {
-			m.Timestamp = cmp.Or(m.Timestamp, time.Now().UnixMilli())
 			if s.stored[[2]string{m.RoomID, m.ID}] {
 				w.err = fmt.Errorf("insert message: id %s is already stored in room %s", m.ID, m.RoomID)
 				continue
 			}
 			s.stored[[2]string{m.RoomID, m.ID}] = true
+			m.Timestamp = cmp.Or(m.Timestamp, time.Now().UnixMilli())
 		}
 		s.last[m.RoomID] = max(s.last[m.RoomID], m.ID)
 		var key *string

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/internal/pglocal"
+	"github.com/chatapp-dev/chatapp/storetest"
 )
 
 // TestGroupCommitSharesCommits: sends queued together share transactions,
@@ -55,12 +58,13 @@ func TestBatchWriteFailsAlone(t *testing.T) {
 		{ctx: t.Context(), m: &chatapp.Message{RoomID: "r", UserID: "u", Text: "a\x00NUL is text"}},
 		{ctx: t.Context(), m: &chatapp.Message{RoomID: "r", UserID: "bad\xff", Text: "not UTF-8"}},
 		{ctx: t.Context(), m: &chatapp.Message{RoomID: "r", UserID: "u", ID: "not-an-id", Text: "given a bad id"}},
+		{ctx: t.Context(), m: &chatapp.Message{RoomID: "r", UserID: "u", ID: strings.ToLower(storetest.MessageID(time.Now())), Text: "an id in lower case"}},
 		{ctx: t.Context(), m: &chatapp.Message{RoomID: "r", UserID: "u", Text: "fine"}},
 	}
 	db.commit(t.Context(), ws)
 	for i, w := range ws {
 		want := ""
-		if i == 1 || i == 2 {
+		if i == 1 || i == 2 || i == 3 {
 			want = chatapp.EINVALID
 		}
 		if got := chatapp.ErrorCode(w.err); got != want || (want == "" && w.err != nil) {

@@ -34,3 +34,11 @@ func idAfter(last string) (string, error) {
 	}
 	return "", errors.New("no message id sorts after the room's last")
 }
+
+// canonicalID reports whether id is a message id as the stores write them:
+// a ULID in upper case. Ids compare bytewise (COLLATE "C"), so a given id
+// in lower case would sort apart from the number it stands for.
+func canonicalID(id string) bool {
+	u, err := ulid.ParseStrict(id)
+	return err == nil && u.String() == id
+}
