@@ -19,6 +19,15 @@
 // room's ids ahead for everyone. A message that comes with an id (tests,
 // imports) keeps it, and moves the room's last id to it if it is later.
 //
+// # Group commit
+//
+// A process's sends wait in one queue, and one goroutine commits all that
+// wait in one transaction of two round trips (commit.go): begin, lock the
+// batch's rooms, read their last ids and the keys and ids in use; mint the
+// ids in queue order; insert, move the rooms' last ids, commit. One
+// process's batches commit one after another; several processes'
+// interleave room by room, as the locks decide.
+//
 // # Idempotent sends
 //
 // One message per room, user and key: a unique index says so, and the
