@@ -1,7 +1,9 @@
 package pglocal
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,9 +30,16 @@ func removeOrphans(bin string, asOwner []string) {
 	}
 }
 
-// alive reports whether process pid exists (signal 0 checks without
-// sending anything).
+// alive reports whether process pid runs: it exists (signal 0 checks
+// without sending anything) and, where Linux's /proc says, is not a zombie
+// (it has exited, and its parent has not yet collected it).
 func alive(pid int) bool {
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// "PID (COMMAND) STATE ...", where COMMAND may hold ")".
+		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			return false
+		}
+	}
 	p, err := os.FindProcess(pid)
 	if err != nil {
 		return false
