@@ -58,3 +58,22 @@ func TestSchemasAreApart(t *testing.T) {
 		conn.Close(t.Context())
 	}
 }
+
+// TestDefaultCollationIsNotBytewise: the cluster's text compares as a
+// language does ('a' before 'B'), not bytewise as C does, so that a store's
+// query that needs bytewise order must say so (COLLATE "C").
+func TestDefaultCollationIsNotBytewise(t *testing.T) {
+	conn, err := pgx.Connect(t.Context(), pglocal.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var version int
+	var less bool
+	if err := conn.QueryRow(t.Context(), "SELECT current_setting('server_version_num')::int, 'a' < 'B'").Scan(&version, &less); err != nil {
+		t.Fatal(err)
+	}
+	if version >= 150000 && !less {
+		t.Errorf("'a' < 'B' is false: the default collation is bytewise")
+	}
+}
