@@ -32,6 +32,19 @@ func seed(t *testing.T, db *DB, room string, n int) {
 	}
 }
 
+// seededDB is a store of two rooms, of 3,000 and 1,000 messages, with
+// its planner statistics up to date.
+func seededDB(t *testing.T) *DB {
+	t.Helper()
+	db := openDB(t, pglocal.Schema(t))
+	seed(t, db, "big", 3000)
+	seed(t, db, "other", 1000)
+	if _, err := db.pool.Exec(t.Context(), "VACUUM ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 func explain(t *testing.T, db *DB, query string, args ...any) string {
 	t.Helper()
 	rows, err := db.pool.Query(t.Context(), "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) "+query, args...)
@@ -60,12 +73,7 @@ func explain(t *testing.T, db *DB, query string, args ...any) string {
 // of 40 KB reads the ids of at most 101 rows and the texts of the few
 // that fit.
 func TestHistoryQueryPlans(t *testing.T) {
-	db := openDB(t, pglocal.Schema(t))
-	seed(t, db, "big", 3000)
-	seed(t, db, "other", 1000)
-	if _, err := db.pool.Exec(t.Context(), "VACUUM ANALYZE messages"); err != nil {
-		t.Fatal(err)
-	}
+	db := seededDB(t)
 	cursor := storetest.MessageID(time.Now().Add(-time.Hour))
 	latest, err := db.FindMessages(t.Context(), chatapp.MessageFilter{RoomID: "big", Limit: 10})
 	if err != nil {
@@ -127,6 +135,29 @@ func TestConnectionQueryPlans(t *testing.T) {
 		t.Logf("%s:\n%s", name, plan)
 		if !strings.Contains(plan, q.want) || strings.Contains(plan, "Seq Scan") {
 			t.Errorf("%s: want a plan with %q and no Seq Scan", name, q.want)
+		}
+	}
+}
+
+// TestCommitQueryPlans: a commit's lookups of idempotency keys and given
+// ids are searches of their indexes, whatever the table holds, and its
+// rooms are locked in id order (LockRows above the Sort), the order that
+// keeps transactions of several processes from waiting in a cycle.
+func TestCommitQueryPlans(t *testing.T) {
+	db := seededDB(t)
+	for name, q := range map[string]struct {
+		query string
+		args  []any
+		want  string
+	}{
+		"keys":  {findKeysSQL, []any{[]string{"big", "big"}, []string{"u1", "u2"}, []string{"k1", "k2"}}, "Index Scan using messages_idempotency"},
+		"ids":   {findIDsSQL, []any{[]string{"big"}, []string{storetest.MessageID(time.Now())}}, "Index Only Scan using messages_pkey"},
+		"rooms": {lockRoomsSQL, []any{[]string{"other", "big"}}, "LockRows (actual rows=2 loops=1)\n  ->  Sort"},
+	} {
+		plan := explain(t, db, q.query, q.args...)
+		t.Logf("%s:\n%s", name, plan)
+		if !strings.Contains(plan, q.want) || (name != "rooms" && strings.Contains(plan, "Seq Scan")) {
+			t.Errorf("%s: want a plan with %q", name, q.want)
 		}
 	}
 }
