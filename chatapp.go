@@ -2,9 +2,10 @@
 // WebSocket connections join rooms, and a send stores a message and pushes it
 // to every connection of its room.
 //
-// This package holds only types and interfaces. The stores (sqlite, dynamodb),
-// the local API Gateway emulator (gateway), the Lambda handlers (handler) and
-// the command (cmd/chatapp) live in packages around it, one per dependency.
+// This package holds only types and interfaces. The stores (sqlite, dynamodb,
+// postgres), the local API Gateway emulator (gateway), the Lambda handlers
+// (handler) and the command (cmd/chatapp) live in packages around it, one per
+// dependency.
 package chatapp
 
 import "context"

@@ -76,7 +76,7 @@ func TestPackageTableMatchesFolders(t *testing.T) {
 var layers = map[string]int{
 	"":         0,
 	"protocol": 1,
-	"sqlite":   2, "dynamodb": 2, "apigw": 2, "auth": 2, "ratelimit": 2, "storetest": 2, "rie": 2, "web": 2,
+	"sqlite":   2, "dynamodb": 2, "postgres": 2, "apigw": 2, "auth": 2, "ratelimit": 2, "storetest": 2, "rie": 2, "web": 2,
 	"handler":   3,
 	"hub":       4,
 	"gateway":   5,

@@ -10,3 +10,4 @@ scripts/cfn-spec.sh
 scripts/asyncapi.sh
 scripts/chromium.sh
 scripts/mono.sh
+scripts/postgres.sh

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/chatapp-dev/chatapp/internal/commitqueue"
 )
 
 // FileName is the database file inside the data directory.
@@ -33,11 +35,8 @@ type DB struct {
 	insertMessage, findIdempotent *sql.Stmt // prepared on the writer
 	findReplay                    *sql.Stmt // findIdempotentSQL on the reader
 
-	queue    chan *createRequest
-	loopDone chan struct{}
-	closeMu  sync.RWMutex // closing is set under it, sends to queue happen under RLock
-	closing  bool
-	commits  atomic.Int64 // batches committed, for tests and benchmarks
+	queue   *commitqueue.Queue[*createRequest]
+	commits atomic.Int64 // batches committed, for tests and benchmarks
 }
 
 // Open opens or creates the store in directory dir. The directory it
@@ -65,7 +64,7 @@ func Open(ctx context.Context, dir string) (*DB, error) {
 		writer.Close()
 		return nil, err
 	}
-	db.startCommitLoop()
+	db.queue = commitqueue.Start(maxBatch, ErrClosed, db.commitQueued)
 	return db, nil
 }
 
@@ -146,7 +145,7 @@ func openPool(path string, size int) (*sql.DB, error) {
 // Close commits the sends already queued, waits for them, and closes the
 // store; committed data is on disk. Sends after Close get ErrClosed.
 func (db *DB) Close() error {
-	db.stopCommitLoop()
+	db.queue.Close()
 	var rerr error
 	if db.reader != nil {
 		rerr = db.reader.Close()

@@ -11,10 +11,11 @@ import (
 )
 
 // Group commit. A commit costs one fsync of the WAL whatever it holds, so
-// one goroutine (commitLoop) takes every CreateMessage waiting in the queue
-// and commits them in one transaction; each caller returns only after the
-// transaction holding its message has committed. Batches form by themselves:
-// while one commits, the next sends queue up. A lone send is not delayed.
+// one goroutine (internal/commitqueue) takes every CreateMessage waiting in
+// the queue and commits them in one transaction; each caller returns only
+// after the transaction holding its message has committed. Batches form by
+// themselves: while one commits, the next sends queue up. A lone send is
+// not delayed.
 //
 // Errors: every writer learns the truth about its own write. A statement
 // that fails without ending the transaction (a key conflict: a given id
@@ -43,69 +44,20 @@ type createRequest struct {
 // fsync, as messages do.
 func (db *DB) write(ctx context.Context, exec func(ctx context.Context, tx *sql.Tx) error) error {
 	r := &createRequest{ctx: ctx, exec: exec, done: make(chan error, 1)}
-	if err := db.enqueue(r); err != nil {
+	if err := db.queue.Add(ctx, r); err != nil {
 		return err
 	}
 	return <-r.done
 }
 
-// startCommitLoop starts the writer goroutine; Close stops it.
-func (db *DB) startCommitLoop() {
-	db.queue = make(chan *createRequest, maxBatch)
-	db.loopDone = make(chan struct{})
-	go db.commitLoop()
-}
-
-// enqueue hands r to the writer, or fails once the store is closing.
-func (db *DB) enqueue(r *createRequest) error {
-	db.closeMu.RLock()
-	defer db.closeMu.RUnlock()
-	if db.closing {
-		return ErrClosed
-	}
-	select {
-	case db.queue <- r:
-		return nil
-	case <-r.ctx.Done():
-		return r.ctx.Err()
-	}
-}
-
-// stopCommitLoop lets the writer commit what is queued and waits for it.
-func (db *DB) stopCommitLoop() {
-	db.closeMu.Lock()
-	if !db.closing {
-		db.closing = true
-		close(db.queue)
-	}
-	db.closeMu.Unlock()
-	<-db.loopDone
-}
-
-func (db *DB) commitLoop() {
-	defer close(db.loopDone)
-	batch := make([]*createRequest, 0, maxBatch)
-	for first := range db.queue {
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-db.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		db.writeMu.Lock()
-		results := db.commitBatch(batch)
-		db.writeMu.Unlock()
-		for i, r := range batch {
-			r.done <- results[i]
-			batch[i] = nil
-		}
+// commitQueued commits one batch the queue hands over, and answers each
+// write once the batch is done.
+func (db *DB) commitQueued(batch []*createRequest) {
+	db.writeMu.Lock()
+	results := db.commitBatch(batch)
+	db.writeMu.Unlock()
+	for i, r := range batch {
+		r.done <- results[i]
 	}
 }
 

@@ -207,9 +207,9 @@ func TestCloseDrainsPendingWrites(t *testing.T) {
 	for range n {
 		send()
 	}
-	for deadline := time.Now().Add(15 * time.Second); len(db.queue) < n/2; {
+	for deadline := time.Now().Add(15 * time.Second); db.queue.Len() < n/2; {
 		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d sends queued", len(db.queue), len(ms))
+			t.Fatalf("only %d of %d sends queued", db.queue.Len(), len(ms))
 		}
 		if len(ms) < cap(ms) {
 			send()
@@ -219,10 +219,7 @@ func TestCloseDrainsPendingWrites(t *testing.T) {
 	closed := make(chan error)
 	go func() { closed <- db.Close() }()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		db.closeMu.RLock()
-		closing := db.closing
-		db.closeMu.RUnlock()
-		if closing {
+		if db.queue.Closing() {
 			break
 		}
 		if time.Now().After(deadline) {

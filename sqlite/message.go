@@ -30,7 +30,7 @@ func (db *DB) CreateMessage(ctx context.Context, m *chatapp.Message) error {
 // ids, in queue order.
 func (db *DB) QueueMessage(ctx context.Context, m *chatapp.Message) (wait func() error, err error) {
 	r := &createRequest{ctx: ctx, m: m, done: make(chan error, 1)}
-	if err := db.enqueue(r); err != nil {
+	if err := db.queue.Add(ctx, r); err != nil {
 		return nil, err
 	}
 	// Once queued, m belongs to the writer until its batch is done: wait

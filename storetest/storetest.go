@@ -1,6 +1,6 @@
 // Package storetest is the contract of chatapp's stores as one test suite:
-// every store (sqlite, dynamodb) runs it from its own tests, so that they
-// cannot drift apart.
+// every store (sqlite, dynamodb, postgres) runs it from its own tests, so
+// that they cannot drift apart.
 package storetest
 
 import (

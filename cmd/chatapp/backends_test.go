@@ -15,16 +15,19 @@ import (
 	"github.com/chatapp-dev/chatapp/internal/component"
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
 	"github.com/chatapp-dev/chatapp/internal/gobuild"
+	"github.com/chatapp-dev/chatapp/internal/pglocal"
 	"github.com/chatapp-dev/chatapp/internal/reporoot"
 )
 
 // forEachBackend runs a client-level test against every way `chatapp serve`
-// runs: the embedded store, DynamoDB (the real DynamoDB Local), and the
-// functions as real Lambda bootstrap processes under the runtime interface
-// emulator on DynamoDB. The clients cannot tell them apart.
+// runs: the embedded store, DynamoDB (the real DynamoDB Local), PostgreSQL
+// (a throwaway cluster), and the functions as real Lambda bootstrap
+// processes under the runtime interface emulator on DynamoDB. The clients
+// cannot tell them apart.
 func forEachBackend(t *testing.T, test func(t *testing.T, cfg ServeConfig)) {
 	t.Run("sqlite", func(t *testing.T) { test(t, ServeConfig{}) })
 	t.Run("dynamodb", func(t *testing.T) { test(t, dynamoConfig(t)) })
+	t.Run("postgres", func(t *testing.T) { test(t, ServeConfig{Store: "postgres", PostgresURL: pglocal.Schema(t)}) })
 	t.Run("lambda-rie", func(t *testing.T) {
 		cfg := dynamoConfig(t)
 		cfg.Functions = "rie"

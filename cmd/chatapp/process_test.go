@@ -20,13 +20,14 @@ import (
 	"github.com/chatapp-dev/chatapp/internal/dynamolocal"
 	"github.com/chatapp-dev/chatapp/internal/gobuild"
 	"github.com/chatapp-dev/chatapp/internal/logtest"
+	"github.com/chatapp-dev/chatapp/internal/pglocal"
 )
 
 // binDir holds the chatapp binary built by buildBinary; TestMain removes it.
 var binDir string
 
 func TestMain(m *testing.M) {
-	code := dynamolocal.Main(m)
+	code := pglocal.Run(func() int { return dynamolocal.Main(m) })
 	stopSharedBrowser()
 	if checkSeenFrames() != 0 {
 		code = 1

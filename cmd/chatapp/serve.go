@@ -24,6 +24,7 @@ import (
 	"github.com/chatapp-dev/chatapp/handler"
 	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/metrics"
+	"github.com/chatapp-dev/chatapp/postgres"
 	"github.com/chatapp-dev/chatapp/ratelimit"
 	"github.com/chatapp-dev/chatapp/sqlite"
 	"github.com/chatapp-dev/chatapp/web"
@@ -36,9 +37,12 @@ type ServeConfig struct {
 	Stage                 string
 	IdleTimeout           time.Duration
 	MaxConnectionDuration time.Duration
-	// Store is "sqlite" (the default) or "dynamodb".
+	// Store is "sqlite" (the default), "dynamodb" or "postgres".
 	Store    string
 	DynamoDB DynamoDBConfig
+	// PostgresURL is the database of the postgres store (a URL or
+	// key=value string, as libpq takes them).
+	PostgresURL string
 	// Functions is "inprocess" (the default) or "rie": each function in
 	// the Lambda runtime interface emulator, invoked through the Invoke API.
 	Functions string
@@ -362,11 +366,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Stage, "stage", "dev", "API Gateway stage reported in events")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "close a WebSocket after this long without a frame from its client")
 	fs.DurationVar(&cfg.MaxConnectionDuration, "max-connection", gateway.DefaultMaxConnection, "close a WebSocket after this long")
-	fs.StringVar(&cfg.Store, "store", "sqlite", "store: sqlite (embedded, under --data) or dynamodb")
+	fs.StringVar(&cfg.Store, "store", "sqlite", "store: sqlite (embedded, under --data), dynamodb or postgres")
 	fs.StringVar(&cfg.DynamoDB.Endpoint, "dynamodb-endpoint", os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), "DynamoDB endpoint, e.g. DynamoDB Local's http://127.0.0.1:8000 (default: AWS, from the environment)")
 	fs.StringVar(&cfg.DynamoDB.MessagesTable, "messages-table", envOr("CHATAPP_MESSAGES_TABLE", dynamodb.DefaultMessagesTable), "DynamoDB messages table")
 	fs.StringVar(&cfg.DynamoDB.ConnectionsTable, "connections-table", envOr("CHATAPP_CONNECTIONS_TABLE", dynamodb.DefaultConnectionsTable), "DynamoDB connections table")
 	fs.BoolVar(&cfg.DynamoDB.CreateTables, "create-tables", false, "create the DynamoDB tables if missing (development)")
+	// No default from the environment in the flag itself: -help prints
+	// defaults, and the URL may hold a password.
+	fs.StringVar(&cfg.PostgresURL, "postgres-url", "", "the database of --store postgres, e.g. postgres://chatapp@db:5432/chatapp (default $CHATAPP_POSTGRES_URL; the variable keeps a password out of ps)")
 	fs.StringVar(&cfg.Functions, "functions", "inprocess", "run the functions inprocess, or under the Lambda runtime interface emulator (rie)")
 	fs.StringVar(&cfg.RIE.Binary, "rie", "aws-lambda-rie", "the aws-lambda-rie binary, for --functions rie")
 	fs.StringVar(&cfg.RIE.Bootstrap, "bootstrap", "bin/local/bootstrap", "the functions' bootstrap binary, for --functions rie (make bootstrap-local)")
@@ -395,6 +402,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		cfg.Limits.ConnectionsPerIP = 0
 	}
 	cfg.Auth.fill()
+	if cfg.PostgresURL == "" {
+		cfg.PostgresURL = os.Getenv("CHATAPP_POSTGRES_URL")
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
@@ -472,12 +482,15 @@ func isLoopback(addr string) bool {
 }
 
 func describeStore(cfg ServeConfig) string {
-	if cfg.Store == "dynamodb" {
+	switch cfg.Store {
+	case "dynamodb":
 		where := cfg.DynamoDB.Endpoint
 		if where == "" {
 			where = "AWS"
 		}
 		return fmt.Sprintf("DynamoDB at %s, tables %s and %s", where, cfg.DynamoDB.MessagesTable, cfg.DynamoDB.ConnectionsTable)
+	case "postgres":
+		return "PostgreSQL " + postgres.Describe(cfg.PostgresURL)
 	}
 	return filepath.Join(cfg.DataDir, sqlite.FileName)
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/internal/awsconfig"
+	"github.com/chatapp-dev/chatapp/postgres"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -18,7 +20,8 @@ type store interface {
 	chatapp.ConnectionLister // for the sweeper of stale connections
 }
 
-// openStore opens the embedded store or DynamoDB, as cfg.Store says.
+// openStore opens the embedded store, DynamoDB or PostgreSQL, as
+// cfg.Store says.
 func openStore(ctx context.Context, cfg ServeConfig) (store, io.Closer, error) {
 	switch cfg.Store {
 	case "", "sqlite":
@@ -48,8 +51,20 @@ func openStore(ctx context.Context, cfg ServeConfig) (store, io.Closer, error) {
 			}
 		}
 		return db, nopCloser{}, nil
+	case "postgres":
+		if cfg.PostgresURL == "" {
+			return nil, nil, errors.New("--store postgres needs --postgres-url (or CHATAPP_POSTGRES_URL)")
+		}
+		// Rows left by a previous run are not deleted here, as SQLite's
+		// are: other processes may share the database. The sweeper
+		// removes those older than its grace.
+		db, err := postgres.Open(ctx, cfg.PostgresURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		return db, db, nil
 	default:
-		return nil, nil, fmt.Errorf("unknown store %q: want sqlite or dynamodb", cfg.Store)
+		return nil, nil, fmt.Errorf("unknown store %q: want sqlite, dynamodb or postgres", cfg.Store)
 	}
 }
 

@@ -1,6 +1,8 @@
 package component
 
 import (
+	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -36,6 +38,33 @@ func TestMissing(t *testing.T) {
 		<-done
 		if r.failed != (ci == "true") || r.skipped != (ci != "true") || !strings.HasPrefix(r.msg, "widget is missing: install it") {
 			t.Errorf("CI=%q: skipped %v, failed %v, %q", ci, r.skipped, r.failed, r.msg)
+		}
+	}
+}
+
+// TestRequire: a start that failed because the component is not installed
+// ends as Missing (skipped outside CI), saying how to get it; any other
+// failure fails; no error goes on.
+func TestRequire(t *testing.T) {
+	t.Setenv("CI", "")
+	for _, tt := range []struct {
+		err             error
+		skipped, failed bool
+		msg             string
+	}{
+		{err: nil},
+		{err: fmt.Errorf("start: %w", Unavailable("no widget")), skipped: true, msg: "Widget is not available: start: no widget; install it"},
+		{err: errors.New("it crashed"), failed: true, msg: "Widget: it crashed"},
+	} {
+		r := &recorder{}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			Require(r, "Widget", tt.err, "install it")
+		}()
+		<-done
+		if r.skipped != tt.skipped || r.failed != tt.failed || r.msg != tt.msg {
+			t.Errorf("Require(%v): skipped %v, failed %v, %q; want %v, %v, %q", tt.err, r.skipped, r.failed, r.msg, tt.skipped, tt.failed, tt.msg)
 		}
 	}
 }

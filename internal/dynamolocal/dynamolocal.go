@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,12 +32,6 @@ import (
 
 // startTimeout bounds the wait for the JVM to answer.
 const startTimeout = time.Minute
-
-// missing is the error of a machine without java or the jar: tests skip,
-// except in CI.
-type missing string
-
-func (m missing) Error() string { return string(m) }
 
 var (
 	inMain atomic.Bool
@@ -69,12 +62,7 @@ func Start(t testing.TB) string {
 		t.Fatal("dynamolocal: TestMain must call dynamolocal.Main, which stops DynamoDB Local after the tests")
 	}
 	once.Do(func() { shared.endpoint, shared.err = start() })
-	switch err := shared.err; {
-	case errors.As(err, new(missing)):
-		component.Missing(t, "DynamoDB Local is not available: %v; run scripts/deps.sh (or make deps)", err)
-	case err != nil:
-		t.Fatalf("DynamoDB Local: %v", err)
-	}
+	component.Require(t, "DynamoDB Local", shared.err, "run scripts/deps.sh (or make deps)")
 	return shared.endpoint
 }
 
@@ -85,11 +73,11 @@ func start() (string, error) {
 	}
 	dir := filepath.Join(root, ".cache", "dynamodb-local")
 	if _, err := os.Stat(filepath.Join(dir, "DynamoDBLocal.jar")); err != nil {
-		return "", missing("no DynamoDBLocal.jar in " + dir)
+		return "", component.Unavailable("no DynamoDBLocal.jar in " + dir)
 	}
 	java, err := exec.LookPath("java")
 	if err != nil {
-		return "", missing("java is not on PATH (DynamoDB Local needs Java 17 or later)")
+		return "", component.Unavailable("java is not on PATH (DynamoDB Local needs Java 17 or later)")
 	}
 	// The free port may be taken between our check and java's bind: try a
 	// few.
@@ -103,7 +91,7 @@ func start() (string, error) {
 
 // run starts java on a free port and waits until it answers ListTables.
 func run(java, dir string) (string, error) {
-	port, err := freePort()
+	port, err := component.FreePort()
 	if err != nil {
 		return "", err
 	}
@@ -175,15 +163,6 @@ func stop() {
 	shared.cmd.Process.Kill()
 	<-shared.exited
 	shared.cmd = nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // tailBuffer keeps the last bytes java wrote, for an error message.
