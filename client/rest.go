@@ -152,9 +152,10 @@ const sendAttempts = 4
 // chatapp.EINVALID with status 400 for blank text.
 //
 // A send that fails on the way (a network error, a 5xx, 408, 429) is
-// retried with backoff (at least the answer's Retry-After, at most
-// MaxBackoff), up to 4 tries in all, under one idempotency key: however
-// many tries reach the server, the message is stored and delivered once.
+// retried with backoff (at least the answer's Retry-After), up to 4 tries
+// in all, under one idempotency key: however many tries reach the server,
+// the message is stored and delivered once. An answer whose Retry-After
+// is longer than MaxBackoff (the user's send rate) fails it at once.
 func (c *Client) Send(ctx context.Context, text string) (*chatapp.Message, error) {
 	return c.send(ctx, text, rand.Text())
 }
@@ -176,7 +177,7 @@ func (c *Client) send(ctx context.Context, text, key string) (*chatapp.Message, 
 			}
 		}
 		err = c.do(ctx, http.MethodPut, c.cfg.APIURL, in, &out)
-		if err == nil || !retryable(ctx, err) {
+		if err == nil || !retryable(ctx, err) || c.waitsTooLong(err) {
 			break
 		}
 	}
@@ -190,15 +191,22 @@ func (c *Client) send(ctx context.Context, text, key string) (*chatapp.Message, 
 }
 
 // retryDelay is the wait before retry attempt n of a send that failed with
-// err: the backoff, or the answer's Retry-After when longer, at most
-// MaxBackoff.
+// err: the backoff, or the answer's Retry-After when longer.
 func (c *Client) retryDelay(attempt int, err error) time.Duration {
 	delay := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff)
 	var e *Error
 	if errors.As(err, &e) && e.RetryAfter > delay {
-		delay = min(e.RetryAfter, c.cfg.MaxBackoff)
+		delay = e.RetryAfter
 	}
 	return delay
+}
+
+// waitsTooLong tells whether err asks for a wait longer than MaxBackoff
+// (the user's send rate, minutes away): the send fails now rather than
+// hold the message that long.
+func (c *Client) waitsTooLong(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.RetryAfter > c.cfg.MaxBackoff
 }
 
 // retryable tells whether a failed send may succeed when tried again: the

@@ -151,7 +151,7 @@ func TestUnityClient(t *testing.T) {
 		"retry: answer lost after the server stored it → sent again with the same key, stored once, the same message returned",
 		"retry: request lost before the server → sent again once, with the same key",
 		"retry: 503 after the server stored it → sent again with the same key, stored once",
-		"retry: 429 → the next attempt waits its Retry-After, at most the backoff's cap",
+		"retry: 429 → the next attempt waits its Retry-After; one past the backoff's cap fails at once",
 		"retry: every answer lost → unavailable after the attempts, stored once",
 		"socket send: the frame carries an idempotency key, its push confirms it, no PUT",
 		"socket send: a frame lost on its way → PUT with its key after SendConfirmTimeout, stored once",

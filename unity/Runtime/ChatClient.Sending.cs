@@ -25,8 +25,9 @@ namespace ChatApp.Client
         /// again with the same key after the backoff (a random wait in
         /// [0, min(<see cref="ChatClientOptions.ReconnectMaxDelay"/>,
         /// <see cref="ChatClientOptions.ReconnectMinDelay"/> * 2^n)] after
-        /// n attempts; at least the answer's Retry-After, at most
-        /// ReconnectMaxDelay), up to <see cref="ChatClientOptions.SendMaxAttempts"/>
+        /// n attempts; at least the answer's Retry-After; an answer whose
+        /// Retry-After is longer than ReconnectMaxDelay, the user's send
+        /// rate, is thrown at once), up to <see cref="ChatClientOptions.SendMaxAttempts"/>
         /// attempts in all; then it throws code unavailable, and the message
         /// may have been stored (once) or not. Any other 4xx is final: it
         /// is thrown at once as a <see cref="ChatException"/> with the
@@ -89,6 +90,14 @@ namespace ChatApp.Client
                     rejected.Attempts = puts;
                     throw rejected;
                 }
+                if (resp != null && resp.RetryAfter.HasValue && resp.RetryAfter.Value > reconnectBackoff.Cap)
+                {
+                    // The server asks for longer than a client holds a
+                    // message (the user's send rate): it fails now.
+                    ChatException later = ErrorFrom(resp);
+                    later.Attempts = puts;
+                    throw later;
+                }
                 if (resp != null)
                 {
                     ChatException fault = ErrorFrom(resp);
@@ -106,8 +115,8 @@ namespace ChatApp.Client
         }
 
         // PutRetryDelay is the wait after a failed PUT attempt: the
-        // reconnect backoff, at least the answer's Retry-After, at most the
-        // backoff's cap.
+        // reconnect backoff, at least the answer's Retry-After (one longer
+        // than the backoff's cap failed the send before this).
         private TimeSpan PutRetryDelay(HttpTransportResponse resp, int attempt)
         {
             TimeSpan wait = reconnectBackoff.Delay(attempt);
@@ -115,7 +124,7 @@ namespace ChatApp.Client
             {
                 wait = resp.RetryAfter.Value;
             }
-            return wait < reconnectBackoff.Cap ? wait : reconnectBackoff.Cap;
+            return wait;
         }
 
         private static SendResult SentResult(HttpTransportResponse resp, string key, int puts)

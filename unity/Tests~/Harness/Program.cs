@@ -890,7 +890,7 @@ namespace ChatApp.Client.Harness
                 Program.Equal((await ra.Got(text)).Id, r.Message.Id, "the stored message returned");
             });
 
-            await Program.Check("retry: 429 → the next attempt waits its Retry-After, at most the backoff's cap", async () =>
+            await Program.Check("retry: 429 → the next attempt waits its Retry-After; one past the backoff's cap fails at once", async () =>
             {
                 // The harness's cap (ReconnectMaxDelay) is 1 s.
                 faulty.Reset(n => n == 1 ? Fault.Status429RetryAfter : Fault.None);
@@ -902,9 +902,11 @@ namespace ChatApp.Client.Harness
                 faulty.Reset(n => n == 1 ? Fault.Status429RetryAfter : Fault.None);
                 faulty.RetryAfter = TimeSpan.FromSeconds(30);
                 took.Restart();
-                r = await d.SendAsync("after a long 429");
-                Program.Equal(2, r.Attempts, "attempts");
-                Program.Expect(took.ElapsedMilliseconds >= 1000 && took.ElapsedMilliseconds < 5000, "waited " + took.ElapsedMilliseconds + " ms for a Retry-After of 30 s, want the cap, 1 s");
+                ChatException e = await Program.Throws(() => d.SendAsync("after a long 429"), "a send answered 429 with Retry-After: 30 s");
+                Program.Equal(ChatError.RateLimited, e.Code, "code");
+                Program.Equal(1, e.Attempts, "attempts");
+                Program.Equal(1, faulty.Puts, "PUTs");
+                Program.Expect(took.ElapsedMilliseconds < 1000, "failed after " + took.ElapsedMilliseconds + " ms, want at once (the cap is 1 s)");
             });
 
             await Program.Check("retry: same text again is a new message, not mistaken for the old one", async () =>

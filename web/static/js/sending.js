@@ -31,7 +31,7 @@ const MAX_FRAME_BYTES = 32000;
 const SEND_CONFIRM_MS = 10000;
 // PUTs of one message in all: one that got no answer, 408, 429 or a 5xx
 // may have been stored, and is tried again with the same key after the
-// backoff (at least its Retry-After, at most BACKOFF_CAP_MS).
+// backoff (at least its Retry-After; one past BACKOFF_CAP_MS fails it).
 const PUT_ATTEMPTS = 4;
 
 // listenToComposer sends on Send and on Enter, and keeps the composer's
@@ -102,11 +102,13 @@ async function sendByPut(s, pending) {
       sendDone(s, pending);
       return;
     } catch (err) {
-      if (!isRetryable(err) || attempt >= PUT_ATTEMPTS) {
+      // A Retry-After past the cap (the user's send rate: minutes) fails
+      // it now: the page does not hold a message that long.
+      if (!isRetryable(err) || attempt >= PUT_ATTEMPTS || err.retryAfterMs > BACKOFF_CAP_MS) {
         sendFailed(s, pending, err);
         return;
       }
-      const wait = Math.min(BACKOFF_CAP_MS, Math.max(backoffDelay(attempt), err.retryAfterMs || 0));
+      const wait = Math.max(backoffDelay(attempt), err.retryAfterMs || 0);
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
