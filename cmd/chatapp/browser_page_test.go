@@ -329,7 +329,7 @@ func TestBrowserKeepsUnsentText(t *testing.T) {
 	ada.waitMessage("second", "Ada")
 
 	// The third is past the send rate: the server refuses it.
-	ada.do("type a third", chromedp.SendKeys(chromedp.CSS("#input"), "third, refused"), enter)
+	ada.do("type a third", typeInto(chromedp.CSS("#input"), "third, refused"), enter)
 	ada.waitJS("the page says it was not sent", `(`+bannerJS+`).startsWith("Message not sent: too many messages: retry in ")`)
 	if got := eval[string](ada, inputJS); got != "third, refused" {
 		t.Errorf("the composer holds %q after the server refused it, want the text", got)

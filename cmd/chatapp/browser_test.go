@@ -292,8 +292,8 @@ func (tb *tab) joinFrom(path, room, name string) {
 		chromedp.Navigate(tb.base+path),
 		chromedp.WaitVisible(chromedp.CSS("#join-form")),
 		chromedp.SetValue(chromedp.CSS("#room"), room),
-		chromedp.Clear(chromedp.CSS("#name")),
-		chromedp.SendKeys(chromedp.CSS("#name"), name),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("name").value = ""`),
+		typeInto(chromedp.CSS("#name"), name),
 		chromedp.Click(chromedp.CSS("#join")),
 		chromedp.WaitVisible(chromedp.CSS("#chat-view")),
 	)
@@ -327,7 +327,7 @@ var enter = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 // Send button when byButton.
 func (tb *tab) send(text string, byButton bool) {
 	tb.t.Helper()
-	steps := []chromedp.Action[chromedp.Void]{chromedp.SendKeys(chromedp.CSS("#input"), text)}
+	steps := []chromedp.Action[chromedp.Void]{typeInto(chromedp.CSS("#input"), text)}
 	if byButton {
 		steps = append(steps, chromedp.WaitEnabled(chromedp.CSS("#send")), chromedp.Click(chromedp.CSS("#send")))
 	} else {
@@ -335,6 +335,15 @@ func (tb *tab) send(text string, byButton bool) {
 	}
 	tb.do("send "+text, steps...)
 	tb.waitJS("the composer is empty after sending", `document.getElementById("input").value === ""`)
+}
+
+// typeInto types text into the element as keys, once it is focused. Not
+// chromedp.SendKeys: it reads the node's attributes without the node's
+// lock while chromedp's event loop updates them (a data race under -race,
+// whenever the page changes the element's attributes as the keys start:
+// the composer's height, the value chromedp.Clear sets).
+func typeInto[S chromedp.Selectable](sel S, text string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.Focus(sel), chromedp.KeyEvent(text))
 }
 
 // countJS is the number of shown messages whose text is exactly text.
@@ -908,7 +917,7 @@ func TestBrowserAuth(t *testing.T) {
 				// No name to read from it: the page asks for one.
 				eve.do("join with the form",
 					chromedp.WaitVisible(chromedp.CSS("#join-form")),
-					chromedp.SendKeys(chromedp.CSS("#name"), "Eve"),
+					typeInto(chromedp.CSS("#name"), "Eve"),
 					chromedp.Click(chromedp.CSS("#join")),
 				)
 			}
