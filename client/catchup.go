@@ -1,10 +1,11 @@
-// The history the connection reads: the backlog and baseline at Dial, and
+// The history the connection reads: the backlog at Dial, and
 // after a reconnection the catch-up of what was missed, from where it starts.
 
 package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,22 +27,29 @@ const catchUpOverlap = 5 * time.Second
 var zeroID = ulid.ULID{}.String()
 
 // backlog reads, once the first socket is open, the latest Backlog
-// messages, which Dial delivers before the live ones, and the baseline: the
-// latest message when the socket opened. It and all before it are history,
-// delivered only as the Backlog. Anything after it arrives on the socket,
-// or from a catch-up after a drop.
-func (c *Client) backlog(ctx context.Context) (backlog []*chatapp.Message, baseline string, err error) {
+// messages, which Dial delivers before the live ones (with no Backlog, the
+// latest one, delivered not at all). They are the room's past: a catch-up
+// after a drop reads nothing older than the newest of them. Anything
+// after it arrives on the socket, or from a catch-up.
+func (c *Client) backlog(ctx context.Context) ([]*chatapp.Message, error) {
 	latest, err := c.latest(ctx, max(c.cfg.Backlog, 1))
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
+	newest := ""
 	if n := len(latest); n > 0 {
-		baseline = latest[n-1].ID
+		newest = latest[n-1].ID
 	}
 	if c.cfg.Backlog > 0 {
-		backlog = latest
+		c.dedupe.started(nil, newest) // delivered by run, as new
+		return latest, nil
 	}
-	return backlog, baseline, nil
+	ids := make([]string, len(latest))
+	for i, m := range latest {
+		ids[i] = m.ID
+	}
+	c.dedupe.started(ids, newest)
+	return nil, nil
 }
 
 // latest reads the room's n latest messages, oldest first. The server ends
@@ -65,52 +73,40 @@ func (c *Client) latest(ctx context.Context, n int) ([]*chatapp.Message, error) 
 	return out, nil
 }
 
+// catchUpMaxPages bounds a catch-up: at most this many pages (of up to
+// 1000 messages and 1 MiB each) are read and held before they are
+// delivered. Past it the client says so (ErrCatchUpTruncated) and goes on
+// live: the rest is in the history.
+const catchUpMaxPages = 100
+
+// ErrCatchUpTruncated is the Err of a KindError event after a catch-up
+// that stopped at catchUpMaxPages pages while the server had more: the
+// messages between the last one delivered and the live ones are in the
+// history (History with After).
+var ErrCatchUpTruncated = errors.New("client: more was missed than one catch-up reads (100 pages): read the rest with History")
+
 // catchUp reads every message after the resume cursor, page by page, for as
 // long as the server says it has more (a page may end before its limit)
-// and the pages advance: a server that says has_more without moving on
-// would otherwise be asked forever. It runs once the new socket is open,
-// so a message is either in it or pushed on the socket (or both: dedupe
-// drops the second).
-func (c *Client) catchUp(ctx context.Context) ([]*chatapp.Message, error) {
+// and the pages advance (a server that says has_more without moving on
+// would otherwise be asked forever), up to catchUpMaxPages pages. It runs
+// once the new socket is open, so a message is either in it or pushed on
+// the socket (or both: dedupe drops the second).
+func (c *Client) catchUp(ctx context.Context) (out []*chatapp.Message, truncated bool, err error) {
 	after := c.dedupe.resumeAfter()
-	var out []*chatapp.Message
-	for {
+	for range catchUpMaxPages {
 		page, err := c.History(ctx, HistoryOptions{Limit: chatapp.MaxHistoryLimit, After: after})
 		if err != nil {
-			return nil, fmt.Errorf("client: catch up: %w", err)
+			return nil, false, fmt.Errorf("client: catch up: %w", err)
 		}
 		out = append(out, page.Messages...)
 		if !page.HasMore || len(page.Messages) == 0 {
-			return out, nil
+			return out, false, nil
 		}
 		last := page.Messages[len(page.Messages)-1].ID
 		if last <= after {
-			return out, nil
+			return out, false, nil
 		}
 		after = last
 	}
-}
-
-// resumeAfter is the ?after= cursor of a catch-up: a little before the last
-// message delivered (see catchUpOverlap), and never below the floor. With
-// nothing delivered and no floor (the room was empty at Dial), it is the
-// room's beginning.
-func (d *dedupe) resumeAfter() string {
-	base := max(d.last, d.floor)
-	if base == "" {
-		return zeroID
-	}
-	id, err := ulid.ParseStrict(base)
-	if err != nil {
-		return base
-	}
-	ms := int64(id.Time()) - catchUpOverlap.Milliseconds()
-	if ms < 0 {
-		ms = 0
-	}
-	var back ulid.ULID
-	if back.SetTime(uint64(ms)) != nil {
-		return base
-	}
-	return max(back.String(), d.floor)
+	return out, true, nil
 }

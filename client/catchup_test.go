@@ -22,10 +22,10 @@ func TestResumeAfter(t *testing.T) {
 	if want := ms - uint64(catchUpOverlap.Milliseconds()); got.Time() != want {
 		t.Errorf("resume at %d, want %d", got.Time(), want)
 	}
-	// Never below the floor.
-	floor := idAt(ms-1, 0)
-	d.raiseFloor(floor)
-	if got := d.resumeAfter(); got != floor {
-		t.Errorf("resume at %s, want the floor %s", got, floor)
+	// Never below the history read at Dial.
+	start := idAt(ms-1, 0)
+	d.started(nil, start)
+	if got := d.resumeAfter(); got != start {
+		t.Errorf("resume at %s, want the start %s", got, start)
 	}
 }

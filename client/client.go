@@ -98,7 +98,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		c.closeIdle()
 		return nil, err
 	}
-	backlog, baseline, err := c.backlog(ctx)
+	backlog, err := c.backlog(ctx)
 	if err != nil {
 		s.close(true)
 		c.closeIdle()
@@ -106,7 +106,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.setConn(s.conn)
-	go c.run(s, backlog, baseline)
+	go c.run(s, backlog)
 	return c, nil
 }
 
@@ -123,7 +123,9 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 func (c *Client) Events() <-chan Event { return c.events }
 
 // Close closes the connection and stops reconnecting; then Events is
-// closed. It waits for the client's goroutines to end.
+// closed. It waits for the client's goroutines to end. Socket sends still
+// waiting for their push, or going by PUT, are abandoned: each may or may
+// not be stored.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
 		c.cancel()

@@ -14,6 +14,12 @@ import (
 	"github.com/chatapp-dev/chatapp"
 )
 
+// retriedCodes are the error frames' codes after which a socket send goes
+// by PUT: rate_limited (the send rate, or the frame rate, whose frame was
+// not routed), unavailable and internal (a fault: the message may or may
+// not be stored, and its key settles which).
+var retriedCodes = map[string]bool{chatapp.ERATELIMIT: true, chatapp.EUNAVAILABLE: true, chatapp.EINTERNAL: true}
+
 // sendConfirm is how long a socket send waits for its push before it is
 // sent again by PUT.
 const sendConfirm = 10 * time.Second
@@ -75,9 +81,9 @@ func (c *Client) confirm(m *chatapp.Message) {
 }
 
 // answered settles the oldest send with an error frame (delivered as a
-// KindError event): an error frame names no send. rate_limited sends it
-// by PUT, as a 429 is retried (over the frame rate the frame was not even
-// routed); any other code is the server's refusal: it is not sent again.
+// KindError event): an error frame names no send. A code a retry may clear
+// (retriedCodes) sends it by PUT, as its status is retried there; any
+// other code is the server's refusal: it is not sent again.
 func (c *Client) answered(err error) {
 	o := &c.outbox
 	o.mu.Lock()
@@ -87,7 +93,7 @@ func (c *Client) answered(err error) {
 	}
 	oldest := o.waiting[0]
 	var e *Error
-	if errors.As(err, &e) && e.Code == chatapp.ERATELIMIT {
+	if errors.As(err, &e) && retriedCodes[e.Code] {
 		o.mu.Unlock()
 		c.sendAgain(oldest)
 		return

@@ -25,13 +25,13 @@ const stableConnection = 5 * time.Second
 // run delivers the events of one connection after another until Close.
 // attempt is the reconnection attempt that made the connection: it goes
 // back to 0 only once a connection has stayed up stableConnection.
-func (c *Client) run(s *session, batch []*chatapp.Message, baseline string) {
+func (c *Client) run(s *session, batch []*chatapp.Message) {
 	defer close(c.done)
 	defer close(c.events)
 	defer c.closeOutbox() // before Events closes: its PUTs may emit
-	attempt := 0
+	attempt, truncated := 0, false
 	for {
-		err := c.serve(s, batch, baseline, attempt)
+		err := c.serve(s, batch, attempt, truncated)
 		c.setConn(nil)
 		closing := c.ctx.Err() != nil
 		s.close(closing)
@@ -43,17 +43,16 @@ func (c *Client) run(s *session, batch []*chatapp.Message, baseline string) {
 		if time.Since(s.opened) >= stableConnection {
 			attempt = 0
 		}
-		if s, batch, attempt = c.reconnect(err, attempt); s == nil {
+		if s, batch, truncated, attempt = c.reconnect(err, attempt); s == nil {
 			return
 		}
-		baseline = ""
 	}
 }
 
 // serve delivers the events of one connection: Connected, then the batch of
 // missed messages merged with the pushes that arrived while it was read,
 // then the live frames. It returns why the connection ended.
-func (c *Client) serve(s *session, batch []*chatapp.Message, baseline string, attempt int) error {
+func (c *Client) serve(s *session, batch []*chatapp.Message, attempt int, truncated bool) error {
 	if !c.emit(Event{Kind: KindConnected, Attempt: attempt}) {
 		return c.ctx.Err()
 	}
@@ -82,7 +81,9 @@ drain:
 		}
 		c.confirm(m)
 	}
-	c.dedupe.raiseFloor(baseline)
+	if truncated && !c.emit(Event{Kind: KindError, Err: ErrCatchUpTruncated}) {
+		return c.ctx.Err()
+	}
 	for _, ev := range others {
 		if !c.deliver(ev) {
 			return c.ctx.Err()
@@ -114,32 +115,35 @@ drain:
 // last (0: the last connection was stable), and reads the messages missed
 // since the last one delivered. It returns the session and the attempt
 // that made it, or a nil session on Close.
-func (c *Client) reconnect(cause error, last int) (*session, []*chatapp.Message, int) {
-	for attempt := last + 1; ; attempt++ {
+func (c *Client) reconnect(cause error, last int) (s *session, batch []*chatapp.Message, truncated bool, attempt int) {
+	for attempt = last + 1; ; attempt++ {
 		delay := backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff)
 		if !c.emit(Event{Kind: KindReconnecting, Attempt: attempt, Delay: delay, Err: cause}) {
-			return nil, nil, 0
+			return nil, nil, false, 0
 		}
 		timer := time.NewTimer(delay)
 		select {
 		case <-c.ctx.Done():
 			timer.Stop()
-			return nil, nil, 0
+			return nil, nil, false, 0
 		case <-timer.C:
 		}
-		s, err := c.connect(c.ctx)
+		var err error
+		s, err = c.connect(c.ctx)
 		if refusedForGood(err) {
 			c.log.Info("chatapp client: reconnection refused: stopping", "room_id", c.cfg.Room, "err", err)
+			// The sends the lost socket handed to PUT report first.
+			c.closeOutbox()
 			c.emit(Event{Kind: KindClosed, Err: err})
 			c.cancel() // SendWS says ErrClosed from now on
-			return nil, nil, 0
+			return nil, nil, false, 0
 		}
 		if err != nil {
 			c.log.Debug("chatapp client: reconnect failed", "attempt", attempt, "err", err)
 			cause = err
 			continue
 		}
-		batch, err := c.catchUp(c.ctx)
+		batch, truncated, err = c.catchUp(c.ctx)
 		if err != nil {
 			c.log.Debug("chatapp client: catch-up failed", "attempt", attempt, "err", err)
 			s.close(false)
@@ -147,7 +151,7 @@ func (c *Client) reconnect(cause error, last int) (*session, []*chatapp.Message,
 			continue
 		}
 		c.setConn(s.conn)
-		return s, batch, attempt
+		return s, batch, truncated, attempt
 	}
 }
 

@@ -1,5 +1,7 @@
-// Attacks on the client algorithm (issue 12, item 5) from a hostile or
-// broken server: each test says what it checks and whether it held.
+// The client algorithm (docs/protocol.md) against a hostile or broken
+// server, written as attacks: error frames in floods, pushes duplicated and
+// out of order, pages that go backwards or never end, sockets that drop
+// under sends, refused reconnections.
 
 package client
 
@@ -91,13 +93,13 @@ func readFrames(conn *websocket.Conn, f func([]byte)) {
 	}
 }
 
-// TestAttackUnavailableErrorFrameGoesByPut: FAILS. A socket send answered
-// by an error frame that says the server failed (unavailable: DynamoDB's
-// "too many ...: retry shortly"; internal: the gateway's answer to a
-// failed integration) is dropped as a refusal, while the same failure
-// on PUT (503, 500) is retried under the key. The message may or may not
-// be stored: a PUT under its key is what makes it stored once.
-func TestAttackUnavailableErrorFrameGoesByPut(t *testing.T) {
+// TestHostileUnavailableErrorFrameGoesByPut: a socket send answered by an
+// error frame that says the server failed (unavailable: DynamoDB's "too
+// many ...: retry shortly"; internal: the gateway's answer to a failed
+// integration) goes by PUT under its key, as the same failure on PUT (503,
+// 500) is retried: the message may or may not be stored, and the key
+// makes it stored once. (It was dropped as a refusal.)
+func TestHostileUnavailableErrorFrameGoesByPut(t *testing.T) {
 	for _, code := range []string{chatapp.EUNAVAILABLE, chatapp.EINTERNAL} {
 		t.Run(code, func(t *testing.T) {
 			b := startBlackHole(t, func(protocol.SendMessageFrame) []byte {
@@ -121,10 +123,10 @@ func TestAttackUnavailableErrorFrameGoesByPut(t *testing.T) {
 	}
 }
 
-// TestAttackErrorFrameFloodSettlesOnlyWaitingSends: HOLDS. 500
+// TestHostileErrorFrameFloodSettlesOnlyWaitingSends: 500
 // rate_limited error frames while three sends wait send each of the three
 // by PUT once: no storm.
-func TestAttackErrorFrameFloodSettlesOnlyWaitingSends(t *testing.T) {
+func TestHostileErrorFrameFloodSettlesOnlyWaitingSends(t *testing.T) {
 	const sends = 3
 	got := make(chan struct{}, 16)
 	s := startScripted(t, &scripted{put: storePut})
@@ -168,14 +170,13 @@ func TestAttackErrorFrameFloodSettlesOnlyWaitingSends(t *testing.T) {
 	}
 }
 
-// TestAttackLatePushBelowFirstPage: FAILS. On AWS two sends can commit out
-// of id order (docs/protocol.md, "Why an overlap"). A message whose id is
-// older than the first page's newest, committed after the client read that
-// page, is pushed on its socket, and is in no page it read: the spec drops
-// only ids "seen" has, and the web page and Unity show it; the Go client
-// drops every id at or below the first page's newest (dedupe's floor), and
-// never shows it.
-func TestAttackLatePushBelowFirstPage(t *testing.T) {
+// TestHostileLatePushBelowFirstPage: on AWS two sends can commit out of id
+// order (docs/protocol.md, "Why an overlap"). A message whose id is older
+// than the first page's newest, committed after the client read that page,
+// is pushed on its socket, and is in no page it read: it is delivered, as
+// the spec drops only ids "seen" has. (The Go client dropped every id at or
+// below the first page's newest.)
+func TestHostileLatePushBelowFirstPage(t *testing.T) {
 	now := time.Now()
 	older := ulid.MustNew(ulid.Timestamp(now.Add(-2*time.Second)), ulid.DefaultEntropy()).String()
 	newer := ulid.MustNew(ulid.Timestamp(now.Add(-time.Second)), ulid.DefaultEntropy()).String()
@@ -220,13 +221,11 @@ func TestAttackLatePushBelowFirstPage(t *testing.T) {
 	}
 }
 
-// TestAttackEndlessCatchUp: FAILS. A server whose after= pages say
-// has_more forever, each moving on, keeps the Go client's catch-up reading
-// (and holding every page in memory) without end: it never delivers a
-// message, nor the live pushes, and never gives up. Unity stops after
-// CatchUpMaxPages (100) and says so (CatchUpTruncated); the spec says
-// nothing.
-func TestAttackEndlessCatchUp(t *testing.T) {
+// TestHostileEndlessCatchUp: a server whose after= pages say has_more
+// forever, each moving on, does not keep the catch-up reading (and holding
+// every page) without end: it stops at catchUpMaxPages, delivers, and goes
+// on live.
+func TestHostileEndlessCatchUp(t *testing.T) {
 	var next atomic.Uint64
 	next.Store(uint64(time.Now().UnixMilli()))
 	s := startScripted(t, &scripted{put: storePut})
@@ -272,19 +271,21 @@ func TestAttackEndlessCatchUp(t *testing.T) {
 	}
 }
 
-// TestAttackRefusedReconnectLosesPendingSend: FAILS. A socket send whose
-// socket drops goes by PUT; if the reconnection is then refused for good
-// (KindClosed), the client cancels that PUT under way and says nothing of
-// it: SendWS said nil, and the message is neither stored nor reported.
-func TestAttackRefusedReconnectLosesPendingSend(t *testing.T) {
+// TestHostileRefusedReconnectLosesPendingSend: a socket send whose socket
+// drops goes by PUT; a reconnection then refused for good (KindClosed)
+// waits for that PUT under way, which stores the message (or reports that
+// it did not), before the client stops. (It canceled the PUT silently.)
+func TestHostileRefusedReconnectLosesPendingSend(t *testing.T) {
 	putStarted := make(chan struct{})
 	var once sync.Once
 	s := startScripted(t, &scripted{})
+	var stored atomic.Bool
 	s.put = func(w http.ResponseWriter, r *http.Request) {
 		once.Do(func() { close(putStarted) })
 		select { // a slow store
 		case <-time.After(time.Second):
 			storePut(w, r)
+			stored.Store(true)
 		case <-r.Context().Done():
 		}
 	}
@@ -328,15 +329,18 @@ func TestAttackRefusedReconnectLosesPendingSend(t *testing.T) {
 			reported = true
 		}
 	}
-	if !reported && s.puts.Load() > 0 {
+	if !reported && !stored.Load() {
 		t.Fatalf("events %v: the send's PUT was under way when the client closed itself, and no event says it was not stored", kinds)
+	}
+	if !stored.Load() || s.puts.Load() != 1 {
+		t.Errorf("stored %v after %d PUTs: want the PUT under way finished, once", stored.Load(), s.puts.Load())
 	}
 }
 
-// TestAttackCloseLeavesNothingRunning: HOLDS. A client closed while a
+// TestHostileCloseLeavesNothingRunning: A client closed while a
 // socket send waits, a PUT hangs and a catch-up is under way ends every
 // goroutine and timer of its own.
-func TestAttackCloseLeavesNothingRunning(t *testing.T) {
+func TestHostileCloseLeavesNothingRunning(t *testing.T) {
 	before := runtime.NumGoroutine()
 	release := make(chan struct{})
 	s := startScripted(t, &scripted{})
@@ -392,11 +396,11 @@ func TestAttackCloseLeavesNothingRunning(t *testing.T) {
 	}
 }
 
-// TestAttackDuplicatedPushesBackwardPages: HOLDS. Pushes duplicated and out
+// TestHostileDuplicatedPushesBackwardPages: Pushes duplicated and out
 // of order, a catch-up whose pages go backwards and repeat, and a socket
 // that closes while the catch-up is read: every message is delivered once,
 // the catch-up ends, and the client connects again.
-func TestAttackDuplicatedPushesBackwardPages(t *testing.T) {
+func TestHostileDuplicatedPushesBackwardPages(t *testing.T) {
 	base := time.Now().Add(-time.Minute)
 	ids := make([]string, 6)
 	msgs := make([]*chatapp.Message, 6)
@@ -472,11 +476,11 @@ func TestAttackDuplicatedPushesBackwardPages(t *testing.T) {
 	}
 }
 
-// TestAttackSendsSurviveDrops: HOLDS. Socket sends racing a server that
+// TestHostileSendsSurviveDrops: Socket sends racing a server that
 // loses frames, loses pushes and drops sockets: every send SendWS took
 // (returned nil) is stored, by its frame or by a PUT under its key, and
 // Close afterwards leaves no race (run with -race).
-func TestAttackSendsSurviveDrops(t *testing.T) {
+func TestHostileSendsSurviveDrops(t *testing.T) {
 	var mu sync.Mutex
 	stored := map[string]bool{}
 	store := func(text string) {

@@ -1,5 +1,5 @@
-// Attacks on the web page's client algorithm (issue 12, item 5): what the
-// page does when the server refuses its handshakes for a while.
+// The web page's client algorithm against a server that refuses its
+// handshakes for a while, or never answers a request.
 
 package main
 
@@ -12,18 +12,16 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestAttackBrowserFullServerStopsReconnecting: FAILS. A server at its
-// connection cap answers a handshake 503 (retryable: the Go client and
-// Unity retry it, as the spec retries any 5xx), while its REST API
-// answers. A page cannot see the 503: its probe (GET /chat/users) passes,
-// so it counts the handshake as refused, and after 3 in a row (a few
-// seconds of backoff) it stops for good, telling the user to change their
-// display name or close tabs. A place that frees up a moment later is
-// never taken: the page stays disconnected until it is reloaded. The same
-// holds for any handshake refused for a while by something the probe does
-// not ask about (API Gateway's handshake throttling, 429, after a mass
-// reconnect; the per-user quota held by connections not yet swept).
-func TestAttackBrowserFullServerStopsReconnecting(t *testing.T) {
+// TestBrowserFullServerStopsReconnecting: a server at its connection cap
+// answers a handshake 503 (retried, as the spec retries any 5xx), while
+// its REST API answers. A page cannot see the 503: its probe (GET
+// /chat/users) passes. After 3 such refusals in a row the page says what
+// may be wrong, and goes on trying at the backoff's cap: a place that frees
+// up is taken. (It stopped for good, until reloaded.) The same holds for
+// any handshake refused for a while by something the probe does not ask
+// about (API Gateway's handshake throttling, 429, after a mass reconnect;
+// the per-user quota held by connections not yet swept).
+func TestBrowserFullServerStopsReconnecting(t *testing.T) {
 	t.Parallel() // its own server and browser tab
 	srv := startServer(t, ServeConfig{Limits: Limits{Connections: 1}})
 	occupier := dial(t, srv.URL, "occupier", originalQuery("occupier", "elsewhere"))
@@ -33,8 +31,7 @@ func TestAttackBrowserFullServerStopsReconnecting(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#join-form")),
 		chromedp.SetValue(chromedp.CSS("#room"), "full"),
-		chromedp.Clear(chromedp.CSS("#name")),
-		chromedp.SendKeys(chromedp.CSS("#name"), "Ada"),
+		typeInto(chromedp.CSS("#name"), "Ada"),
 		chromedp.Click(chromedp.CSS("#join")),
 		chromedp.WaitVisible(chromedp.CSS("#chat-view")),
 	)
@@ -42,17 +39,15 @@ func TestAttackBrowserFullServerStopsReconnecting(t *testing.T) {
 	state := eval[string](tb, `document.getElementById("status").dataset.state`)
 	occupier.close() // a place frees up
 	t.Logf("status while the server was full: %q", state)
-	tb.waitConnected() // FAILS: status "refused" for good
+	tb.waitConnected()
 }
 
-// TestAttackBrowserHungPutBlocksTheComposer: FAILS. The page's requests
-// have no timeout (fetch has none of its own), where the Go client's give
-// up after 30 s and Unity's after 10 s, and are tried again. A PUT whose
-// answer never comes (a half-open connection after a network change, a
-// stuck proxy) is never tried again nor given up: the composer stays
-// "sending", Send stays disabled whatever is typed, and the page sends
-// nothing more until the room is left.
-func TestAttackBrowserHungPutBlocksTheComposer(t *testing.T) {
+// TestBrowserHungPutBlocksTheComposer: the page's requests time out (fetch
+// has no timeout of its own), as the Go client's and Unity's do, and are
+// tried again: a PUT whose answer never comes (a half-open connection
+// after a network change, a stuck proxy) does not keep the composer
+// "sending" until the room is left.
+func TestBrowserHungPutBlocksTheComposer(t *testing.T) {
 	t.Parallel() // its own server and browser tab
 	srv := startServer(t, ServeConfig{})
 	release := make(chan struct{})
