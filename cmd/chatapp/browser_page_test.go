@@ -189,9 +189,11 @@ func TestBrowserServerRefusesRoom(t *testing.T) {
 // character newer than the server's Unicode passes the page's check; the
 // handshake gets 400 ("name holds a control character"), but the probe
 // (GET /chat/users?room_id=) does not look at the name and answers 200, so
-// the page said "reconnecting" forever. After three handshakes refused
-// while the probe passes it stops, says to check the name, and the join
-// form is one click away.
+// the page said "reconnecting" and no more. After three handshakes refused
+// while the probe passes it says to check the name, and goes on trying
+// (what the handshake alone carries may also be a full server, which
+// clears: TestBrowserFullServerStopsReconnecting); the join form is one
+// click away.
 func TestBrowserServerRefusesName(t *testing.T) {
 	t.Parallel() // its own server and browser
 	front, ada := openJoinForm(t)
@@ -200,13 +202,13 @@ func TestBrowserServerRefusesName(t *testing.T) {
 		t.Fatalf("the server takes name %q", name)
 	}
 	ada.fillJoinForm("lobby", name)
-	// Three handshakes, 0.25 to 1.5 s of backoff apart in all.
-	ada.waitJS("the page stops, refused", `document.getElementById("status").dataset.state === "refused"`)
-	if ws, rest := handshakes(front); ws != 3 {
-		t.Errorf("refused after %d handshakes (%d REST requests), want 3", ws, rest)
+	// Three handshakes, up to 0.5 + 1 + 2 s of backoff apart.
+	ada.waitJS("the page says to check the name", `(`+bannerJS+`).includes("check your display name")`)
+	if ws, rest := handshakes(front); ws < 3 {
+		t.Errorf("said so after %d handshakes (%d REST requests), want 3", ws, rest)
 	}
-	if got := eval[string](ada, bannerJS); !strings.Contains(got, "check your display name") {
-		t.Errorf("error banner %q, want it to say to check the display name", got)
+	if got := eval[string](ada, `document.getElementById("status").dataset.state`); got != "reconnecting" && got != "connecting" {
+		t.Errorf("status %q after three refused handshakes, want reconnecting or connecting (the page goes on trying)", got)
 	}
 	ada.do("leave", chromedp.Click(chromedp.CSS("#leave")), chromedp.WaitVisible(chromedp.CSS("#join-form")))
 	if got := eval[string](ada, `document.getElementById("name").value`); got != name {

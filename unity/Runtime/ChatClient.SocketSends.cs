@@ -101,7 +101,7 @@ namespace ChatApp.Client
                 socketSends.Add(send);
                 if (gen != generation || socketClosed)
                 {
-                    send.Woken.TrySetResult(false); // closed already
+                    Decide(send, false); // closed already: by PUT
                 }
             }
             Task.Run(() => WatchSocketSendAsync(send));
@@ -116,25 +116,35 @@ namespace ChatApp.Client
             }
             catch (Exception)
             {
-                if (cancellationToken.IsCancellationRequested)
+                bool gaveUp = cancellationToken.IsCancellationRequested;
+                lock (gate)
                 {
-                    Settle(send); // the caller gave up on it
+                    // The caller gave up on it; else the frame did not go,
+                    // as when its socket closes first: by PUT.
+                    Decide(send, gaveUp);
+                }
+                if (gaveUp)
+                {
                     throw;
                 }
-                // The frame did not go: as when its socket closes first,
-                // the message goes by PUT.
-                send.Woken.TrySetResult(false);
             }
         }
 
-        // WatchSocketSendAsync waits for send's push; without it within
-        // SendConfirmTimeout, or once its socket closed, it sends it by PUT
-        // with its key, and reports a failure as an Error event.
+        // WatchSocketSendAsync waits for what becomes of send: its push or
+        // its refusal (settled), or its socket's end or an error frame that
+        // a retry may clear (by PUT); with none within SendConfirmTimeout, by
+        // PUT. It sends it by PUT with its key, and reports a failure as an
+        // Error event.
         private async Task WatchSocketSendAsync(SocketSend send)
         {
             Task timeout = Task.Delay(options.SendConfirmTimeout, lifetime.Token);
             await Task.WhenAny(send.Woken.Task, timeout).ConfigureAwait(false);
-            if (!Settle(send) || lifetime.IsCancellationRequested)
+            lock (gate)
+            {
+                Decide(send, lifetime.IsCancellationRequested); // the timeout: by PUT
+            }
+            bool settled = await send.Woken.Task.ConfigureAwait(false);
+            if (settled || lifetime.IsCancellationRequested)
             {
                 return; // confirmed or refused, or the client closed
             }
@@ -155,19 +165,16 @@ namespace ChatApp.Client
             }
         }
 
-        // Settle takes send off the waiting list; false if it was not on it
-        // (settled already).
-        private bool Settle(SocketSend send)
+        // Decide takes send off the waiting list, if it is still on it, with
+        // what becomes of it: settled (true: no PUT) or by PUT (false). The
+        // first decision wins: each one removes the send under gate, so no
+        // later frame can take it again. Under gate.
+        private void Decide(SocketSend send, bool settled)
         {
-            lock (gate)
+            if (socketSends.Remove(send))
             {
-                if (!socketSends.Remove(send))
-                {
-                    return false;
-                }
+                send.Woken.TrySetResult(settled);
             }
-            send.Woken.TrySetResult(true);
-            return true;
         }
 
         // ConfirmSocketSend settles the oldest send on socket gen that m,
@@ -179,52 +186,39 @@ namespace ChatApp.Client
             {
                 return;
             }
-            SettleFirst(s => s.Generation == gen && s.Text == m.Text);
+            SocketSend s = socketSends.Find(x => x.Generation == gen && x.Text == m.Text);
+            if (s != null)
+            {
+                Decide(s, true);
+            }
         }
+
+        // RetriedCodes are the error frames' codes after which a socket
+        // send goes by PUT: rate_limited (the send rate, or the frame rate,
+        // whose frame was not routed), unavailable and internal (a fault:
+        // the message may or may not be stored, and its key settles which).
+        private static readonly HashSet<string> RetriedCodes = new HashSet<string> { ChatError.RateLimited, ChatError.Unavailable, ChatError.Internal };
 
         // AnswerSocketSend: an error frame on socket gen answers its oldest
-        // waiting send (error frames name no send). rate_limited sends it
-        // by PUT, as a 429 is retried (over the frame rate the frame was
-        // not even routed); any other code is its refusal. Under gate.
+        // waiting send (error frames name no send): by PUT for a code a
+        // retry may clear (RetriedCodes); any other code is its refusal.
+        // Under gate.
         private void AnswerSocketSend(int gen, ChatError err)
         {
-            if (err.Code == ChatError.RateLimited)
+            SocketSend oldest = socketSends.Find(s => s.Generation == gen);
+            if (oldest != null)
             {
-                SocketSend oldest = socketSends.Find(s => s.Generation == gen && !s.Woken.Task.IsCompleted);
-                if (oldest != null)
-                {
-                    oldest.Woken.TrySetResult(false);
-                }
-                return;
-            }
-            SettleFirst(s => s.Generation == gen);
-        }
-
-        // SettleFirst settles the oldest waiting send that match takes. Under gate.
-        private void SettleFirst(Func<SocketSend, bool> match)
-        {
-            for (int i = 0; i < socketSends.Count; i++)
-            {
-                SocketSend s = socketSends[i];
-                if (match(s))
-                {
-                    socketSends.RemoveAt(i);
-                    s.Woken.TrySetResult(true);
-                    return;
-                }
+                Decide(oldest, !RetriedCodes.Contains(err.Code));
             }
         }
 
-        // SocketClosedUnderSends wakes the sends of socket gen, which
-        // closed: they go by PUT now. Under gate.
+        // SocketClosedUnderSends sends the waiting sends of socket gen,
+        // which closed, by PUT. Under gate.
         private void SocketClosedUnderSends(int gen)
         {
-            foreach (SocketSend s in socketSends)
+            foreach (SocketSend s in socketSends.FindAll(x => x.Generation == gen))
             {
-                if (s.Generation == gen)
-                {
-                    s.Woken.TrySetResult(false);
-                }
+                Decide(s, false);
             }
         }
     }

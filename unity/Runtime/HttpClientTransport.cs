@@ -26,7 +26,7 @@ namespace ChatApp.Client
                 ownsClient = true;
             }
             this.client = client;
-            Timeout = TimeSpan.FromSeconds(10);
+            Timeout = TimeSpan.FromSeconds(30); // docs/protocol.md, "Client algorithm"
         }
 
         /// <summary>How long one request may take before it fails with a TimeoutException.</summary>

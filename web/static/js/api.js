@@ -5,6 +5,11 @@
 import { config } from "./config.js";
 import { auth, foreignOrigins, mayUseToken } from "./signin.js";
 
+// A request with no answer within this long has failed (docs/protocol.md,
+// "Client algorithm"): fetch has no timeout of its own, and a half-open
+// connection would hold a send, or a catch-up, for good.
+export const REQUEST_TIMEOUT_MS = 30000;
+
 export function apiURL(path, params) {
   const url = new URL(config.api + path, location.href);
   for (const [key, value] of Object.entries(params)) {
@@ -25,12 +30,21 @@ export async function requestJSON(url, options) {
   if (auth && !mayUseToken()) throw new Error("Not sending the sign-in token to " + foreignOrigins().join(" and "));
   if (auth) opts.headers = Object.assign({}, opts.headers, { Authorization: "Bearer " + auth.token });
   let resp;
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), REQUEST_TIMEOUT_MS);
+  opts.signal = timeout.signal;
   try {
     resp = await fetch(url, opts);
   } catch (_) {
-    const err = new Error("Network error: could not reach the chat server");
+    const err = new Error(
+      timeout.signal.aborted
+        ? "No answer from the chat server within " + REQUEST_TIMEOUT_MS / 1000 + " s"
+        : "Network error: could not reach the chat server"
+    );
     err.noAnswer = true;
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
   const body = await resp.json().catch(() => null);
   if (!resp.ok) {

@@ -6,6 +6,7 @@
 // The page needs no hold of the pushes that come while history is read:
 // the list puts each message at its id's place and shows an id once.
 
+import { showError } from "./banner.js";
 import { fetchPage, loadLatest } from "./history.js";
 import { addMessages, newestShown } from "./messages.js";
 import { session } from "./state.js";
@@ -19,6 +20,9 @@ export const CATCH_UP_OVERLAP_MS = 5000;
 // Messages asked for a catch-up page: the server's most. It ends a page
 // early on its byte bound, and says has_more.
 export const CATCH_UP_PAGE = 1000;
+// Pages one catch-up reads at most (100,000 messages): past it the page
+// says so, and the rest of the gap is left in the history.
+export const CATCH_UP_MAX_PAGES = 100;
 
 // The smallest id: after= it reads a room from its beginning (a room that
 // was empty when the page opened it).
@@ -77,9 +81,9 @@ export async function catchUp(s, socket) {
 }
 
 // readAfter shows the pages after the id after, for as long as the
-// server says it has more.
+// server says it has more, up to CATCH_UP_MAX_PAGES.
 async function readAfter(s, after) {
-  for (;;) {
+  for (let pages = 1; ; pages++) {
     const page = await fetchPage(s, { after: after, limit: CATCH_UP_PAGE });
     if (s !== session) return;
     addMessages(s, page.messages);
@@ -89,6 +93,10 @@ async function readAfter(s, after) {
     // would otherwise ask again at once, forever.
     const last = page.messages[page.messages.length - 1].id;
     if (typeof last !== "string" || last <= after) return;
+    if (pages >= CATCH_UP_MAX_PAGES) {
+      showError("More was missed while disconnected than the page reads at once: reload the page to see the latest messages in order.");
+      return;
+    }
     after = last;
   }
 }

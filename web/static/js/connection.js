@@ -2,7 +2,7 @@
 // 2): connecting, reconnecting with backoff.js's backoff, dropping a socket
 // the keepalive found dead or whose catch-up failed, and, after a handshake
 // that failed, the probe that tells a refused one from a server that is
-// down (and stops after MAX_REFUSED_HANDSHAKES refused in a row). What a
+// down (and says so after MAX_REFUSED_HANDSHAKES refused in a row). What a
 // frame means is frames.js's; what was missed meanwhile, catchup.js's.
 
 import { apiURL, isPermanent, requestJSON } from "./api.js";
@@ -15,7 +15,7 @@ import { loadLatest } from "./history.js";
 import { userId } from "./identity.js";
 import { frameArrived, startKeepalive, stopKeepalive } from "./keepalive.js";
 import { refreshMembers } from "./members.js";
-import { refuse } from "./refusal.js";
+import { handshakesRefused, refuse } from "./refusal.js";
 import { resendPending } from "./sending.js";
 import { auth, mayUseToken } from "./signin.js";
 import { session } from "./state.js";
@@ -124,8 +124,10 @@ function abandonSocket(s, socket, openedAt, code, reason) {
 // retry cannot change (an invalid room, a refused token) stops the
 // reconnecting, with the server's message; a network error, a 5xx, 408
 // or 429 goes to the backoff. MAX_REFUSED_HANDSHAKES refused in a row
-// while the probe passes stop it too: what the server refuses is not
-// something the probe asks about, and it will not change by itself.
+// while the probe passes make the page say what may be wrong, and it goes
+// on trying: what the handshake alone carries may clear by itself (a
+// server at its connection cap, the user's quota) or not (a name the
+// server refuses; the user can leave and join with another).
 function probeThenReconnect(s) {
   requestJSON(apiURL("/users", { room_id: s.room })).then(
     () => {
@@ -134,13 +136,12 @@ function probeThenReconnect(s) {
       // skew); a handshake refuses it at once. Retrying is no use.
       if (auth && auth.exp && auth.exp * 1000 <= Date.now()) {
         refuse(s, { status: 401, message: "the token expired at " + new Date(auth.exp * 1000).toLocaleString() });
-      } else if (++s.refusedHandshakes >= MAX_REFUSED_HANDSHAKES) {
+      } else {
         // The server is up and takes the room and the token, yet
         // refuses the socket: something only the handshake carries,
-        // the name (a character newer than the server's Unicode), or
-        // the user's count of connections.
-        refuse(s, { status: 0, handshakes: s.refusedHandshakes, message: "" });
-      } else {
+        // the name (a character newer than the server's Unicode), the
+        // user's count of connections, or the server's.
+        if (++s.refusedHandshakes >= MAX_REFUSED_HANDSHAKES) showError(handshakesRefused(s.refusedHandshakes));
         scheduleReconnect(s);
       }
     },

@@ -22,8 +22,7 @@ export function reportFor(s) {
 
 // The server refused us: stop reconnecting, drop the socket and say what
 // to do, instead of retrying what cannot succeed. err is a request's error
-// (its HTTP status and message), or { handshakes: N } for N handshakes
-// refused in a row while the REST API answers for the room.
+// (its HTTP status and message).
 export function refuse(s, err) {
   if (s !== session || s.refused) return;
   s.refused = true;
@@ -46,12 +45,6 @@ export function refuse(s, err) {
   } else if (err.status === 403) {
     setStatus("forbidden", "not allowed in this room");
     showError("Not allowed in this room: " + (auth ? "the token does not allow room " + s.room : "refused by the server") + why);
-  } else if (err.handshakes) {
-    setStatus("refused", "not connected");
-    showError(
-      "The server refused to connect " + err.handshakes + " times, though it answers for this room: " +
-        "check your display name (leave, and join with another), or close other tabs of this chat."
-    );
   } else {
     setStatus("refused", "not connected");
     showError("Cannot join this room. The server says: " + (err.message || "HTTP " + err.status) + ". Leave, and pick another room.");
@@ -77,4 +70,13 @@ export function declineForeign(s) {
   );
   el.input.disabled = true;
   updateComposer();
+}
+
+// handshakesRefused is what the page says after n handshakes in a row
+// were refused while the REST API answers for the room; it goes on trying.
+export function handshakesRefused(n) {
+  return (
+    "The server refused to connect " + n + " times, though it answers for this room; still trying. " +
+    "If it goes on: check your display name (leave, and join with another), or close other tabs of this chat."
+  );
 }

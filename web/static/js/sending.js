@@ -135,15 +135,21 @@ export function resendPending(s, socket) {
   if (s.sending && s.sending.socket === socket) sendByPut(s, s.sending);
 }
 
+// The error frames' codes after which a message sent on the socket goes
+// by PUT: rate_limited (the send rate, or the frame rate, whose frame was
+// not routed), unavailable and internal (a fault: the message may or may
+// not be stored, and its key settles which).
+const RETRIED_CODES = ["rate_limited", "unavailable", "internal"];
+
 // answeredByError is told of each error frame: error frames name no
 // send, so one answers the message waiting for its push on this socket,
-// if any. rate_limited sends it by PUT under its key, as a 429 is retried
-// (over the frame rate its frame was not even routed); any other code is
-// its refusal. It reports whether a message was waiting.
+// if any. A code a retry may clear (RETRIED_CODES) sends it by PUT under
+// its key, as its status is retried there; any other code is its
+// refusal. It reports whether a message was waiting.
 export function answeredByError(s, error) {
   const pending = s.sending;
   if (!pending || !pending.socket || pending.socket !== s.socket) return false;
-  if (error.code === "rate_limited") sendByPut(s, pending);
+  if (RETRIED_CODES.includes(error.code)) sendByPut(s, pending);
   else sendFailed(s, pending, new Error(error.message || "Server error"));
   return true;
 }
