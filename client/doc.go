@@ -4,10 +4,12 @@
 // messages, presence, send).
 //
 // Dial connects and returns once the WebSocket is open. From then on every
-// message of the room arrives on one channel, in order, exactly once, even
-// across dropped connections: the client reconnects by itself with
-// exponential backoff and fetches what it missed from the history before it
-// delivers live messages again.
+// message of the room arrives on one channel, once, and in id order (but
+// for a message that AWS commits out of order, delivered when it comes),
+// even across dropped connections: the client reconnects by itself with
+// backoff and full jitter, and reads what it missed from the history before
+// it delivers live messages again. It follows the client algorithm of
+// docs/protocol.md, as the web page and the Unity package do.
 //
 //	api, ws := client.LocalURLs("http://127.0.0.1:8080")
 //	c, err := client.Dial(ctx, client.Config{

@@ -1,3 +1,6 @@
+// A WebSocket connection the hub holds: who opened it, its writer and
+// limits, and how it starts, is accepted, takes frames and ends.
+
 package hub
 
 import (

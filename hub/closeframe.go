@@ -1,3 +1,5 @@
+// A client's close frame: checked as RFC 6455 asks, and answered.
+
 package hub
 
 import (

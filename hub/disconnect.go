@@ -1,3 +1,5 @@
+// Why a connection ends: its close code and reason, as values.
+
 package hub
 
 import (

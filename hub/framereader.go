@@ -1,3 +1,6 @@
+// Reading a client's frames into messages, within the frame and message
+// limits, with memory that follows the bytes received.
+
 package hub
 
 import (

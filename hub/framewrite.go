@@ -1,3 +1,5 @@
+// Writing frames to a socket, through pooled buffers.
+
 package hub
 
 import (

@@ -1,3 +1,6 @@
+// A read buffer taken only while a frame is in progress: an idle
+// connection holds none.
+
 package hub
 
 import (

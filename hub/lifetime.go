@@ -1,3 +1,5 @@
+// A connection's timers: its idle timeout and its longest life.
+
 package hub
 
 import (

@@ -1,3 +1,6 @@
+// The hub as the local chatapp.Notifier: broadcasts, posts and
+// disconnects, as API Gateway's Management API does them.
+
 package hub
 
 import (

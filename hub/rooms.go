@@ -1,3 +1,6 @@
+// The hub as the local chatapp.RoomIndex: the room each connection
+// joined, kept in memory so that a broadcast reads no table.
+
 package hub
 
 import (

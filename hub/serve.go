@@ -1,3 +1,5 @@
+// A connection's read loop, with the limits its owner gives it.
+
 package hub
 
 import (

@@ -1,3 +1,6 @@
+// The time bound of a message that has begun: a client that sends part
+// of one and stops is closed.
+
 package hub
 
 import (

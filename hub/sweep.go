@@ -1,3 +1,6 @@
+// The sweeper: connection rows whose socket is gone (after a crash)
+// are removed, and their leaves announced.
+
 package hub
 
 import (

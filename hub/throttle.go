@@ -1,3 +1,5 @@
+// The inbound frame budget of a connection: every frame counts.
+
 package hub
 
 import (

@@ -1,3 +1,5 @@
+// A connection's writer: its bounded send queue, its pong and its close.
+
 package hub
 
 import (

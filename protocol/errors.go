@@ -1,3 +1,5 @@
+// Errors on the wire: the HTTP status of each code, and the error body.
+
 package protocol
 
 import (

@@ -1,3 +1,5 @@
+// The REST API's parameters, headers and bodies.
+
 package protocol
 
 import (

@@ -1,3 +1,5 @@
+// The WebSocket API's routes and frames.
+
 package protocol
 
 // Route keys of the WebSocket API. Routes are selected by
