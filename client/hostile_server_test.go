@@ -8,6 +8,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -105,8 +106,8 @@ func TestHostileUnavailableErrorFrameGoesByPut(t *testing.T) {
 			b := startBlackHole(t, func(protocol.SendMessageFrame) []byte {
 				return []byte(`{"error":{"code":"` + code + `","message":"retry shortly"}}`)
 			})
-			ctx, _ := b.dialAndSend(t, "hello")
-			deadline := time.After(3 * time.Second) // 15 times sendConfirm
+			ctx, _ := b.dialAndSend(t, "hello", time.Minute) // only the error frame can send it by PUT in time
+			deadline := time.After(30 * time.Second) // a bound on a hang
 			for n := 0; n < 2; {
 				select {
 				case <-b.got:
@@ -204,7 +205,7 @@ func TestHostileLatePushBelowFirstPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	timeout := time.After(2 * time.Second)
+	timeout := time.After(30 * time.Second) // a bound on a hang
 	var texts []string
 	for {
 		select {
@@ -235,7 +236,7 @@ func TestHostileEndlessCatchUp(t *testing.T) {
 			return
 		}
 		var page protocol.HistoryResponse
-		for range 1000 {
+		for range 10 {
 			page.Messages = append(page.Messages, &chatapp.Message{ID: ulid.MustNew(next.Add(1), ulid.DefaultEntropy()).String(), RoomID: "r", UserID: "bob", Text: "x"})
 		}
 		page.HasMore = true
@@ -255,18 +256,23 @@ func TestHostileEndlessCatchUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	deadline := time.After(5 * time.Second)
+	// A bound on a hang, not a timing: 100 pages take well under a second.
+	deadline := time.After(time.Minute)
+	messages := 0
 	for {
 		select {
 		case ev := <-c.Events():
-			if ev.Kind == KindConnected && ev.Attempt > 0 {
-				return
-			}
 			if ev.Kind == KindMessage {
+				messages++
+			}
+			if ev.Kind == KindError && errors.Is(ev.Err, ErrCatchUpTruncated) {
+				if got, want := s.gets.Load(), int64(1+catchUpMaxPages); got != want || messages != 10*catchUpMaxPages {
+					t.Errorf("cut short after %d GETs and %d messages delivered, want %d GETs (the first page and %d catch-up pages) and %d messages", got, messages, want, catchUpMaxPages, 10*catchUpMaxPages)
+				}
 				return
 			}
 		case <-deadline:
-			t.Fatalf("after 5 s, %d history pages read (%d messages held) and no event since the drop: the catch-up never ends", s.gets.Load(), 1000*(s.gets.Load()-1))
+			t.Fatalf("after a minute, %d history pages read and no ErrCatchUpTruncated: the catch-up never ends", s.gets.Load())
 		}
 	}
 }
@@ -452,7 +458,7 @@ func TestHostileDuplicatedPushesBackwardPages(t *testing.T) {
 	}
 	defer c.Close()
 	counts := map[string]int{}
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(30 * time.Second) // a bound on a hang
 	for counts[ids[5]] == 0 {
 		select {
 		case ev := <-c.Events():
@@ -548,7 +554,21 @@ func TestHostileSendsSurviveDrops(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	time.Sleep(2 * time.Second) // > sendConfirm and the PUTs
+	// Every send taken is stored in time (its frame, or its PUT after
+	// sendConfirm); a minute bounds a hang, not the test's speed.
+	allStored := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		all := true
+		taken.Range(func(k, _ any) bool {
+			all = stored[k.(string)]
+			return all
+		})
+		return all
+	}
+	for deadline := time.Now().Add(time.Minute); !allStored() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
 	c.Close()
 	n, lost := 0, 0
 	taken.Range(func(k, _ any) bool {

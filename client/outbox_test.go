@@ -68,14 +68,14 @@ func startBlackHole(t *testing.T, reply func(protocol.SendMessageFrame) []byte) 
 	return b
 }
 
-// dialAndSend connects a client whose socket sends wait 200 ms for their
+// dialAndSend connects a client whose socket sends wait confirm for their
 // push, and sends text on its socket. ctx ends with the test, within 10 s.
-func (b *blackHole) dialAndSend(t *testing.T, text string) (context.Context, *Client) {
+func (b *blackHole) dialAndSend(t *testing.T, text string, confirm time.Duration) (context.Context, *Client) {
 	t.Helper()
 	api, wsURL := LocalURLs(b.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
-	c, err := Dial(ctx, Config{APIURL: api, WebSocketURL: wsURL, Room: "r", UserID: "u", sendConfirm: 200 * time.Millisecond})
+	c, err := Dial(ctx, Config{APIURL: api, WebSocketURL: wsURL, Room: "r", UserID: "u", sendConfirm: confirm})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,22 +97,23 @@ func (b *blackHole) record(f func()) {
 // come back within sendConfirm goes again by PUT under the key its frame
 // carried, once.
 func TestUnconfirmedSocketSendGoesByPut(t *testing.T) {
-	checkSentAgain(t, startBlackHole(t, nil))
+	checkSentAgain(t, startBlackHole(t, nil), 200*time.Millisecond)
 }
 
 // TestRateLimitedSocketSendGoesByPut: an error frame rate_limited while a
 // socket send waits sends it by PUT under its key, as a 429 is retried.
 func TestRateLimitedSocketSendGoesByPut(t *testing.T) {
+	// Only the error frame can send it by PUT within the test's 10 s.
 	checkSentAgain(t, startBlackHole(t, func(protocol.SendMessageFrame) []byte {
 		return []byte(`{"error":{"code":"rate_limited","message":"too many messages: slow down"}}`)
-	}))
+	}), time.Minute)
 }
 
-// checkSentAgain: a socket send to b goes once as a frame, then once by
-// PUT under the frame's key.
-func checkSentAgain(t *testing.T, b *blackHole) {
+// checkSentAgain: a socket send to b, waiting confirm for its push, goes
+// once as a frame, then once by PUT under the frame's key.
+func checkSentAgain(t *testing.T, b *blackHole, confirm time.Duration) {
 	t.Helper()
-	ctx, _ := b.dialAndSend(t, "hello")
+	ctx, _ := b.dialAndSend(t, "hello", confirm)
 	for range 2 {
 		select {
 		case <-b.got:
@@ -153,13 +154,14 @@ func TestRefusedSocketSendStays(t *testing.T) {
 func checkNotSentAgain(t *testing.T, kind Kind, reply func(protocol.SendMessageFrame) []byte) {
 	t.Helper()
 	b := startBlackHole(t, reply)
-	_, c := b.dialAndSend(t, "hello")
+	// Long enough for its answer to come first however busy the machine.
+	_, c := b.dialAndSend(t, "hello", 2*time.Second)
 	for ev := range c.Events() {
 		if ev.Kind == kind {
 			break
 		}
 	}
-	time.Sleep(time.Second) // five times sendConfirm
+	time.Sleep(2500 * time.Millisecond) // past sendConfirm
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.frames) != 1 || len(b.puts) != 0 {
