@@ -107,7 +107,7 @@ func TestHostileUnavailableErrorFrameGoesByPut(t *testing.T) {
 				return []byte(`{"error":{"code":"` + code + `","message":"retry shortly"}}`)
 			})
 			ctx, _ := b.dialAndSend(t, "hello", time.Minute) // only the error frame can send it by PUT in time
-			deadline := time.After(30 * time.Second) // a bound on a hang
+			deadline := time.After(30 * time.Second)         // a bound on a hang
 			for n := 0; n < 2; {
 				select {
 				case <-b.got:
