@@ -102,7 +102,7 @@ func run(java, dir string) (string, error) {
 		"-jar", "DynamoDBLocal.jar", "-inMemory", "-disableTelemetry", "-port", strconv.Itoa(port))
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = component.DiesWithTest()
 	started, exited := make(chan error), make(chan struct{})
 	go func() {
 		// The parent-death signal follows the thread that started java, not
