@@ -23,6 +23,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -108,7 +110,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		natsgo.ErrorHandler(n.asyncError),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("broker %s: %w", cfg.URL, err)
+		return nil, fmt.Errorf("broker %s: %w", Describe(cfg.URL), err)
 	}
 	n.nc = nc
 	if err := n.serveRequests(ctx); err != nil {
@@ -117,6 +119,19 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.hub.WatchRooms(n)
 	return n, nil
+}
+
+// Describe names the broker of url (comma-separated URLs) for a log or a
+// banner: the URLs without the user and password they may hold.
+func Describe(url string) string {
+	parts := strings.Split(url, ",")
+	for i, part := range parts {
+		if u, err := neturl.Parse(strings.TrimSpace(part)); err == nil && u.User != nil {
+			u.User = nil
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
 }
 
 // Tag is the node's tag, which begins its connection ids.

@@ -2,11 +2,8 @@ package component
 
 import "syscall"
 
-// DiesWithTest has the kernel kill a component's process when the test
-// binary dies without stopping it (a test timeout's panic, a signal). The
-// signal follows the thread that started the process, not the process:
-// the starting goroutine must hold its thread (runtime.LockOSThread) until
-// the component has exited.
-func DiesWithTest() *syscall.SysProcAttr {
+// diesWithTest has the kernel kill a component's process when the thread
+// that started it ends with the test binary.
+func diesWithTest() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

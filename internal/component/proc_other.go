@@ -4,6 +4,6 @@ package component
 
 import "syscall"
 
-// DiesWithTest: outside Linux there is no parent-death signal; the
+// diesWithTest: outside Linux there is no parent-death signal; the
 // component's own cleanup is the only stop.
-func DiesWithTest() *syscall.SysProcAttr { return nil }
+func diesWithTest() *syscall.SysProcAttr { return nil }

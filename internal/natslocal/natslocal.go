@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,7 +33,7 @@ type Server struct {
 	port   int
 	log    string // the server's output, for an error message
 	cmd    *exec.Cmd
-	exited chan struct{}
+	exited <-chan struct{}
 }
 
 // Start starts a server for t, killed when t ends. It skips t when no
@@ -92,18 +91,8 @@ func (s *Server) start() error {
 	defer out.Close()
 	cmd := exec.Command(s.bin, "-a", "127.0.0.1", "-p", strconv.Itoa(s.port))
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = component.DiesWithTest()
-	started, exited := make(chan error), make(chan struct{})
-	go func() {
-		runtime.LockOSThread() // component.DiesWithTest follows this thread
-		err := cmd.Start()
-		started <- err
-		if err == nil {
-			cmd.Wait()
-			close(exited)
-		}
-	}()
-	if err := <-started; err != nil {
+	exited, err := component.Start(cmd)
+	if err != nil {
 		return fmt.Errorf("start %s: %w", s.bin, err)
 	}
 	s.cmd, s.exited = cmd, exited
