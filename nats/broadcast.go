@@ -90,6 +90,11 @@ func (n *Node) receive(r *room, m *natsgo.Msg) {
 			n.deliver(r.id, m.Data)
 		}
 	case kindPresence:
+		select {
+		case <-r.ended:
+			return // the room's next subscription delivers it
+		default:
+		}
 		n.hub.Broadcast(context.Background(), r.id, chatapp.Push{Kind: chatapp.PushPresence, Data: m.Data, Except: m.Header.Get(headerExcept)})
 	default:
 		n.logger.Warn("a push of an unknown kind on the broker", "subject", m.Subject, "kind", m.Header.Get(headerKind))

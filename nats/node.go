@@ -23,7 +23,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	neturl "net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -146,10 +148,14 @@ func (n *Node) Owns(connectionID string) bool { return tagOf(connectionID) == n.
 func (n *Node) Close() error {
 	n.mu.Lock()
 	n.closed = true
-	for _, r := range n.rooms {
+	rooms := slices.Collect(maps.Values(n.rooms))
+	n.mu.Unlock()
+	// Not under the node's lock: a sequencer delivering to the hub holds
+	// its own while it waits for the hub's, whose holder may wait for the
+	// node's (RoomOpened).
+	for _, r := range rooms {
 		r.seq.close()
 	}
-	n.mu.Unlock()
 	n.work.Wait()
 	err := n.nc.FlushTimeout(flushTimeout)
 	n.nc.Close()

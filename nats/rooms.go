@@ -2,6 +2,8 @@ package nats
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	natsgo "github.com/nats-io/nats.go"
 
@@ -101,10 +103,7 @@ func (n *Node) reconnected(*natsgo.Conn) {
 			n.logger.Warn("the broker did not confirm the subscriptions after a reconnect", "err", err)
 		}
 		n.mu.Lock()
-		rooms := make([]*room, 0, len(n.rooms))
-		for _, r := range n.rooms {
-			rooms = append(rooms, r)
-		}
+		rooms := slices.Collect(maps.Values(n.rooms))
 		n.mu.Unlock()
 		for _, r := range rooms {
 			r.seq.sync()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -227,7 +228,7 @@ func TestServeBrokerNeedsPostgres(t *testing.T) {
 
 // TestServeBrokerFromEnvironment: `serve` takes its broker from
 // CHATAPP_BROKER and names it, and the node's tag, in the banner, never
-// with the password the URL may hold.
+// with the password the URL may hold, nor shows it as a default in -help.
 func TestServeBrokerFromEnvironment(t *testing.T) {
 	broker := natslocal.Start(t)
 	const password = "broker-secret" // the test server asks for none: unused
@@ -238,7 +239,12 @@ func TestServeBrokerFromEnvironment(t *testing.T) {
 	if !banner.MatchString(stdout) {
 		t.Errorf("the banner names no node on %s:\n%s", broker.URL, stdout)
 	}
-	if strings.Contains(stdout+stderr, password) {
+	help := &lockedBuffer{}
+	runServe(context.Background(), []string{"-help"}, help, help)
+	if !strings.Contains(help.String(), "-broker") {
+		t.Errorf("-help does not list -broker:\n%s", help.String())
+	}
+	if strings.Contains(stdout+stderr+help.String(), password) {
 		t.Error("serve printed the broker's password")
 	}
 }

@@ -390,7 +390,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// No default from the environment in the flag itself: -help prints
 	// defaults, and the URL may hold a password.
 	fs.StringVar(&cfg.PostgresURL, "postgres-url", "", "the database of --store postgres, e.g. postgres://chatapp@db:5432/chatapp (default $CHATAPP_POSTGRES_URL; the variable keeps a password out of ps)")
-	fs.StringVar(&cfg.Broker, "broker", os.Getenv("CHATAPP_BROKER"), "the NATS server of a cluster of serve nodes on one --store postgres database, e.g. nats://127.0.0.1:4222 (default $CHATAPP_BROKER; none: one process)")
+	fs.StringVar(&cfg.Broker, "broker", "", "the NATS server of a cluster of serve nodes on one --store postgres database, e.g. nats://127.0.0.1:4222 (default $CHATAPP_BROKER, which keeps a password out of ps; none: one process)")
 	fs.StringVar(&cfg.Functions, "functions", "inprocess", "run the functions inprocess, or under the Lambda runtime interface emulator (rie)")
 	fs.StringVar(&cfg.RIE.Binary, "rie", "aws-lambda-rie", "the aws-lambda-rie binary, for --functions rie")
 	fs.StringVar(&cfg.RIE.Bootstrap, "bootstrap", "bin/local/bootstrap", "the functions' bootstrap binary, for --functions rie (make bootstrap-local)")
@@ -421,6 +421,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Auth.fill()
 	if cfg.PostgresURL == "" {
 		cfg.PostgresURL = os.Getenv("CHATAPP_POSTGRES_URL")
+	}
+	if cfg.Broker == "" {
+		cfg.Broker = os.Getenv("CHATAPP_BROKER")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
