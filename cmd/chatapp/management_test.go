@@ -19,6 +19,7 @@ import (
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/dynamodb"
 	"github.com/chatapp-dev/chatapp/internal/awsconfig"
+	"github.com/chatapp-dev/chatapp/postgres"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -127,6 +128,14 @@ func connectionStore(t *testing.T, cfg ServeConfig) chatapp.ConnectionStore {
 		if err := db.CreateTables(ctx); err != nil {
 			t.Fatal(err)
 		}
+		return db
+	}
+	if cfg.Store == "postgres" {
+		db, err := postgres.Open(ctx, cfg.PostgresURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
 		return db
 	}
 	db, err := sqlite.Open(ctx, cfg.DataDir)
