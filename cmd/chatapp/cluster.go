@@ -18,9 +18,6 @@ func (s *Server) joinCluster(ctx context.Context, cfg ServeConfig, db store) (ch
 	if cfg.Broker == "" {
 		return s.hub, s.hub, nil
 	}
-	if cfg.Store != "postgres" {
-		return nil, nil, errors.New("--broker needs --store postgres: the nodes of a cluster share one database (sqlite is one process's)")
-	}
 	node, err := nats.Open(ctx, nats.Config{URL: cfg.Broker, Hub: s.hub, Store: db, Logger: cfg.Logger})
 	if err != nil {
 		return nil, nil, err

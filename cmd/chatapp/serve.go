@@ -204,6 +204,9 @@ func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 	if cfg.Functions == "rie" && cfg.Store != "dynamodb" {
 		return nil, errors.New("--functions rie needs --store dynamodb: the functions run in other processes")
 	}
+	if cfg.Broker != "" && cfg.Store != "postgres" {
+		return nil, errors.New("--broker needs --store postgres: the nodes of a cluster share one database (sqlite is one process's)")
+	}
 	files, err := openFileLimit()
 	if err != nil {
 		return nil, fmt.Errorf("reading the file descriptor limit: %w", err)
