@@ -136,6 +136,12 @@ type Push struct {
 	// before its $connect has returned (410), and a notifier takes a 410
 	// for a dead connection and deletes its row.
 	Except string
+	// MessageID and PrevID place a PushMessage in its room's stored
+	// order (Message.PrevID): a notifier that receives a room's messages
+	// from several processes delivers them in that order. A notifier of
+	// one process needs neither: the handlers push a room's sends in
+	// order.
+	MessageID, PrevID string
 }
 
 // Delivery reports the outcome of a Broadcast.

@@ -80,6 +80,7 @@ var layers = map[string]int{
 	"handler":   3,
 	"hub":       4,
 	"gateway":   5,
+	"nats":      5, // a cluster node: the hub's notifier across processes
 	"awslambda": 6, "metrics": 6,
 	"awslambda/invoke": 7, // the local gateway's integrations of the functions
 	"client":           7, "bench": 7,

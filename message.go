@@ -19,6 +19,14 @@ type Message struct {
 	// is not stored, and CreateMessage returns the first with ErrDuplicate.
 	// The original client retried a PUT up to ten times.
 	IdempotencyKey string `json:"-"`
+
+	// PrevID is the id of the message stored in the room just before this
+	// one, set by a store that orders a room's messages in commit order
+	// (postgres) when it commits m: "" for a room's first. Nodes of a
+	// cluster deliver a room's messages in that chain and fill a break in
+	// it from the store. Other stores leave it empty, and pages never
+	// carry it: only the answer to the writer does.
+	PrevID string `json:"-"`
 }
 
 // DefaultHistoryLimit is the page size when a client names none: the original

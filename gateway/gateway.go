@@ -169,6 +169,11 @@ type Config struct {
 	// hands them to the functions it runs. New generates random ones when
 	// they are empty.
 	ManagementCredentials aws.Credentials
+	// ConnectionIDPrefix begins every connection id the gateway mints
+	// (letters and digits, fewer than 15): a cluster node's tag, by which
+	// the other nodes route a post to one of its connections. The ids
+	// keep API Gateway's shape whatever it is.
+	ConnectionIDPrefix string
 	// Authorizer, if set, is a Lambda REQUEST authorizer run before
 	// $connect and before every REST method except OPTIONS preflights, as
 	// API Gateway runs one (see authorizer.go).

@@ -8,14 +8,16 @@ import (
 const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // newConnectionID returns an id shaped like API Gateway's ("L0SM9cOFvHcCIhw="):
-// 15 random characters and a trailing "=", so clients and the Management API
-// client meet the same "=" they meet on AWS.
-func newConnectionID() string {
+// 15 characters and a trailing "=", so clients and the Management API
+// client meet the same "=" they meet on AWS. The first are prefix (a
+// cluster node's tag, Config.ConnectionIDPrefix), the rest random.
+func newConnectionID(prefix string) string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	for i := range 15 {
 		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
 	}
+	copy(b[:15], prefix)
 	b[15] = '='
 	return string(b)
 }

@@ -45,24 +45,31 @@ func TestSplitQuery(t *testing.T) {
 	}
 }
 
+// TestNewConnectionID: ids keep API Gateway's shape, with or without a
+// cluster node's prefix, and do not repeat.
 func TestNewConnectionID(t *testing.T) {
 	const n = 10000
-	seen := make(map[string]bool, n)
-	for range n {
-		id := newConnectionID()
-		if len(id) != 16 {
-			t.Fatalf("id %q has %d chars, want 16", id, len(id))
+	for _, prefix := range []string{"", "Ab3x"} {
+		seen := make(map[string]bool, n)
+		for range n {
+			id := newConnectionID(prefix)
+			if len(id) != 16 {
+				t.Fatalf("id %q has %d chars, want 16", id, len(id))
+			}
+			if !strings.HasSuffix(id, "=") {
+				t.Fatalf("id %q does not end with =", id)
+			}
+			if !strings.HasPrefix(id, prefix) {
+				t.Fatalf("id %q does not begin with the prefix %q", id, prefix)
+			}
+			if i := strings.IndexFunc(id[:15], func(r rune) bool { return !strings.ContainsRune(idAlphabet, r) }); i >= 0 {
+				t.Fatalf("id %q holds %q outside the alphabet", id, id[i])
+			}
+			if seen[id] {
+				t.Fatalf("id %q returned twice", id)
+			}
+			seen[id] = true
 		}
-		if !strings.HasSuffix(id, "=") {
-			t.Fatalf("id %q does not end with =", id)
-		}
-		if i := strings.IndexFunc(id[:15], func(r rune) bool { return !strings.ContainsRune(idAlphabet, r) }); i >= 0 {
-			t.Fatalf("id %q holds %q outside the alphabet", id, id[i])
-		}
-		if seen[id] {
-			t.Fatalf("id %q returned twice", id)
-		}
-		seen[id] = true
 	}
 }
 

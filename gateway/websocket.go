@@ -40,7 +40,7 @@ func (g *Gateway) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		refuseHandshake(w, protocol.ErrorStatus(err), err)
 		return
 	}
-	id := newConnectionID()
+	id := newConnectionID(g.cfg.ConnectionIDPrefix)
 	c := g.hub.Open(id, hub.Peer{SourceIP: ident.SourceIP, UserAgent: ident.UserAgent, DomainName: r.Host})
 	if c == nil {
 		g.release(source)

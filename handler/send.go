@@ -59,7 +59,7 @@ func (h *Handler) push(ctx context.Context, m *chatapp.Message, err error) (deli
 	if err != nil {
 		return chatapp.Delivery{}, false, err
 	}
-	delivery, err = h.Notifier.Broadcast(ctx, m.RoomID, chatapp.Push{Kind: chatapp.PushMessage, Data: data})
+	delivery, err = h.Notifier.Broadcast(ctx, m.RoomID, chatapp.Push{Kind: chatapp.PushMessage, Data: data, MessageID: m.ID, PrevID: m.PrevID})
 	if err != nil {
 		h.logger().ErrorContext(ctx, "broadcast failed", "room_id", m.RoomID, "message_id", m.ID, "err", err)
 	}

@@ -32,7 +32,8 @@ type Hub struct {
 	mu      sync.RWMutex
 	clients map[string]*Client
 	rooms   map[string]map[*Client]struct{}
-	closed  bool // Shutdown began: no client is added any more
+	closed  bool        // Shutdown began: no client is added any more
+	watcher RoomWatcher // told of rooms opened and closed, if set (rooms.go)
 
 	// live counts the clients opened and not yet forgotten, so that
 	// Shutdown can wait for their $disconnect. It is added to under mu,

@@ -28,8 +28,29 @@ func (h *Hub) Joined(c *chatapp.Connection) {
 	if members == nil {
 		members = map[*Client]struct{}{}
 		h.rooms[c.RoomID] = members
+		if h.watcher != nil {
+			h.watcher.RoomOpened(c.RoomID)
+		}
 	}
 	members[client] = struct{}{}
+}
+
+// RoomWatcher hears which rooms the hub's connections are in: RoomOpened
+// when a room gets its first member here, RoomClosed when its last one
+// leaves (a cluster node subscribes to those rooms). The hub calls them
+// under its lock, in the order rooms open and close: they must return at
+// once, and must not call the hub.
+type RoomWatcher interface {
+	RoomOpened(roomID string)
+	RoomClosed(roomID string)
+}
+
+// WatchRooms makes w the hub's RoomWatcher. Call it before a connection
+// joins: w hears of the rooms opened from then on.
+func (h *Hub) WatchRooms(w RoomWatcher) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.watcher = w
 }
 
 // Left drops a connection from its room; its socket stays open.
@@ -49,6 +70,9 @@ func (h *Hub) leaveLocked(c *Client) {
 	delete(h.rooms[room], c)
 	if len(h.rooms[room]) == 0 {
 		delete(h.rooms, room)
+		if h.watcher != nil {
+			h.watcher.RoomClosed(room)
+		}
 	}
 	c.member = nil
 }

@@ -82,15 +82,28 @@ func TestIDsSortInCommitOrderAcrossProcesses(t *testing.T) {
 		return
 	}
 	var all []string
+	prev := map[string]string{} // each message's PrevID, by id
 	for i, ms := range sent {
 		for j, m := range ms {
 			if j > 0 && m.ID <= ms[j-1].ID {
 				t.Errorf("sender %d: message %d has id %s, not after its previous %s", i, j, m.ID, ms[j-1].ID)
 			}
 			all = append(all, m.ID)
+			prev[m.ID] = m.PrevID
 		}
 	}
 	slices.Sort(all)
+	// Each commit learned the id before its own, whichever process
+	// committed that one: the chain the nodes of a cluster deliver by.
+	for i, id := range all {
+		want := ""
+		if i > 0 {
+			want = all[i-1]
+		}
+		if prev[id] != want {
+			t.Errorf("message %s has PrevID %q, want the id before it, %q", id, prev[id], want)
+		}
+	}
 	if len(read) != len(all) || !slices.Equal(read, all) {
 		missed := 0
 		for _, id := range all {

@@ -228,7 +228,8 @@ type inserts struct {
 
 // resolve answers each write, in order: a replay of a key stored or used
 // earlier in the batch, a given id already stored, or a message to
-// insert, whose id it mints after its room's last.
+// insert, whose id it mints after its room's last and whose PrevID is
+// that last (chatapp.Message.PrevID).
 func (s *txState) resolve(db *DB, ws []*write) *inserts {
 	ins := &inserts{}
 	for _, w := range ws {
@@ -254,7 +255,8 @@ func (s *txState) resolve(db *DB, ws []*write) *inserts {
 			s.stored[[2]string{m.RoomID, m.ID}] = true
 			m.Timestamp = cmp.Or(m.Timestamp, time.Now().UnixMilli())
 		}
-		s.last[m.RoomID] = max(s.last[m.RoomID], m.ID)
+		m.PrevID = s.last[m.RoomID]
+		s.last[m.RoomID] = max(m.PrevID, m.ID)
 		var key *string
 		if m.IdempotencyKey != "" {
 			key = &m.IdempotencyKey

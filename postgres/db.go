@@ -18,6 +18,9 @@
 // timestamp stays its own clock's), one whose clock is ahead moves the
 // room's ids ahead for everyone. A message that comes with an id (tests,
 // imports) keeps it, and moves the room's last id to it if it is later.
+// Each message committed learns the room's last id before it (its
+// PrevID): the nodes of a cluster deliver a room's messages in that
+// chain, and a break in it tells them to read what they missed.
 //
 // # Group commit
 //

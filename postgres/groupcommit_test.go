@@ -43,8 +43,10 @@ func TestGroupCommitSharesCommits(t *testing.T) {
 			t.Fatal(err)
 		}
 		for j, m := range page.Messages {
-			if want := ms[room+7*j]; *m != *want {
-				t.Fatalf("room %d, message %d = %+v, want %+v (queue order)", room, j, *m, *want)
+			want := *ms[room+7*j]
+			want.PrevID = "" // only the answer to the message's writer carries it
+			if *m != want {
+				t.Fatalf("room %d, message %d = %+v, want %+v (queue order)", room, j, *m, want)
 			}
 		}
 	}

@@ -11,3 +11,4 @@ scripts/asyncapi.sh
 scripts/chromium.sh
 scripts/mono.sh
 scripts/postgres.sh
+scripts/nats.sh

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"CreateMessageKeepsGivenIDAndTimestamp", testCreateMessageKeeps},
 		{"SameMillisecond", testSameMillisecond},
 		{"QueueMessageCommitsInQueueOrder", testQueueMessage},
+		{"PrevIDChainsTheRoom", testPrevID},
 		{"DuplicateIDIsRejected", testDuplicateID},
 		{"IdempotentSend", testIdempotentSend},
 		{"ConcurrentIdempotentSends", testConcurrentIdempotentSends},
@@ -108,8 +109,10 @@ func assertPage(t *testing.T, page chatapp.MessagePage, want []*chatapp.Message,
 		t.Fatalf("got %d messages %v, want %d %v", len(page.Messages), ids(page.Messages), len(want), ids(want))
 	}
 	for i := range want {
-		if *page.Messages[i] != *want[i] {
-			t.Fatalf("message %d = %+v, want %+v", i, *page.Messages[i], *want[i])
+		w := *want[i]
+		w.PrevID = "" // only the answer to the message's writer carries it
+		if *page.Messages[i] != w {
+			t.Fatalf("message %d = %+v, want %+v", i, *page.Messages[i], w)
 		}
 	}
 	if page.More != more {
@@ -181,6 +184,42 @@ func testQueueMessage(t *testing.T, s Store) {
 	}
 	if got, want := ids(find(t, s, chatapp.MessageFilter{RoomID: room}).Messages), ids(ms[:15]); !slices.Equal(got, want) {
 		t.Fatalf("history %v, want the queued messages %v", got, want)
+	}
+}
+
+// testPrevID: a store that says each message's previous id in its room
+// (chatapp.Message.PrevID: postgres) chains each room's messages in id
+// order, whether created one by one or queued side by side with another
+// room's; a store that does not leaves every one empty.
+func testPrevID(t *testing.T, s Store) {
+	rooms := []string{newID("room"), newID("room")}
+	chains := [][]*chatapp.Message{createMessages(t, s, rooms[0], 2), createMessages(t, s, rooms[1], 1)}
+	var waits []func() error
+	for i := range 10 {
+		m := &chatapp.Message{RoomID: rooms[i%2], UserID: "u", Text: fmt.Sprintf("queued %d", i)}
+		wait, err := s.QueueMessage(ctx(t), m)
+		if err != nil {
+			t.Fatalf("QueueMessage %d: %v", i, err)
+		}
+		chains[i%2] = append(chains[i%2], m)
+		waits = append(waits, wait)
+	}
+	for i, wait := range waits {
+		if err := wait(); err != nil {
+			t.Fatalf("wait %d: %v", i, err)
+		}
+	}
+	says := chains[0][1].PrevID != ""
+	for r, chain := range chains {
+		for i, m := range chain {
+			want := ""
+			if says && i > 0 {
+				want = chain[i-1].ID
+			}
+			if m.PrevID != want {
+				t.Errorf("room %d, message %d: PrevID %q, want %q (the store says PrevIDs: %v)", r, i, m.PrevID, want, says)
+			}
+		}
 	}
 }
 

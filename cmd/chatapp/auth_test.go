@@ -345,30 +345,15 @@ func TestAuthServeSaysWhetherAuthIsOn(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("CHATAPP_AUTH_SECRET", tc.secret)
-			stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() {
-				done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--data", t.TempDir()}, stdout, stderr)
-			}()
-			eventually(t, "the banner is printed", func() bool { return strings.Contains(stdout.String(), "Press Ctrl-C") })
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("serve: %v", err)
-				}
-			case <-time.After(waitTimeout):
-				t.Fatal("serve did not stop")
+			stdout, stderr := serveUntilBanner(t, "--addr", "127.0.0.1:0", "--data", t.TempDir())
+			if !strings.Contains(stdout, tc.banner) {
+				t.Errorf("banner has no %q:\n%s", tc.banner, stdout)
 			}
-			if !strings.Contains(stdout.String(), tc.banner) {
-				t.Errorf("banner has no %q:\n%s", tc.banner, stdout.String())
-			}
-			warned := strings.Contains(stderr.String(), "level=WARN") && strings.Contains(stderr.String(), "authentication is OFF")
+			warned := strings.Contains(stderr, "level=WARN") && strings.Contains(stderr, "authentication is OFF")
 			if warned != tc.warn {
-				t.Errorf("WARN that auth is off: %v, want %v:\n%s", warned, tc.warn, stderr.String())
+				t.Errorf("WARN that auth is off: %v, want %v:\n%s", warned, tc.warn, stderr)
 			}
-			if tc.secret != "" && strings.Contains(stdout.String()+stderr.String(), tc.secret) {
+			if tc.secret != "" && strings.Contains(stdout+stderr, tc.secret) {
 				t.Error("serve printed the secret")
 			}
 		})

@@ -100,6 +100,28 @@ func startServer(t *testing.T, cfg ServeConfig) *testServer {
 	return ts
 }
 
+// serveUntilBanner runs `chatapp serve` with args as the command line
+// does, until it has printed its banner, then stops it as Ctrl-C does and
+// fails the test unless it stopped cleanly. It returns what serve wrote.
+func serveUntilBanner(t *testing.T, args ...string) (stdout, stderr string) {
+	t.Helper()
+	out, errs := &lockedBuffer{}, &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, args, out, errs) }()
+	eventually(t, "the banner is printed", func() bool { return strings.Contains(out.String(), "Press Ctrl-C") })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("serve did not stop")
+	}
+	return out.String(), errs.String()
+}
+
 func wsURL(base string) string { return "ws" + strings.TrimPrefix(base, "http") }
 
 // httpClient is used for every REST call; its timeout bounds each request.

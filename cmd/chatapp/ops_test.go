@@ -212,23 +212,7 @@ func TestPprofRefusesOtherMachines(t *testing.T) {
 // TestMetricsServeBannerListsTheEndpoints runs `chatapp serve` as the
 // command line does: metrics on by default, pprof on request.
 func TestMetricsServeBannerListsTheEndpoints(t *testing.T) {
-	stdout := &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--pprof", "--log-level", "error"}, stdout, &lockedBuffer{})
-	}()
-	eventually(t, "the banner is printed", func() bool { return strings.Contains(stdout.String(), "Press Ctrl-C") })
-	banner := stdout.String()
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(waitTimeout):
-		t.Fatal("serve did not stop")
-	}
+	banner, _ := serveUntilBanner(t, "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--pprof", "--log-level", "error")
 	for _, want := range []string{"/healthz", "/metrics", "/debug/pprof/"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner has no %s:\n%s", want, banner)

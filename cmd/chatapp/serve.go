@@ -24,6 +24,7 @@ import (
 	"github.com/chatapp-dev/chatapp/handler"
 	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/metrics"
+	"github.com/chatapp-dev/chatapp/nats"
 	"github.com/chatapp-dev/chatapp/postgres"
 	"github.com/chatapp-dev/chatapp/ratelimit"
 	"github.com/chatapp-dev/chatapp/sqlite"
@@ -43,6 +44,9 @@ type ServeConfig struct {
 	// PostgresURL is the database of the postgres store (a URL or
 	// key=value string, as libpq takes them).
 	PostgresURL string
+	// Broker, when set, is the NATS server (nats://host:4222) that makes
+	// this process a node of a cluster sharing PostgresURL's database.
+	Broker string
 	// Functions is "inprocess" (the default) or "rie": each function in
 	// the Lambda runtime interface emulator, invoked through the Invoke API.
 	Functions string
@@ -174,7 +178,8 @@ type Server struct {
 	maxSockets   int // the WebSocket cap in force
 	store        io.Closer
 	integrations *integrations
-	hub          *hub.Hub // the live WebSockets: the functions' notifier in process
+	hub          *hub.Hub   // the live WebSockets: the functions' notifier in process
+	node         *nats.Node // with --broker: the hub as a node of the cluster
 	gateway      *gateway.Gateway
 	metrics      *metrics.Metrics // nil without ServeConfig.Metrics
 	handler      http.Handler     // the gateway and the operator's endpoints
@@ -198,6 +203,9 @@ func StartServer(ctx context.Context, cfg ServeConfig) (*Server, error) {
 	cfg.HTTP = cfg.HTTP.withDefaults()
 	if cfg.Functions == "rie" && cfg.Store != "dynamodb" {
 		return nil, errors.New("--functions rie needs --store dynamodb: the functions run in other processes")
+	}
+	if cfg.Broker != "" && cfg.Store != "postgres" {
+		return nil, errors.New("--broker needs --store postgres: the nodes of a cluster share one database (sqlite is one process's)")
 	}
 	files, err := openFileLimit()
 	if err != nil {
@@ -262,15 +270,25 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		s.metrics = metrics.New()
 	}
 	s.hub = hub.New(cfg.Logger)
+	notifier, rooms, err := s.joinCluster(ctx, cfg, db)
+	if err != nil {
+		closer.Close()
+		return err
+	}
+	if s.node != nil {
+		closer = closeAll{s.node, closer}
+		s.store = closer
+	}
 	h := &handler.Handler{
 		Messages:    s.metrics.MessageStore(db),
 		Connections: s.metrics.ConnectionStore(db),
-		// In process, pushes go straight to the hub's sockets, and the
-		// hub learns each connection's room as $connect stores it. Out of
-		// process (--functions rie) the functions push through the
-		// Management API, and the hub learns no rooms.
-		Notifier:              s.metrics.Notifier(s.hub),
-		Rooms:                 s.hub,
+		// In process, pushes go straight to the hub's sockets (or the
+		// cluster's, through the node), and the hub learns each
+		// connection's room as $connect stores it. Out of process
+		// (--functions rie) the functions push through the Management
+		// API, and the hub learns no rooms.
+		Notifier:              s.metrics.Notifier(notifier),
+		Rooms:                 rooms,
 		Logger:                cfg.Logger,
 		MaxConnectionsPerUser: cfg.Limits.ConnectionsPerUser,
 	}
@@ -326,6 +344,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		WriteTimeout:          cfg.HTTP.WriteTimeout,
 		Authorizer:            s.integrations.authorizer,
 		ManagementCredentials: managementCredentials,
+		ConnectionIDPrefix:    s.nodeTag(),
 		Fallback:              web.Handler(),
 		Logger:                cfg.Logger,
 	})
@@ -374,6 +393,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// No default from the environment in the flag itself: -help prints
 	// defaults, and the URL may hold a password.
 	fs.StringVar(&cfg.PostgresURL, "postgres-url", "", "the database of --store postgres, e.g. postgres://chatapp@db:5432/chatapp (default $CHATAPP_POSTGRES_URL; the variable keeps a password out of ps)")
+	fs.StringVar(&cfg.Broker, "broker", "", "the NATS server of a cluster of serve nodes on one --store postgres database, e.g. nats://127.0.0.1:4222 (default $CHATAPP_BROKER, which keeps a password out of ps; none: one process)")
 	fs.StringVar(&cfg.Functions, "functions", "inprocess", "run the functions inprocess, or under the Lambda runtime interface emulator (rie)")
 	fs.StringVar(&cfg.RIE.Binary, "rie", "aws-lambda-rie", "the aws-lambda-rie binary, for --functions rie")
 	fs.StringVar(&cfg.RIE.Bootstrap, "bootstrap", "bin/local/bootstrap", "the functions' bootstrap binary, for --functions rie (make bootstrap-local)")
@@ -405,6 +425,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.PostgresURL == "" {
 		cfg.PostgresURL = os.Getenv("CHATAPP_POSTGRES_URL")
 	}
+	if cfg.Broker == "" {
+		cfg.Broker = os.Getenv("CHATAPP_BROKER")
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level: %w", err)
@@ -425,10 +448,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
   management API  %[1]s/@connections/{connection_id}  (loopback only, SigV4-signed by the functions)
   health          %[1]s/healthz
 %[5]s  store           %[3]s
-  auth            %[4]s
+%[7]s  auth            %[4]s
   connections     %[6]s
 Press Ctrl-C to stop.
-`, s.URL, ws, describeStore(cfg), cfg.Auth.describe(), describeOps(cfg, s.URL), s.describeConnections(cfg))
+`, s.URL, ws, describeStore(cfg), cfg.Auth.describe(), describeOps(cfg, s.URL), s.describeConnections(cfg), s.describeCluster(cfg))
 
 	select {
 	case <-ctx.Done():

@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chatapp-dev/chatapp/internal/pglocal"
 )
@@ -22,31 +21,16 @@ func TestServePostgresFromEnvironment(t *testing.T) {
 	u.User = url.UserPassword("postgres", password)
 	t.Setenv("CHATAPP_POSTGRES_URL", u.String())
 
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--store", "postgres"}, stdout, stderr)
-	}()
-	eventually(t, "the banner is printed", func() bool { return strings.Contains(stdout.String(), "Press Ctrl-C") })
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve: %v", err)
-		}
-	case <-time.After(waitTimeout):
-		t.Fatal("serve did not stop")
-	}
-	if want := "store           PostgreSQL postgres@" + u.Host + "/postgres"; !strings.Contains(stdout.String(), want) {
-		t.Errorf("banner has no %q:\n%s", want, stdout.String())
+	stdout, stderr := serveUntilBanner(t, "--addr", "127.0.0.1:0", "--store", "postgres")
+	if want := "store           PostgreSQL postgres@" + u.Host + "/postgres"; !strings.Contains(stdout, want) {
+		t.Errorf("banner has no %q:\n%s", want, stdout)
 	}
 	help := &lockedBuffer{}
 	runServe(context.Background(), []string{"-help"}, help, help)
 	if !strings.Contains(help.String(), "-postgres-url") {
 		t.Errorf("-help does not list -postgres-url:\n%s", help.String())
 	}
-	if strings.Contains(stdout.String()+stderr.String()+help.String(), password) {
+	if strings.Contains(stdout+stderr+help.String(), password) {
 		t.Error("serve printed the database password")
 	}
 }

@@ -11,7 +11,8 @@ import (
 // process's hub (left by a crash, or by an earlier run on the same DynamoDB
 // tables) once now, then every cfg.SweepInterval until stopSweeper.
 // $disconnect is best-effort; on AWS the table's TTL does this instead.
-// The room of each row removed hears its leave through announcer.
+// The room of each row removed hears its leave through announcer. A node
+// of a cluster sweeps only its own rows (ownRows).
 func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store hub.SweepStore, announcer chatapp.Notifier) {
 	s.stopSweeper = func() {}
 	if cfg.Store == "dynamodb" && cfg.DynamoDB.Endpoint == "" {
@@ -19,6 +20,9 @@ func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store hub.Sw
 		// have no socket here: leave their rows to the TTL.
 		cfg.Logger.Info("not sweeping stale connections: the DynamoDB tables are on AWS, where TTL expires them")
 		return
+	}
+	if s.node != nil {
+		store = ownRows{store, s.node}
 	}
 	interval, grace := cfg.SweepInterval, cfg.SweepGrace
 	if interval <= 0 {

@@ -1,7 +1,9 @@
 // Package component is the tests' one rule for a real component that is
-// missing (DynamoDB Local, PostgreSQL, the Lambda emulator, Chromium, Mono,
-// the AsyncAPI parser): outside CI the test skips, saying how to get it;
-// with CI=true (.ci/run) it fails, since CI must run every test.
+// missing (DynamoDB Local, PostgreSQL, NATS, the Lambda emulator,
+// Chromium, Mono, the AsyncAPI parser): outside CI the test skips, saying
+// how to get it; with CI=true (.ci/run) it fails, since CI must run every
+// test. It also starts a component's process so that it dies with the
+// test binary (process.go).
 package component
 
 import (

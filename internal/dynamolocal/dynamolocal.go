@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,7 +39,7 @@ var (
 		endpoint string
 		err      error
 		cmd      *exec.Cmd
-		exited   chan struct{}
+		exited   <-chan struct{}
 	}
 )
 
@@ -102,20 +101,8 @@ func run(java, dir string) (string, error) {
 		"-jar", "DynamoDBLocal.jar", "-inMemory", "-disableTelemetry", "-port", strconv.Itoa(port))
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = sysProcAttr()
-	started, exited := make(chan error), make(chan struct{})
-	go func() {
-		// The parent-death signal follows the thread that started java, not
-		// the process: hold that thread until java has exited.
-		runtime.LockOSThread()
-		err := cmd.Start()
-		started <- err
-		if err == nil {
-			cmd.Wait()
-			close(exited)
-		}
-	}()
-	if err := <-started; err != nil {
+	exited, err := component.Start(cmd)
+	if err != nil {
 		return "", fmt.Errorf("start java: %w", err)
 	}
 	shared.cmd, shared.exited = cmd, exited

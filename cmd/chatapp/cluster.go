@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/hub"
+	"github.com/chatapp-dev/chatapp/nats"
+)
+
+// joinCluster makes this process a node of the cluster on cfg.Broker: its
+// functions push and look up rooms through the node, which reaches every
+// node's sockets. Without a broker the hub is both, as on one machine.
+func (s *Server) joinCluster(ctx context.Context, cfg ServeConfig, db store) (chatapp.Notifier, chatapp.RoomIndex, error) {
+	if cfg.Broker == "" {
+		return s.hub, s.hub, nil
+	}
+	node, err := nats.Open(ctx, nats.Config{URL: cfg.Broker, Hub: s.hub, Store: db, Logger: cfg.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	s.node = node
+	return node, node, nil
+}
+
+// closeAll closes each in order: the node before the store its
+// sequencers read.
+type closeAll []io.Closer
+
+func (c closeAll) Close() error {
+	var errs []error
+	for _, closer := range c {
+		errs = append(errs, closer.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// ownRows are the connection rows of one node: with several nodes on one
+// database, a node sweeps only the rows whose ids carry its tag; the
+// others' sockets are in their hubs, not this one. (A dead node's rows
+// stay until the nodes sweep for each other.)
+type ownRows struct {
+	hub.SweepStore
+	node *nats.Node
+}
+
+func (r ownRows) ListConnections(ctx context.Context) ([]*chatapp.Connection, error) {
+	all, err := r.SweepStore.ListConnections(ctx)
+	own := all[:0]
+	for _, c := range all {
+		if r.node.Owns(c.ID) {
+			own = append(own, c)
+		}
+	}
+	return own, err
+}
+
+// nodeTag is the tag that begins the node's connection ids, "" on one
+// machine.
+func (s *Server) nodeTag() string {
+	if s.node == nil {
+		return ""
+	}
+	return s.node.Tag()
+}
+
+// describeCluster is the banner's line of the broker, if any.
+func (s *Server) describeCluster(cfg ServeConfig) string {
+	if s.node == nil {
+		return ""
+	}
+	return fmt.Sprintf("  cluster         node %s on the broker %s\n", s.node.Tag(), nats.Describe(cfg.Broker))
+}

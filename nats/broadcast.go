@@ -1,0 +1,118 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	natsgo "github.com/nats-io/nats.go"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// The headers of a room's push on the broker; its data is the frame.
+const (
+	headerKind   = "Chatapp-Kind" // kindMessage or kindPresence
+	headerID     = "Chatapp-Id"   // a message's id, and the id stored before it
+	headerPrevID = "Chatapp-Prev-Id"
+	headerExcept = "Chatapp-Except"
+
+	kindMessage  = "message"
+	kindPresence = "presence"
+)
+
+// Broadcast is chatapp.Notifier's: the push is published once for the
+// other nodes and delivered to this node's members, a message push in the
+// room's order (sequencer.go). A done context is refused before
+// anything is sent, as the hub refuses it.
+//
+// The Delivery of a message push lists the room's connections in the
+// whole cluster, from the store (a send's answer lists them), and counts
+// as delivered every one the frame was handed on to: this node's, queued
+// in order, and the others', published. That of a presence push, whose
+// listing nobody reads, is this node's alone, with no read of the store.
+func (n *Node) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return chatapp.Delivery{}, err
+	}
+	msg := &natsgo.Msg{Subject: roomSubject(roomID), Data: push.Data, Header: natsgo.Header{}}
+	if push.Kind == chatapp.PushPresence {
+		setHeaders(msg, headerKind, kindPresence, headerExcept, push.Except)
+	} else {
+		setHeaders(msg, headerKind, kindMessage, headerID, push.MessageID, headerPrevID, push.PrevID)
+	}
+	published := n.nc.PublishMsg(msg)
+	if published != nil {
+		published = fmt.Errorf("publish to the other nodes: %w", published)
+	}
+	if push.Kind == chatapp.PushPresence {
+		d, err := n.hub.Broadcast(ctx, roomID, push)
+		return d, errors.Join(published, err)
+	}
+	n.deliverInOrder(roomID, push.MessageID, push.PrevID, push.Data)
+	conns, err := n.store.FindConnectionsByRoom(ctx, roomID)
+	if err != nil {
+		return chatapp.Delivery{}, errors.Join(published, err)
+	}
+	d := chatapp.Delivery{Connections: conns}
+	for _, c := range conns {
+		if c.Wants(push.Kind) && c.ID != push.Except {
+			d.Delivered++
+		}
+	}
+	return d, published
+}
+
+// deliverInOrder hands a message push to the room's sequencer, if the
+// room has members here; one that names no message (a store that keeps
+// no chain) is delivered as it comes.
+func (n *Node) deliverInOrder(roomID, id, prevID string, data []byte) {
+	if id == "" {
+		n.deliver(roomID, data)
+		return
+	}
+	n.mu.Lock()
+	r := n.rooms[roomID]
+	n.mu.Unlock()
+	if r != nil {
+		r.seq.offer(id, prevID, data)
+	}
+}
+
+// receive delivers a push another node published to a room with members
+// here.
+func (n *Node) receive(r *room, m *natsgo.Msg) {
+	switch m.Header.Get(headerKind) {
+	case kindMessage:
+		if id := m.Header.Get(headerID); id != "" {
+			r.seq.offer(id, m.Header.Get(headerPrevID), m.Data)
+		} else {
+			n.deliver(r.id, m.Data)
+		}
+	case kindPresence:
+		select {
+		case <-r.ended:
+			return // the room's next subscription delivers it
+		default:
+		}
+		n.hub.Broadcast(context.Background(), r.id, chatapp.Push{Kind: chatapp.PushPresence, Data: m.Data, Except: m.Header.Get(headerExcept)})
+	default:
+		n.logger.Warn("a push of an unknown kind on the broker", "subject", m.Subject, "kind", m.Header.Get(headerKind))
+	}
+}
+
+// Members is chatapp.Notifier's: the room's connections in the whole
+// cluster, from the store.
+func (n *Node) Members(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
+	return n.store.FindConnectionsByRoom(ctx, roomID)
+}
+
+// setHeaders sets the message's headers from name, value pairs, leaving
+// out the empty values (Get reads them as "" all the same).
+func setHeaders(m *natsgo.Msg, pairs ...string) {
+	for i := 0; i < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			m.Header.Set(pairs[i], pairs[i+1])
+		}
+	}
+}

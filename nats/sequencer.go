@@ -1,0 +1,243 @@
+package nats
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+)
+
+// Bounds of a sequencer.
+const (
+	// gapWait is how long a break in a room's chain may wait for the
+	// message that closes it, which the broker is still carrying, before
+	// the store is read: far longer than a publish takes, short enough
+	// that nobody sees a message late.
+	gapWait = 100 * time.Millisecond
+	// maxHeld bounds the pushes a room holds for a break: past it a push
+	// is dropped, and the read of the store that follows brings it (it
+	// was committed before it was published).
+	maxHeld = 1000
+	// fillBytes bounds one page read to fill a break.
+	fillBytes = 1 << 20
+	// readTimeout bounds one read of the store.
+	readTimeout = 10 * time.Second
+	// leastID sorts before every message id: a read after it reads a room
+	// from its first message (one after "" would read its latest).
+	leastID = "00000000000000000000000000"
+)
+
+// MessageReader is what a sequencer reads of the store: a room's history.
+type MessageReader interface {
+	FindMessages(ctx context.Context, filter chatapp.MessageFilter) (chatapp.MessagePage, error)
+}
+
+// sequencer delivers one room's message pushes to this node's members in
+// the room's stored order, each once, whichever node sent them and in
+// whatever order the broker brings them. Each push names its message and
+// the message stored before it in the room (chatapp.Message.PrevID): a
+// push whose previous is the last one delivered is delivered, and so is
+// whatever it lets through; any other waits. A break that lasts gapWait,
+// a broker reconnect, or a subscription's dropped messages make the
+// sequencer read the room from the store after the last delivered, page
+// by page, and deliver that; what is at or below the last delivered is
+// dropped, so a message that came both ways is delivered once.
+//
+// A sequencer starts from the room's last id read from the store once its
+// subscription is active (sync, before the first member's $connect
+// returns): a message stored later is published later and arrives; one
+// stored before is in the history that member reads on connecting.
+type sequencer struct {
+	room    string
+	store   MessageReader
+	deliver func(data []byte) // to the room's members on this node
+	logger  *slog.Logger
+	wait    time.Duration // gapWait, shorter in tests
+
+	mu      sync.Mutex
+	started bool   // last is known
+	last    string // the id last delivered, or the room's last when it started
+	held    map[string]held
+	timer   *time.Timer // a sync to come, after a break or a failed read
+	syncing bool        // a sync is reading the store
+	again   bool        // another sync was asked for meanwhile
+	closed  bool        // nothing is delivered any more
+}
+
+// held is a push waiting for its previous message, keyed by that one's id.
+type held struct {
+	id   string
+	data []byte
+}
+
+func newSequencer(room string, store MessageReader, deliver func([]byte), logger *slog.Logger) *sequencer {
+	return &sequencer{room: room, store: store, deliver: deliver, logger: logger, wait: gapWait, held: map[string]held{}}
+}
+
+// offer delivers the push of message id, stored right after prev, or holds
+// it until prev is delivered.
+func (s *sequencer) offer(id, prev string, data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed || (s.started && id <= s.last):
+		return // delivered already
+	case s.started && prev == s.last:
+		s.deliverLocked(id, data)
+		s.releaseLocked()
+		return
+	case len(s.held) < maxHeld:
+		s.held[prev] = held{id, data}
+	}
+	s.armLocked()
+}
+
+// sync reads the store: the room's last id if the sequencer has not
+// started, else every message after the last delivered, which it
+// delivers. A sync asked for while one runs runs again after it. A failed
+// read is tried again after the sequencer's wait.
+func (s *sequencer) sync() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	if s.timer != nil { // this sync does its work (or the one running does)
+		s.timer.Stop()
+		s.timer = nil
+	}
+	if s.syncing {
+		s.again = true
+		s.mu.Unlock()
+		return
+	}
+	s.syncing = true
+	s.mu.Unlock()
+	for {
+		more, err := s.readOnce()
+		s.mu.Lock()
+		if err != nil && !s.closed {
+			s.logger.Warn("reading a room to deliver its messages in order failed; trying again", "room_id", s.room, "err", err)
+			s.syncing, s.again = false, false
+			s.retryLocked()
+			s.mu.Unlock()
+			return
+		}
+		if s.closed || (!more && !s.again) {
+			s.syncing = false
+			s.pruneLocked()
+			s.armLocked()
+			s.mu.Unlock()
+			return
+		}
+		s.again = false
+		s.mu.Unlock()
+	}
+}
+
+// readOnce reads the room's last id, or one page after the last
+// delivered, and delivers it. It reports whether the page was cut short.
+func (s *sequencer) readOnce() (more bool, err error) {
+	s.mu.Lock()
+	started, from := s.started, s.last
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	defer cancel()
+	if !started {
+		page, err := s.store.FindMessages(ctx, chatapp.MessageFilter{RoomID: s.room, Limit: 1})
+		if err != nil {
+			return false, err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if len(page.Messages) > 0 {
+			s.last = page.Messages[0].ID
+		}
+		s.started = true
+		s.releaseLocked()
+		return false, nil
+	}
+	page, err := s.store.FindMessages(ctx, chatapp.MessageFilter{RoomID: s.room, After: cmp.Or(from, leastID), Limit: chatapp.MaxHistoryLimit, MaxBytes: fillBytes})
+	if err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// The page follows from, each message right after the one before it;
+	// pushes may have moved last along the same chain meanwhile.
+	for _, m := range page.Messages {
+		if m.ID <= s.last || s.closed {
+			continue
+		}
+		data, err := chatapp.MarshalJSON(m)
+		if err != nil {
+			return false, err
+		}
+		s.deliverLocked(m.ID, data)
+	}
+	s.releaseLocked()
+	return page.More, nil
+}
+
+// deliverLocked hands one message to the room's members and moves last.
+func (s *sequencer) deliverLocked(id string, data []byte) {
+	if s.closed {
+		return
+	}
+	s.deliver(data)
+	s.last = id
+}
+
+// releaseLocked delivers the held pushes that follow last, one after the
+// other.
+func (s *sequencer) releaseLocked() {
+	for !s.closed {
+		h, ok := s.held[s.last]
+		if !ok {
+			return
+		}
+		delete(s.held, s.last)
+		if h.id > s.last {
+			s.deliverLocked(h.id, h.data)
+		}
+	}
+}
+
+// pruneLocked drops the held pushes of messages delivered already.
+func (s *sequencer) pruneLocked() {
+	for prev, h := range s.held {
+		if h.id <= s.last {
+			delete(s.held, prev)
+		}
+	}
+}
+
+// armLocked schedules a sync for a break that the broker has not closed:
+// held pushes wait for it at most the sequencer's wait.
+func (s *sequencer) armLocked() {
+	if len(s.held) > 0 && s.timer == nil && !s.syncing && !s.closed {
+		s.timer = time.AfterFunc(s.wait, s.sync)
+	}
+}
+
+// retryLocked schedules a sync after a failed one.
+func (s *sequencer) retryLocked() {
+	if s.timer == nil && !s.closed {
+		s.timer = time.AfterFunc(s.wait, s.sync)
+	}
+}
+
+// close stops the sequencer: once it returns, nothing more is delivered.
+func (s *sequencer) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	clear(s.held)
+}
