@@ -60,6 +60,13 @@ var migrations = []string{
 	CREATE INDEX IF NOT EXISTS connections_room ON connections (room_id, timestamp, connection_id);
 	-- The cap's count of a user's connections, from the index alone.
 	CREATE INDEX IF NOT EXISTS connections_user ON connections (user_id, connection_id);`,
+	// The nodes of a cluster, each of which writes its row every few
+	// seconds (nodes.go); the database's clock, not the nodes', ages them.
+	`CREATE TABLE IF NOT EXISTS nodes (
+		tag        text COLLATE "C" PRIMARY KEY,
+		started_at timestamptz NOT NULL DEFAULT now(),
+		seen_at    timestamptz NOT NULL DEFAULT now()
+	);`,
 }
 
 // migrate applies the migrations not yet applied, under an advisory lock:
