@@ -51,6 +51,10 @@ type Config struct {
 	Hub    *hub.Hub
 	Store  Store
 	Logger *slog.Logger
+	// Claim, if set, takes a tag for this node in the store, reporting
+	// false if another node holds it: the check of a tag while the broker
+	// is out of reach, and against a node the broker has not seen yet.
+	Claim func(ctx context.Context, tag string) (bool, error)
 }
 
 // Timeouts of a node's round trips to the broker.
@@ -74,6 +78,7 @@ type Node struct {
 	logger *slog.Logger
 	nc     *natsgo.Conn
 	tag    string
+	claim  func(ctx context.Context, tag string) (bool, error)
 
 	mu     sync.Mutex
 	rooms  map[string]*room // rooms with members here
@@ -91,9 +96,11 @@ var (
 // Open connects to the broker, takes a tag no other node has, serves
 // the requests of other nodes, and watches cfg.Hub's rooms. Call it before
 // the hub's connections join rooms. The node reconnects to the broker for
-// as long as it lives.
+// as long as it lives; a broker out of reach at start is tried until it
+// answers (Connected says whether it has), meanwhile the node serves its
+// own members, and it fills every room once it joins.
 func Open(ctx context.Context, cfg Config) (*Node, error) {
-	n := &Node{hub: cfg.Hub, store: cfg.Store, logger: cfg.Logger, rooms: map[string]*room{}, ending: map[string]*room{}}
+	n := &Node{hub: cfg.Hub, store: cfg.Store, logger: cfg.Logger, claim: cfg.Claim, rooms: map[string]*room{}, ending: map[string]*room{}}
 	if n.logger == nil {
 		n.logger = slog.Default()
 	}
@@ -103,6 +110,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 		natsgo.NoEcho(),
 		natsgo.MaxReconnects(-1),
 		natsgo.ReconnectWait(reconnectWait),
+		natsgo.RetryOnFailedConnect(true),
+		// The first connect of a node started without its broker is
+		// reported as a connect, not a reconnect: both fill the rooms.
+		natsgo.ConnectHandler(n.reconnected),
 		natsgo.ReconnectHandler(n.reconnected),
 		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
 			if err != nil {
@@ -135,6 +146,9 @@ func Describe(url string) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// Connected reports whether the node is on the broker now.
+func (n *Node) Connected() bool { return n.nc.IsConnected() }
 
 // Tag is the node's tag, which begins its connection ids.
 func (n *Node) Tag() string { return n.tag }

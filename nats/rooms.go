@@ -68,8 +68,12 @@ func (n *Node) subscribe(r *room) {
 	n.mu.Lock()
 	r.sub = sub
 	n.mu.Unlock()
-	if err := n.nc.FlushTimeout(flushTimeout); err != nil {
-		n.logger.Warn("the broker did not confirm a room's subscription; the reconnect fills the room", "room_id", r.id, "err", err)
+	// Without the broker there is nothing to wait for: its (re)connect
+	// fills the room.
+	if n.nc.IsConnected() {
+		if err := n.nc.FlushTimeout(flushTimeout); err != nil {
+			n.logger.Warn("the broker did not confirm a room's subscription; the reconnect fills the room", "room_id", r.id, "err", err)
+		}
 	}
 	r.seq.sync()
 }
@@ -95,11 +99,12 @@ func (n *Node) unsubscribe(r *room) {
 // reconnected fills every room from the store once the broker is back:
 // what was published while the node was away is read from the history.
 // nats.go has sent the subscriptions again; the flush makes sure the
-// broker has them before the store is read.
-func (n *Node) reconnected(*natsgo.Conn) {
-	n.logger.Info("reached the broker again; reading the rooms' messages missed meanwhile")
+// broker has them before the store is read. It also runs on the first
+// connect, which may come before Open has returned (hence nc, not n.nc).
+func (n *Node) reconnected(nc *natsgo.Conn) {
+	n.logger.Info("reached the broker; reading the rooms' messages missed meanwhile")
 	n.goWork(func() {
-		if err := n.nc.FlushTimeout(flushTimeout); err != nil {
+		if err := nc.FlushTimeout(flushTimeout); err != nil {
 			n.logger.Warn("the broker did not confirm the subscriptions after a reconnect", "err", err)
 		}
 		n.mu.Lock()

@@ -26,8 +26,9 @@ const (
 // maxTagAttempts bounds the draws of a tag that another node holds.
 const maxTagAttempts = 10
 
-// serveRequests takes a tag no other node answers to and serves the
-// requests other nodes send to this node's connections.
+// serveRequests takes a tag no other node answers to (nor holds in the
+// store, with Config.Claim) and serves the requests other nodes send to
+// this node's connections.
 func (n *Node) serveRequests(ctx context.Context) error {
 	for range maxTagAttempts {
 		tag := newTag()
@@ -36,11 +37,20 @@ func (n *Node) serveRequests(ctx context.Context) error {
 		} else if taken {
 			continue
 		}
+		if n.claim != nil {
+			if ok, err := n.claim(ctx, tag); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
+		}
 		if _, err := n.nc.Subscribe(nodeSubject(tag), n.serveRequest); err != nil {
 			return fmt.Errorf("broker: %w", err)
 		}
-		if err := n.nc.FlushTimeout(flushTimeout); err != nil {
-			return fmt.Errorf("broker: %w", err)
+		if n.nc.IsConnected() {
+			if err := n.nc.FlushTimeout(flushTimeout); err != nil {
+				return fmt.Errorf("broker: %w", err)
+			}
 		}
 		n.tag = tag
 		return nil
@@ -52,6 +62,9 @@ func (n *Node) serveRequests(ctx context.Context) error {
 // says at once that nobody does. A broker too old to say (before NATS
 // 2.2) lets the request time out: nobody answered either.
 func (n *Node) tagTaken(ctx context.Context, tag string) (bool, error) {
+	if !n.nc.IsConnected() {
+		return false, nil // nobody to ask yet: the claim in the store decides
+	}
 	ctx, cancel := context.WithTimeout(ctx, flushTimeout)
 	defer cancel()
 	_, err := n.nc.RequestWithContext(ctx, nodeSubject(tag), nil)

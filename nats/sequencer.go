@@ -230,6 +230,14 @@ func (s *sequencer) retryLocked() {
 	}
 }
 
+// behind reports whether the room's message id, stored, is past the last
+// the sequencer delivered, once it has started.
+func (s *sequencer) behind(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.started && !s.closed && id > s.last
+}
+
 // close stops the sequencer: once it returns, nothing more is delivered.
 func (s *sequencer) close() {
 	s.mu.Lock()

@@ -68,3 +68,7 @@ func tagOf(connectionID string) string {
 	}
 	return tag
 }
+
+// TagOf returns the tag of the node that minted a connection id, "" for
+// an id no node minted: a dead node's rows are found by it.
+func TagOf(connectionID string) string { return tagOf(connectionID) }
