@@ -18,9 +18,16 @@ func (s *Server) joinCluster(ctx context.Context, cfg ServeConfig, db store) (ch
 	if cfg.Broker == "" {
 		return s.hub, s.hub, nil
 	}
-	node, err := nats.Open(ctx, nats.Config{URL: cfg.Broker, Hub: s.hub, Store: db, Logger: cfg.Logger})
+	nodes, ok := db.(nodeStore)
+	if !ok {
+		return nil, nil, errors.New("--broker needs --store postgres")
+	}
+	node, err := nats.Open(ctx, nats.Config{URL: cfg.Broker, Hub: s.hub, Store: db, Logger: cfg.Logger, Claim: nodes.ClaimNode})
 	if err != nil {
 		return nil, nil, err
+	}
+	if !node.Connected() {
+		cfg.Logger.Warn("the broker is not reachable yet: this node serves its own members, and joins the cluster once it is", "broker", nats.Describe(cfg.Broker))
 	}
 	s.node = node
 	return node, node, nil
@@ -40,8 +47,8 @@ func (c closeAll) Close() error {
 
 // ownRows are the connection rows of one node: with several nodes on one
 // database, a node sweeps only the rows whose ids carry its tag; the
-// others' sockets are in their hubs, not this one. (A dead node's rows
-// stay until the nodes sweep for each other.)
+// others' sockets are in their hubs, not this one. A dead node's rows are
+// swept by the others' heartbeats (heartbeat.go).
 type ownRows struct {
 	hub.SweepStore
 	node *nats.Node
@@ -72,5 +79,9 @@ func (s *Server) describeCluster(cfg ServeConfig) string {
 	if s.node == nil {
 		return ""
 	}
-	return fmt.Sprintf("  cluster         node %s on the broker %s\n", s.node.Tag(), nats.Describe(cfg.Broker))
+	reach := ""
+	if !s.node.Connected() {
+		reach = " (not reachable yet: joins once it is)"
+	}
+	return fmt.Sprintf("  cluster         node %s on the broker %s%s\n", s.node.Tag(), nats.Describe(cfg.Broker), reach)
 }

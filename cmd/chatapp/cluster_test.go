@@ -248,3 +248,83 @@ func TestServeBrokerFromEnvironment(t *testing.T) {
 		t.Error("serve printed the broker's password")
 	}
 }
+
+// TestClusterSweepsDeadNodesRows: the rows of a node that stopped beating
+// (killed: it removed nothing) are swept by the live nodes, whatever
+// their age, and each leave is announced once to the room on every node;
+// the dead node's row goes with them, as do rows whose node has no row
+// at all once they pass the grace. A node that stops cleanly removes its
+// own row.
+func TestClusterSweepsDeadNodesRows(t *testing.T) {
+	url := pglocal.Schema(t)
+	db, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if ok, err := db.ClaimNode(t.Context(), "DEAD"); !ok || err != nil {
+		t.Fatalf("ClaimNode: %v %v", ok, err)
+	}
+	nodes, _ := startCluster(t, 2, ServeConfig{PostgresURL: url, Heartbeat: 50 * time.Millisecond, SweepGrace: 200 * time.Millisecond})
+	var watchers []*wsClient
+	for i, node := range nodes {
+		watchers = append(watchers, dial(t, node.URL, fmt.Sprintf("watcher%d", i), fmt.Sprintf("user_id=w%d&room_id=r&events=presence&", i)))
+	}
+	watchers[0].nextMap() // the other watcher's join
+	now := time.Now().UnixMilli()
+	for _, c := range []*chatapp.Connection{
+		{ID: "DEADfreshrow000=", RoomID: "r", UserID: "dead-user", Timestamp: now, Presence: true},
+		{ID: "ORPHorphanrow00=", RoomID: "r", UserID: "orphan-user", Timestamp: now - time.Hour.Milliseconds(), Presence: true},
+	} {
+		if err := db.CreateConnection(t.Context(), c, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, w := range watchers {
+		got := map[string]int{}
+		for range 2 {
+			if m := w.nextMap(); m["type"] == "leave" {
+				got[fmt.Sprint(m["user_id"])]++
+			}
+		}
+		if got["dead-user"] != 1 || got["orphan-user"] != 1 {
+			t.Errorf("%s heard the leaves %v, want dead-user's and orphan-user's once each", w.name, got)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // more sweeps: a leave announced twice would come by now
+	for _, w := range watchers {
+		if n := len(w.frames); n > 0 {
+			t.Errorf("%s got %d frames more: %s", w.name, n, (<-w.frames).data)
+		}
+	}
+	live, dead, err := db.Nodes(t.Context(), time.Minute)
+	if err != nil || len(live) != 2 || slices.Contains(live, "DEAD") || len(dead) != 0 {
+		t.Fatalf("nodes: live %v, dead %v (%v); want the two live nodes' rows alone", live, dead, err)
+	}
+	stopped := nodes[1].node.Tag()
+	watchers[1].close()
+	nodes[1].close(t)
+	if live, _, _ := db.Nodes(t.Context(), time.Minute); slices.Contains(live, stopped) {
+		t.Errorf("the node that stopped left its row: %v", live)
+	}
+}
+
+// TestClusterFillsWhatNobodyPublished: a message committed by a node that
+// died before publishing it reaches the room's members on every node
+// within a heartbeat or so, once.
+func TestClusterFillsWhatNobodyPublished(t *testing.T) {
+	url := pglocal.Schema(t)
+	nodes, _ := startCluster(t, 2, ServeConfig{PostgresURL: url, Heartbeat: 50 * time.Millisecond})
+	const room = "unpublished"
+	clients := members(t, nodes, room, 1)
+	db, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m := &chatapp.Message{RoomID: room, UserID: "ghost", Name: "Ghost", Text: "committed, never published"}
+	if err := db.CreateMessage(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	checkViews(t, clients, []string{m.ID})
+}

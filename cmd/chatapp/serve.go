@@ -62,6 +62,10 @@ type ServeConfig struct {
 	// spared; 0 means hub.DefaultSweepInterval and DefaultSweepGrace.
 	SweepInterval time.Duration
 	SweepGrace    time.Duration
+	// Heartbeat is how often a node of a cluster writes its row in the
+	// nodes table, sweeps dead nodes' rows and fills rooms behind the
+	// store; 0 means DefaultHeartbeat.
+	Heartbeat time.Duration
 	// Metrics serves Prometheus metrics at /metrics (`serve` turns it on by
 	// default); Pprof serves net/http/pprof at /debug/pprof/ to loopback
 	// callers. /healthz is always served.
@@ -359,6 +363,9 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 	s.metrics.WatchPanics(s.gateway, s.hub)
 	s.handler = opsRoutes(s.gateway, db, s.integrations.Err, s.metrics, cfg.Pprof, cfg.Logger)
 	s.startSweeper(ctx, cfg, db, announcer)
+	if s.node != nil {
+		s.store = closeAll{s.startHeartbeat(cfg, db.(nodeStore), announcer), s.store}
+	}
 	return nil
 }
 
@@ -399,6 +406,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.RIE.Bootstrap, "bootstrap", "bin/local/bootstrap", "the functions' bootstrap binary, for --functions rie (make bootstrap-local)")
 	fs.DurationVar(&cfg.SweepInterval, "sweep-interval", hub.DefaultSweepInterval, "delete connection rows whose socket is gone this often (and at start)")
 	fs.DurationVar(&cfg.SweepGrace, "sweep-grace", hub.DefaultSweepGrace, "spare connection rows younger than this from the sweep")
+	fs.DurationVar(&cfg.Heartbeat, "heartbeat", DefaultHeartbeat, "with --broker: write this node's row in the nodes table this often; a node not seen for 3 of them and --sweep-grace is dead, and the others sweep its rows")
 	cfg.Limits = DefaultLimits
 	fs.Float64Var(&cfg.Limits.SendRate, "send-rate", cfg.Limits.SendRate, "sends a second per user (0: no limit)")
 	fs.IntVar(&cfg.Limits.SendBurst, "send-burst", cfg.Limits.SendBurst, "burst of sends per user")

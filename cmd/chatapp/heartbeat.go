@@ -1,0 +1,152 @@
+// A node's heartbeat: its row in the nodes table, written every few
+// seconds, and on each beat the cluster's chores that need no broker:
+// the rows of dead nodes swept, and the rooms behind the store filled.
+
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/hub"
+	"github.com/chatapp-dev/chatapp/nats"
+)
+
+// DefaultHeartbeat is how often a node writes its row in the nodes table.
+// A node not seen for deadBeats of them and the sweep's grace is dead.
+const (
+	DefaultHeartbeat = 2 * time.Second
+	deadBeats        = 3
+)
+
+// nodeStore is what a node's heartbeat needs of the cluster's store
+// (postgres.DB).
+type nodeStore interface {
+	hub.SweepStore
+	nats.LastIDReader
+	ClaimNode(ctx context.Context, tag string) (bool, error)
+	TouchNode(ctx context.Context, tag string) error
+	RemoveNode(ctx context.Context, tag string) error
+	Nodes(ctx context.Context, grace time.Duration) (live, dead []string, err error)
+}
+
+// heartbeat beats for one node until Close, which removes the node's row:
+// a node that stops cleanly is not taken for dead.
+type heartbeat struct {
+	node      *nats.Node
+	db        nodeStore
+	announcer chatapp.Notifier
+	every     time.Duration
+	grace     time.Duration // a connection row's, from --sweep-grace
+	logger    *slog.Logger
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+// startHeartbeat starts the node's heartbeat; the node's row was written
+// when it claimed its tag.
+func (s *Server) startHeartbeat(cfg ServeConfig, db nodeStore, announcer chatapp.Notifier) *heartbeat {
+	ctx, cancel := context.WithCancel(context.Background())
+	hb := &heartbeat{
+		node: s.node, db: db, announcer: announcer,
+		every:  cmp.Or(cfg.Heartbeat, DefaultHeartbeat),
+		grace:  cmp.Or(cfg.SweepGrace, hub.DefaultSweepGrace),
+		logger: cfg.Logger, cancel: cancel, done: make(chan struct{}),
+	}
+	go hb.run(ctx)
+	return hb
+}
+
+func (hb *heartbeat) run(ctx context.Context) {
+	defer close(hb.done)
+	ticker := time.NewTicker(hb.every)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		hb.beat(ctx)
+	}
+}
+
+// beat writes the node's row, sweeps the dead nodes' rows and fills the
+// rooms whose last message this node has not delivered.
+func (hb *heartbeat) beat(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, hb.every*deadBeats)
+	defer cancel()
+	if err := hb.db.TouchNode(ctx, hb.node.Tag()); err != nil && ctx.Err() == nil {
+		hb.logger.Warn("writing this node's heartbeat failed", "err", err)
+	}
+	if removed, err := hb.sweepDeadNodes(ctx); err != nil && ctx.Err() == nil {
+		hb.logger.Warn("sweeping the rows of dead nodes failed", "removed", removed, "err", err)
+	} else if removed > 0 {
+		hb.logger.Info("removed the connections of dead nodes", "removed", removed)
+	}
+	if _, err := hb.node.FillBehind(ctx, hb.db); err != nil && ctx.Err() == nil {
+		hb.logger.Warn("reading the rooms' last messages failed", "err", err)
+	}
+}
+
+// sweepDeadNodes removes the connection rows of the nodes not seen for
+// deadBeats heartbeats and the grace, each as $disconnect would
+// (chatapp.RemoveConnection: of the nodes sweeping at once, the one whose
+// delete removed a row announces its leave), then the dead node's row.
+// A restarted node has a new tag: its old one's rows go this way too.
+// A row whose node has no row at all (removed while the sweep of its
+// rows failed) goes once it is older than the grace.
+func (hb *heartbeat) sweepDeadNodes(ctx context.Context) (int, error) {
+	live, dead, err := hb.db.Nodes(ctx, hb.every*deadBeats+hb.grace)
+	if err != nil {
+		return 0, err
+	}
+	conns, err := hb.db.ListConnections(ctx)
+	if err != nil {
+		return 0, err
+	}
+	cutoff := time.Now().Add(-hb.grace).UnixMilli()
+	failed := map[string]bool{}
+	removed := 0
+	var errs []error
+	for _, c := range conns {
+		tag := nats.TagOf(c.ID)
+		orphan := tag != "" && !slices.Contains(live, tag) && !slices.Contains(dead, tag) && c.Timestamp <= cutoff
+		if tag == hb.node.Tag() || !(slices.Contains(dead, tag) || orphan) {
+			continue
+		}
+		gone, err := chatapp.RemoveConnection(ctx, hb.db, hb.announcer, c.ID, time.Now())
+		if gone == nil && err != nil {
+			failed[tag] = true
+			errs = append(errs, err)
+			continue
+		}
+		if err != nil {
+			hb.logger.Warn("announcing the leave of a dead node's connection failed", "connection_id", c.ID, "err", err)
+		}
+		if gone != nil {
+			removed++
+		}
+	}
+	for _, tag := range dead {
+		if tag != hb.node.Tag() && !failed[tag] {
+			errs = append(errs, hb.db.RemoveNode(ctx, tag))
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// Close stops the heartbeat and removes the node's row. Call it once the
+// node's connections are closed, before the store.
+func (hb *heartbeat) Close() error {
+	hb.cancel()
+	<-hb.done
+	ctx, cancel := context.WithTimeout(context.Background(), hb.every*deadBeats)
+	defer cancel()
+	return hb.db.RemoveNode(ctx, hb.node.Tag())
+}
