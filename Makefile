@@ -3,10 +3,15 @@
 #   make test    run every test
 GO ?= go
 
-.PHONY: serve test gotest vet fuzz race build clean deps
+.PHONY: serve cluster test gotest vet fuzz race build clean deps
 
 serve:
 	$(GO) run ./cmd/chatapp serve
+
+# A local cluster (docs/cluster.md): 3 nodes on 127.0.0.1:8081-8083 sharing
+# a throwaway PostgreSQL and a NATS server, until Ctrl-C.
+cluster:
+	scripts/cluster.sh
 
 # -race needs cgo and a C compiler (gcc or clang). Without one the tests
 # run without the race detector, after a warning; in CI that is a failure.

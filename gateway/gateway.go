@@ -169,6 +169,9 @@ type Config struct {
 	// hands them to the functions it runs. New generates random ones when
 	// they are empty.
 	ManagementCredentials aws.Credentials
+	// Connections are what the Management API reaches. Nil: the Hub's own;
+	// a node of a cluster gives its own, which reach every node's.
+	Connections Connections
 	// ConnectionIDPrefix begins every connection id the gateway mints
 	// (letters and digits, fewer than 15): a cluster node's tag, by which
 	// the other nodes route a post to one of its connections. The ids
@@ -266,6 +269,9 @@ func New(cfg Config) *Gateway {
 	}
 	if cfg.Hub == nil {
 		cfg.Hub = hub.New(cfg.Logger)
+	}
+	if cfg.Connections == nil {
+		cfg.Connections = hubConnections{cfg.Hub}
 	}
 	g := &Gateway{
 		cfg: cfg, hub: cfg.Hub, panics: panics.New(cfg.Logger, panicSites...), mux: http.NewServeMux(),

@@ -60,15 +60,15 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	switch r.Method {
 	case http.MethodPost:
-		if err := g.hub.Post(r.Context(), id, data); err != nil {
-			writePostError(w, err)
+		if err := g.cfg.Connections.Post(r.Context(), id, data); err != nil {
+			writeConnectionError(w, err)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
-		info, err := g.hub.GetConnection(id)
+		info, err := g.cfg.Connections.GetConnection(r.Context(), id)
 		if err != nil {
-			writeGone(w)
+			writeConnectionError(w, err)
 			return
 		}
 		body, _ := json.Marshal(connectionInfoJSON{
@@ -78,8 +78,8 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 		})
 		writeJSON(w, http.StatusOK, body)
 	case http.MethodDelete:
-		if err := g.hub.DeleteConnection(id); err != nil {
-			writeGone(w)
+		if err := g.cfg.Connections.DeleteConnection(r.Context(), id); err != nil {
+			writeConnectionError(w, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -101,13 +101,14 @@ type identityJSON struct {
 	UserAgent string `json:"UserAgent"`
 }
 
-// writePostError answers a PostToConnection that the hub refused. Only a
-// connection that is gone is 410 GoneException: a notifier deletes the
-// row of a connection on that answer. A done context is the caller's own
-// end (it hung up, or its deadline passed), which says nothing of the
-// connection: 499, the status of a request its client closed (nginx's; no
+// writeConnectionError answers a request the connections refused (a post,
+// get or delete). Only a connection that is gone, or whose node is, is 410
+// GoneException: a notifier deletes the row of a connection on that
+// answer; a node it could not reach (the broker down) is 500, which the
+// SDK retries. A done context is the caller's own end (it hung up, or its
+// deadline passed), which says nothing of the connection: 499, the status of a request its client closed (nginx's; no
 // client reads it), or 504 for a deadline.
-func writePostError(w http.ResponseWriter, err error) {
+func writeConnectionError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, context.Canceled):
 		writeAWSError(w, statusClientClosedRequest, "ClientClosedRequestException", "the caller closed the request")

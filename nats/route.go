@@ -13,7 +13,7 @@ import (
 // The headers of a request to another node's connection, and of its
 // answer.
 const (
-	headerOp         = "Chatapp-Op" // opPost or opDisconnect
+	headerOp         = "Chatapp-Op" // opPost, opDisconnect, opGet or opDelete
 	headerConnection = "Chatapp-Connection"
 	headerReason     = "Chatapp-Reason"
 	headerErrorCode  = "Chatapp-Error-Code" // an answer's chatapp error code, if it failed
@@ -21,6 +21,8 @@ const (
 
 	opPost       = "post"
 	opDisconnect = "disconnect"
+	opGet        = "get"    // the Management API's GetConnection
+	opDelete     = "delete" // the Management API's DeleteConnection
 )
 
 // maxTagAttempts bounds the draws of a tag that another node holds.
@@ -77,22 +79,26 @@ func (n *Node) tagTaken(ctx context.Context, tag string) (bool, error) {
 	return false, fmt.Errorf("broker: checking a node tag: %w", err)
 }
 
-// serveRequest runs another node's post or disconnect on this node's hub
-// and answers with its error, if any.
+// serveRequest runs another node's request on this node's hub and
+// answers with its error, if any, or what it asked for.
 func (n *Node) serveRequest(m *natsgo.Msg) {
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
 	id := m.Header.Get(headerConnection)
+	answer := &natsgo.Msg{Header: natsgo.Header{}}
 	var err error
 	switch op := m.Header.Get(headerOp); op {
 	case opPost:
 		err = n.hub.Post(ctx, id, m.Data)
 	case opDisconnect:
 		err = n.hub.Disconnect(ctx, id, m.Header.Get(headerReason))
+	case opGet:
+		answer.Data, err = n.describeConnection(id)
+	case opDelete:
+		err = n.hub.DeleteConnection(id)
 	default:
 		err = fmt.Errorf("unknown request %q", op)
 	}
-	answer := &natsgo.Msg{Header: natsgo.Header{}}
 	if err != nil {
 		setHeaders(answer, headerErrorCode, chatapp.ErrorCode(err), headerError, err.Error())
 	}
@@ -104,29 +110,31 @@ func (n *Node) serveRequest(m *natsgo.Msg) {
 // Post is chatapp.Notifier's: a connection of this node is posted to
 // here, another node's through that node. A node that is gone gives EGONE.
 func (n *Node) Post(ctx context.Context, connectionID string, data []byte) error {
-	if tag := tagOf(connectionID); tag == "" || tag == n.tag {
+	if n.answersHere(connectionID) {
 		return n.hub.Post(ctx, connectionID, data)
 	}
-	return n.request(ctx, connectionID, opPost, data, "")
+	_, err := n.request(ctx, connectionID, opPost, data, "")
+	return err
 }
 
 // Disconnect is chatapp.Notifier's, routed as Post is; a connection whose
 // node is gone is gone, which is not an error.
 func (n *Node) Disconnect(ctx context.Context, connectionID, reason string) error {
-	if tag := tagOf(connectionID); tag == "" || tag == n.tag {
+	if n.answersHere(connectionID) {
 		return n.hub.Disconnect(ctx, connectionID, reason)
 	}
-	err := n.request(ctx, connectionID, opDisconnect, nil, reason)
+	_, err := n.request(ctx, connectionID, opDisconnect, nil, reason)
 	if chatapp.ErrorCode(err) == chatapp.EGONE {
 		return nil
 	}
 	return err
 }
 
-// request runs op on the node of a connection and returns its error.
-func (n *Node) request(ctx context.Context, connectionID, op string, data []byte, reason string) error {
+// request runs op on the node of a connection and returns its answer's
+// data, or its error.
+func (n *Node) request(ctx context.Context, connectionID, op string, data []byte, reason string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -138,15 +146,22 @@ func (n *Node) request(ctx context.Context, connectionID, op string, data []byte
 	answer, err := n.nc.RequestMsgWithContext(ctx, m)
 	switch {
 	case errors.Is(err, natsgo.ErrNoResponders):
-		return chatapp.Errorf(chatapp.EGONE, "connection %s is gone: its node is", connectionID)
+		return nil, chatapp.Errorf(chatapp.EGONE, "connection %s is gone: its node is", connectionID)
 	case err != nil:
-		return fmt.Errorf("reach the node of connection %s: %w", connectionID, err)
+		return nil, fmt.Errorf("reach the node of connection %s: %w", connectionID, err)
 	}
 	if msg := answer.Header.Get(headerError); msg != "" {
 		if code := answer.Header.Get(headerErrorCode); code != "" && code != chatapp.EINTERNAL {
-			return chatapp.Errorf(code, "%s", msg)
+			return nil, chatapp.Errorf(code, "%s", msg)
 		}
-		return errors.New(msg)
+		return nil, errors.New(msg)
 	}
-	return nil
+	return answer.Data, nil
+}
+
+// answersHere reports whether a connection is this node's hub's to
+// answer: its id carries this node's tag, or none.
+func (n *Node) answersHere(connectionID string) bool {
+	tag := tagOf(connectionID)
+	return tag == "" || tag == n.tag
 }

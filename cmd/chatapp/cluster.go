@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/nats"
 )
@@ -31,6 +32,19 @@ func (s *Server) joinCluster(ctx context.Context, cfg ServeConfig, db store) (ch
 	}
 	s.node = node
 	return node, node, nil
+}
+
+// A node reaches the connections of every node for the Management API.
+var _ gateway.Connections = (*nats.Node)(nil)
+
+// managementConnections are what the Management API reaches: with a
+// broker, the connections of every node, through the node; nil without
+// (the gateway's own hub).
+func (s *Server) managementConnections() gateway.Connections {
+	if s.node == nil {
+		return nil
+	}
+	return s.node
 }
 
 // closeAll closes each in order: the node before the store its

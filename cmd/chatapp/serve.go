@@ -348,6 +348,7 @@ func (s *Server) wire(ctx context.Context, cfg ServeConfig) error {
 		WriteTimeout:          cfg.HTTP.WriteTimeout,
 		Authorizer:            s.integrations.authorizer,
 		ManagementCredentials: managementCredentials,
+		Connections:           s.managementConnections(),
 		ConnectionIDPrefix:    s.nodeTag(),
 		Fallback:              web.Handler(),
 		Logger:                cfg.Logger,

@@ -135,6 +135,14 @@ func greeted(addr string) bool {
 	return err == nil && strings.HasPrefix(line, "INFO ")
 }
 
+// Installed reports, as an error (component.Unavailable) for
+// component.Require, whether there is a nats-server to run: for a test
+// that starts one through a script of its own (scripts/cluster.sh).
+func Installed() error {
+	_, err := binary()
+	return err
+}
+
 // binary finds nats-server: scripts/nats.sh's, else one on PATH.
 func binary() (string, error) {
 	if root, err := reporoot.Find(); err == nil {

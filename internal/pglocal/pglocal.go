@@ -239,6 +239,14 @@ func (c *cluster) runContext(ctx context.Context, name string, args ...string) (
 	return cmd.CombinedOutput()
 }
 
+// Installed reports, as an error (component.Unavailable) for
+// component.Require, whether PostgreSQL's server is installed: for a test
+// that starts one through a script of its own (scripts/cluster.sh).
+func Installed() error {
+	_, err := binaries()
+	return err
+}
+
 // binaries finds the newest PostgreSQL's server binaries.
 func binaries() (string, error) {
 	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")

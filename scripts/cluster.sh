@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# `make cluster`: a local cluster of chatapp nodes (docs/cluster.md), all on
+# 127.0.0.1: a throwaway PostgreSQL cluster under .cache/ (initdb'd fresh,
+# run as the postgres user when run as root, as internal/pglocal does in
+# the tests), one nats-server, and 3 `chatapp serve` nodes on ports
+# 8081-8083 sharing both. It prints the nodes' URLs, shows their logs
+# prefixed with their names, and on Ctrl-C (or when a node dies) stops
+# everything and removes the database.
+#
+# Installs what is missing first (scripts/postgres.sh, scripts/nats.sh).
+# The environment may change the defaults:
+#   CLUSTER_NODES=3  CLUSTER_PORT=8081 (the first node's; the others follow)
+#   CLUSTER_NATS_PORT=4222  CLUSTER_POSTGRES_PORT=5433
+# and any other `chatapp serve` flags may follow: scripts/cluster.sh --auth ...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+nodes=${CLUSTER_NODES:-3}
+first_port=${CLUSTER_PORT:-8081}
+nats_port=${CLUSTER_NATS_PORT:-4222}
+pg_port=${CLUSTER_POSTGRES_PORT:-5433}
+
+say() { echo "cluster.sh: $*" >&2; }
+
+scripts/postgres.sh
+scripts/nats.sh
+pg_bin=$(compgen -G '/usr/lib/postgresql/*/bin' | sort -V | tail -n1 || true)
+if [[ ! -x $pg_bin/initdb ]]; then
+  say "no PostgreSQL server: install Debian's postgresql package (scripts/postgres.sh says how)"
+  exit 1
+fi
+nats_bin=$PWD/.cache/bin/nats-server
+[[ -x $nats_bin ]] || nats_bin=$(command -v nats-server) || {
+  say "no nats-server: scripts/nats.sh says how to get one"
+  exit 1
+}
+
+mkdir -p .cache
+dir=$(mktemp -d "$PWD/.cache/cluster.XXXXXX")
+# initdb and pg_ctl refuse root: as root they run as the postgres user.
+as_owner=()
+if [[ $(id -u) == 0 ]]; then
+  chown postgres: "$dir"
+  as_owner=(runuser -u postgres --)
+fi
+
+node_pids=()
+nats_pid=""
+stop() {
+  trap - EXIT INT TERM
+  set +e # stop all of it, whatever fails
+  say "stopping"
+  # The nodes first: each runs its connections' $disconnect, and publishes
+  # the leaves, before the broker goes.
+  for pid in "${node_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${node_pids[@]}"; do wait "$pid" 2>/dev/null; done
+  if [[ -n $nats_pid ]]; then
+    kill -TERM "$nats_pid" 2>/dev/null
+    wait "$nats_pid" 2>/dev/null
+  fi
+  if [[ -f $dir/postgres/postmaster.pid ]]; then
+    "${as_owner[@]}" "$pg_bin/pg_ctl" -D "$dir/postgres" stop -m fast -w >/dev/null 2>&1
+  fi
+  rm -rf "$dir"
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# healthy PORT: the node on PORT answers /healthz with 200.
+healthy() {
+  local status
+  exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
+  printf 'GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+  read -r -t 5 _ status _ <&3 || status=""
+  exec 3>&-
+  [[ $status == 200 ]]
+}
+
+"${as_owner[@]}" "$pg_bin/initdb" -D "$dir/postgres" -U postgres --auth=trust -E UTF8 \
+  --locale=C.UTF-8 --no-instructions >"$dir/initdb.log" 2>&1 || {
+  cat "$dir/initdb.log" >&2
+  say "initdb failed"
+  exit 1
+}
+"${as_owner[@]}" "$pg_bin/pg_ctl" -D "$dir/postgres" -l "$dir/postgres.log" -w \
+  -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $dir" start >/dev/null || {
+  cat "$dir/postgres.log" >&2
+  say "PostgreSQL did not start on 127.0.0.1:$pg_port"
+  exit 1
+}
+"$nats_bin" -a 127.0.0.1 -p "$nats_port" >"$dir/nats.log" 2>&1 &
+nats_pid=$!
+
+go build -o "$dir/chatapp" ./cmd/chatapp
+postgres_url="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
+broker="nats://127.0.0.1:$nats_port"
+urls=()
+for i in $(seq "$nodes"); do
+  port=$((first_port + i - 1))
+  "$dir/chatapp" serve --addr "127.0.0.1:$port" --store postgres --postgres-url "$postgres_url" \
+    --broker "$broker" "$@" > >(sed -u "s/^/node$i | /" >&2) 2>&1 &
+  node_pids+=($!)
+  urls+=("http://127.0.0.1:$port")
+done
+
+for i in "${!urls[@]}"; do
+  port=$((first_port + i))
+  for try in $(seq 300); do # 30 s
+    healthy "$port" && break
+    if ! kill -0 "${node_pids[$i]}" 2>/dev/null || ((try == 300)); then
+      say "node$((i + 1)) did not come up on ${urls[$i]}; the broker's log:"
+      cat "$dir/nats.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+done
+
+echo "chatapp cluster: ${#urls[@]} nodes on PostgreSQL 127.0.0.1:$pg_port and NATS $broker"
+for i in "${!urls[@]}"; do
+  echo "  node$((i + 1))  ${urls[$i]}/"
+done
+echo "Press Ctrl-C to stop."
+
+# Until Ctrl-C, or a node's end, which ends the cluster.
+wait -n "${node_pids[@]}" || true
+say "a node stopped"
+exit 1
