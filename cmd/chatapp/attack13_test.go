@@ -1,0 +1,105 @@
+// Regression tests from the attack on cluster mode (issue 13). Each fails
+// today; its comment says what it shows.
+
+package main
+
+import (
+	"fmt"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chatapp-dev/chatapp/internal/natslocal"
+	"github.com/chatapp-dev/chatapp/internal/pglocal"
+)
+
+// TestAttackPausedNodeKeepsItsMembers: a node paused (SIGSTOP) past the
+// heartbeat's deadline is taken for dead: the other node sweeps its rows
+// and announces its members' leaves. When it is resumed (SIGCONT) its
+// sockets are still open and its members still chat, but nothing writes
+// their rows again: `users` and every send's answer leave them out for
+// good, the per-user cap no longer counts them, and the leave announced
+// for a member who never left is never taken back by a join.
+// FAILS today: the resumed node's member is missing from users.
+func TestAttackPausedNodeKeepsItsMembers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the chatapp binary")
+	}
+	bin := buildBinary(t)
+	broker := natslocal.Start(t)
+	env := []string{"CHATAPP_POSTGRES_URL=" + pglocal.Schema(t)}
+	var procs []*process
+	for range 2 {
+		procs = append(procs, startServe(t, bin, env, "--store", "postgres", "--broker", broker.URL, "--heartbeat", "100ms", "--sweep-grace", "300ms"))
+	}
+	const room = "paused"
+	watcher := dial(t, procs[0].url, "watcher", "user_id=w&room_id="+room+"&events=presence&")
+	member := dial(t, procs[1].url, "member", originalQuery("member", room))
+	if m := watcher.nextMap(); m["type"] != "join" || m["user_id"] != "member" {
+		t.Fatalf("watcher got %v, want member's join", m)
+	}
+	// Paused past 3 beats and the grace (600 ms), as a VM's stall, a GC
+	// pause of a huge heap, or a container frozen by its orchestrator.
+	procs[1].cmd.Process.Signal(syscall.SIGSTOP)
+	time.Sleep(2 * time.Second)
+	procs[1].cmd.Process.Signal(syscall.SIGCONT)
+	time.Sleep(time.Second) // several beats of the resumed node
+
+	// The member's socket is open and it still chats.
+	sent, _ := putMessage(t, procs[0].url, room, "s", "S", "after the pause")["message"].(map[string]any)
+	for {
+		f := member.nextMap()
+		if f["id"] == sent["id"] {
+			break
+		}
+	}
+	var leaves int
+	for len(watcher.frames) > 0 {
+		if m := watcher.nextMap(); m["type"] == "leave" && m["user_id"] == "member" {
+			leaves++
+		}
+	}
+	users := getUsers(t, procs[0].url, room)
+	if !slices.ContainsFunc(users, func(u user) bool { return u.UserID == "member" }) {
+		t.Errorf("after the pause, users lists %+v without the resumed node's connected member (a leave was announced for it %d times)", users, leaves)
+	}
+}
+
+// TestAttackDatabaseOutageSweepsLiveNodes: the database is out of reach
+// of every node for longer than 3 beats and the grace (with the defaults,
+// 66 s: a restart for an upgrade, a failover). No node could write its
+// heartbeat, so when the database is back the first node to beat finds
+// every other node's row stale and sweeps all their live connections'
+// rows, announcing leaves of members who never left; nothing restores the
+// rows. Simulated by ageing every node's row as the outage would (no
+// write reached the table), then letting the nodes beat.
+// FAILS today: node 1's connected member is gone from users.
+func TestAttackDatabaseOutageSweepsLiveNodes(t *testing.T) {
+	url := pglocal.Schema(t)
+	nodes, _ := startCluster(t, 2, ServeConfig{PostgresURL: url, Heartbeat: 200 * time.Millisecond, SweepGrace: 300 * time.Millisecond})
+	const room = "outage"
+	dial(t, nodes[0].URL, "m0", originalQuery("m0", room))
+	dial(t, nodes[1].URL, "m1", originalQuery("m1", room))
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	// The outage: no beat reached the table for an hour.
+	if _, err := conn.Exec(t.Context(), `UPDATE nodes SET seen_at = now() - interval '1 hour'`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the database is back: a few beats
+	users := getUsers(t, nodes[0].URL, room)
+	var ids []string
+	for _, u := range users {
+		ids = append(ids, u.UserID)
+	}
+	slices.Sort(ids)
+	if fmt.Sprint(ids) != "[m0 m1]" {
+		t.Errorf("after the database came back, users are %v, want both connected members [m0 m1]", ids)
+	}
+}
