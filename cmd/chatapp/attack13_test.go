@@ -5,7 +5,13 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	neturl "net/url"
 	"slices"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -102,4 +108,91 @@ func TestAttackDatabaseOutageSweepsLiveNodes(t *testing.T) {
 	if fmt.Sprint(ids) != "[m0 m1]" {
 		t.Errorf("after the database came back, users are %v, want both connected members [m0 m1]", ids)
 	}
+}
+
+// cutProxy passes TCP through to target until cut, which closes every
+// connection and refuses new ones until mend.
+type cutProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); p.setCut(true) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			if p.cut {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			up, err := net.Dial("tcp", target)
+			if err != nil {
+				p.mu.Unlock()
+				c.Close()
+				continue
+			}
+			p.conns = append(p.conns, c, up)
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *cutProxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// TestAttackManagementAPIGoneForNodeOffBroker: node B loses the broker
+// (a network blip between it and NATS; it reconnects every 250 ms) while
+// node A is on it. A Management API POST, sent to A, for a connection
+// that is open on B gets 410 GoneException: NATS says "no responders" for
+// B's subject, which the node takes for a dead node. The caller (the
+// SDK's user) then deletes a live connection; docs/cluster.md promises a
+// 500 the SDK retries while a node cannot be reached. The same holds for
+// a function's post (Notifier.Post) and GET/DELETE. Only a node the
+// store says is dead is gone.
+// FAILS today: 410 for a live connection.
+func TestAttackManagementAPIGoneForNodeOffBroker(t *testing.T) {
+	broker := natslocal.Start(t)
+	url := pglocal.Schema(t)
+	proxy := newCutProxy(t, strings.TrimPrefix(broker.URL, "nats://"))
+	a := startServer(t, ServeConfig{Store: "postgres", PostgresURL: url, Broker: broker.URL})
+	b := startServer(t, ServeConfig{Store: "postgres", PostgresURL: url, Broker: "nats://" + proxy.ln.Addr().String()})
+	member := dial(t, b.URL, "member", originalQuery("member", "blip"))
+	users := getUsers(t, a.URL, "blip")
+	if len(users) != 1 {
+		t.Fatalf("users %+v", users)
+	}
+	proxy.setCut(true)
+	time.Sleep(300 * time.Millisecond)
+	r := signedDo(t, a, http.MethodPost, a.URL+"/@connections/"+neturl.PathEscape(users[0].ConnectionID), `{"hi":1}`, nil)
+	proxy.setCut(false)
+	if r.Status == http.StatusGone {
+		t.Errorf("POST to a live connection of a node briefly off the broker: %d %s, want a retryable error (500), never GoneException", r.Status, r.Body)
+	}
+	member.notChat()
 }
