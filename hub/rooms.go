@@ -89,3 +89,18 @@ func (h *Hub) Member(id string) *chatapp.Connection {
 	}
 	return nil
 }
+
+// JoinedConnections returns the rows of every open connection that joined,
+// shared as Member's: a cluster node writes them back when another node
+// swept them, taking this one for dead.
+func (h *Hub) JoinedConnections() []*chatapp.Connection {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var conns []*chatapp.Connection
+	for _, members := range h.rooms {
+		for c := range members {
+			conns = append(conns, c.member)
+		}
+	}
+	return conns
+}

@@ -55,6 +55,10 @@ type Config struct {
 	// false if another node holds it: the check of a tag while the broker
 	// is out of reach, and against a node the broker has not seen yet.
 	Claim func(ctx context.Context, tag string) (bool, error)
+	// Alive, if set, reports whether the store takes the node of a tag
+	// for alive: a node that does not answer on the broker is gone only
+	// if it is not (route.go). Without it, a node that does not answer is.
+	Alive func(ctx context.Context, tag string) (bool, error)
 }
 
 // Timeouts of a node's round trips to the broker.
@@ -79,6 +83,7 @@ type Node struct {
 	nc     *natsgo.Conn
 	tag    string
 	claim  func(ctx context.Context, tag string) (bool, error)
+	alive  func(ctx context.Context, tag string) (bool, error)
 
 	mu     sync.Mutex
 	rooms  map[string]*room // rooms with members here
@@ -100,7 +105,7 @@ var (
 // answers (Connected says whether it has), meanwhile the node serves its
 // own members, and it fills every room once it joins.
 func Open(ctx context.Context, cfg Config) (*Node, error) {
-	n := &Node{hub: cfg.Hub, store: cfg.Store, logger: cfg.Logger, claim: cfg.Claim, rooms: map[string]*room{}, ending: map[string]*room{}}
+	n := &Node{hub: cfg.Hub, store: cfg.Store, logger: cfg.Logger, claim: cfg.Claim, alive: cfg.Alive, rooms: map[string]*room{}, ending: map[string]*room{}}
 	if n.logger == nil {
 		n.logger = slog.Default()
 	}

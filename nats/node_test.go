@@ -2,6 +2,7 @@ package nats
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -127,4 +128,32 @@ func TestPushesReachTheRoomOnEveryNode(t *testing.T) {
 	b.waitPending(t, onB, 2)
 	b.waitPending(t, quiet, 1)
 	b.waitPending(t, elsewhere, 0)
+}
+
+// TestNoRespondersIsGoneOnlyForADeadNode: a tag nobody answers to on the
+// broker is gone (410) only when the store says its node is dead; a live
+// node off the broker gives an error worth retrying, never EGONE, and a
+// kick that was not delivered is no success.
+func TestNoRespondersIsGoneOnlyForADeadNode(t *testing.T) {
+	a := openNode(t, natslocal.Start(t).URL, &history{})
+	id := "zzzz" + newTag() + newTag() + "abc=" // a node's that does not answer
+	for _, c := range []struct {
+		alive    bool
+		err      error
+		wantGone bool
+	}{{alive: false, wantGone: true}, {alive: true}, {err: errors.New("database down")}} {
+		a.alive = func(_ context.Context, tag string) (bool, error) {
+			if tag != "zzzz" {
+				t.Errorf("asked whether %q is alive, want zzzz", tag)
+			}
+			return c.alive, c.err
+		}
+		err := a.Post(t.Context(), id, []byte("hello"))
+		if gone := chatapp.ErrorCode(err) == chatapp.EGONE; gone != c.wantGone || err == nil {
+			t.Errorf("alive %v (%v): post: %v, want gone %v", c.alive, c.err, err, c.wantGone)
+		}
+		if err := a.Disconnect(t.Context(), id, "bye"); (err == nil) != c.wantGone {
+			t.Errorf("alive %v (%v): disconnect: %v, want an error unless its node is gone", c.alive, c.err, err)
+		}
+	}
 }

@@ -118,7 +118,8 @@ func (n *Node) Post(ctx context.Context, connectionID string, data []byte) error
 }
 
 // Disconnect is chatapp.Notifier's, routed as Post is; a connection whose
-// node is gone is gone, which is not an error.
+// node is gone is gone, which is not an error. A node that is alive but
+// out of reach is one: the kick was not delivered.
 func (n *Node) Disconnect(ctx context.Context, connectionID, reason string) error {
 	if n.answersHere(connectionID) {
 		return n.hub.Disconnect(ctx, connectionID, reason)
@@ -146,7 +147,7 @@ func (n *Node) request(ctx context.Context, connectionID, op string, data []byte
 	answer, err := n.nc.RequestMsgWithContext(ctx, m)
 	switch {
 	case errors.Is(err, natsgo.ErrNoResponders):
-		return nil, chatapp.Errorf(chatapp.EGONE, "connection %s is gone: its node is", connectionID)
+		return nil, n.noResponders(ctx, connectionID)
 	case err != nil:
 		return nil, fmt.Errorf("reach the node of connection %s: %w", connectionID, err)
 	}
@@ -157,6 +158,25 @@ func (n *Node) request(ctx context.Context, connectionID, op string, data []byte
 		return nil, errors.New(msg)
 	}
 	return answer.Data, nil
+}
+
+// noResponders is the error of a request nobody on the broker answered.
+// That alone proves nothing: a live node briefly off the broker (a
+// network blip, a broker restart) does not answer either. The connection
+// is gone (EGONE, on which a caller deletes its row) only if the store
+// takes its node for dead or has no row of it; otherwise the request
+// fails with an error worth retrying.
+func (n *Node) noResponders(ctx context.Context, connectionID string) error {
+	if n.alive != nil {
+		alive, err := n.alive(ctx, tagOf(connectionID))
+		if err != nil {
+			return fmt.Errorf("reach the node of connection %s: it does not answer, and the store could not say whether it is alive: %w", connectionID, err)
+		}
+		if alive {
+			return fmt.Errorf("reach the node of connection %s: it is alive but does not answer on the broker", connectionID)
+		}
+	}
+	return chatapp.Errorf(chatapp.EGONE, "connection %s is gone: its node is", connectionID)
 }
 
 // answersHere reports whether a connection is this node's hub's to

@@ -16,6 +16,11 @@ const (
 	upsertConnection  = ` ON CONFLICT (connection_id) DO UPDATE SET room_id = EXCLUDED.room_id, user_id = EXCLUDED.user_id,
 		name = EXCLUDED.name, timestamp = EXCLUDED.timestamp, presence = EXCLUDED.presence, expires_at = EXCLUDED.expires_at`
 	insertConnectionSQL = `INSERT INTO connections (` + connectionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)` + upsertConnection
+	// restoreConnectionsSQL writes rows back in one statement, never over
+	// a stored one, and returns the ids it wrote.
+	restoreConnectionsSQL = `INSERT INTO connections (` + connectionColumns + `)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::boolean[], $7::bigint[])
+		ON CONFLICT (connection_id) DO NOTHING RETURNING connection_id`
 	// lockUserSQL serializes the capped $connects of one user, across
 	// processes, until their transaction ends. Users whose ids hash alike
 	// share a lock: they only wait for each other a little.
@@ -58,6 +63,32 @@ func (db *DB) CreateConnection(ctx context.Context, c *chatapp.Connection, maxPe
 		return chatapp.TooManyConnections(c.UserID, maxPerUser)
 	}
 	return nil
+}
+
+// RestoreConnections stores those of conns whose id has no row, in one
+// round trip: the live connections' rows that another node swept, taking
+// their node for dead. It returns those it wrote (no cap: each was
+// counted when it connected).
+func (db *DB) RestoreConnections(ctx context.Context, conns []*chatapp.Connection) ([]*chatapp.Connection, error) {
+	var ids, rooms, users, names []string
+	var timestamps, expiries []int64
+	var presences []bool
+	byID := make(map[string]*chatapp.Connection, len(conns))
+	for _, c := range conns {
+		ids, rooms, users, names = append(ids, c.ID), append(rooms, c.RoomID), append(users, c.UserID), append(names, c.Name)
+		timestamps, presences, expiries = append(timestamps, c.Timestamp), append(presences, c.Presence), append(expiries, c.ExpiresAt)
+		byID[c.ID] = c
+	}
+	rows, _ := db.pool.Query(ctx, restoreConnectionsSQL, ids, rooms, users, names, timestamps, presences, expiries)
+	wrote, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("restore connections: %w", err)
+	}
+	written := make([]*chatapp.Connection, len(wrote))
+	for i, id := range wrote {
+		written[i] = byID[id]
+	}
+	return written, nil
 }
 
 // DeleteConnection removes a connection if it is stored, and returns it:

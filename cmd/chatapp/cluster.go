@@ -23,7 +23,11 @@ func (s *Server) joinCluster(ctx context.Context, cfg ServeConfig, db store) (ch
 	if !ok {
 		return nil, nil, errors.New("--broker needs --store postgres")
 	}
-	node, err := nats.Open(ctx, nats.Config{URL: cfg.Broker, Hub: s.hub, Store: db, Logger: cfg.Logger, Claim: nodes.ClaimNode})
+	// A node is alive while the others would not sweep it (heartbeat.go).
+	alive := func(ctx context.Context, tag string) (bool, error) {
+		return nodes.NodeAlive(ctx, tag, deadAfter(cfg.Heartbeat, cfg.SweepGrace))
+	}
+	node, err := nats.Open(ctx, nats.Config{URL: cfg.Broker, Hub: s.hub, Store: db, Logger: cfg.Logger, Claim: nodes.ClaimNode, Alive: alive})
 	if err != nil {
 		return nil, nil, err
 	}

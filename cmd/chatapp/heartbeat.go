@@ -1,6 +1,7 @@
 // A node's heartbeat: its row in the nodes table, written every few
 // seconds, and on each beat the cluster's chores that need no broker:
-// the rows of dead nodes swept, and the rooms behind the store filled.
+// the rows of dead nodes swept, this node's own rows written back if it
+// was taken for dead, and the rooms behind the store filled.
 
 package main
 
@@ -30,15 +31,18 @@ type nodeStore interface {
 	hub.SweepStore
 	nats.LastIDReader
 	ClaimNode(ctx context.Context, tag string) (bool, error)
-	TouchNode(ctx context.Context, tag string) error
+	TouchNode(ctx context.Context, tag string, within time.Duration) (lapsed bool, err error)
 	RemoveNode(ctx context.Context, tag string) error
 	Nodes(ctx context.Context, grace time.Duration) (live, dead []string, err error)
+	NodeAlive(ctx context.Context, tag string, within time.Duration) (bool, error)
+	RestoreConnections(ctx context.Context, conns []*chatapp.Connection) ([]*chatapp.Connection, error)
 }
 
 // heartbeat beats for one node until Close, which removes the node's row:
 // a node that stops cleanly is not taken for dead.
 type heartbeat struct {
 	node      *nats.Node
+	hub       *hub.Hub // this node's live connections, whose rows it writes back
 	db        nodeStore
 	announcer chatapp.Notifier
 	every     time.Duration
@@ -46,6 +50,16 @@ type heartbeat struct {
 	logger    *slog.Logger
 	cancel    context.CancelFunc
 	done      chan struct{}
+
+	// Written by run's goroutine alone.
+	beatingSince time.Time // since when every beat reached the store; zero after one failed
+	restoreLeft  int       // beats left that write this node's rows back (restoreOwnRows)
+}
+
+// deadAfter is how long a node's row may go unwritten before the others
+// take it for dead (by the database's clock).
+func deadAfter(every, grace time.Duration) time.Duration {
+	return cmp.Or(every, DefaultHeartbeat)*deadBeats + cmp.Or(grace, hub.DefaultSweepGrace)
 }
 
 // startHeartbeat starts the node's heartbeat; the node's row was written
@@ -53,7 +67,7 @@ type heartbeat struct {
 func (s *Server) startHeartbeat(cfg ServeConfig, db nodeStore, announcer chatapp.Notifier) *heartbeat {
 	ctx, cancel := context.WithCancel(context.Background())
 	hb := &heartbeat{
-		node: s.node, db: db, announcer: announcer,
+		node: s.node, hub: s.hub, db: db, announcer: announcer,
 		every:  cmp.Or(cfg.Heartbeat, DefaultHeartbeat),
 		grace:  cmp.Or(cfg.SweepGrace, hub.DefaultSweepGrace),
 		logger: cfg.Logger, cancel: cancel, done: make(chan struct{}),
@@ -76,22 +90,82 @@ func (hb *heartbeat) run(ctx context.Context) {
 	}
 }
 
-// beat writes the node's row, sweeps the dead nodes' rows and fills the
-// rooms whose last message this node has not delivered.
+// beat writes the node's row, writes its connections' rows back if it
+// was taken for dead, sweeps the dead nodes' rows and fills the rooms
+// whose last message this node has not delivered.
 func (hb *heartbeat) beat(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, hb.every*deadBeats)
 	defer cancel()
-	if err := hb.db.TouchNode(ctx, hb.node.Tag()); err != nil && ctx.Err() == nil {
-		hb.logger.Warn("writing this node's heartbeat failed", "err", err)
+	dead := deadAfter(hb.every, hb.grace)
+	lapsed, err := hb.db.TouchNode(ctx, hb.node.Tag(), dead)
+	switch {
+	case err != nil:
+		hb.beatingSince = time.Time{}
+		if ctx.Err() == nil {
+			hb.logger.Warn("writing this node's heartbeat failed", "err", err)
+		}
+	case lapsed:
+		// This node was cut off (paused, or out of the database's reach)
+		// for as long as the others take for dead: they may have swept
+		// its rows. A sweep that read the nodes before this beat may
+		// still be deleting them, so the rows are checked again on the
+		// beats that such a sweep may last.
+		hb.logger.Warn("this node's heartbeat had lapsed: writing back the rows of its connections")
+		hb.beatingSince = time.Now()
+		hb.restoreLeft = deadBeats + 1
+	case hb.beatingSince.IsZero():
+		hb.beatingSince = time.Now()
 	}
-	if removed, err := hb.sweepDeadNodes(ctx); err != nil && ctx.Err() == nil {
-		hb.logger.Warn("sweeping the rows of dead nodes failed", "removed", removed, "err", err)
-	} else if removed > 0 {
-		hb.logger.Info("removed the connections of dead nodes", "removed", removed)
+	if err == nil && hb.restoreLeft > 0 {
+		if restored, err := hb.restoreOwnRows(ctx); err != nil && ctx.Err() == nil {
+			hb.logger.Warn("writing back this node's connection rows failed", "restored", restored, "err", err)
+		} else {
+			hb.restoreLeft--
+			if restored > 0 {
+				hb.logger.Info("wrote back the rows of this node's connections that others swept", "restored", restored)
+			}
+		}
+	}
+	// A node judges others dead only from beats it could write itself
+	// all along: after an outage of the database every row is stale, the
+	// live nodes' too, until each has beaten again.
+	if err == nil && time.Since(hb.beatingSince) >= dead {
+		if removed, err := hb.sweepDeadNodes(ctx); err != nil && ctx.Err() == nil {
+			hb.logger.Warn("sweeping the rows of dead nodes failed", "removed", removed, "err", err)
+		} else if removed > 0 {
+			hb.logger.Info("removed the connections of dead nodes", "removed", removed)
+		}
 	}
 	if _, err := hb.node.FillBehind(ctx, hb.db); err != nil && ctx.Err() == nil {
 		hb.logger.Warn("reading the rooms' last messages failed", "err", err)
 	}
+}
+
+// restoreOwnRows writes back the rows of this node's open connections
+// that are missing from the store (swept by a node that took this one
+// for dead), and announces each one's join, once: the room heard a leave
+// for a member who never left. A connection whose socket closed
+// meanwhile loses the row again, silently: its room heard its leave.
+func (hb *heartbeat) restoreOwnRows(ctx context.Context) (int, error) {
+	open := hb.hub.JoinedConnections()
+	if len(open) == 0 {
+		return 0, nil
+	}
+	written, err := hb.db.RestoreConnections(ctx, open)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, c := range written {
+		if hb.hub.Member(c.ID) == nil { // its $disconnect may have run before the write
+			if _, err := hb.db.DeleteConnection(ctx, c.ID); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		errs = append(errs, chatapp.AnnouncePresence(ctx, hb.announcer, chatapp.PresenceJoin, c, time.Now()))
+	}
+	return len(written), errors.Join(errs...)
 }
 
 // sweepDeadNodes removes the connection rows of the nodes not seen for
@@ -102,7 +176,7 @@ func (hb *heartbeat) beat(ctx context.Context) {
 // A row whose node has no row at all (removed while the sweep of its
 // rows failed) goes once it is older than the grace.
 func (hb *heartbeat) sweepDeadNodes(ctx context.Context) (int, error) {
-	live, dead, err := hb.db.Nodes(ctx, hb.every*deadBeats+hb.grace)
+	live, dead, err := hb.db.Nodes(ctx, deadAfter(hb.every, hb.grace))
 	if err != nil {
 		return 0, err
 	}
