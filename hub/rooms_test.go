@@ -35,3 +35,25 @@ func TestWatchRooms(t *testing.T) {
 		t.Errorf("the watcher heard %q, want %q", log, want)
 	}
 }
+
+// TestJoinedConnections: the rows of the open connections that joined, in
+// every room; one not joined, or gone, is left out.
+func TestJoinedConnections(t *testing.T) {
+	h := New(nil)
+	a, b, c := h.Open("a=", Peer{}), h.Open("b=", Peer{}), h.Open("c=", Peer{})
+	defer a.Forget()
+	defer c.Forget()
+	h.Joined(&chatapp.Connection{ID: "a=", RoomID: "lobby"})
+	h.Joined(&chatapp.Connection{ID: "b=", RoomID: "side"})
+	b.Forget()
+	h.Open("d=", Peer{}).Forget()
+	h.Joined(&chatapp.Connection{ID: "c=", RoomID: "side"})
+	var ids []string
+	for _, m := range h.JoinedConnections() {
+		ids = append(ids, m.ID)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"a=", "c="}) {
+		t.Errorf("JoinedConnections: %v, want [a= c=]", ids)
+	}
+}
