@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -156,35 +155,5 @@ func TestConnectionCapAcrossProcesses(t *testing.T) {
 // two processes store one message; every attempt gets its id.
 func TestIdempotentSendsAcrossProcesses(t *testing.T) {
 	url := pglocal.Schema(t)
-	stores := []*DB{openDB(t, url), openDB(t, url)}
-	const n = 20
-	ids := make([]string, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			m := &chatapp.Message{RoomID: "r", UserID: "u", Text: "once", IdempotencyKey: "k"}
-			<-start
-			errs[i] = stores[i%2].CreateMessage(t.Context(), m)
-			ids[i] = m.ID
-		})
-	}
-	close(start)
-	wg.Wait()
-	created := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			created++
-		case !errors.Is(err, chatapp.ErrDuplicate):
-			t.Errorf("attempt %d: %v", i, err)
-		}
-		if ids[i] != ids[0] {
-			t.Errorf("attempt %d got id %s, attempt 0 %s", i, ids[i], ids[0])
-		}
-	}
-	if created != 1 {
-		t.Errorf("%d attempts stored a message, want 1", created)
-	}
+	storetest.IdempotentRace(t, 20, openDB(t, url), openDB(t, url))
 }

@@ -308,19 +308,29 @@ func testIdempotentSend(t *testing.T, s Store) {
 // testConcurrentIdempotentSends: ten attempts of one send racing each other
 // (a client retrying while the first attempt is still in flight) store one.
 func testConcurrentIdempotentSends(t *testing.T, s Store) {
+	IdempotentRace(t, 10, s)
+}
+
+// IdempotentRace races n attempts of one send (one room, user and key)
+// through stores in turn (several handles of one database: processes)
+// and checks that one stored it, every attempt got its id, and the
+// history holds it once.
+func IdempotentRace(t *testing.T, n int, stores ...Store) {
+	t.Helper()
 	room := newID("room")
 	var wg sync.WaitGroup
-	ids := make([]string, 10)
-	errs := make([]error, 10)
+	ids := make([]string, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
 	for i := range ids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			m := &chatapp.Message{RoomID: room, UserID: "u", Text: "race", IdempotencyKey: "same"}
-			errs[i] = s.CreateMessage(ctx(t), m)
+			<-start
+			errs[i] = stores[i%len(stores)].CreateMessage(ctx(t), m)
 			ids[i] = m.ID
-		}()
+		})
 	}
+	close(start)
 	wg.Wait()
 	created := 0
 	for i, err := range errs {
@@ -337,7 +347,7 @@ func testConcurrentIdempotentSends(t *testing.T, s Store) {
 	if created != 1 {
 		t.Errorf("%d attempts created a message, want 1", created)
 	}
-	if page := find(t, s, chatapp.MessageFilter{RoomID: room}); len(page.Messages) != 1 {
+	if page := find(t, stores[0], chatapp.MessageFilter{RoomID: room}); len(page.Messages) != 1 {
 		t.Errorf("history holds %d messages, want 1", len(page.Messages))
 	}
 }
