@@ -6,6 +6,8 @@ package hub
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
@@ -45,25 +47,34 @@ func (h *Hub) SweepConnections(ctx context.Context, store SweepStore, n chatapp.
 		return 0, err
 	}
 	cutoff := time.Now().Add(-grace).UnixMilli()
-	removed := 0
+	stale := slices.DeleteFunc(conns, func(c *chatapp.Connection) bool { return c.Timestamp > cutoff || h.isOpen(c.ID) })
+	removed, _, err := RemoveRows(ctx, store, n, stale, h.logger)
+	return removed, err
+}
+
+// RemoveRows removes each of rows as $disconnect removes one
+// (chatapp.RemoveConnection: of several removing one row at once, the one
+// whose delete got it back announces its leave, once). A leave that could
+// not be announced is logged; a row that could not be removed is
+// returned in failed, with the error. removed counts the rows this call
+// deleted.
+func RemoveRows(ctx context.Context, store chatapp.ConnectionDeleter, n chatapp.Notifier, rows []*chatapp.Connection, logger *slog.Logger) (removed int, failed []*chatapp.Connection, err error) {
 	var errs []error
-	for _, c := range conns {
-		if c.Timestamp > cutoff || h.isOpen(c.ID) {
-			continue
-		}
+	for _, c := range rows {
 		gone, err := chatapp.RemoveConnection(ctx, store, n, c.ID, time.Now())
 		if gone == nil && err != nil {
+			failed = append(failed, c)
 			errs = append(errs, err)
 			continue
 		}
 		if err != nil {
-			h.logger.Warn("announcing the leave of a swept connection failed", "connection_id", c.ID, "err", err)
+			logger.Warn("announcing the leave of a swept connection failed", "connection_id", c.ID, "err", err)
 		}
 		if gone != nil {
 			removed++
 		}
 	}
-	return removed, errors.Join(errs...)
+	return removed, failed, errors.Join(errs...)
 }
 
 // SweepConnectionsEvery runs SweepConnections every interval until ctx is

@@ -185,30 +185,17 @@ func (hb *heartbeat) sweepDeadNodes(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	cutoff := time.Now().Add(-hb.grace).UnixMilli()
-	failed := map[string]bool{}
-	removed := 0
-	var errs []error
-	for _, c := range conns {
+	rows := slices.DeleteFunc(conns, func(c *chatapp.Connection) bool {
 		tag := nats.TagOf(c.ID)
 		orphan := tag != "" && !slices.Contains(live, tag) && !slices.Contains(dead, tag) && c.Timestamp <= cutoff
-		if tag == hb.node.Tag() || !(slices.Contains(dead, tag) || orphan) {
-			continue
-		}
-		gone, err := chatapp.RemoveConnection(ctx, hb.db, hb.announcer, c.ID, time.Now())
-		if gone == nil && err != nil {
-			failed[tag] = true
-			errs = append(errs, err)
-			continue
-		}
-		if err != nil {
-			hb.logger.Warn("announcing the leave of a dead node's connection failed", "connection_id", c.ID, "err", err)
-		}
-		if gone != nil {
-			removed++
-		}
-	}
+		return tag == hb.node.Tag() || !(slices.Contains(dead, tag) || orphan)
+	})
+	removed, failed, err := hub.RemoveRows(ctx, hb.db, hb.announcer, rows, hb.logger)
+	errs := []error{err}
 	for _, tag := range dead {
-		if tag != hb.node.Tag() && !failed[tag] {
+		// A node's row goes with the last of its connections' rows.
+		kept := slices.ContainsFunc(failed, func(c *chatapp.Connection) bool { return nats.TagOf(c.ID) == tag })
+		if tag != hb.node.Tag() && !kept {
 			errs = append(errs, hb.db.RemoveNode(ctx, tag))
 		}
 	}
