@@ -153,4 +153,8 @@ type Delivery struct {
 	// posts that failed (gone connections are removed, not retried).
 	Delivered int
 	Failed    int
+	// Partial says Connections lists only part of the room (a cluster
+	// node's own members, or none for a send not pushed again): whoever
+	// needs the whole room asks Members, a read the push did not need.
+	Partial bool
 }

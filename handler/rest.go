@@ -116,6 +116,18 @@ func (h *Handler) PutMessage(ctx context.Context, req events.APIGatewayProxyRequ
 	if err != nil {
 		return h.errorResponse(ctx, "PUT /chat", err)
 	}
+	if delivery.Partial {
+		// The answer lists the whole room; the push did not need to.
+		// Stored all the same: a failed read only leaves it out.
+		if conns, err := h.Notifier.Members(ctx, m.RoomID); err != nil {
+			h.logger().WarnContext(ctx, "listing the room for the answer failed", "room_id", m.RoomID, "err", err)
+		} else {
+			delivery.Connections = conns
+			if !replayed {
+				delivery.Delivered = len(conns) // a message goes to every connection
+			}
+		}
+	}
 	users, truncated := listUsers(delivery.Connections)
 	resp, err := jsonResponse(200, protocol.PutResponse{Users: users, UsersTruncated: truncated, Message: m, Delivered: delivery.Delivered})
 	if replayed {

@@ -45,12 +45,11 @@ func (h *Handler) queue(ctx context.Context, m *chatapp.Message, t *turn) (wait 
 }
 
 // push finishes a send whose store call returned err: a stored message is
-// pushed to the room, a replay is not. Either way the answer lists the
-// room's connections as the notifier finds them.
+// pushed to the room, a replay is not (its Delivery lists nobody: see
+// Delivery.Partial).
 func (h *Handler) push(ctx context.Context, m *chatapp.Message, err error) (delivery chatapp.Delivery, replayed bool, _ error) {
 	if errors.Is(err, chatapp.ErrDuplicate) {
-		conns, err := h.Notifier.Members(ctx, m.RoomID)
-		return chatapp.Delivery{Connections: conns}, true, err
+		return chatapp.Delivery{Partial: true}, true, nil
 	}
 	if err != nil {
 		return chatapp.Delivery{}, false, err

@@ -26,11 +26,9 @@ const (
 // room's order (sequencer.go). A done context is refused before
 // anything is sent, as the hub refuses it.
 //
-// The Delivery of a message push lists the room's connections in the
-// whole cluster, from the store (a send's answer lists them), and counts
-// as delivered every one the frame was handed on to: this node's, queued
-// in order, and the others', published. That of a presence push, whose
-// listing nobody reads, is this node's alone, with no read of the store.
+// The Delivery lists this node's members alone, and is Partial: a push
+// reads no table, and a send whose answer lists the room (PUT) asks
+// Members.
 func (n *Node) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return chatapp.Delivery{}, err
@@ -47,20 +45,12 @@ func (n *Node) Broadcast(ctx context.Context, roomID string, push chatapp.Push) 
 	}
 	if push.Kind == chatapp.PushPresence {
 		d, err := n.hub.Broadcast(ctx, roomID, push)
+		d.Partial = true
 		return d, errors.Join(published, err)
 	}
 	n.deliverInOrder(roomID, push.MessageID, push.PrevID, push.Data)
-	conns, err := n.store.FindConnectionsByRoom(ctx, roomID)
-	if err != nil {
-		return chatapp.Delivery{}, errors.Join(published, err)
-	}
-	d := chatapp.Delivery{Connections: conns}
-	for _, c := range conns {
-		if c.Wants(push.Kind) && c.ID != push.Except {
-			d.Delivered++
-		}
-	}
-	return d, published
+	local, err := n.hub.Members(ctx, roomID)
+	return chatapp.Delivery{Connections: local, Delivered: len(local), Partial: true}, errors.Join(published, err)
 }
 
 // deliverInOrder hands a message push to the room's sequencer, if the
