@@ -6,19 +6,12 @@
 package client
 
 import (
-	"errors"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
 )
-
-// retriedCodes are the error frames' codes after which a socket send goes
-// by PUT: rate_limited (the send rate, or the frame rate, whose frame was
-// not routed), unavailable and internal (a fault: the message may or may
-// not be stored, and its key settles which).
-var retriedCodes = map[string]bool{chatapp.ERATELIMIT: true, chatapp.EUNAVAILABLE: true, chatapp.EINTERNAL: true}
 
 // sendConfirm is how long a socket send waits for its push before it is
 // sent again by PUT.
@@ -81,9 +74,11 @@ func (c *Client) confirm(m *chatapp.Message) {
 }
 
 // answered settles the oldest send with an error frame (delivered as a
-// KindError event): an error frame names no send. A code a retry may clear
-// (retriedCodes) sends it by PUT, as its status is retried there; any
-// other code is the server's refusal: it is not sent again.
+// KindError event): an error frame names no send. A code whose status a
+// PUT would retry (retryable: rate_limited, whose frame may not have been
+// routed; unavailable and internal, faults after which the message may or
+// may not be stored) sends it by PUT; any other code is the server's
+// refusal: it is not sent again.
 func (c *Client) answered(err error) {
 	o := &c.outbox
 	o.mu.Lock()
@@ -92,8 +87,7 @@ func (c *Client) answered(err error) {
 		return
 	}
 	oldest := o.waiting[0]
-	var e *Error
-	if errors.As(err, &e) && retriedCodes[e.Code] {
+	if retryable(c.ctx, err) {
 		o.mu.Unlock()
 		c.sendAgain(oldest)
 		return
