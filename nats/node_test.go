@@ -88,7 +88,7 @@ func TestPostReachesAnotherNodesConnection(t *testing.T) {
 		t.Fatalf("post through the other node: %v", err)
 	}
 	b.waitPending(t, id, 1)
-	for _, gone := range []string{b.Tag() + "nobodyhere1=", "zzzz" + id[tagLen:]} {
+	for _, gone := range []string{b.Tag() + "nobodyhere1=", "zzzz" + id[TagLen:]} {
 		if err := a.Post(t.Context(), gone, []byte("hello")); chatapp.ErrorCode(err) != chatapp.EGONE {
 			t.Errorf("post to %s: %v, want %s", gone, err, chatapp.EGONE)
 		}

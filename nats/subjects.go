@@ -38,17 +38,18 @@ func roomSubject(room string) string {
 func nodeSubject(tag string) string { return nodeSubjects + tag }
 
 // A node's tag begins every connection id its gateway mints
-// (gateway.Config.ConnectionIDPrefix): tagLen letters and digits, random
-// (62⁴, about 15 million tags), checked free on the broker at start.
+// (gateway.Config.ConnectionIDPrefix): TagLen letters and digits, random
+// (62⁴, about 15 million tags), checked free on the broker at start. The
+// store finds a node's rows by it (postgres.DB.ListConnectionsOfTags).
 const (
-	tagLen      = 4
+	TagLen      = 4
 	tagAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 	// connectionIDLen is API Gateway's: 15 characters and "=".
 	connectionIDLen = 16
 )
 
 func newTag() string {
-	b := make([]byte, tagLen)
+	b := make([]byte, TagLen)
 	rand.Read(b)
 	for i := range b {
 		b[i] = tagAlphabet[int(b[i])%len(tagAlphabet)]
@@ -62,7 +63,7 @@ func tagOf(connectionID string) string {
 	if len(connectionID) != connectionIDLen || connectionID[connectionIDLen-1] != '=' {
 		return ""
 	}
-	tag := connectionID[:tagLen]
+	tag := connectionID[:TagLen]
 	if strings.Trim(tag, tagAlphabet) != "" {
 		return ""
 	}

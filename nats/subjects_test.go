@@ -39,7 +39,7 @@ func TestTagOf(t *testing.T) {
 			t.Errorf("tagOf(%q) = %q, want %q", id, got, want)
 		}
 	}
-	if tag := newTag(); len(tag) != tagLen || tagOf(tag+"L0SM9cOFvHc=") != tag {
+	if tag := newTag(); len(tag) != TagLen || tagOf(tag+"L0SM9cOFvHc=") != tag {
 		t.Errorf("newTag() = %q, not a tag a connection id carries", tag)
 	}
 }

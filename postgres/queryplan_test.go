@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -105,15 +106,13 @@ func TestHistoryQueryPlans(t *testing.T) {
 	}
 }
 
-// TestConnectionQueryPlans: the cap's count reads the index
-// connections_user alone, and a room's connections are found by
-// connections_room, with no scan of the table. (The planner sorts the 40
-// rows of a room after a bitmap scan; the index's order serves a room too
-// large for that, and a room of half the table is a scan, rightly.)
-func TestConnectionQueryPlans(t *testing.T) {
+// connectionsDB is a store of n connections whose ids are id(i), in 50
+// rooms of 500 users, with its planner statistics up to date.
+func connectionsDB(t *testing.T, n int, id func(i int) string) *DB {
+	t.Helper()
 	db := openDB(t, pglocal.Schema(t))
-	for i := range 2000 {
-		c := &chatapp.Connection{ID: fmt.Sprintf("c%d=", i), RoomID: fmt.Sprintf("room%d", i%50), UserID: fmt.Sprintf("u%d", i%500), Timestamp: int64(i)}
+	for i := range n {
+		c := &chatapp.Connection{ID: id(i), RoomID: fmt.Sprintf("room%d", i%50), UserID: fmt.Sprintf("u%d", i%500), Timestamp: int64(i)}
 		if err := db.CreateConnection(t.Context(), c, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -121,6 +120,16 @@ func TestConnectionQueryPlans(t *testing.T) {
 	if _, err := db.pool.Exec(t.Context(), "VACUUM ANALYZE connections"); err != nil {
 		t.Fatal(err)
 	}
+	return db
+}
+
+// TestConnectionQueryPlans: the cap's count reads the index
+// connections_user alone, and a room's connections are found by
+// connections_room, with no scan of the table. (The planner sorts the 40
+// rows of a room after a bitmap scan; the index's order serves a room too
+// large for that, and a room of half the table is a scan, rightly.)
+func TestConnectionQueryPlans(t *testing.T) {
+	db := connectionsDB(t, 2000, func(i int) string { return fmt.Sprintf("c%d=", i) })
 	for name, q := range map[string]struct {
 		query string
 		args  []any
@@ -158,6 +167,32 @@ func TestCommitQueryPlans(t *testing.T) {
 		t.Logf("%s:\n%s", name, plan)
 		if !strings.Contains(plan, q.want) || (name != "rooms" && strings.Contains(plan, "Seq Scan")) {
 			t.Errorf("%s: want a plan with %q", name, q.want)
+		}
+	}
+}
+
+// TestTagQueryPlans: the rows of a node's tag are one range of
+// connections_pkey, and the tags of the whole table one search of it per
+// tag: with 10 nodes' 5,000 rows, a node's sweep reads its 500 rows from
+// the index and the table, and a listing of the tags 11 index entries,
+// with no scan of the table.
+func TestTagQueryPlans(t *testing.T) {
+	const tags, each = 10, 500
+	db := connectionsDB(t, tags*each, func(i int) string { return fmt.Sprintf("T%03d%011d=", i%tags, i) })
+	for name, q := range map[string]struct {
+		query string
+		args  []any
+		want  string // a node of the plan, as a regular expression
+	}{
+		"rows of a tag": {listConnectionsOfTagsSQL, []any{[]string{"T003"}},
+			fmt.Sprintf(`Index Scan (using|on) connections_pkey .*\(actual rows=%d loops=1\)`, each)},
+		"tags": {connectionTagsSQL, []any{4},
+			fmt.Sprintf(`Index Only Scan using connections_pkey on connections c \(actual rows=1 loops=%d\)`, tags)},
+	} {
+		plan := explain(t, db, q.query, q.args...)
+		t.Logf("%s:\n%s", name, plan)
+		if !regexp.MustCompile(q.want).MatchString(plan) || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("%s: want a plan with %s and no Seq Scan", name, q.want)
 		}
 	}
 }

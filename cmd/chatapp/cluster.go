@@ -8,7 +8,6 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/gateway"
-	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/nats"
 )
 
@@ -64,23 +63,17 @@ func (c closeAll) Close() error {
 }
 
 // ownRows are the connection rows of one node: with several nodes on one
-// database, a node sweeps only the rows whose ids carry its tag; the
-// others' sockets are in their hubs, not this one. A dead node's rows are
-// swept by the others' heartbeats (heartbeat.go).
+// database, a node sweeps only the rows whose ids carry its tag, and
+// reads those alone (an index range, not the table); the others' sockets
+// are in their hubs, not this one. A dead node's rows are swept by the
+// others' heartbeats (heartbeat.go).
 type ownRows struct {
-	hub.SweepStore
-	node *nats.Node
+	nodeStore
+	tag string
 }
 
 func (r ownRows) ListConnections(ctx context.Context) ([]*chatapp.Connection, error) {
-	all, err := r.SweepStore.ListConnections(ctx)
-	own := all[:0]
-	for _, c := range all {
-		if r.node.Owns(c.ID) {
-			own = append(own, c)
-		}
-	}
-	return own, err
+	return r.ListConnectionsOfTags(ctx, []string{r.tag})
 }
 
 // nodeTag is the tag that begins the node's connection ids, "" on one

@@ -36,6 +36,8 @@ type nodeStore interface {
 	Nodes(ctx context.Context, grace time.Duration) (live, dead []string, err error)
 	NodeAlive(ctx context.Context, tag string, within time.Duration) (bool, error)
 	RestoreConnections(ctx context.Context, conns []*chatapp.Connection) ([]*chatapp.Connection, error)
+	ListConnectionsOfTags(ctx context.Context, tags []string) ([]*chatapp.Connection, error)
+	ConnectionTags(ctx context.Context, tagLen int) ([]string, error)
 }
 
 // heartbeat beats for one node until Close, which removes the node's row:
@@ -174,20 +176,27 @@ func (hb *heartbeat) restoreOwnRows(ctx context.Context) (int, error) {
 // delete removed a row announces its leave), then the dead node's row.
 // A restarted node has a new tag: its old one's rows go this way too.
 // A row whose node has no row at all (removed while the sweep of its
-// rows failed) goes once it is older than the grace.
+// rows failed) goes once it is older than the grace. It reads the rows
+// of those tags alone, found by the tags the table holds (an index
+// search each), never the whole table.
 func (hb *heartbeat) sweepDeadNodes(ctx context.Context) (int, error) {
 	live, dead, err := hb.db.Nodes(ctx, deadAfter(hb.every, hb.grace))
 	if err != nil {
 		return 0, err
 	}
-	conns, err := hb.db.ListConnections(ctx)
+	held, err := hb.db.ConnectionTags(ctx, nats.TagLen)
+	if err != nil {
+		return 0, err
+	}
+	orphans := slices.DeleteFunc(held, func(tag string) bool { return slices.Contains(live, tag) || slices.Contains(dead, tag) })
+	conns, err := hb.db.ListConnectionsOfTags(ctx, append(slices.Clone(dead), orphans...))
 	if err != nil {
 		return 0, err
 	}
 	cutoff := time.Now().Add(-hb.grace).UnixMilli()
 	rows := slices.DeleteFunc(conns, func(c *chatapp.Connection) bool {
 		tag := nats.TagOf(c.ID)
-		orphan := tag != "" && !slices.Contains(live, tag) && !slices.Contains(dead, tag) && c.Timestamp <= cutoff
+		orphan := tag != "" && slices.Contains(orphans, tag) && c.Timestamp <= cutoff
 		return tag == hb.node.Tag() || !(slices.Contains(dead, tag) || orphan)
 	})
 	removed, failed, err := hub.RemoveRows(ctx, hb.db, hb.announcer, rows, hb.logger)

@@ -22,7 +22,7 @@ func (s *Server) startSweeper(ctx context.Context, cfg ServeConfig, store hub.Sw
 		return
 	}
 	if s.node != nil {
-		store = ownRows{store, s.node}
+		store = ownRows{store.(nodeStore), s.node.Tag()}
 	}
 	interval, grace := cfg.SweepInterval, cfg.SweepGrace
 	if interval <= 0 {
