@@ -27,7 +27,7 @@ type room struct {
 // It subscribes in the background; Joined waits for it.
 func (n *Node) RoomOpened(id string) {
 	r := &room{id: id, ready: make(chan struct{}), ended: make(chan struct{})}
-	r.seq = newSequencer(id, n.store, func(data []byte) { n.deliver(id, data) }, n.logger)
+	r.seq = newSequencer(id, n.store, n.held, func(data []byte) { n.deliver(id, data) }, n.logger)
 	n.mu.Lock()
 	r.after = n.ending[id]
 	n.rooms[id] = r

@@ -17,9 +17,10 @@ const (
 	// the store is read: far longer than a publish takes, short enough
 	// that nobody sees a message late.
 	gapWait = 100 * time.Millisecond
-	// maxHeld bounds the pushes a room holds for a break: past it a push
-	// is dropped, and the read of the store that follows brings it (it
-	// was committed before it was published).
+	// maxHeld bounds the pushes a room holds for a break: past it (or
+	// past the node's maxHeldBytes) a push is dropped, and the read of
+	// the store that follows brings it (it was committed before it was
+	// published).
 	maxHeld = 1000
 	// fillBytes bounds one page read to fill a break.
 	fillBytes = 1 << 20
@@ -44,7 +45,11 @@ type MessageReader interface {
 // a broker reconnect, or a subscription's dropped messages make the
 // sequencer read the room from the store after the last delivered, page
 // by page, and deliver that; what is at or below the last delivered is
-// dropped, so a message that came both ways is delivered once.
+// dropped, so a message that came both ways is delivered once. The pushes
+// held are bounded per room (maxHeld) and, in bytes, per node (a budget
+// the node's sequencers share, maxHeldBytes); a push past either is
+// dropped, to be read, and a room whose read failed drops what it holds:
+// the next read that succeeds brings it all.
 //
 // A sequencer starts from the room's last id read from the store once its
 // subscription is active (sync, before the first member's $connect
@@ -53,6 +58,7 @@ type MessageReader interface {
 type sequencer struct {
 	room    string
 	store   MessageReader
+	budget  *heldBytes        // the node's, shared by its sequencers
 	deliver func(data []byte) // to the room's members on this node
 	logger  *slog.Logger
 	wait    time.Duration // gapWait, shorter in tests
@@ -61,6 +67,7 @@ type sequencer struct {
 	started bool   // last is known
 	last    string // the id last delivered, or the room's last when it started
 	held    map[string]held
+	missed  bool        // a push was dropped since the last read began: a read must bring it
 	timer   *time.Timer // a sync to come, after a break or a failed read
 	syncing bool        // a sync is reading the store
 	again   bool        // another sync was asked for meanwhile
@@ -73,8 +80,11 @@ type held struct {
 	data []byte
 }
 
-func newSequencer(room string, store MessageReader, deliver func([]byte), logger *slog.Logger) *sequencer {
-	return &sequencer{room: room, store: store, deliver: deliver, logger: logger, wait: gapWait, held: map[string]held{}}
+// size is what a held push counts against the node's budget.
+func (h held) size(prev string) int64 { return int64(len(prev) + len(h.id) + len(h.data)) }
+
+func newSequencer(room string, store MessageReader, budget *heldBytes, deliver func([]byte), logger *slog.Logger) *sequencer {
+	return &sequencer{room: room, store: store, budget: budget, deliver: deliver, logger: logger, wait: gapWait, held: map[string]held{}}
 }
 
 // offer delivers the push of message id, stored right after prev, or holds
@@ -89,10 +99,31 @@ func (s *sequencer) offer(id, prev string, data []byte) {
 		s.deliverLocked(id, data)
 		s.releaseLocked()
 		return
-	case len(s.held) < maxHeld:
-		s.held[prev] = held{id, data}
+	case !s.holdLocked(prev, held{id, data}):
+		s.missed = true
 	}
 	s.armLocked()
+}
+
+// holdLocked keeps h until prev is delivered, within the room's maxHeld
+// and the node's budget; it reports whether it does.
+func (s *sequencer) holdLocked(prev string, h held) bool {
+	if _, ok := s.held[prev]; ok {
+		return true // the same push again: a chain has one message after prev
+	}
+	if len(s.held) >= maxHeld || !s.budget.take(h.size(prev)) {
+		return false
+	}
+	s.held[prev] = h
+	return true
+}
+
+// unholdLocked forgets the push held for prev, and gives back its bytes.
+func (s *sequencer) unholdLocked(prev string) {
+	if h, ok := s.held[prev]; ok {
+		delete(s.held, prev)
+		s.budget.give(h.size(prev))
+	}
 }
 
 // sync reads the store: the room's last id if the sequencer has not
@@ -122,6 +153,10 @@ func (s *sequencer) sync() {
 		if err != nil && !s.closed {
 			s.logger.Warn("reading a room to deliver its messages in order failed; trying again", "room_id", s.room, "err", err)
 			s.syncing, s.again = false, false
+			// The store may stay out of reach while the other nodes go on
+			// sending: the read that succeeds brings what the room holds.
+			s.dropHeldLocked()
+			s.missed = true
 			s.retryLocked()
 			s.mu.Unlock()
 			return
@@ -143,6 +178,7 @@ func (s *sequencer) sync() {
 func (s *sequencer) readOnce() (more bool, err error) {
 	s.mu.Lock()
 	started, from := s.started, s.last
+	s.missed = false // a push dropped before now was committed before this read
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
 	defer cancel()
@@ -199,7 +235,7 @@ func (s *sequencer) releaseLocked() {
 		if !ok {
 			return
 		}
-		delete(s.held, s.last)
+		s.unholdLocked(s.last)
 		if h.id > s.last {
 			s.deliverLocked(h.id, h.data)
 		}
@@ -210,15 +246,23 @@ func (s *sequencer) releaseLocked() {
 func (s *sequencer) pruneLocked() {
 	for prev, h := range s.held {
 		if h.id <= s.last {
-			delete(s.held, prev)
+			s.unholdLocked(prev)
 		}
 	}
 }
 
+// dropHeldLocked forgets every held push.
+func (s *sequencer) dropHeldLocked() {
+	for prev := range s.held {
+		s.unholdLocked(prev)
+	}
+}
+
 // armLocked schedules a sync for a break that the broker has not closed:
-// held pushes wait for it at most the sequencer's wait.
+// held pushes wait for it at most the sequencer's wait, and so do dropped
+// ones, which only a read brings.
 func (s *sequencer) armLocked() {
-	if len(s.held) > 0 && s.timer == nil && !s.syncing && !s.closed {
+	if (len(s.held) > 0 || s.missed) && s.timer == nil && !s.syncing && !s.closed {
 		s.timer = time.AfterFunc(s.wait, s.sync)
 	}
 }
@@ -247,5 +291,5 @@ func (s *sequencer) close() {
 		s.timer.Stop()
 		s.timer = nil
 	}
-	clear(s.held)
+	s.dropHeldLocked()
 }

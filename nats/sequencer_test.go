@@ -102,7 +102,7 @@ func (d *delivered) list() []string {
 // newTestSequencer is a sequencer of h's room whose breaks wait wait.
 func newTestSequencer(t *testing.T, h *history, wait time.Duration) (*sequencer, *delivered) {
 	d := &delivered{}
-	s := newSequencer("room", h, d.deliver, slog.New(slog.NewTextHandler(&logtest.Buffer{}, nil)))
+	s := newSequencer("room", h, newHeldBytes(), d.deliver, slog.New(slog.NewTextHandler(&logtest.Buffer{}, nil)))
 	s.wait = wait
 	t.Cleanup(s.close)
 	return s, d
@@ -245,4 +245,65 @@ func TestSequencerDeliversNothingOnceClosed(t *testing.T) {
 	if got := d.list(); !slices.Equal(got, ids(ms[:1])) {
 		t.Fatalf("delivered %v, want only %s (before the close)", got, ms[0].ID)
 	}
+}
+
+// TestSequencersHoldWithinTheNodesBudget: a node cut off from the store
+// while pushes with a break keep coming holds no more bytes than its
+// budget, across its rooms: past it pushes are dropped, and a room whose
+// read failed drops what it holds. Once the store answers, every room
+// still gets every message once, in order, the dropped ones read from the
+// store, a room that could hold nothing at all included.
+func TestSequencersHoldWithinTheNodesBudget(t *testing.T) {
+	const rooms, each, fit = 3, 20, 10
+	pushBytes := held{id: leastID, data: []byte(leastID)}.size(leastID) // a push of these tests
+	budget := &heldBytes{limit: fit * pushBytes}
+	var histories []*history
+	var sent [][]*chatapp.Message
+	var got []*delivered
+	for range rooms {
+		h := &history{}
+		s, d := newTestSequencer(t, h, 10*time.Millisecond)
+		s.budget = budget
+		s.sync() // the start: an empty room
+		h.mu.Lock()
+		h.failures = 1 << 30 // the store is out of reach from now on
+		h.mu.Unlock()
+		ms := h.commit(each)
+		for _, m := range ms[1:] { // the first one lost: a break
+			offer(s, m)
+			if used := budget.used.Load(); used > budget.limit {
+				t.Fatalf("the rooms hold %d bytes, past the budget of %d", used, budget.limit)
+			}
+		}
+		histories, sent, got = append(histories, h), append(sent, ms), append(got, d)
+	}
+	for deadline := time.Now().Add(10 * time.Second); budget.used.Load() != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the rooms still hold %d bytes after their reads failed, want none", budget.used.Load())
+		}
+	}
+	for _, h := range histories {
+		h.mu.Lock()
+		h.failures = 0 // the store answers again
+		h.mu.Unlock()
+	}
+	for i := range rooms {
+		waitFor(t, got[i], ids(sent[i]))
+	}
+	if used := budget.used.Load(); used != 0 {
+		t.Errorf("the rooms hold %d bytes with every message delivered, want none", used)
+	}
+}
+
+// TestSequencerReadsWhatItCouldNotHold: a push past the node's budget,
+// with nothing held in its room, is read from the store after the
+// break's wait, with the message lost before it.
+func TestSequencerReadsWhatItCouldNotHold(t *testing.T) {
+	h := &history{}
+	s, d := newTestSequencer(t, h, 10*time.Millisecond)
+	s.budget = &heldBytes{}
+	s.sync()
+	ms := h.commit(2)
+	offer(s, ms[1]) // the first one lost; this one cannot be held
+	waitFor(t, d, ids(ms))
 }
