@@ -48,22 +48,19 @@ func (h *Hub) SweepConnections(ctx context.Context, store SweepStore, n chatapp.
 	}
 	cutoff := time.Now().Add(-grace).UnixMilli()
 	stale := slices.DeleteFunc(conns, func(c *chatapp.Connection) bool { return c.Timestamp > cutoff || h.isOpen(c.ID) })
-	removed, _, err := RemoveRows(ctx, store, n, stale, h.logger)
-	return removed, err
+	return removeRows(ctx, store, n, stale, h.logger)
 }
 
-// RemoveRows removes each of rows as $disconnect removes one
+// removeRows removes each of rows as $disconnect removes one
 // (chatapp.RemoveConnection: of several removing one row at once, the one
 // whose delete got it back announces its leave, once). A leave that could
-// not be announced is logged; a row that could not be removed is
-// returned in failed, with the error. removed counts the rows this call
-// deleted.
-func RemoveRows(ctx context.Context, store chatapp.ConnectionDeleter, n chatapp.Notifier, rows []*chatapp.Connection, logger *slog.Logger) (removed int, failed []*chatapp.Connection, err error) {
+// not be announced is logged. It returns how many rows it deleted, and
+// the errors of those it could not.
+func removeRows(ctx context.Context, store chatapp.ConnectionDeleter, n chatapp.Notifier, rows []*chatapp.Connection, logger *slog.Logger) (removed int, err error) {
 	var errs []error
 	for _, c := range rows {
 		gone, err := chatapp.RemoveConnection(ctx, store, n, c.ID, time.Now())
 		if gone == nil && err != nil {
-			failed = append(failed, c)
 			errs = append(errs, err)
 			continue
 		}
@@ -74,7 +71,7 @@ func RemoveRows(ctx context.Context, store chatapp.ConnectionDeleter, n chatapp.
 			removed++
 		}
 	}
-	return removed, failed, errors.Join(errs...)
+	return removed, errors.Join(errs...)
 }
 
 // SweepConnectionsEvery runs SweepConnections every interval until ctx is

@@ -64,11 +64,14 @@ func tagOf(connectionID string) string {
 		return ""
 	}
 	tag := connectionID[:TagLen]
-	if strings.Trim(tag, tagAlphabet) != "" {
+	if !IsTag(tag) {
 		return ""
 	}
 	return tag
 }
+
+// IsTag reports whether s is shaped as a node's tag.
+func IsTag(s string) bool { return len(s) == TagLen && strings.Trim(s, tagAlphabet) == "" }
 
 // TagOf returns the tag of the node that minted a connection id, "" for
 // an id no node minted: a dead node's rows are found by it.

@@ -23,22 +23,6 @@ func (db *DB) ClaimNode(ctx context.Context, tag string) (bool, error) {
 	return res.RowsAffected() == 1, nil
 }
 
-// TouchNode records that the node is alive now. A row another node
-// removed (it took this node for dead) is written again. It reports
-// whether the node had lapsed: its row was missing, or not written for
-// longer than within (by the database's clock), so that other nodes may
-// have swept its connection rows and announced their leaves.
-func (db *DB) TouchNode(ctx context.Context, tag string, within time.Duration) (lapsed bool, err error) {
-	// The CTE reads the row as it was before this statement's write.
-	err = db.pool.QueryRow(ctx, `WITH before AS (SELECT seen_at FROM nodes WHERE tag = $1)
-		INSERT INTO nodes (tag) VALUES ($1) ON CONFLICT (tag) DO UPDATE SET seen_at = now()
-		RETURNING coalesce((SELECT seen_at < now() - make_interval(secs => $2) FROM before), true)`, tag, within.Seconds()).Scan(&lapsed)
-	if err != nil {
-		return false, fmt.Errorf("touch node: %w", err)
-	}
-	return lapsed, nil
-}
-
 // NodeAlive reports whether a node's row was written within the last
 // within, by the database's clock: a node without a row, or with a stale
 // one, is dead.
@@ -51,8 +35,8 @@ func (db *DB) NodeAlive(ctx context.Context, tag string, within time.Duration) (
 	return alive, nil
 }
 
-// RemoveNode deletes a node's row: on a clean stop, and once a dead
-// node's connection rows are swept.
+// RemoveNode deletes a node's row, on a clean stop (a dead node's goes
+// with its connection rows: SweepDeadNodes).
 func (db *DB) RemoveNode(ctx context.Context, tag string) error {
 	if _, err := db.pool.Exec(ctx, `DELETE FROM nodes WHERE tag = $1`, tag); err != nil {
 		return fmt.Errorf("remove node: %w", err)

@@ -174,25 +174,32 @@ func TestCommitQueryPlans(t *testing.T) {
 // TestTagQueryPlans: the rows of a node's tag are one range of
 // connections_pkey, and the tags of the whole table one search of it per
 // tag: with 10 nodes' 5,000 rows, a node's sweep reads its 500 rows from
-// the index and the table, and a listing of the tags 11 index entries,
-// with no scan of the table.
+// the index and the table, a listing of the tags 11 index entries, and
+// the sweep of a dead node deletes its 500 rows, found the same way;
+// none scans the connections table.
 func TestTagQueryPlans(t *testing.T) {
 	const tags, each = 10, 500
 	db := connectionsDB(t, tags*each, func(i int) string { return fmt.Sprintf("T%03d%011d=", i%tags, i) })
-	for name, q := range map[string]struct {
+	if err := db.InsertDeadNodes(t.Context(), []string{"T003"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []struct {
+		name  string
 		query string
 		args  []any
 		want  string // a node of the plan, as a regular expression
 	}{
-		"rows of a tag": {listConnectionsOfTagsSQL, []any{[]string{"T003"}},
+		{"rows of a tag", listConnectionsOfTagsSQL, []any{[]string{"T003"}},
 			fmt.Sprintf(`Index Scan (using|on) connections_pkey .*\(actual rows=%d loops=1\)`, each)},
-		"tags": {connectionTagsSQL, []any{4},
+		{"tags", connectionTagsSQL, []any{4},
 			fmt.Sprintf(`Index Only Scan using connections_pkey on connections c \(actual rows=1 loops=%d\)`, tags)},
+		{"sweep of a dead node (last: it deletes)", sweepDeadNodesSQL, []any{[]string{"T003"}, 10.0},
+			fmt.Sprintf(`Index Scan (using|on) connections_pkey .*\(actual rows=%d loops=1\)`, each)},
 	} {
 		plan := explain(t, db, q.query, q.args...)
-		t.Logf("%s:\n%s", name, plan)
-		if !regexp.MustCompile(q.want).MatchString(plan) || strings.Contains(plan, "Seq Scan") {
-			t.Errorf("%s: want a plan with %s and no Seq Scan", name, q.want)
+		t.Logf("%s:\n%s", q.name, plan)
+		if !regexp.MustCompile(q.want).MatchString(plan) || strings.Contains(plan, "Seq Scan on connections") {
+			t.Errorf("%s: want a plan with %s and no Seq Scan of connections", q.name, q.want)
 		}
 	}
 }

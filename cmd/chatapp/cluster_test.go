@@ -253,8 +253,7 @@ func TestServeBrokerFromEnvironment(t *testing.T) {
 // (killed: it removed nothing) are swept by the live nodes, whatever
 // their age, and each leave is announced once to the room on every node;
 // the dead node's row goes with them, as do rows whose node has no row
-// at all once they pass the grace. A node that stops cleanly removes its
-// own row.
+// at all. A node that stops cleanly removes its own row.
 func TestClusterSweepsDeadNodesRows(t *testing.T) {
 	url := pglocal.Schema(t)
 	db, err := postgres.Open(t.Context(), url)

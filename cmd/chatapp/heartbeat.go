@@ -38,6 +38,8 @@ type nodeStore interface {
 	RestoreConnections(ctx context.Context, conns []*chatapp.Connection) ([]*chatapp.Connection, error)
 	ListConnectionsOfTags(ctx context.Context, tags []string) ([]*chatapp.Connection, error)
 	ConnectionTags(ctx context.Context, tagLen int) ([]string, error)
+	InsertDeadNodes(ctx context.Context, tags []string) error
+	SweepDeadNodes(ctx context.Context, tags []string, within time.Duration) ([]*chatapp.Connection, error)
 }
 
 // heartbeat beats for one node until Close, which removes the node's row:
@@ -54,8 +56,8 @@ type heartbeat struct {
 	done      chan struct{}
 
 	// Written by run's goroutine alone.
-	beatingSince time.Time // since when every beat reached the store; zero after one failed
-	restoreLeft  int       // beats left that write this node's rows back (restoreOwnRows)
+	beatingSince   time.Time // since when every beat reached the store; zero after one failed
+	restorePending bool      // this node's rows are to be written back (restoreOwnRows)
 }
 
 // deadAfter is how long a node's row may go unwritten before the others
@@ -109,23 +111,23 @@ func (hb *heartbeat) beat(ctx context.Context) {
 	case lapsed:
 		// This node was cut off (paused, or out of the database's reach)
 		// for as long as the others take for dead: they may have swept
-		// its rows. A sweep that read the nodes before this beat may
-		// still be deleting them, so the rows are checked again on the
-		// beats that such a sweep may last.
+		// its rows. A sweep that did has committed by now (it deleted
+		// this node's row, whose lock this beat waited for), and no
+		// other deletes them while the row is fresh: one write suffices
+		// (postgres/sweep.go).
 		hb.logger.Warn("this node's heartbeat had lapsed: writing back the rows of its connections")
 		hb.beatingSince = time.Now()
-		hb.restoreLeft = deadBeats + 1
+		hb.restorePending = true
 	case hb.beatingSince.IsZero():
 		hb.beatingSince = time.Now()
 	}
-	if err == nil && hb.restoreLeft > 0 {
-		if restored, err := hb.restoreOwnRows(ctx); err != nil && ctx.Err() == nil {
+	if err == nil && hb.restorePending {
+		restored, err := hb.restoreOwnRows(ctx)
+		hb.restorePending = err != nil
+		if err != nil && ctx.Err() == nil {
 			hb.logger.Warn("writing back this node's connection rows failed", "restored", restored, "err", err)
-		} else {
-			hb.restoreLeft--
-			if restored > 0 {
-				hb.logger.Info("wrote back the rows of this node's connections that others swept", "restored", restored)
-			}
+		} else if restored > 0 {
+			hb.logger.Info("wrote back the rows of this node's connections that others swept", "restored", restored)
 		}
 	}
 	// A node judges others dead only from beats it could write itself
@@ -170,17 +172,20 @@ func (hb *heartbeat) restoreOwnRows(ctx context.Context) (int, error) {
 	return len(written), errors.Join(errs...)
 }
 
-// sweepDeadNodes removes the connection rows of the nodes not seen for
-// deadBeats heartbeats and the grace, each as $disconnect would
-// (chatapp.RemoveConnection: of the nodes sweeping at once, the one whose
-// delete removed a row announces its leave), then the dead node's row.
-// A restarted node has a new tag: its old one's rows go this way too.
-// A row whose node has no row at all (removed while the sweep of its
-// rows failed) goes once it is older than the grace. It reads the rows
-// of those tags alone, found by the tags the table holds (an index
-// search each), never the whole table.
+// sweepDeadNodes removes the rows of the nodes not seen for deadBeats
+// heartbeats and the grace, with all their connection rows, in one
+// statement that deletes only the nodes it still finds unseen (a node
+// that beat since it was read dead keeps its rows: postgres/sweep.go),
+// and announces the leave of each connection row that statement
+// deleted: of the nodes sweeping at once, the one whose delete got the
+// row back. A restarted node has a new tag: its old one's rows go this
+// way too. A tag that holds rows but has no node row (its node stopped
+// while a $disconnect failed) is first given one, dead. It reads the
+// tags (an index search each) and those nodes' rows alone, never the
+// whole table.
 func (hb *heartbeat) sweepDeadNodes(ctx context.Context) (int, error) {
-	live, dead, err := hb.db.Nodes(ctx, deadAfter(hb.every, hb.grace))
+	within := deadAfter(hb.every, hb.grace)
+	live, dead, err := hb.db.Nodes(ctx, within)
 	if err != nil {
 		return 0, err
 	}
@@ -188,27 +193,24 @@ func (hb *heartbeat) sweepDeadNodes(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	orphans := slices.DeleteFunc(held, func(tag string) bool { return slices.Contains(live, tag) || slices.Contains(dead, tag) })
-	conns, err := hb.db.ListConnectionsOfTags(ctx, append(slices.Clone(dead), orphans...))
+	orphans := slices.DeleteFunc(held, func(tag string) bool {
+		return !nats.IsTag(tag) || slices.Contains(live, tag) || slices.Contains(dead, tag)
+	})
+	if err := hb.db.InsertDeadNodes(ctx, orphans); err != nil {
+		return 0, err
+	}
+	swept := slices.DeleteFunc(append(dead, orphans...), func(tag string) bool { return tag == hb.node.Tag() })
+	gone, err := hb.db.SweepDeadNodes(ctx, swept, within)
 	if err != nil {
 		return 0, err
 	}
-	cutoff := time.Now().Add(-hb.grace).UnixMilli()
-	rows := slices.DeleteFunc(conns, func(c *chatapp.Connection) bool {
-		tag := nats.TagOf(c.ID)
-		orphan := tag != "" && slices.Contains(orphans, tag) && c.Timestamp <= cutoff
-		return tag == hb.node.Tag() || !(slices.Contains(dead, tag) || orphan)
-	})
-	removed, failed, err := hub.RemoveRows(ctx, hb.db, hb.announcer, rows, hb.logger)
-	errs := []error{err}
-	for _, tag := range dead {
-		// A node's row goes with the last of its connections' rows.
-		kept := slices.ContainsFunc(failed, func(c *chatapp.Connection) bool { return nats.TagOf(c.ID) == tag })
-		if tag != hb.node.Tag() && !kept {
-			errs = append(errs, hb.db.RemoveNode(ctx, tag))
+	now := time.Now()
+	for _, c := range gone {
+		if err := chatapp.AnnouncePresence(ctx, hb.announcer, chatapp.PresenceLeave, c, now); err != nil {
+			hb.logger.Warn("announcing the leave of a swept connection failed", "connection_id", c.ID, "err", err)
 		}
 	}
-	return removed, errors.Join(errs...)
+	return len(gone), nil
 }
 
 // Close stops the heartbeat and removes the node's row. Call it once the
