@@ -86,6 +86,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		events:  make(chan Event, EventBuffer),
 		done:    make(chan struct{}),
 		dedupe:  newDedupe(),
+		outbox:  outbox{most: cfg.maxWaitingSends},
 		userID:  cfg.userID(),
 		skipLog: rate.Sometimes{First: 1, Interval: skipLogInterval},
 	}
@@ -149,8 +150,11 @@ func (c *Client) closeIdle() {
 // within 10 s, or the socket drops first, the client sends it again by
 // PUT under the same key (as Send does), so that it is stored once
 // whether or not the frame reached the server; a PUT that fails for good
-// is a KindError event. Blank text is refused here with an *Error. While
-// reconnecting it returns ErrNotConnected.
+// is a KindError event. At most 1024 socket sends are unsettled (waiting
+// for their push, or gone again by PUT): a send past them goes by PUT at
+// once, as Send does, and SendWS returns once it is stored (or with the
+// error that ends its tries). Blank text is refused here with an *Error.
+// While reconnecting it returns ErrNotConnected.
 func (c *Client) SendWS(ctx context.Context, text string) error {
 	if err := chatapp.ValidateText(text); err != nil {
 		return &Error{StatusCode: protocol.ErrorStatus(err), Code: chatapp.ErrorCode(err), Message: chatapp.ErrorMessage(err)}
@@ -171,9 +175,12 @@ func (c *Client) SendWS(ctx context.Context, text string) error {
 	}
 	// Waiting before the write: its push may come back at once.
 	s.timer = time.AfterFunc(c.cfg.sendConfirm, func() { c.sendAgain(s) })
-	if !c.outbox.add(s) {
+	if err := c.outbox.add(s); err != nil {
 		s.timer.Stop()
-		return ErrClosed
+		if errors.Is(err, errOutboxFull) { // the most sends are unsettled: this one goes by PUT now
+			_, err = c.send(ctx, text, s.key)
+		}
+		return err
 	}
 	if err := writeMessage(ctx, conn, data); err != nil {
 		if c.outbox.take(s) {

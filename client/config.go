@@ -114,6 +114,9 @@ type Config struct {
 	// sendConfirm is how long a socket send waits for its push: by
 	// default sendConfirm (the constant); the package's tests set less.
 	sendConfirm time.Duration
+	// maxWaitingSends is how many socket sends wait for their push at
+	// most: by default maxWaitingSends; the package's tests set less.
+	maxWaitingSends int
 }
 
 // LocalURLs returns the REST and WebSocket URLs of a `chatapp serve` at
@@ -161,6 +164,9 @@ func (cfg *Config) check() error {
 	}
 	if cfg.sendConfirm == 0 {
 		cfg.sendConfirm = sendConfirm
+	}
+	if cfg.maxWaitingSends == 0 {
+		cfg.maxWaitingSends = maxWaitingSends
 	}
 	if cfg.MinBackoff == 0 {
 		cfg.MinBackoff = DefaultMinBackoff

@@ -6,6 +6,7 @@
 package client
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -17,6 +18,19 @@ import (
 // sent again by PUT.
 const sendConfirm = 10 * time.Second
 
+// maxWaitingSends bounds the socket sends not settled yet, waiting for
+// their push or going again by PUT, each of which holds its text (16 KiB
+// at most) and a timer or a goroutine. It is the server's queue of one
+// socket (1024 frames, hub's maxQueuedFrames): the pushes of more sends
+// than that, sent at once, would overflow the queue, and the server would
+// drop the socket as a slow consumer. A send past it goes by PUT at once,
+// under its key (SendWS): its caller waits for the answer, which holds
+// back a caller faster than its pushes come.
+const maxWaitingSends = 1024
+
+// errOutboxFull is add's refusal of a send past maxWaitingSends.
+var errOutboxFull = errors.New("client: too many socket sends waiting for their push")
+
 // socketSend is a message sent on the socket and not yet confirmed.
 type socketSend struct {
 	text, key string
@@ -27,21 +41,27 @@ type socketSend struct {
 // Whoever takes a send out of it (its push, its refusal, its timer, the
 // socket's end) settles it, once.
 type outbox struct {
-	mu      sync.Mutex
-	waiting []*socketSend
-	closed  bool           // the client is closing: nothing is sent again
-	resends sync.WaitGroup // PUTs of sends taken out; Close waits for them
+	mu        sync.Mutex
+	most      int // of sends waiting and resending: maxWaitingSends, or a test's
+	waiting   []*socketSend
+	resending int            // sends taken out and going by PUT
+	closed    bool           // the client is closing: nothing is sent again
+	resends   sync.WaitGroup // PUTs of sends taken out; Close waits for them
 }
 
-// add records s; it reports false once the client is closing.
-func (o *outbox) add(s *socketSend) bool {
+// add records s: it returns ErrClosed once the client is closing, and
+// errOutboxFull when the most sends wait or go again by PUT.
+func (o *outbox) add(s *socketSend) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.closed {
-		return false
+	switch {
+	case o.closed:
+		return ErrClosed
+	case len(o.waiting)+o.resending >= o.most:
+		return errOutboxFull
 	}
 	o.waiting = append(o.waiting, s)
-	return true
+	return nil
 }
 
 // take removes s, and reports whether it was still waiting.
@@ -110,12 +130,16 @@ func (c *Client) sendAgain(s *socketSend) {
 	}
 	o.waiting = slices.Delete(o.waiting, i, i+1)
 	s.timer.Stop()
+	o.resending++
 	o.resends.Add(1)
 	go func() {
 		defer o.resends.Done()
 		if _, err := c.send(c.ctx, s.text, s.key); err != nil && c.ctx.Err() == nil {
 			c.emit(Event{Kind: KindError, Err: err})
 		}
+		o.mu.Lock()
+		o.resending--
+		o.mu.Unlock()
 	}()
 }
 

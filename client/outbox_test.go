@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -26,6 +27,9 @@ type blackHole struct {
 	got    chan struct{}
 	// reply, when set, makes the frame answered to each sendmessage.
 	reply func(protocol.SendMessageFrame) []byte
+	// putsHeld, when set (under mu), holds each PUT's answer until it is
+	// closed.
+	putsHeld chan struct{}
 }
 
 func startBlackHole(t *testing.T, reply func(protocol.SendMessageFrame) []byte) *blackHole {
@@ -40,7 +44,11 @@ func startBlackHole(t *testing.T, reply func(protocol.SendMessageFrame) []byte) 
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		b.record(func() { b.puts = append(b.puts, in) })
+		var held chan struct{}
+		b.record(func() { b.puts, held = append(b.puts, in), b.putsHeld })
+		if held != nil {
+			<-held
+		}
 		json.NewEncoder(w).Encode(protocol.PutResponse{Message: &chatapp.Message{ID: "01KAZ3F4J7Q9V2C8N6M5T0R1WX", RoomID: "r", Text: in.Text, UserID: "u"}})
 	})
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
@@ -68,18 +76,26 @@ func startBlackHole(t *testing.T, reply func(protocol.SendMessageFrame) []byte) 
 	return b
 }
 
-// dialAndSend connects a client whose socket sends wait confirm for their
-// push, and sends text on its socket. ctx ends with the test, within 10 s.
-func (b *blackHole) dialAndSend(t *testing.T, text string, confirm time.Duration) (context.Context, *Client) {
+// dial connects a client whose socket sends wait confirm for their push,
+// at most most of them (0: maxWaitingSends). ctx ends with the test,
+// within 10 s.
+func (b *blackHole) dial(t *testing.T, confirm time.Duration, most int) (context.Context, *Client) {
 	t.Helper()
 	api, wsURL := LocalURLs(b.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
-	c, err := Dial(ctx, Config{APIURL: api, WebSocketURL: wsURL, Room: "r", UserID: "u", sendConfirm: confirm})
+	c, err := Dial(ctx, Config{APIURL: api, WebSocketURL: wsURL, Room: "r", UserID: "u", sendConfirm: confirm, maxWaitingSends: most})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	return ctx, c
+}
+
+// dialAndSend dials (b.dial) and sends text on the client's socket.
+func (b *blackHole) dialAndSend(t *testing.T, text string, confirm time.Duration) (context.Context, *Client) {
+	t.Helper()
+	ctx, c := b.dial(t, confirm, 0)
 	if err := c.SendWS(ctx, text); err != nil {
 		t.Fatal(err)
 	}
@@ -166,5 +182,84 @@ func checkNotSentAgain(t *testing.T, kind Kind, reply func(protocol.SendMessageF
 	defer b.mu.Unlock()
 	if len(b.frames) != 1 || len(b.puts) != 0 {
 		t.Fatalf("%d frames and %d PUTs, want one frame and no PUT", len(b.frames), len(b.puts))
+	}
+}
+
+// TestSocketSendPastTheBoundGoesByPut: while the most socket sends wait
+// for their push, one more goes by PUT at once, under a key of its own,
+// and SendWS returns once it is stored; the others go on waiting.
+func TestSocketSendPastTheBoundGoesByPut(t *testing.T) {
+	b := startBlackHole(t, nil)
+	const most = 3
+	ctx, c := b.dial(t, time.Minute, most)
+	for i := range most + 1 {
+		if err := c.SendWS(ctx, fmt.Sprint("m", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range most + 1 {
+		select {
+		case <-b.got:
+		case <-ctx.Done():
+			t.Fatal("no frames and PUT within 10 s")
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var texts []string
+	for _, f := range b.frames {
+		texts = append(texts, f.Text)
+		if len(b.puts) > 0 && f.IdempotencyKey == b.puts[0].IdempotencyKey {
+			t.Errorf("the PUT has the key of the frame %+v", f)
+		}
+	}
+	if fmt.Sprint(texts) != "[m0 m1 m2]" || len(b.puts) != 1 || b.puts[0].Text != "m3" || b.puts[0].IdempotencyKey == "" {
+		t.Fatalf("frames %v and PUTs %+v: want m0 to m2 as frames and m3 by PUT, under a key", texts, b.puts)
+	}
+	c.outbox.mu.Lock()
+	defer c.outbox.mu.Unlock()
+	if n := len(c.outbox.waiting); n != most {
+		t.Errorf("%d socket sends wait, want %d", n, most)
+	}
+}
+
+// TestSocketSendsGoingByPutCountTowardTheBound: socket sends that went
+// again by PUT, and wait for its answer, still count: while they do, one
+// more send goes by PUT at once, not on the socket.
+func TestSocketSendsGoingByPutCountTowardTheBound(t *testing.T) {
+	b := startBlackHole(t, nil)
+	b.mu.Lock()
+	b.putsHeld = make(chan struct{})
+	b.mu.Unlock()
+	const most = 2
+	ctx, c := b.dial(t, time.Millisecond, most)
+	for i := range most {
+		if err := c.SendWS(ctx, fmt.Sprint("m", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 * most { // their frames, then their PUTs, held
+		select {
+		case <-b.got:
+		case <-ctx.Done():
+			t.Fatal("no frames and PUTs within 10 s")
+		}
+	}
+	sent := make(chan error, 1)
+	go func() { sent <- c.SendWS(ctx, "past the bound") }()
+	select {
+	case <-b.got:
+	case <-ctx.Done():
+		t.Fatal("nothing more within 10 s")
+	}
+	b.mu.Lock()
+	frames, last := len(b.frames), b.puts[len(b.puts)-1].Text
+	close(b.putsHeld)
+	b.mu.Unlock()
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if frames != most || last != "past the bound" {
+		t.Fatalf("%d frames, and the last PUT %q: want %d frames, and the send past the bound by PUT", frames, last, most)
 	}
 }
