@@ -496,14 +496,7 @@ func testClientReconnect(t *testing.T, cfg ServeConfig) {
 	r := record(t, "a", a)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*waitTimeout)
 	defer cancel()
-
-	for i := range 3 {
-		putMessage(t, s1.URL, "re", "b", "Bob", fmt.Sprintf("before %d", i))
-	}
-	if err := a.SendWS(ctx, "before ws"); err != nil {
-		t.Fatal(err)
-	}
-	r.waitText("before ws")
+	chatAround(t, a, r, s1.URL, "re", "before", 3)
 
 	g.down.Store(true)
 	s1.close(t)
@@ -535,32 +528,49 @@ func testClientReconnect(t *testing.T, cfg ServeConfig) {
 	r.wait("connected again", func(evs []client.Event) bool {
 		return slices.ContainsFunc(evs[before:], func(ev client.Event) bool { return ev.Kind == client.KindConnected && ev.Attempt >= 1 })
 	})
-	// Sends racing the catch-up, over REST and over the new socket.
-	for i := range 2 {
-		putMessage(t, s2.URL, "re", "b", "Bob", fmt.Sprintf("after %d", i))
+	chatAround(t, a, r, s2.URL, "re", "after", 2)
+	checkCaughtUp(t, r, s2.URL, "re", 11)
+}
+
+// chatAround sends the messages of one side of a reconnection ("before",
+// "after" it): n of Bob's over REST to base, "phase 0" and on, then a's
+// "phase ws" over its socket, which it waits for. After a reconnection
+// they race its catch-up.
+func chatAround(t *testing.T, a *client.Client, r *recorder, base, room, phase string, n int) {
+	t.Helper()
+	for i := range n {
+		putMessage(t, base, room, "b", "Bob", fmt.Sprintf("%s %d", phase, i))
 	}
-	if err := a.SendWS(ctx, "after ws"); err != nil {
+	ctx, cancel := contextWithTimeout()
+	defer cancel()
+	if err := a.SendWS(ctx, phase+" ws"); err != nil {
 		t.Fatal(err)
 	}
-	r.waitText("after ws")
-	// Anything delivered twice would come before this last message.
-	putMessage(t, s2.URL, "re", "b", "Bob", "last")
-	r.waitText("last")
+	r.waitText(phase + " ws")
+}
 
+// checkCaughtUp sends Bob's last message over REST to base and, once the
+// reconnected client has delivered it (anything delivered twice would
+// come before it), checks that it delivered the room's stored messages,
+// want in all, each once and in stored order, over two connections.
+func checkCaughtUp(t *testing.T, r *recorder, base, room string, want int) {
+	t.Helper()
+	putMessage(t, base, room, "b", "Bob", "last")
+	r.waitText("last")
 	got := messagesOf(r.snapshot())
-	h := getHistory(t, s2.URL, "room_id=re")
-	var want []string
+	h := getHistory(t, base, "room_id="+room+"&limit=1000")
+	var stored []string
 	for _, m := range h.Messages {
-		want = append(want, m.ID)
+		stored = append(stored, m.ID)
 	}
-	if !slices.Equal(ids(got), want) {
+	if !slices.Equal(ids(got), stored) {
 		t.Errorf("delivered %q\nwant (history) %q", texts(got), historyTexts(h))
 	}
 	if !slices.IsSorted(ids(got)) {
 		t.Errorf("delivered out of id order: %q", texts(got))
 	}
-	if len(want) != 11 {
-		t.Errorf("history holds %d messages, want 11: %q", len(want), historyTexts(h))
+	if len(stored) != want {
+		t.Errorf("history holds %d messages, want %d: %q", len(stored), want, historyTexts(h))
 	}
 	if n := count(r.snapshot(), client.KindConnected); n != 2 {
 		t.Errorf("%d connected events, want 2", n)
@@ -692,6 +702,9 @@ type lossyPuts struct {
 	drop atomic.Int32
 	puts atomic.Int32
 	rt   *http.Transport
+	// lost, if set, runs when an answer is lost, before the error returns:
+	// the failure that lost it (a node's death) happens before the retry.
+	lost func()
 }
 
 func (l *lossyPuts) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -703,6 +716,9 @@ func (l *lossyPuts) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err == nil && l.drop.Add(-1) >= 0 {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
+		if l.lost != nil {
+			l.lost()
+		}
 		return nil, errors.New("test: connection reset by peer")
 	}
 	return resp, err

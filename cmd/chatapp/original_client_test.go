@@ -12,11 +12,12 @@ import (
 
 // originalFlow is the original Unity client's session, spoken exactly as it
 // speaks it, against the server at base: two clients in one room and one in
-// another, history, sends and pushes.
-func originalFlow(t *testing.T, base, roomA, roomB string) {
+// another, history, sends and pushes. The second client of the room
+// connects to other: base, or another node of base's cluster.
+func originalFlow(t *testing.T, base, other, roomA, roomB string) {
 	t.Helper()
 	a1 := dial(t, base, "a1", originalQuery("1001", roomA))
-	a2 := dial(t, base, "a2", originalQuery("1002", roomA))
+	a2 := dial(t, other, "a2", originalQuery("1002", roomA))
 	b1 := dial(t, base, "b1", originalQuery("2001", roomB))
 
 	// The client reads the history when it enters the room.
@@ -33,57 +34,10 @@ func originalFlow(t *testing.T, base, roomA, roomB string) {
 		t.Fatalf("history of a new room: %s, want an empty messages array", r.Body)
 	}
 
-	// Send as the original does and check the response it parses.
 	send := func(room, user, name, text string) {
 		t.Helper()
-		body := mustJSON(t, map[string]string{"room_id": room, "text": text, "user_id": user, "name": name})
-		r := do(t, http.MethodPut, base+"/chat/", body, jsonHeader)
-		if r.Status != http.StatusOK {
-			t.Fatalf("PUT /chat/: %d %s", r.Status, r.Body)
-		}
-		if r.Header.Get("Access-Control-Allow-Origin") == "" {
-			t.Errorf("PUT /chat/: no Access-Control-Allow-Origin")
-		}
-		var out map[string]any
-		decodeJSON(t, r.Body, &out)
-		users, ok := out["users"].([]any)
-		if !ok {
-			t.Fatalf("PUT /chat/: users is not an array: %s", r.Body)
-		}
 		wantUsers := map[string][]string{roomA: {"1001", "1002"}, roomB: {"2001"}}[room]
-		var gotUsers []string
-		for _, u := range users {
-			m, ok := u.(map[string]any)
-			if !ok {
-				t.Fatalf("PUT /chat/: user %v is not an object", u)
-			}
-			checkKeys(t, "PUT /chat/ user", m, "room_id", "connection_id", "user_id", "timestamp")
-			if m["room_id"] != room {
-				t.Errorf("PUT /chat/ into %s lists a user of room %v", room, m["room_id"])
-			}
-			if _, ok := m["timestamp"].(json.Number); !ok {
-				t.Errorf("PUT /chat/ user timestamp is %T, want a number", m["timestamp"])
-			}
-			id, _ := m["connection_id"].(string)
-			if id == "" {
-				t.Errorf("PUT /chat/ user without connection_id: %v", m)
-			}
-			uid, _ := m["user_id"].(string)
-			gotUsers = append(gotUsers, uid)
-		}
-		slices.Sort(gotUsers)
-		if !slices.Equal(gotUsers, wantUsers) {
-			t.Errorf("PUT /chat/ into %s: users %v, want %v", room, gotUsers, wantUsers)
-		}
-	}
-
-	checkPush := func(c *wsClient, room, user, name, text string) message {
-		t.Helper()
-		m := c.nextMessage()
-		if m.RoomID != room || m.UserID != user || m.Name != name || m.Text != text || m.ID == "" || m.Timestamp <= 0 {
-			t.Errorf("%s got %+v, want room %s user %s name %s text %q", c.name, m, room, user, name, text)
-		}
-		return m
+		originalSend(t, base, room, user, name, text, wantUsers...)
 	}
 
 	send(roomA, "1001", "Alice", "hello A")
@@ -131,13 +85,68 @@ func originalFlow(t *testing.T, base, roomA, roomB string) {
 	}
 }
 
+// originalSend sends as the original client does, to base, and checks the
+// answer it parses: its users are exactly wantUsers (user ids, sorted).
+func originalSend(t *testing.T, base, room, user, name, text string, wantUsers ...string) {
+	t.Helper()
+	body := mustJSON(t, map[string]string{"room_id": room, "text": text, "user_id": user, "name": name})
+	r := do(t, http.MethodPut, base+"/chat/", body, jsonHeader)
+	if r.Status != http.StatusOK {
+		t.Fatalf("PUT /chat/: %d %s", r.Status, r.Body)
+	}
+	if r.Header.Get("Access-Control-Allow-Origin") == "" {
+		t.Errorf("PUT /chat/: no Access-Control-Allow-Origin")
+	}
+	var out map[string]any
+	decodeJSON(t, r.Body, &out)
+	users, ok := out["users"].([]any)
+	if !ok {
+		t.Fatalf("PUT /chat/: users is not an array: %s", r.Body)
+	}
+	var gotUsers []string
+	for _, u := range users {
+		m, ok := u.(map[string]any)
+		if !ok {
+			t.Fatalf("PUT /chat/: user %v is not an object", u)
+		}
+		checkKeys(t, "PUT /chat/ user", m, "room_id", "connection_id", "user_id", "timestamp")
+		if m["room_id"] != room {
+			t.Errorf("PUT /chat/ into %s lists a user of room %v", room, m["room_id"])
+		}
+		if _, ok := m["timestamp"].(json.Number); !ok {
+			t.Errorf("PUT /chat/ user timestamp is %T, want a number", m["timestamp"])
+		}
+		id, _ := m["connection_id"].(string)
+		if id == "" {
+			t.Errorf("PUT /chat/ user without connection_id: %v", m)
+		}
+		uid, _ := m["user_id"].(string)
+		gotUsers = append(gotUsers, uid)
+	}
+	slices.Sort(gotUsers)
+	if !slices.Equal(gotUsers, wantUsers) {
+		t.Errorf("PUT /chat/ into %s: users %v, want %v", room, gotUsers, wantUsers)
+	}
+}
+
+// checkPush reads c's next frame, which must be a push of this message in
+// the original's format, and returns it.
+func checkPush(c *wsClient, room, user, name, text string) message {
+	c.t.Helper()
+	m := c.nextMessage()
+	if m.RoomID != room || m.UserID != user || m.Name != name || m.Text != text || m.ID == "" || m.Timestamp <= 0 {
+		c.t.Errorf("%s got %+v, want room %s user %s name %s text %q", c.name, m, room, user, name, text)
+	}
+	return m
+}
+
 // TestOriginalClientFlow runs the original client's wire format against the
 // server in process.
 func TestOriginalClientFlow(t *testing.T) { forEachBackend(t, testOriginalClientFlow) }
 
 func testOriginalClientFlow(t *testing.T, cfg ServeConfig) {
 	s := startServer(t, cfg)
-	originalFlow(t, s.URL, "roomA", "roomB")
+	originalFlow(t, s.URL, s.URL, "roomA", "roomB")
 
 	// The CORS preflight a browser sends before the PUT.
 	for _, path := range []string{"/chat", "/chat/", "/chat/users"} {

@@ -202,7 +202,7 @@ func TestProcess(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 
 	p := startProcess(t, bin, data)
-	originalFlow(t, p.url, "procA", "procB")
+	originalFlow(t, p.url, p.url, "procA", "procB")
 	if _, err := os.Stat(filepath.Join(data, "chatapp.db")); err != nil {
 		t.Errorf("no database in the data directory: %v", err)
 	}

@@ -1,6 +1,7 @@
 // wsProxy: a TCP proxy between clients and a server, for tests that
-// restart the server under its clients or lose one direction of their
-// WebSockets.
+// restart the server under its clients, lose one direction of their
+// WebSockets, or move them to another node of a cluster as a load
+// balancer does.
 
 package main
 
@@ -22,22 +23,25 @@ const (
 )
 
 // wsProxy forwards every connection to its target, which may change
-// (retarget) while it runs: the server may restart on another port. While a
-// loss is set, the bytes of its direction on WebSocket connections (those
+// (retarget) while it runs: the server may restart on another port, or
+// die and leave its clients to another node; while held (hold), new
+// connections wait for a target. While a loss is set, the bytes of its direction on WebSocket connections (those
 // whose first request asks for an upgrade) are read and dropped, as a
 // network that lost them would, until cut ends every connection and the
 // loss.
 type wsProxy struct {
-	URL    string
-	ln     net.Listener
-	target atomic.Pointer[string]
-	lost   [2]atomic.Bool
+	URL  string
+	ln   net.Listener
+	lost [2]atomic.Bool
 	// dropped counts the bytes dropped in each direction.
 	dropped [2]atomic.Int64
 
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	target string        // host:port
+	held   chan struct{} // while held: closed by retarget
+	closed chan struct{} // closed when the test ends: held connections give up
+	wg     sync.WaitGroup
 }
 
 func newWSProxy(t *testing.T, target string) *wsProxy {
@@ -46,22 +50,60 @@ func newWSProxy(t *testing.T, target string) *wsProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &wsProxy{URL: "http://" + ln.Addr().String(), ln: ln, conns: map[net.Conn]struct{}{}}
+	p := &wsProxy{URL: "http://" + ln.Addr().String(), ln: ln, conns: map[net.Conn]struct{}{}, closed: make(chan struct{})}
 	p.retarget(target)
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(func() {
 		ln.Close()
+		close(p.closed)
 		p.cut()
 		p.wg.Wait()
 	})
 	return p
 }
 
-// retarget sends new connections to the server at base (http://host:port).
+// retarget sends new connections, and those held, to the server at base
+// (http://host:port).
 func (p *wsProxy) retarget(base string) {
-	addr := strings.TrimPrefix(base, "http://")
-	p.target.Store(&addr)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = strings.TrimPrefix(base, "http://")
+	if p.held != nil {
+		close(p.held)
+		p.held = nil
+	}
+}
+
+// hold makes new connections wait, accepted, until retarget names a
+// server: a balancer whose server died holding its clients until it has
+// another. (A refusal would fail a send the client retries meanwhile,
+// after a few tries, which is the client's right, not what a test of the
+// cluster is after.)
+func (p *wsProxy) hold() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.held == nil {
+		p.held = make(chan struct{})
+	}
+}
+
+// waitTarget returns the server to forward a new connection to, once
+// no hold is in the way; false if the test ended first.
+func (p *wsProxy) waitTarget() (string, bool) {
+	for {
+		p.mu.Lock()
+		target, held := p.target, p.held
+		p.mu.Unlock()
+		if held == nil {
+			return target, true
+		}
+		select {
+		case <-held:
+		case <-p.closed:
+			return "", false
+		}
+	}
 }
 
 // lose starts dropping the bytes of direction d on WebSocket connections.
@@ -119,14 +161,20 @@ func (p *wsProxy) untrack(cs ...net.Conn) {
 
 func (p *wsProxy) serve(client net.Conn) {
 	defer p.wg.Done()
-	server, err := net.Dial("tcp", *p.target.Load())
-	if err != nil {
-		client.Close() // the server is down: as a refused connection
+	defer client.Close()
+	// Tracked while held too: cut ends a held connection as well.
+	p.track(client)
+	defer p.untrack(client)
+	target, ok := p.waitTarget()
+	if !ok {
 		return
 	}
-	p.track(client, server)
-	defer p.untrack(client, server)
-	defer client.Close()
+	server, err := net.Dial("tcp", target)
+	if err != nil {
+		return // the server is down: as a refused connection
+	}
+	p.track(server)
+	defer p.untrack(server)
 	defer server.Close()
 	// The first bytes tell a WebSocket handshake from a REST request.
 	first := make([]byte, 4096)
