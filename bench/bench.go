@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,12 +30,23 @@ var Scenarios = []string{"fanout", "latency", "connections", "sends"}
 // Config describes one run. Defaults gives each scenario's.
 type Config struct {
 	Scenario string `json:"scenario"`
-	// URL is the server's http://host:port; empty with ServeCmd.
-	URL string `json:"url"`
-	// ServeCmd starts the server (see StartServer); ServerPID names a
-	// running one, for its RSS and CPU.
-	ServeCmd  string `json:"serve_cmd,omitempty"`
-	ServerPID int    `json:"server_pid,omitempty"`
+	// URLs are the servers' http://host:port: one, or the nodes of a
+	// cluster, over which members and senders are spread (nodeOf); empty
+	// with ServeCmd.
+	URLs []string `json:"urls"`
+	// ServeCmd starts the server (see StartServer); ServerPIDs name the
+	// running ones, for their RSS and CPU.
+	ServeCmd   string `json:"serve_cmd,omitempty"`
+	ServerPIDs []int  `json:"server_pids,omitempty"`
+	// BrokerPID and StorePID are the nats-server and the PostgreSQL
+	// postmaster of a cluster, whose CPU (the postmaster's with all its
+	// child processes) is reported next to the nodes'. BrokerMonitorURL is
+	// nats-server's monitoring address (-m PORT) for its message counts,
+	// StoreURL the database's, for its write transactions and WAL bytes.
+	BrokerPID        int    `json:"broker_pid,omitempty"`
+	StorePID         int    `json:"store_pid,omitempty"`
+	BrokerMonitorURL string `json:"broker_monitor_url,omitempty"`
+	StoreURL         string `json:"-"` // may hold a password
 
 	Members  int     `json:"members"`   // receiving connections in all
 	Rooms    int     `json:"rooms"`     // members and senders are spread over them
@@ -105,14 +117,19 @@ type Machine struct {
 	OpenFiles uint64 `json:"open_files_limit"`
 }
 
-// ServerUsage is the server process's resources over the measured phase.
+// ServerUsage is the resources of processes over the measured phase: a
+// server, the nodes of a cluster together (their samples summed), the
+// broker, or the store with its child processes.
 type ServerUsage struct {
-	PID        int        `json:"pid"`
+	PIDs       []int      `json:"pids"`
 	Before     ProcSample `json:"before"`
 	After      ProcSample `json:"after"`
 	CPUSeconds float64    `json:"cpu_seconds"`
 	CPUPercent float64    `json:"cpu_percent"` // 100 is one core
 	RSSDeltaKB int64      `json:"rss_delta_kb"`
+	// CPUPer1000Messages is CPUSeconds per 1,000 acknowledged messages,
+	// in the scenarios that send.
+	CPUPer1000Messages float64 `json:"cpu_seconds_per_1000_messages,omitempty"`
 }
 
 // Sends is what the senders did.
@@ -165,18 +182,26 @@ type Target struct {
 
 // Result is a run's outcome, the JSON file chatbench writes.
 type Result struct {
-	Scenario    string           `json:"scenario"`
-	StartedAt   time.Time        `json:"started_at"`
-	WallSeconds float64          `json:"wall_seconds"`
-	Machine     Machine          `json:"machine"`
-	Config      Config           `json:"config"`
-	ServerURL   string           `json:"server_url"`
-	Server      *ServerUsage     `json:"server,omitempty"`
-	ClientCPU   float64          `json:"client_cpu_seconds"` // load generator processes, over the measured phase
-	Sends       *Sends           `json:"sends,omitempty"`
-	Deliveries  *Deliveries      `json:"deliveries,omitempty"`
-	Connections []ConnectionStep `json:"connections,omitempty"`
-	Targets     []Target         `json:"targets"`
+	Scenario    string        `json:"scenario"`
+	StartedAt   time.Time     `json:"started_at"`
+	WallSeconds float64       `json:"wall_seconds"`
+	Machine     Machine       `json:"machine"`
+	Config      Config        `json:"config"`
+	ServerURLs  []string      `json:"server_urls"`
+	Server      *ServerUsage  `json:"server,omitempty"` // every node together
+	Nodes       []ServerUsage `json:"nodes,omitempty"`  // each node, with more than one
+	Broker      *ServerUsage  `json:"broker,omitempty"`
+	Store       *ServerUsage  `json:"store,omitempty"`
+	// BrokerTraffic and StoreWrites are the broker's and the store's
+	// counters over the measured phase, with --broker-monitor and
+	// --store-url.
+	BrokerTraffic *BrokerTraffic   `json:"broker_traffic,omitempty"`
+	StoreWrites   *StoreWrites     `json:"store_writes,omitempty"`
+	ClientCPU     float64          `json:"client_cpu_seconds"` // load generator processes, over the measured phase
+	Sends         *Sends           `json:"sends,omitempty"`
+	Deliveries    *Deliveries      `json:"deliveries,omitempty"`
+	Connections   []ConnectionStep `json:"connections,omitempty"`
+	Targets       []Target         `json:"targets"`
 	// Complete is true when every acknowledged message reached every member
 	// of its room, no connection was dropped and nothing failed.
 	Complete bool     `json:"complete"`
@@ -251,15 +276,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return r.res, err
 		}
 		defer s.Stop()
-		r.cfg.URL, r.cfg.ServerPID = s.URL, s.PID
+		r.cfg.URLs, r.cfg.ServerPIDs = []string{s.URL}, []int{s.PID}
 		r.logf("started server pid %d at %s", s.PID, s.URL)
 	}
-	if r.cfg.URL == "" {
+	if len(r.cfg.URLs) == 0 {
 		return r.res, errors.New("no server: give --url or --serve-cmd")
 	}
-	r.cfg.URL = strings.TrimSuffix(r.cfg.URL, "/")
-	r.res.ServerURL = r.cfg.URL
-	r.res.Config.URL, r.res.Config.ServerPID = r.cfg.URL, r.cfg.ServerPID
+	r.cfg.URLs = slices.Clone(r.cfg.URLs)
+	for i, u := range r.cfg.URLs {
+		r.cfg.URLs[i] = strings.TrimSuffix(u, "/")
+	}
+	if n := len(r.cfg.ServerPIDs); n > 0 && n != len(r.cfg.URLs) {
+		return r.res, fmt.Errorf("%d server pids for %d servers: give one pid per URL, in the same order", n, len(r.cfg.URLs))
+	}
+	r.res.ServerURLs = r.cfg.URLs
+	r.res.Config.URLs, r.res.Config.ServerPIDs = r.cfg.URLs, r.cfg.ServerPIDs
 	r.http = &http.Client{Transport: &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
 		MaxIdleConns:        4096,
@@ -345,7 +376,7 @@ func (r *run) connect(ctx context.Context, rooms []string, from, to int) (Connec
 		go func() {
 			defer wg.Done()
 			results[i], errs[i] = g.Connect(ctx, ConnectSpec{
-				URL: r.cfg.URL, Rooms: rooms, Start: lo, Count: hi - lo, UserPrefix: "m" + r.runID + "-",
+				URLs: r.cfg.URLs, Rooms: rooms, Start: lo, Count: hi - lo, UserPrefix: "m" + r.runID + "-",
 				SourceAddrs: r.cfg.SourceAddrs, Concurrency: r.cfg.ConnectConcurrency, Timeout: 3 * time.Minute,
 			})
 		}()
@@ -408,96 +439,6 @@ func (r *run) report(ctx context.Context) (GroupReport, float64, error) {
 	}
 	total.Latency = h.Export()
 	return total, cpu, nil
-}
-
-// serverSample reads the server's /proc entry, if the server is known.
-func (r *run) serverSample() ProcSample {
-	if r.cfg.ServerPID <= 0 {
-		return ProcSample{}
-	}
-	s, err := ReadProc(r.cfg.ServerPID)
-	if err != nil {
-		r.logf("read server /proc: %v", err)
-	}
-	return s
-}
-
-func (r *run) serverUsage(before, after ProcSample) *ServerUsage {
-	if r.cfg.ServerPID <= 0 {
-		return nil
-	}
-	u := &ServerUsage{PID: r.cfg.ServerPID, Before: before, After: after,
-		CPUSeconds: after.CPUSeconds - before.CPUSeconds, RSSDeltaKB: after.RSSKB - before.RSSKB}
-	if wall := after.At.Sub(before.At).Seconds(); wall > 0 {
-		u.CPUPercent = 100 * u.CPUSeconds / wall
-	}
-	return u
-}
-
-// profile fetches a CPU profile of the server in the background; the
-// returned function waits for it.
-func (r *run) profile(ctx context.Context, seconds int) func() {
-	if r.cfg.CPUProfile == "" {
-		return func() {}
-	}
-	base := r.cfg.PprofURL
-	if base == "" {
-		base = r.cfg.URL // chatapp serve --pprof serves it on its own address
-	}
-	seconds = max(seconds, 1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		pctx, cancel := context.WithTimeout(ctx, time.Duration(seconds+30)*time.Second)
-		defer cancel()
-		u := strings.TrimSuffix(base, "/") + "/debug/pprof/profile?seconds=" + strconv.Itoa(seconds)
-		req, _ := http.NewRequestWithContext(pctx, http.MethodGet, u, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			r.logf("cpu profile: %v", err)
-			return
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			r.logf("cpu profile: %d %v", resp.StatusCode, err)
-			return
-		}
-		if err := os.WriteFile(r.cfg.CPUProfile, b, 0o644); err != nil {
-			r.logf("cpu profile: %v", err)
-			return
-		}
-		r.logf("wrote CPU profile %s", r.cfg.CPUProfile)
-	}()
-	return func() { <-done }
-}
-
-// heapProfile saves the server's heap profile to HeapProfile, if asked.
-func (r *run) heapProfile(ctx context.Context) {
-	if r.cfg.HeapProfile == "" {
-		return
-	}
-	base := r.cfg.PprofURL
-	if base == "" {
-		base = r.cfg.URL
-	}
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(pctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/debug/pprof/heap", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		r.logf("heap profile: %v", err)
-		return
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		r.logf("heap profile: %d %v", resp.StatusCode, err)
-		return
-	}
-	if err := os.WriteFile(r.cfg.HeapProfile, b, 0o644); err != nil {
-		r.logf("heap profile: %v", err)
-	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
 	"github.com/chatapp-dev/chatapp/hub"
+	"github.com/chatapp-dev/chatapp/internal/pglocal"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -31,12 +34,44 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(pglocal.Run(m.Run)) // TestReadPG's database, stopped after the tests
 }
 
 // startServer runs the chat in this process on 127.0.0.1 with no limits,
-// wired as `chatapp serve` wires it (SQLite, handlers in process).
+// wired as `chatapp serve` wires it (SQLite, handlers in process), and
+// returns its URL.
 func startServer(t *testing.T) string {
+	t.Helper()
+	return startNodes(t, 1)[0].url
+}
+
+// node is one listener of the chat: to the load generator, one node of a
+// cluster. It records the rooms its WebSocket clients joined.
+type node struct {
+	url     string
+	next    http.Handler
+	mu      sync.Mutex
+	members map[string]int // room → members (users m…) that joined here
+	senders map[string]int // room → senders (users s…)
+}
+
+func (n *node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/ws" {
+		room, user := r.URL.Query().Get("room_id"), r.URL.Query().Get("user_id")
+		n.mu.Lock()
+		if strings.HasPrefix(user, "s") {
+			n.senders[room]++
+		} else {
+			n.members[room]++
+		}
+		n.mu.Unlock()
+	}
+	n.next.ServeHTTP(w, r)
+}
+
+// startNodes runs the chat, as startServer, on count listeners: one chat
+// (one hub, one store) that looks like a cluster of count nodes.
+func startNodes(t *testing.T, count int) []*node {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), t.TempDir())
 	if err != nil {
@@ -48,20 +83,30 @@ func startServer(t *testing.T) string {
 	cfg := gateway.Config{Hub: sockets, Logger: logger}
 	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
 	g := gateway.New(cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var (
+		nodes   []*node
+		servers []*http.Server
+	)
+	for range count {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := &node{url: "http://" + ln.Addr().String(), next: g, members: map[string]int{}, senders: map[string]int{}}
+		srv := &http.Server{Handler: n, ReadHeaderTimeout: 10 * time.Second}
+		go srv.Serve(ln)
+		nodes, servers = append(nodes, n), append(servers, srv)
 	}
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		srv.Shutdown(ctx)
+		for _, srv := range servers {
+			srv.Shutdown(ctx)
+		}
 		g.Close()
 		db.Close()
 	})
-	return "http://" + ln.Addr().String()
+	return nodes
 }
 
 // tiny scales a scenario down to a few seconds.
@@ -72,7 +117,7 @@ func tiny(t *testing.T, scenario string) bench.Config {
 		t.Fatal(err)
 	}
 	cfg.Duration, cfg.Drain, cfg.Settle, cfg.Timeout = time.Second, 20*time.Second, 50*time.Millisecond, 2*time.Minute
-	cfg.ServerPID = os.Getpid() // the server runs in this process
+	cfg.ServerPIDs = []int{os.Getpid()} // the server runs in this process
 	switch scenario {
 	case "fanout":
 		cfg.Members, cfg.Senders, cfg.Window = 20, 2, 4
@@ -109,7 +154,7 @@ func TestScenarios(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tiny(t, tc.scenario)
-			cfg.URL = startServer(t)
+			cfg.URLs = []string{startServer(t)}
 			if tc.tweak != nil {
 				tc.tweak(&cfg)
 			}

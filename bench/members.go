@@ -18,10 +18,11 @@ import (
 )
 
 // ConnectSpec asks a group to open members Start..Start+Count-1. Member i
-// joins room Rooms[i%len(Rooms)] as user "<UserPrefix><i>" and dials from
+// joins room Rooms[i%len(Rooms)] as user "<UserPrefix><i>" on server
+// URLs[nodeOf(i, len(Rooms), len(URLs))] and dials from
 // SourceAddrs[i%len(SourceAddrs)].
 type ConnectSpec struct {
-	URL         string   `json:"url"` // http://host:port of the server
+	URLs        []string `json:"urls"` // http://host:port of each server
 	Rooms       []string `json:"rooms"`
 	Start       int      `json:"start"`
 	Count       int      `json:"count"`
@@ -185,8 +186,8 @@ func dial(ctx context.Context, client *http.Client, base, room, user string) (*w
 }
 
 func (g *localGroup) Connect(ctx context.Context, spec ConnectSpec) (ConnectResult, error) {
-	if len(spec.Rooms) == 0 {
-		return ConnectResult{}, errors.New("no rooms")
+	if len(spec.Rooms) == 0 || len(spec.URLs) == 0 {
+		return ConnectResult{}, errors.New("no rooms or no servers")
 	}
 	if spec.Concurrency <= 0 {
 		spec.Concurrency = 64
@@ -223,7 +224,8 @@ func (g *localGroup) Connect(ctx context.Context, spec ConnectSpec) (ConnectResu
 				}
 				t0 := time.Now()
 				dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
-				conn, err := dialMember(dctx, source, spec.URL, room, spec.UserPrefix+strconv.Itoa(i))
+				server := spec.URLs[nodeOf(i, len(spec.Rooms), len(spec.URLs))]
+				conn, err := dialMember(dctx, source, server, room, spec.UserPrefix+strconv.Itoa(i))
 				dcancel()
 				took := time.Since(t0)
 				resMu.Lock()

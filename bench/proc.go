@@ -28,6 +28,7 @@ type ProcSample struct {
 	CPUSeconds float64   `json:"cpu_seconds"` // utime + stime since start
 	Threads    int64     `json:"threads"`
 	FDs        int       `json:"fds,omitempty"`
+	Processes  int       `json:"processes"` // 1, or more in a sum or a tree
 }
 
 // ReadProc samples process pid (0: this process) from /proc.
@@ -36,10 +37,23 @@ func ReadProc(pid int) (ProcSample, error) {
 	if pid > 0 {
 		dir = "/proc/" + strconv.Itoa(pid)
 	}
-	s := ProcSample{At: time.Now()}
+	s, _, err := readProcDir(dir)
+	return s, err
+}
+
+// procStat is what a process's stat file says.
+type procStat struct {
+	ppid            int
+	cpuSeconds      float64 // utime + stime
+	childCPUSeconds float64 // cutime + cstime: of the children it has waited for
+}
+
+// readProcDir samples the process of dir, a /proc/PID folder.
+func readProcDir(dir string) (ProcSample, procStat, error) {
+	s := ProcSample{At: time.Now(), Processes: 1}
 	status, err := os.ReadFile(dir + "/status")
 	if err != nil {
-		return s, err
+		return s, procStat{}, err
 	}
 	for _, line := range strings.Split(string(status), "\n") {
 		k, v, ok := strings.Cut(line, ":")
@@ -60,27 +74,43 @@ func ReadProc(pid int) (ProcSample, error) {
 			s.Threads = n
 		}
 	}
-	stat, err := os.ReadFile(dir + "/stat")
+	st, err := readStat(dir)
 	if err != nil {
-		return s, err
+		return s, st, err
 	}
-	// The command name (field 2) may hold spaces: fields after it start
-	// after the last ')'. utime and stime are fields 14 and 15.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return s, fmt.Errorf("%s/stat: unexpected format", dir)
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	if len(f) < 13 {
-		return s, fmt.Errorf("%s/stat: too few fields", dir)
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	s.CPUSeconds = float64(utime+stime) / clockTicks
+	s.CPUSeconds = st.cpuSeconds
 	if ents, err := os.ReadDir(dir + "/fd"); err == nil {
 		s.FDs = len(ents)
 	}
-	return s, nil
+	return s, st, nil
+}
+
+// readStat reads dir/stat.
+func readStat(dir string) (procStat, error) {
+	stat, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	// The command name (field 2) may hold spaces: fields after it start
+	// after the last ')'. ppid is field 4; utime, stime, cutime and
+	// cstime are fields 14 to 17.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return procStat{}, fmt.Errorf("%s/stat: unexpected format", dir)
+	}
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 15 {
+		return procStat{}, fmt.Errorf("%s/stat: too few fields", dir)
+	}
+	field := func(n int) int64 { // counted from 1, as proc(5) does
+		v, _ := strconv.ParseInt(f[n-3], 10, 64)
+		return v
+	}
+	return procStat{
+		ppid:            int(field(4)),
+		cpuSeconds:      float64(field(14)+field(15)) / clockTicks,
+		childCPUSeconds: float64(field(16)+field(17)) / clockTicks,
+	}, nil
 }
 
 // RaiseFileLimit raises the soft limit of open files to the hard limit and

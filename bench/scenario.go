@@ -35,12 +35,12 @@ func (r *run) traffic(ctx context.Context) error {
 		return err
 	}
 	self0, _ := ReadProc(0)
-	before := r.serverSample()
+	before := r.sample(ctx)
 	waitProfile := r.profile(ctx, max(int(cfg.Duration.Seconds()), cfg.ProfileSeconds))
 	sendStart := time.Now()
 	var wg sync.WaitGroup
 	for i := 0; i < cfg.Senders; i++ {
-		spec := senderSpec{URL: cfg.URL, Mode: cfg.SendMode, Room: rooms[i%len(rooms)], Index: i,
+		spec := senderSpec{URL: cfg.URLs[nodeOf(i, len(rooms), len(cfg.URLs))], Mode: cfg.SendMode, Room: rooms[i%len(rooms)], Index: i,
 			Rate: cfg.Rate / float64(cfg.Senders), Window: cfg.Window, Size: cfg.Size, Client: r.http}
 		wg.Add(1)
 		go func() {
@@ -79,7 +79,7 @@ func (r *run) traffic(ctx context.Context) error {
 		}
 		sleep(ctx, 100*time.Millisecond)
 	}
-	after := r.serverSample()
+	after := r.sample(ctx)
 	self1, _ := ReadProc(0)
 	rep, clientCPU1, err := r.report(ctx)
 	if err != nil {
@@ -91,7 +91,7 @@ func (r *run) traffic(ctx context.Context) error {
 	waitProfile()
 
 	res := r.res
-	res.Server = r.serverUsage(before, after)
+	r.recordUsage(before, after, l.acked.Load())
 	res.ClientCPU = clientCPU1 - clientCPU0
 	sendSecs := sendEnd.Sub(sendStart).Seconds()
 	if last := l.lastAck.Load(); last > 0 {
@@ -155,8 +155,8 @@ func (r *run) connections(ctx context.Context) error {
 	cfg := r.cfg
 	rooms := r.roomNames()
 	sleep(ctx, cfg.Settle)
-	base := r.serverSample()
-	before := base
+	before := r.sample(ctx)
+	base := sumSamples(before.nodes)
 	waitProfile := r.profile(ctx, cfg.ProfileSeconds)
 	_, clientCPU0, err := r.report(ctx)
 	if err != nil {
@@ -200,7 +200,7 @@ func (r *run) connections(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			runRESTSender(ctx, senderSpec{URL: cfg.URL, Mode: "rest", Room: room, Index: i, Window: 1, Count: 1, Size: cfg.Size, Client: r.http}, l, make(chan struct{}))
+			runRESTSender(ctx, senderSpec{URL: cfg.URLs[nodeOf(i, len(rooms), len(cfg.URLs))], Mode: "rest", Room: room, Index: i, Window: 1, Count: 1, Size: cfg.Size, Client: r.http}, l, make(chan struct{}))
 		}()
 	}
 	wg.Wait()
@@ -217,10 +217,10 @@ func (r *run) connections(ctx context.Context) error {
 		}
 		sleep(ctx, 100*time.Millisecond)
 	}
-	after := r.serverSample()
+	after := r.sample(ctx)
 	_, clientCPU1, _ := r.report(ctx)
 	waitProfile()
-	r.res.Server = r.serverUsage(before, after)
+	r.recordUsage(before, after, 0)
 	r.res.ClientCPU = clientCPU1 - clientCPU0
 	var expected int64
 	membersPerRoom := map[string]int64{}
@@ -244,7 +244,7 @@ func (r *run) connections(ctx context.Context) error {
 		last := r.res.Connections[n-1]
 		r.res.Targets = append(r.res.Targets,
 			Target{Name: "connect_per_sec_min_over_steps", Goal: ">= 5000", Measured: minRate, Met: minRate >= 5000},
-			Target{Name: "rss_per_conn_bytes_at_largest", Goal: "<= 10240", Measured: last.RSSPerConnB, Met: r.cfg.ServerPID > 0 && last.RSSPerConnB <= 10240},
+			Target{Name: "rss_per_conn_bytes_at_largest", Goal: "<= 10240", Measured: last.RSSPerConnB, Met: len(r.cfg.ServerPIDs) > 0 && last.RSSPerConnB <= 10240},
 			Target{Name: "open_connections", Goal: fmt.Sprintf(">= %d", cfg.Steps[len(cfg.Steps)-1]), Measured: float64(last.Open), Met: last.Open >= cfg.Steps[len(cfg.Steps)-1]},
 			Target{Name: "lost", Goal: "== 0", Measured: float64(lost), Met: lost == 0 && check.Dropped == 0})
 	}

@@ -11,7 +11,19 @@
 # The environment may change the defaults:
 #   CLUSTER_NODES=3  CLUSTER_PORT=8081 (the first node's; the others follow)
 #   CLUSTER_NATS_PORT=4222  CLUSTER_POSTGRES_PORT=5433
+#   CLUSTER_BROKER=off           no nats-server: nodes on PostgreSQL alone
+#   CLUSTER_NATS_MONITOR_PORT=   nats-server's monitoring port (-m), if set
+#   CLUSTER_CHATAPP=             a chatapp binary to run instead of building one
 # and any other `chatapp serve` flags may follow: scripts/cluster.sh --auth ...
+#
+# After `--`, a command to run once the nodes are up, instead of waiting
+# for Ctrl-C: the cluster stops when it ends, and the script exits with its
+# status. It finds the cluster in its environment: CLUSTER_URLS and
+# CLUSTER_NODE_PIDS (comma-separated, in the same order),
+# CLUSTER_POSTGRES_URL, CLUSTER_POSTGRES_PID (the postmaster),
+# CLUSTER_NATS_PID and CLUSTER_NATS_MONITOR (http://127.0.0.1:PORT; both
+# empty without them). bench/cluster.sh measures a fresh cluster so:
+#   scripts/cluster.sh --log-level warn -- sh -c 'echo "$CLUSTER_URLS"'
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +31,19 @@ nodes=${CLUSTER_NODES:-3}
 first_port=${CLUSTER_PORT:-8081}
 nats_port=${CLUSTER_NATS_PORT:-4222}
 pg_port=${CLUSTER_POSTGRES_PORT:-5433}
+broker_on=${CLUSTER_BROKER:-on}
+nats_monitor_port=${CLUSTER_NATS_MONITOR_PORT:-}
+
+serve_args=() # up to `--`
+while (($#)) && [[ $1 != -- ]]; do
+  serve_args+=("$1")
+  shift
+done
+run=() # after it
+if (($#)); then
+  shift
+  run=("$@")
+fi
 
 say() { echo "cluster.sh: $*" >&2; }
 
@@ -70,7 +95,8 @@ trap 'exit 143' TERM
 # healthy PORT: the node on PORT answers /healthz with 200.
 healthy() {
   local status
-  exec 3<>"/dev/tcp/127.0.0.1/$1" 2>/dev/null || return 1
+  # Braces: a failed exec of a redirection reports before its own 2> applies.
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
   printf 'GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
   read -r -t 5 _ status _ <&3 || status=""
   exec 3>&-
@@ -89,17 +115,32 @@ healthy() {
   say "PostgreSQL did not start on 127.0.0.1:$pg_port"
   exit 1
 }
-"$nats_bin" -a 127.0.0.1 -p "$nats_port" >"$dir/nats.log" 2>&1 &
-nats_pid=$!
+broker=""
+broker_flags=()
+nats_monitor=""
+if [[ $broker_on != off ]]; then
+  monitor_flags=()
+  if [[ -n $nats_monitor_port ]]; then
+    monitor_flags=(-m "$nats_monitor_port")
+    nats_monitor="http://127.0.0.1:$nats_monitor_port"
+  fi
+  "$nats_bin" -a 127.0.0.1 -p "$nats_port" "${monitor_flags[@]}" >"$dir/nats.log" 2>&1 &
+  nats_pid=$!
+  broker="nats://127.0.0.1:$nats_port"
+  broker_flags=(--broker "$broker")
+fi
 
-go build -o "$dir/chatapp" ./cmd/chatapp
+chatapp=${CLUSTER_CHATAPP:-}
+if [[ -z $chatapp ]]; then
+  chatapp=$dir/chatapp
+  go build -o "$chatapp" ./cmd/chatapp
+fi
 postgres_url="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
-broker="nats://127.0.0.1:$nats_port"
 urls=()
 for i in $(seq "$nodes"); do
   port=$((first_port + i - 1))
-  "$dir/chatapp" serve --addr "127.0.0.1:$port" --store postgres --postgres-url "$postgres_url" \
-    --broker "$broker" "$@" > >(sed -u "s/^/node$i | /" >&2) 2>&1 &
+  "$chatapp" serve --addr "127.0.0.1:$port" --store postgres --postgres-url "$postgres_url" \
+    "${broker_flags[@]}" "${serve_args[@]}" > >(sed -u "s/^/node$i | /" >&2) 2>&1 &
   node_pids+=($!)
   urls+=("http://127.0.0.1:$port")
 done
@@ -109,18 +150,34 @@ for i in "${!urls[@]}"; do
   for try in $(seq 300); do # 30 s
     healthy "$port" && break
     if ! kill -0 "${node_pids[$i]}" 2>/dev/null || ((try == 300)); then
-      say "node$((i + 1)) did not come up on ${urls[$i]}; the broker's log:"
-      cat "$dir/nats.log" >&2
+      say "node$((i + 1)) did not come up on ${urls[$i]}"
+      if [[ -n $nats_pid ]]; then
+        say "the broker's log:"
+        cat "$dir/nats.log" >&2
+      fi
       exit 1
     fi
     sleep 0.1
   done
 done
 
-echo "chatapp cluster: ${#urls[@]} nodes on PostgreSQL 127.0.0.1:$pg_port and NATS $broker"
+echo "chatapp cluster: ${#urls[@]} nodes on PostgreSQL 127.0.0.1:$pg_port and NATS ${broker:-(none)}"
 for i in "${!urls[@]}"; do
   echo "  node$((i + 1))  ${urls[$i]}/"
 done
+
+if ((${#run[@]})); then
+  status=0
+  (
+    IFS=,
+    export CLUSTER_URLS="${urls[*]}" CLUSTER_NODE_PIDS="${node_pids[*]}"
+    export CLUSTER_POSTGRES_URL="$postgres_url" CLUSTER_POSTGRES_PID="$(head -n1 "$dir/postgres/postmaster.pid")"
+    export CLUSTER_NATS_PID="$nats_pid" CLUSTER_NATS_MONITOR="$nats_monitor"
+    unset IFS
+    exec "${run[@]}"
+  ) || status=$?
+  exit "$status"
+fi
 echo "Press Ctrl-C to stop."
 
 # Until Ctrl-C, or a node's end, which ends the cluster.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -100,6 +101,135 @@ func TestClusterScript(t *testing.T) {
 			t.Errorf("%s still answers after Ctrl-C", node)
 		}
 	}
+}
+
+// TestClusterScriptRunsCommand runs scripts/cluster.sh with a command
+// after `--`, as bench/cluster.sh does: the command finds the cluster in
+// its environment (the nodes' URLs and pids, the database's URL, the
+// postmaster's pid, nats-server's and its monitoring address, or none of
+// the broker with CLUSTER_BROKER=off), the script exits with the command's
+// status, and nothing it started runs after it.
+func TestClusterScriptRunsCommand(t *testing.T) {
+	component.Require(t, "PostgreSQL", pglocal.Installed(), "run scripts/postgres.sh (or make deps)")
+	component.Require(t, "nats-server", natslocal.Installed(), "run scripts/nats.sh (or make deps)")
+	// What the command prints: its environment, and each pid's command name.
+	const command = `for v in CLUSTER_URLS CLUSTER_NODE_PIDS CLUSTER_POSTGRES_URL CLUSTER_POSTGRES_PID CLUSTER_NATS_PID CLUSTER_NATS_MONITOR; do
+	echo "$v=${!v}"
+done
+for pid in ${CLUSTER_NODE_PIDS//,/ } $CLUSTER_POSTGRES_PID $CLUSTER_NATS_PID; do
+	echo "pid $pid $(cat /proc/$pid/comm)"
+done
+exit 3`
+	for _, c := range []struct {
+		name   string
+		nodes  int
+		broker bool
+	}{{"3 nodes and NATS", 3, true}, {"1 node, no broker", 1, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			first := consecutiveFreePorts(t, c.nodes)
+			monitor := freePort(t)
+			cmd := exec.Command("bash", filepath.Join(repoRoot(t), "scripts", "cluster.sh"), "--log-level", "warn",
+				"--", "bash", "-c", command)
+			cmd.Env = append(gobuild.Env(),
+				"CLUSTER_NODES="+strconv.Itoa(c.nodes),
+				"CLUSTER_PORT="+strconv.Itoa(first),
+				"CLUSTER_NATS_PORT="+strconv.Itoa(freePort(t)),
+				"CLUSTER_NATS_MONITOR_PORT="+strconv.Itoa(monitor),
+				"CLUSTER_POSTGRES_PORT="+strconv.Itoa(freePort(t)))
+			if !c.broker {
+				cmd.Env = append(cmd.Env, "CLUSTER_BROKER=off")
+			}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			logs := &testLogWriter{t: t}
+			cmd.Stderr = logs
+			t.Cleanup(func() {
+				if cmd.Process != nil {
+					syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // a no-op once the script stopped
+				}
+				logs.stop()
+			})
+			// A script that does not end (one that ignores `--` waits for
+			// Ctrl-C) is stopped by SIGTERM, whose trap stops the database
+			// too (pg_ctl starts it in a session of its own, out of reach of
+			// the group's SIGKILL); WaitDelay ends Output even if a process
+			// left holds its stdout.
+			cmd.WaitDelay = 30 * time.Second
+			timer := time.AfterFunc(5*time.Minute, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }) // it builds chatapp first
+			out, err := cmd.Output()
+			timer.Stop()
+			if code := cmd.ProcessState.ExitCode(); code != 3 {
+				t.Fatalf("scripts/cluster.sh exited with %v, want the command's 3; output:\n%s", err, out)
+			}
+
+			env := map[string]string{}
+			comm := map[int]string{}
+			for _, line := range strings.Split(string(out), "\n") {
+				if k, v, ok := strings.Cut(line, "="); ok && strings.HasPrefix(k, "CLUSTER_") {
+					env[k] = v
+				}
+				var pid int
+				var name string
+				if n, _ := fmt.Sscanf(line, "pid %d %s", &pid, &name); n == 2 {
+					comm[pid] = name
+				}
+			}
+			var wantURLs []string
+			for i := range c.nodes {
+				wantURLs = append(wantURLs, fmt.Sprintf("http://127.0.0.1:%d", first+i))
+			}
+			if got := env["CLUSTER_URLS"]; got != strings.Join(wantURLs, ",") {
+				t.Errorf("CLUSTER_URLS=%s, want %s", got, strings.Join(wantURLs, ","))
+			}
+			if !strings.HasPrefix(env["CLUSTER_POSTGRES_URL"], "postgres://postgres@127.0.0.1:") {
+				t.Errorf("CLUSTER_POSTGRES_URL=%s", env["CLUSTER_POSTGRES_URL"])
+			}
+			want := map[string]string{"CLUSTER_POSTGRES_PID": "postgres"}
+			if c.broker {
+				want["CLUSTER_NATS_PID"] = "nats-server"
+				if got, wantMonitor := env["CLUSTER_NATS_MONITOR"], fmt.Sprintf("http://127.0.0.1:%d", monitor); got != wantMonitor {
+					t.Errorf("CLUSTER_NATS_MONITOR=%s, want %s", got, wantMonitor)
+				}
+			} else if env["CLUSTER_NATS_PID"] != "" || env["CLUSTER_NATS_MONITOR"] != "" {
+				t.Errorf("without a broker: CLUSTER_NATS_PID=%s CLUSTER_NATS_MONITOR=%s, want both empty", env["CLUSTER_NATS_PID"], env["CLUSTER_NATS_MONITOR"])
+			}
+			var pids []int
+			nodePIDs := strings.Split(env["CLUSTER_NODE_PIDS"], ",")
+			if len(nodePIDs) != c.nodes {
+				t.Errorf("CLUSTER_NODE_PIDS=%s, want %d", env["CLUSTER_NODE_PIDS"], c.nodes)
+			}
+			for _, s := range nodePIDs {
+				pid, _ := strconv.Atoi(s)
+				if comm[pid] != "chatapp" {
+					t.Errorf("node pid %d is %q, want chatapp", pid, comm[pid])
+				}
+				pids = append(pids, pid)
+			}
+			for k, name := range want {
+				pid, _ := strconv.Atoi(env[k])
+				if comm[pid] != name {
+					t.Errorf("%s=%s is %q, want %s", k, env[k], comm[pid], name)
+				}
+				pids = append(pids, pid)
+			}
+			// The postmaster removes its pid file, which pg_ctl stop waits
+			// for, a moment before it exits.
+			deadline := time.Now().Add(30 * time.Second)
+			for _, pid := range pids {
+				for running(pid) && time.Now().Before(deadline) {
+					time.Sleep(20 * time.Millisecond)
+				}
+				if running(pid) {
+					t.Errorf("pid %d (%s) still runs 30 s after the script", pid, comm[pid])
+				}
+			}
+		})
+	}
+}
+
+// running reports whether process pid runs (a zombie has exited).
+func running(pid int) bool {
+	_, state, _, _, ok := procStat(pid)
+	return ok && state != 'Z'
 }
 
 // clusterNodeLine is the line of each node in scripts/cluster.sh's list.

@@ -7,8 +7,11 @@
 //	chatbench sends       [flags]   acknowledged sends over 100 rooms
 //
 // Give the server with --url (and --server-pid for its RSS and CPU), or let
-// chatbench start it with --serve-cmd. Each run is bounded (--duration,
-// --drain, --timeout), prints a summary and writes --out as JSON.
+// chatbench start it with --serve-cmd. A cluster's nodes are a list of
+// URLs and pids, with --broker-pid and --store-pid for the cost of NATS
+// and PostgreSQL (bench/cluster.sh runs it so). Each run is bounded
+// (--duration, --drain, --timeout), prints a summary and writes --out as
+// JSON.
 package main
 
 import (
@@ -54,9 +57,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet(scenario, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.URL, "url", "", "server base URL, e.g. http://127.0.0.1:8080")
+	urls := fs.String("url", "", "server base URL, e.g. http://127.0.0.1:8080; a cluster's nodes comma-separated, over which members and senders are spread")
 	fs.StringVar(&cfg.ServeCmd, "serve-cmd", "", `start the server: a command line (no shell), {data} becomes a temporary directory, e.g. "/tmp/chatapp serve --addr 127.0.0.1:0 --data {data} --send-rate 0 --frame-rate 0 --max-connections-per-user 0"`)
-	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "pid of the server given by --url, for its RSS and CPU")
+	pids := fs.String("server-pid", "", "pid of the server given by --url, for its RSS and CPU; a cluster's, comma-separated in the order of --url")
+	fs.IntVar(&cfg.BrokerPID, "broker-pid", 0, "pid of the cluster's nats-server, for its CPU")
+	fs.IntVar(&cfg.StorePID, "store-pid", 0, "pid of the cluster's PostgreSQL postmaster, for the CPU of it and its child processes")
+	fs.StringVar(&cfg.BrokerMonitorURL, "broker-monitor", "", "nats-server's monitoring address (its -m PORT), e.g. http://127.0.0.1:8222, for the messages and bytes it carried")
+	fs.StringVar(&cfg.StoreURL, "store-url", "", "the cluster's database, e.g. postgres://postgres@127.0.0.1:5433/postgres, for its write transactions and WAL bytes")
 	fs.IntVar(&cfg.Members, "members", cfg.Members, "receiving connections")
 	fs.IntVar(&cfg.Rooms, "rooms", cfg.Rooms, "rooms the members and senders are spread over")
 	fs.IntVar(&cfg.Senders, "senders", cfg.Senders, "senders (sender i sends to room i%rooms)")
@@ -83,6 +90,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if cfg.Steps, err = parseInts(*steps); err != nil {
 		return fmt.Errorf("--steps: %w", err)
+	}
+	cfg.URLs = parseList(*urls)
+	if cfg.ServerPIDs, err = parseInts(*pids); err != nil {
+		return fmt.Errorf("--server-pid: %w", err)
 	}
 	if cfg.SourceAddrs, err = parseSources(*sources); err != nil {
 		return fmt.Errorf("--source-addrs: %w", err)
@@ -126,9 +137,19 @@ func summary(w io.Writer, r *bench.Result, out string) {
 		fmt.Fprintf(w, "  %6d open: +%d in %.2fs = %.0f conn/s, handshake p50 %.1f ms p99 %.1f ms, server RSS %d KB = %.0f B/conn\n",
 			c.Open, c.Added, c.ConnectSeconds, c.ConnectPerSec, c.Handshake.P50MS, c.Handshake.P99MS, c.ServerRSSKB, c.RSSPerConnB)
 	}
-	if s := r.Server; s != nil {
-		fmt.Fprintf(w, "  server pid %d: CPU %.1f s (%.0f%% of a core), RSS %d → %d KB (peak %d KB)\n",
-			s.PID, s.CPUSeconds, s.CPUPercent, s.Before.RSSKB, s.After.RSSKB, s.After.HWMKB)
+	resources(w, "server", r.Server)
+	for i := range r.Nodes {
+		resources(w, fmt.Sprintf("  node%d", i+1), &r.Nodes[i])
+	}
+	resources(w, "broker", r.Broker)
+	resources(w, "store", r.Store)
+	if t := r.BrokerTraffic; t != nil {
+		fmt.Fprintf(w, "  broker per message: %.2f msgs in (%.0f B), %.2f out (%.0f B)\n",
+			t.InMsgsPerMessage, t.InBytesPerMessage, t.OutMsgsPerMessage, t.OutBytesPerMessage)
+	}
+	if s := r.StoreWrites; s != nil {
+		fmt.Fprintf(w, "  store per message: %.3f write transactions, %.0f WAL bytes\n",
+			s.WriteTransactionsPerMessage, s.WALBytesPerMessage)
 	}
 	fmt.Fprintf(w, "  load generator CPU %.1f s\n", r.ClientCPU)
 	for _, t := range r.Targets {
@@ -143,6 +164,19 @@ func summary(w io.Writer, r *bench.Result, out string) {
 	}
 	b, _ := json.Marshal(r.Complete)
 	fmt.Fprintf(w, "  complete: %s; result in %s\n", b, out)
+}
+
+// resources prints what processes used, on one line.
+func resources(w io.Writer, name string, u *bench.ServerUsage) {
+	if u == nil {
+		return
+	}
+	per := ""
+	if u.CPUPer1000Messages > 0 {
+		per = fmt.Sprintf(" = %.3f s per 1,000 messages", u.CPUPer1000Messages)
+	}
+	fmt.Fprintf(w, "  %s pid %s: CPU %.1f s (%.0f%% of a core)%s, RSS %d → %d KB (peak %d KB)\n",
+		name, joinInts(u.PIDs), u.CPUSeconds, u.CPUPercent, per, u.Before.RSSKB, u.After.RSSKB, u.After.HWMKB)
 }
 
 func joinInts(xs []int) string {
@@ -168,6 +202,17 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
+// parseList splits a comma-separated list, dropping empty items.
+func parseList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 func parseSources(s string) ([]string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -183,13 +228,11 @@ func parseSources(s string) ([]string, error) {
 		}
 		return out, nil
 	}
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
+	out := parseList(s)
+	for _, f := range out {
 		if !strings.HasPrefix(f, "127.") {
 			return nil, fmt.Errorf("%q is not a loopback address", f)
 		}
-		out = append(out, f)
 	}
 	return out, nil
 }
