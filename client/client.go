@@ -178,7 +178,7 @@ func (c *Client) SendWS(ctx context.Context, text string) error {
 	if err := c.outbox.add(s); err != nil {
 		s.timer.Stop()
 		if errors.Is(err, errOutboxFull) { // the most sends are unsettled: this one goes by PUT now
-			_, err = c.send(ctx, text, s.key)
+			err = c.sendPastTheBound(ctx, text, s.key)
 		}
 		return err
 	}
@@ -189,6 +189,20 @@ func (c *Client) SendWS(ctx context.Context, text string) error {
 		return nil // the socket's end took it: it goes by PUT
 	}
 	return nil
+}
+
+// sendPastTheBound sends by PUT a socket send that found the outbox full.
+// It ends with ctx or with Close, like the socket sends the outbox holds,
+// so that no send of a closed client goes on running.
+func (c *Client) sendPastTheBound(ctx context.Context, text, key string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.ctx, cancel)()
+	_, err := c.send(ctx, text, key)
+	if err != nil && c.ctx.Err() != nil {
+		return ErrClosed
+	}
+	return err
 }
 
 // maxFrameBytes is the most one frame the client sends carries. API

@@ -21,9 +21,12 @@ const sendConfirm = 10 * time.Second
 // maxWaitingSends bounds the socket sends not settled yet, waiting for
 // their push or going again by PUT, each of which holds its text (16 KiB
 // at most) and a timer or a goroutine. It is the server's queue of one
-// socket (1024 frames, hub's maxQueuedFrames): the pushes of more sends
+// socket in frames (1024, hub's maxQueuedFrames): the pushes of more sends
 // than that, sent at once, would overflow the queue, and the server would
-// drop the socket as a slow consumer. A send past it goes by PUT at once,
+// drop the socket as a slow consumer. The queue is also bounded in bytes
+// (8 MiB) and holds the room's other pushes: a client sending long texts
+// into a busy room can be dropped below this bound, reconnects and sends
+// what was waiting by PUT. A send past it goes by PUT at once,
 // under its key (SendWS): its caller waits for the answer, which holds
 // back a caller faster than its pushes come.
 const maxWaitingSends = 1024

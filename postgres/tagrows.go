@@ -16,10 +16,13 @@ import (
 )
 
 // pastPrefix is the SQL of the least string past every string that
-// begins with the text expression %[1]s: its last character's next.
-// Ids are of ASCII letters and digits (the gateway mints them), whose
-// next character is one too.
-const pastPrefix = `left(%[1]s, -1) || chr(ascii(right(%[1]s, 1)) + 1)`
+// begins with the text expression %[1]s: its last character's next. Node
+// tags are ASCII letters and digits, whose next is one too; for another
+// last character it steps over the surrogates (which chr refuses), and it
+// is NULL past U+10FFFF, the last: a hand-written id must not make the
+// query fail (ConnectionTags falls back to a filter, TestConnectionTagsOddLastCharacter).
+const pastPrefix = `left(%[1]s, -1) || CASE ascii(right(%[1]s, 1)) WHEN 55295 THEN chr(57344) WHEN 1114111 THEN NULL
+		ELSE chr(ascii(right(%[1]s, 1)) + 1) END`
 
 var (
 	// listConnectionsOfTagsSQL reads, for each tag of $1, the range of
@@ -32,12 +35,16 @@ var (
 	// ids by a skip scan of connections_pkey: each step is one search of
 	// the index, for the first id past the tag before, so it reads one
 	// row per tag whatever the table holds (TestTagQueryPlans). An id
-	// shorter than a tag is followed by the least string after it.
+	// shorter than a tag is followed by the least string after it; a tag
+	// with no string past it (pastPrefix) is stepped over by the filter,
+	// reading its rows.
 	connectionTagsSQL = `WITH RECURSIVE tags(tag) AS (
 		(SELECT left(connection_id, $1) FROM connections ORDER BY connection_id LIMIT 1)
 		UNION ALL
 		SELECT (SELECT left(c.connection_id, $1) FROM connections c
-			WHERE c.connection_id >= CASE WHEN length(tags.tag) < $1 THEN tags.tag || chr(1) ELSE ` + fmt.Sprintf(pastPrefix, "tags.tag") + ` END
+			WHERE c.connection_id >= CASE WHEN length(tags.tag) < $1 THEN tags.tag || chr(1)
+					ELSE coalesce(` + fmt.Sprintf(pastPrefix, "tags.tag") + `, tags.tag) END
+				AND left(c.connection_id, $1) > tags.tag
 			ORDER BY c.connection_id LIMIT 1)
 		FROM tags WHERE tags.tag IS NOT NULL)
 	SELECT tag FROM tags WHERE tag IS NOT NULL`
@@ -46,9 +53,10 @@ var (
 // ListConnectionsOfTags returns the connections whose ids begin with one
 // of tags (a cluster node's, which begins every id it mints), reading
 // their rows alone: a node's sweep of its own rows, and of dead nodes'.
-// Tags are of ASCII letters and digits.
+// Tags are node tags, of ASCII letters and digits; any other is skipped
+// (pastPrefix has no bound past some, and no node mints them).
 func (db *DB) ListConnectionsOfTags(ctx context.Context, tags []string) ([]*chatapp.Connection, error) {
-	tags = slices.DeleteFunc(slices.Clone(tags), func(tag string) bool { return tag == "" })
+	tags = slices.DeleteFunc(slices.Clone(tags), func(tag string) bool { return !isNodeTag(tag) })
 	if len(tags) == 0 {
 		return nil, nil
 	}
@@ -67,4 +75,15 @@ func (db *DB) ConnectionTags(ctx context.Context, tagLen int) ([]string, error) 
 		return nil, fmt.Errorf("list connection tags: %w", err)
 	}
 	return tags, nil
+}
+
+// isNodeTag reports whether tag is non-empty and of ASCII letters and
+// digits alone.
+func isNodeTag(tag string) bool {
+	for _, r := range tag {
+		if !('0' <= r && r <= '9' || 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z') {
+			return false
+		}
+	}
+	return tag != ""
 }

@@ -204,6 +204,10 @@ func (hb *heartbeat) sweepDeadNodes(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The rows are gone: their leaves are owed whatever is left of the
+	// beat's time (or of the node: Close waits for this beat).
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hb.every*deadBeats)
+	defer cancel()
 	now := time.Now()
 	for _, c := range gone {
 		if err := chatapp.AnnouncePresence(ctx, hb.announcer, chatapp.PresenceLeave, c, now); err != nil {

@@ -1,4 +1,4 @@
-// Attack 13b: the node's held-bytes budget under concurrent offers, failed
+// the node's held-bytes budget under concurrent offers, failed
 // reads and rooms closing mid-sync.
 
 package nats
@@ -10,12 +10,12 @@ import (
 	"time"
 )
 
-// TestAttackHeldBytesNeverLeaks: 8 rooms share a small budget; pushes come
+// TestHeldBytesNeverLeaks: 8 rooms share a small budget; pushes come
 // shuffled, twice, some lost, from several goroutines, while the store
 // fails now and then; half the rooms close while their syncs run. The
 // budget never passes its limit nor goes below 0, and once every room is
-// closed it is 0 again. (Held today.)
-func TestAttackHeldBytesNeverLeaks(t *testing.T) {
+// closed it is 0 again.
+func TestHeldBytesNeverLeaks(t *testing.T) {
 	const rooms, each = 8, 300
 	pushBytes := held{id: leastID, data: []byte(leastID)}.size(leastID)
 	budget := &heldBytes{limit: 50 * pushBytes}

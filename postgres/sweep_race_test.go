@@ -1,4 +1,4 @@
-// Attack 13b: odd connection ids against the tag queries of the sweep.
+// odd connection ids against the tag queries of the sweep.
 
 package postgres
 
@@ -16,14 +16,13 @@ import (
 	"github.com/chatapp-dev/chatapp/internal/pglocal"
 )
 
-// TestAttackConnectionTagsOddLastCharacter: one stored connection id whose
-// tag-length prefix ends in U+D7FF or U+10FFFF (a valid UTF-8 string, which
-// the column accepts) makes pastPrefix compute chr() of an invalid code
-// point: ConnectionTags fails, and with it every heartbeat's sweep of dead
-// nodes, for as long as the row is there. ListConnectionsOfTags shares the
-// expression (its tags are filtered by nats.IsTag in the heartbeat, so only
-// ConnectionTags is reachable there).
-func TestAttackConnectionTagsOddLastCharacter(t *testing.T) {
+// TestConnectionTagsOddLastCharacter: a stored connection id whose
+// tag-length prefix ends in U+D7FF or U+10FFFF (valid UTF-8, which the
+// column accepts; no node mints it) once made pastPrefix call chr() on an
+// invalid code point, failing ConnectionTags and so every heartbeat's
+// sweep of dead nodes while the row was there. The tags around it are
+// still listed, and ListConnectionsOfTags skips it.
+func TestConnectionTagsOddLastCharacter(t *testing.T) {
 	for _, id := range []string{"ABC\U0010FFFFxyz=", "ABC\uD7FFxyz="} {
 		t.Run(id, func(t *testing.T) {
 			db := openDB(t, pglocal.Schema(t))
@@ -46,14 +45,14 @@ func TestAttackConnectionTagsOddLastCharacter(t *testing.T) {
 	}
 }
 
-// TestAttackSweepsRaceBeats: three sweepers (each as a heartbeat does it:
+// TestSweepsRaceBeats: three sweepers (each as a heartbeat does it:
 // Nodes, ConnectionTags, InsertDeadNodes of orphans, SweepDeadNodes) run
 // against node BEAT, whose beats come sometimes late (within is 30 ms),
 // and which writes its rows back whenever TouchNode says it lapsed. No
 // statement fails (a deadlock would), each swept row comes back to one
 // sweeper only, and after a last beat that writes back, the node has all
-// its rows and its row. (Held today.)
-func TestAttackSweepsRaceBeats(t *testing.T) {
+// its rows and its row.
+func TestSweepsRaceBeats(t *testing.T) {
 	db := nodesWithRows(t, "BEAT")
 	own, err := db.ListConnectionsOfTags(t.Context(), []string{"BEAT"})
 	if err != nil || len(own) != 2 {
@@ -138,14 +137,13 @@ func TestAttackSweepsRaceBeats(t *testing.T) {
 	t.Logf("rows swept (times): %v", swept)
 }
 
-// TestAttackOddIDsAroundATag: a dead node's sweep takes the ids that begin
+// TestOddIDsAroundATag: a dead node's sweep takes the ids that begin
 // with its tag, and no neighbour: an id equal to the tag, one that is a
 // prefix of it, non-ASCII after it and just past it, the empty id, a
 // long one; ConnectionTags lists them all, an empty table none, 2,000
-// tags each once. (Held today; note the id equal to the tag, not
-// node-minted, goes with the node, where the code before required
-// nats.TagOf's shape, 16 characters ending in '='.)
-func TestAttackOddIDsAroundATag(t *testing.T) {
+// tags each once. The id equal to the tag, which no
+// node mints, goes with the node's rows.
+func TestOddIDsAroundATag(t *testing.T) {
 	db := openDB(t, pglocal.Schema(t))
 	if tags, err := db.ConnectionTags(t.Context(), 4); err != nil || len(tags) != 0 {
 		t.Errorf("ConnectionTags of an empty table: %q %v", tags, err)

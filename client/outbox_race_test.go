@@ -1,4 +1,4 @@
-// Attack 13b: the bound of unsettled socket sends under Close and racing
+// the bound of unsettled socket sends under Close and racing
 // senders.
 
 package client
@@ -11,12 +11,12 @@ import (
 	"time"
 )
 
-// TestAttackCloseEndsASendPastTheBound: a SendWS past the bound goes by PUT
+// TestCloseEndsASendPastTheBound: a SendWS past the bound goes by PUT
 // at once under the caller's context, not the client's: Close does not end
 // it, and a caller with a context that does not end (context.Background)
 // stays in SendWS after Close until the server answers, where every other
 // send the client holds ends with Close (closeOutbox waits for them).
-func TestAttackCloseEndsASendPastTheBound(t *testing.T) {
+func TestCloseEndsASendPastTheBound(t *testing.T) {
 	b := startBlackHole(t, nil)
 	b.mu.Lock()
 	b.putsHeld = make(chan struct{})
@@ -53,11 +53,11 @@ func TestAttackCloseEndsASendPastTheBound(t *testing.T) {
 	}
 }
 
-// TestAttackRacingSendsStayWithinTheBound: 64 goroutines send 20 messages
+// TestRacingSendsStayWithinTheBound: 64 goroutines send 20 messages
 // each on the socket of a client bounded at 8, against a server that never
 // pushes: at most 8 are ever waiting, every other went by PUT, and each
-// message went exactly once, one way or the other. (Held today.)
-func TestAttackRacingSendsStayWithinTheBound(t *testing.T) {
+// message went exactly once, one way or the other.
+func TestRacingSendsStayWithinTheBound(t *testing.T) {
 	b := startBlackHole(t, nil)
 	const most, senders, each = 8, 64, 20
 	ctx, c := b.dial(t, time.Minute, most)
