@@ -5,7 +5,8 @@
 # the tests), one nats-server, and 3 `chatapp serve` nodes on ports
 # 8081-8083 sharing both. It prints the nodes' URLs, shows their logs
 # prefixed with their names, and on Ctrl-C (or when a node dies) stops
-# everything and removes the database.
+# everything and removes the database. It refuses a port already in use:
+# a node that cannot bind exits, while what holds the port would answer.
 #
 # Installs what is missing first (scripts/postgres.sh, scripts/nats.sh).
 # The environment may change the defaults:
@@ -18,8 +19,9 @@
 #
 # After `--`, a command to run once the nodes are up, instead of waiting
 # for Ctrl-C: the cluster stops when it ends, and the script exits with its
-# status. It finds the cluster in its environment: CLUSTER_URLS and
-# CLUSTER_NODE_PIDS (comma-separated, in the same order),
+# status, or 1 if a node or nats-server stopped while it ran. It finds
+# the cluster in its environment: CLUSTER_URLS and CLUSTER_NODE_PIDS
+# (comma-separated, in the same order),
 # CLUSTER_POSTGRES_URL, CLUSTER_POSTGRES_PID (the postmaster),
 # CLUSTER_NATS_PID and CLUSTER_NATS_MONITOR (http://127.0.0.1:PORT; both
 # empty without them). bench/cluster.sh measures a fresh cluster so:
@@ -62,6 +64,12 @@ nats_bin=$PWD/.cache/bin/nats-server
 
 mkdir -p .cache
 dir=$(mktemp -d "$PWD/.cache/cluster.XXXXXX")
+# Built first: the ports are checked below just before they are bound.
+chatapp=${CLUSTER_CHATAPP:-}
+if [[ -z $chatapp ]]; then
+  chatapp=$dir/chatapp
+  go build -o "$chatapp" ./cmd/chatapp
+fi
 # initdb and pg_ctl refuse root: as root they run as the postgres user.
 as_owner=()
 if [[ $(id -u) == 0 ]]; then
@@ -92,16 +100,50 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# healthy PORT: the node on PORT answers /healthz with 200.
+# connect PORT: fd 3 is a connection to 127.0.0.1:PORT, if something listens.
+connect() {
+  # Braces: a failed exec of a redirection reports before its own 2> applies.
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null
+}
+
+# refuse_taken PORT NAME: exit if something already listens on PORT.
+refuse_taken() {
+  connect "$1" || return 0
+  exec 3>&-
+  say "127.0.0.1:$1 ($2) is in use: stop what listens there, or choose another port"
+  exit 1
+}
+
+# healthy PORT: what listens on PORT answers /healthz with 200.
 healthy() {
   local status
-  # Braces: a failed exec of a redirection reports before its own 2> applies.
-  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  connect "$1" || return 1
   printf 'GET /healthz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
   read -r -t 5 _ status _ <&3 || status=""
   exec 3>&-
   [[ $status == 200 ]]
 }
+
+# gone: the names of the nodes and nats-server started here that have
+# stopped (bash reaps its children, so kill -0 fails once one exits).
+gone() {
+  local i
+  for i in "${!node_pids[@]}"; do
+    kill -0 "${node_pids[$i]}" 2>/dev/null || printf ' node%d' $((i + 1))
+  done
+  if [[ -n $nats_pid ]] && ! kill -0 "$nats_pid" 2>/dev/null; then
+    printf ' nats-server'
+  fi
+}
+
+refuse_taken "$pg_port" CLUSTER_POSTGRES_PORT
+if [[ $broker_on != off ]]; then
+  refuse_taken "$nats_port" CLUSTER_NATS_PORT
+  [[ -z $nats_monitor_port ]] || refuse_taken "$nats_monitor_port" CLUSTER_NATS_MONITOR_PORT
+fi
+for i in $(seq "$nodes"); do
+  refuse_taken $((first_port + i - 1)) "node$i"
+done
 
 "${as_owner[@]}" "$pg_bin/initdb" -D "$dir/postgres" -U postgres --auth=trust -E UTF8 \
   --locale=C.UTF-8 --no-instructions >"$dir/initdb.log" 2>&1 || {
@@ -130,11 +172,6 @@ if [[ $broker_on != off ]]; then
   broker_flags=(--broker "$broker")
 fi
 
-chatapp=${CLUSTER_CHATAPP:-}
-if [[ -z $chatapp ]]; then
-  chatapp=$dir/chatapp
-  go build -o "$chatapp" ./cmd/chatapp
-fi
 postgres_url="postgres://postgres@127.0.0.1:$pg_port/postgres?sslmode=disable"
 urls=()
 for i in $(seq "$nodes"); do
@@ -148,7 +185,9 @@ done
 for i in "${!urls[@]}"; do
   port=$((first_port + i))
   for try in $(seq 300); do # 30 s
-    healthy "$port" && break
+    # Alive too: if another server took the port after the check above,
+    # it answers while our node, unable to bind, exits.
+    healthy "$port" && kill -0 "${node_pids[$i]}" 2>/dev/null && break
     if ! kill -0 "${node_pids[$i]}" 2>/dev/null || ((try == 300)); then
       say "node$((i + 1)) did not come up on ${urls[$i]}"
       if [[ -n $nats_pid ]]; then
@@ -160,6 +199,12 @@ for i in "${!urls[@]}"; do
     sleep 0.1
   done
 done
+stopped=$(gone)
+if [[ -n $stopped ]]; then
+  say "stopped before the cluster was up:$stopped"
+  [[ -z $nats_pid ]] || cat "$dir/nats.log" >&2
+  exit 1
+fi
 
 echo "chatapp cluster: ${#urls[@]} nodes on PostgreSQL 127.0.0.1:$pg_port and NATS ${broker:-(none)}"
 for i in "${!urls[@]}"; do
@@ -176,6 +221,11 @@ if ((${#run[@]})); then
     unset IFS
     exec "${run[@]}"
   ) || status=$?
+  stopped=$(gone)
+  if [[ -n $stopped ]]; then
+    say "stopped while the command ran:$stopped"
+    ((status)) || status=1
+  fi
   exit "$status"
 fi
 echo "Press Ctrl-C to stop."

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -128,44 +129,26 @@ exit 3`
 		t.Run(c.name, func(t *testing.T) {
 			first := consecutiveFreePorts(t, c.nodes)
 			monitor := freePort(t)
-			cmd := exec.Command("bash", filepath.Join(repoRoot(t), "scripts", "cluster.sh"), "--log-level", "warn",
-				"--", "bash", "-c", command)
-			cmd.Env = append(gobuild.Env(),
-				"CLUSTER_NODES="+strconv.Itoa(c.nodes),
-				"CLUSTER_PORT="+strconv.Itoa(first),
-				"CLUSTER_NATS_PORT="+strconv.Itoa(freePort(t)),
-				"CLUSTER_NATS_MONITOR_PORT="+strconv.Itoa(monitor),
-				"CLUSTER_POSTGRES_PORT="+strconv.Itoa(freePort(t)))
-			if !c.broker {
-				cmd.Env = append(cmd.Env, "CLUSTER_BROKER=off")
+			env := []string{
+				"CLUSTER_NODES=" + strconv.Itoa(c.nodes),
+				"CLUSTER_PORT=" + strconv.Itoa(first),
+				"CLUSTER_NATS_PORT=" + strconv.Itoa(freePort(t)),
+				"CLUSTER_NATS_MONITOR_PORT=" + strconv.Itoa(monitor),
+				"CLUSTER_POSTGRES_PORT=" + strconv.Itoa(freePort(t)),
 			}
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			logs := &testLogWriter{t: t}
-			cmd.Stderr = logs
-			t.Cleanup(func() {
-				if cmd.Process != nil {
-					syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // a no-op once the script stopped
-				}
-				logs.stop()
-			})
-			// A script that does not end (one that ignores `--` waits for
-			// Ctrl-C) is stopped by SIGTERM, whose trap stops the database
-			// too (pg_ctl starts it in a session of its own, out of reach of
-			// the group's SIGKILL); WaitDelay ends Output even if a process
-			// left holds its stdout.
-			cmd.WaitDelay = 30 * time.Second
-			timer := time.AfterFunc(5*time.Minute, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }) // it builds chatapp first
-			out, err := cmd.Output()
-			timer.Stop()
-			if code := cmd.ProcessState.ExitCode(); code != 3 {
-				t.Fatalf("scripts/cluster.sh exited with %v, want the command's 3; output:\n%s", err, out)
+			if !c.broker {
+				env = append(env, "CLUSTER_BROKER=off")
+			}
+			run := runClusterScript(t, env, command)
+			if run.code != 3 {
+				t.Fatalf("scripts/cluster.sh exited with %d, want the command's 3; output:\n%s", run.code, run.stdout)
 			}
 
-			env := map[string]string{}
+			vars := map[string]string{}
 			comm := map[int]string{}
-			for _, line := range strings.Split(string(out), "\n") {
+			for _, line := range strings.Split(run.stdout, "\n") {
 				if k, v, ok := strings.Cut(line, "="); ok && strings.HasPrefix(k, "CLUSTER_") {
-					env[k] = v
+					vars[k] = v
 				}
 				var pid int
 				var name string
@@ -177,25 +160,25 @@ exit 3`
 			for i := range c.nodes {
 				wantURLs = append(wantURLs, fmt.Sprintf("http://127.0.0.1:%d", first+i))
 			}
-			if got := env["CLUSTER_URLS"]; got != strings.Join(wantURLs, ",") {
+			if got := vars["CLUSTER_URLS"]; got != strings.Join(wantURLs, ",") {
 				t.Errorf("CLUSTER_URLS=%s, want %s", got, strings.Join(wantURLs, ","))
 			}
-			if !strings.HasPrefix(env["CLUSTER_POSTGRES_URL"], "postgres://postgres@127.0.0.1:") {
-				t.Errorf("CLUSTER_POSTGRES_URL=%s", env["CLUSTER_POSTGRES_URL"])
+			if !strings.HasPrefix(vars["CLUSTER_POSTGRES_URL"], "postgres://postgres@127.0.0.1:") {
+				t.Errorf("CLUSTER_POSTGRES_URL=%s", vars["CLUSTER_POSTGRES_URL"])
 			}
 			want := map[string]string{"CLUSTER_POSTGRES_PID": "postgres"}
 			if c.broker {
 				want["CLUSTER_NATS_PID"] = "nats-server"
-				if got, wantMonitor := env["CLUSTER_NATS_MONITOR"], fmt.Sprintf("http://127.0.0.1:%d", monitor); got != wantMonitor {
+				if got, wantMonitor := vars["CLUSTER_NATS_MONITOR"], fmt.Sprintf("http://127.0.0.1:%d", monitor); got != wantMonitor {
 					t.Errorf("CLUSTER_NATS_MONITOR=%s, want %s", got, wantMonitor)
 				}
-			} else if env["CLUSTER_NATS_PID"] != "" || env["CLUSTER_NATS_MONITOR"] != "" {
-				t.Errorf("without a broker: CLUSTER_NATS_PID=%s CLUSTER_NATS_MONITOR=%s, want both empty", env["CLUSTER_NATS_PID"], env["CLUSTER_NATS_MONITOR"])
+			} else if vars["CLUSTER_NATS_PID"] != "" || vars["CLUSTER_NATS_MONITOR"] != "" {
+				t.Errorf("without a broker: CLUSTER_NATS_PID=%s CLUSTER_NATS_MONITOR=%s, want both empty", vars["CLUSTER_NATS_PID"], vars["CLUSTER_NATS_MONITOR"])
 			}
 			var pids []int
-			nodePIDs := strings.Split(env["CLUSTER_NODE_PIDS"], ",")
+			nodePIDs := strings.Split(vars["CLUSTER_NODE_PIDS"], ",")
 			if len(nodePIDs) != c.nodes {
-				t.Errorf("CLUSTER_NODE_PIDS=%s, want %d", env["CLUSTER_NODE_PIDS"], c.nodes)
+				t.Errorf("CLUSTER_NODE_PIDS=%s, want %d", vars["CLUSTER_NODE_PIDS"], c.nodes)
 			}
 			for _, s := range nodePIDs {
 				pid, _ := strconv.Atoi(s)
@@ -205,9 +188,9 @@ exit 3`
 				pids = append(pids, pid)
 			}
 			for k, name := range want {
-				pid, _ := strconv.Atoi(env[k])
+				pid, _ := strconv.Atoi(vars[k])
 				if comm[pid] != name {
-					t.Errorf("%s=%s is %q, want %s", k, env[k], comm[pid], name)
+					t.Errorf("%s=%s is %q, want %s", k, vars[k], comm[pid], name)
 				}
 				pids = append(pids, pid)
 			}
@@ -289,4 +272,106 @@ func consecutiveFreePorts(t *testing.T, n int) int {
 	}
 	t.Fatalf("no %d free ports in a row", n)
 	return 0
+}
+
+// TestClusterScriptRefusesATakenPort: another server already answers
+// /healthz with 200 on a node's port (a second cluster.sh, a dev server),
+// or holds the NATS port. A node that cannot bind exits, and one on a
+// foreign broker runs against the wrong cluster, while what holds the port
+// answers: the script must refuse, not run the command (which bench/
+// cluster.sh would measure) and exit 0.
+func TestClusterScriptRefusesATakenPort(t *testing.T) {
+	component.Require(t, "PostgreSQL", pglocal.Installed(), "run scripts/postgres.sh (or make deps)")
+	component.Require(t, "nats-server", natslocal.Installed(), "run scripts/nats.sh (or make deps)")
+	for _, taken := range []string{"CLUSTER_PORT", "CLUSTER_NATS_PORT"} {
+		t.Run(taken, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var asked atomic.Int64
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { asked.Add(1) })}
+			go srv.Serve(ln)
+			t.Cleanup(func() { srv.Close() })
+			port := ln.Addr().(*net.TCPAddr).Port
+
+			env := []string{"CLUSTER_NODES=1", "CLUSTER_POSTGRES_PORT=" + strconv.Itoa(freePort(t))}
+			if taken == "CLUSTER_PORT" {
+				env = append(env, "CLUSTER_BROKER=off", "CLUSTER_PORT="+strconv.Itoa(port))
+			} else {
+				env = append(env, "CLUSTER_PORT="+strconv.Itoa(freePort(t)), "CLUSTER_NATS_PORT="+strconv.Itoa(port))
+			}
+			run := runClusterScript(t, env, "echo command-ran; exit 0")
+			if run.code == 0 || strings.Contains(run.stdout, "command-ran") {
+				t.Errorf("scripts/cluster.sh exited %d with %s=%d taken (the other server answered %d requests); output:\n%s",
+					run.code, taken, port, asked.Load(), run.stdout)
+			}
+			if inUse := regexp.MustCompile(fmt.Sprintf(`127\.0\.0\.1:%d \(.*\) is in use`, port)); !inUse.MatchString(run.stderr) {
+				t.Errorf("scripts/cluster.sh did not name 127.0.0.1:%d as in use", port)
+			}
+		})
+	}
+}
+
+// TestClusterScriptNoticesADeathDuringTheCommand: a node or nats-server
+// that stops while the `--` command runs fails the script, even if the
+// command succeeds: a benchmark's result would come from a smaller cluster.
+func TestClusterScriptNoticesADeathDuringTheCommand(t *testing.T) {
+	component.Require(t, "PostgreSQL", pglocal.Installed(), "run scripts/postgres.sh (or make deps)")
+	component.Require(t, "nats-server", natslocal.Installed(), "run scripts/nats.sh (or make deps)")
+	for _, c := range []struct{ name, pid string }{{"node1", "CLUSTER_NODE_PIDS"}, {"nats-server", "CLUSTER_NATS_PID"}} {
+		t.Run(c.name, func(t *testing.T) {
+			env := []string{
+				"CLUSTER_NODES=1",
+				"CLUSTER_PORT=" + strconv.Itoa(freePort(t)),
+				"CLUSTER_NATS_PORT=" + strconv.Itoa(freePort(t)),
+				"CLUSTER_POSTGRES_PORT=" + strconv.Itoa(freePort(t)),
+			}
+			// The script reaps its children: kill -0 fails once it has.
+			command := fmt.Sprintf(`kill -KILL $%[1]s; while kill -0 $%[1]s 2>/dev/null; do sleep 0.05; done; exit 0`, c.pid)
+			run := runClusterScript(t, env, command)
+			if run.code == 0 {
+				t.Errorf("scripts/cluster.sh exited 0 after %s stopped during the command", c.name)
+			}
+			if want := "stopped while the command ran: " + c.name; !strings.Contains(run.stderr, want) {
+				t.Errorf("scripts/cluster.sh did not say %q", want)
+			}
+		})
+	}
+}
+
+// clusterScriptRun is what a run of scripts/cluster.sh printed, and its
+// exit code.
+type clusterScriptRun struct {
+	stdout, stderr string
+	code           int
+}
+
+// runClusterScript runs `scripts/cluster.sh --log-level warn -- bash -c
+// COMMAND` with env added to the environment, and waits for its end.
+func runClusterScript(t *testing.T, env []string, command string) clusterScriptRun {
+	t.Helper()
+	cmd := exec.Command("bash", filepath.Join(repoRoot(t), "scripts", "cluster.sh"), "--log-level", "warn",
+		"--", "bash", "-c", command)
+	cmd.Env = append(gobuild.Env(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	logs := &testLogWriter{t: t}
+	stderr := &lockedBuffer{}
+	cmd.Stderr = io.MultiWriter(logs, stderr)
+	t.Cleanup(func() {
+		if cmd.Process != nil {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // a no-op once the script stopped
+		}
+		logs.stop()
+	})
+	// A script that does not end (one that ignores `--` waits for Ctrl-C)
+	// is stopped by SIGTERM, whose trap stops the database too (pg_ctl
+	// starts it in a session of its own, out of reach of the group's
+	// SIGKILL); WaitDelay ends Output even if a process left holds its
+	// stdout.
+	cmd.WaitDelay = 30 * time.Second
+	timer := time.AfterFunc(5*time.Minute, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }) // it builds chatapp first
+	out, _ := cmd.Output()
+	timer.Stop()
+	return clusterScriptRun{stdout: string(out), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
 }
