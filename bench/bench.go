@@ -1,5 +1,5 @@
 // Package bench is the load generator of cmd/chatbench: many WebSocket
-// clients of a chatapp server over loopback, in this process or in worker
+// clients of a chatapp server (or of Centrifugo, to compare) over loopback, in this process or in worker
 // processes, in the scenarios of BENCHMARKS.md (fanout, latency,
 // connections, sends). Every scenario is bounded in count and time, stops by
 // itself and writes a Result.
@@ -48,13 +48,16 @@ type Config struct {
 	BrokerMonitorURL string `json:"broker_monitor_url,omitempty"`
 	StoreURL         string `json:"-"` // may hold a password
 
-	Members  int     `json:"members"`   // receiving connections in all
-	Rooms    int     `json:"rooms"`     // members and senders are spread over them
-	Senders  int     `json:"senders"`   // sending clients, sender i in room i%Rooms
-	SendMode string  `json:"send_mode"` // "ws" (sendmessage frames) or "rest" (PUT /chat)
-	Window   int     `json:"window"`    // most sends a sender has unacknowledged
-	Rate     float64 `json:"rate"`      // messages a second over all senders; 0 is as fast as acknowledged
-	Size     int     `json:"size"`      // message text bytes (at least the ~40 of the header)
+	Members  int    `json:"members"`   // receiving connections in all
+	Rooms    int    `json:"rooms"`     // members and senders are spread over them
+	Senders  int    `json:"senders"`   // sending clients, sender i in room i%Rooms
+	SendMode string `json:"send_mode"` // "ws" (sendmessage frames) or "rest" (PUT /chat)
+	// Protocol is the server's client protocol: ProtocolChatapp (the
+	// default) or ProtocolCentrifugo, whose sends are "ws" only.
+	Protocol string  `json:"protocol,omitempty"`
+	Window   int     `json:"window"` // most sends a sender has unacknowledged
+	Rate     float64 `json:"rate"`   // messages a second over all senders; 0 is as fast as acknowledged
+	Size     int     `json:"size"`   // message text bytes (at least the ~40 of the header)
 
 	Duration time.Duration `json:"duration_ns"` // of sending
 	Drain    time.Duration `json:"drain_ns"`    // most time to wait for deliveries after sending
@@ -250,6 +253,7 @@ type run struct {
 	runID  string
 	log    io.Writer
 	http   *http.Client
+	wire   wire
 }
 
 func (r *run) logf(format string, args ...any) {
@@ -264,9 +268,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Minute
 	}
+	w, err := wireOf(cfg.Protocol)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Protocol == ProtocolCentrifugo && cfg.SendMode == "rest" {
+		return nil, errors.New("--send-mode rest: Centrifugo is driven over WebSocket only")
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
-	r := &run{cfg: cfg, log: cfg.Log, runID: strconv.FormatInt(time.Now().UnixNano()%1e9, 36)}
+	r := &run{cfg: cfg, log: cfg.Log, runID: strconv.FormatInt(time.Now().UnixNano()%1e9, 36), wire: w}
 	r.res = &Result{Scenario: cfg.Scenario, StartedAt: time.Now(), Machine: machine(), Config: cfg, Targets: []Target{}}
 	start := time.Now()
 	defer func() { r.res.WallSeconds = time.Since(start).Seconds() }()
@@ -302,7 +313,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return r.res, err
 	}
 	defer r.closeGroups()
-	var err error
 	switch cfg.Scenario {
 	case "fanout", "latency", "sends":
 		err = r.traffic(ctx)
@@ -376,7 +386,7 @@ func (r *run) connect(ctx context.Context, rooms []string, from, to int) (Connec
 		go func() {
 			defer wg.Done()
 			results[i], errs[i] = g.Connect(ctx, ConnectSpec{
-				URLs: r.cfg.URLs, Rooms: rooms, Start: lo, Count: hi - lo, UserPrefix: "m" + r.runID + "-",
+				URLs: r.cfg.URLs, Rooms: rooms, Start: lo, Count: hi - lo, UserPrefix: "m" + r.runID + "-", Protocol: r.cfg.Protocol,
 				SourceAddrs: r.cfg.SourceAddrs, Concurrency: r.cfg.ConnectConcurrency, Timeout: 3 * time.Minute,
 			})
 		}()

@@ -21,14 +21,15 @@ type memberConn struct {
 	buf  []byte
 }
 
-// dialMember opens a member's WebSocket from source ("" for any address).
-func dialMember(ctx context.Context, source, base, room, user string) (*memberConn, error) {
+// dialMember opens a member's WebSocket to url from source ("" for any
+// address).
+func dialMember(ctx context.Context, source, url string) (*memberConn, error) {
 	d := &net.Dialer{Timeout: 10 * time.Second}
 	if source != "" {
 		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(source)}
 	}
 	dialer := ws.Dialer{NetDial: d.DialContext}
-	conn, br, _, err := dialer.Dial(ctx, wsURL(base, room, user))
+	conn, br, _, err := dialer.Dial(ctx, url)
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ type ConnectSpec struct {
 	Start       int      `json:"start"`
 	Count       int      `json:"count"`
 	UserPrefix  string   `json:"user_prefix"`
+	Protocol    string   `json:"protocol,omitempty"` // the server's: ProtocolChatapp ("") or ProtocolCentrifugo
 	SourceAddrs []string `json:"source_addrs,omitempty"`
 	Concurrency int      `json:"concurrency"`
 	// Timeout bounds the whole connect phase.
@@ -169,9 +170,9 @@ func wsURL(base, room, user string) string {
 	return u + "/ws?room_id=" + url.QueryEscape(room) + "&user_id=" + url.QueryEscape(user) + "&"
 }
 
-// dial opens one WebSocket to a room.
-func dial(ctx context.Context, client *http.Client, base, room, user string) (*websocket.Conn, error) {
-	conn, resp, err := websocket.Dial(ctx, wsURL(base, room, user), &websocket.DialOptions{
+// dial opens one WebSocket to url.
+func dial(ctx context.Context, client *http.Client, url string) (*websocket.Conn, error) {
+	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPClient:      client,
 		CompressionMode: websocket.CompressionDisabled,
 	})
@@ -188,6 +189,10 @@ func dial(ctx context.Context, client *http.Client, base, room, user string) (*w
 func (g *localGroup) Connect(ctx context.Context, spec ConnectSpec) (ConnectResult, error) {
 	if len(spec.Rooms) == 0 || len(spec.URLs) == 0 {
 		return ConnectResult{}, errors.New("no rooms or no servers")
+	}
+	proto, err := wireOf(spec.Protocol)
+	if err != nil {
+		return ConnectResult{}, err
 	}
 	if spec.Concurrency <= 0 {
 		spec.Concurrency = 64
@@ -225,7 +230,12 @@ func (g *localGroup) Connect(ctx context.Context, spec ConnectSpec) (ConnectResu
 				t0 := time.Now()
 				dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
 				server := spec.URLs[nodeOf(i, len(spec.Rooms), len(spec.URLs))]
-				conn, err := dialMember(dctx, source, server, room, spec.UserPrefix+strconv.Itoa(i))
+				conn, err := dialMember(dctx, source, proto.url(server, room, spec.UserPrefix+strconv.Itoa(i)))
+				if err == nil {
+					if err = proto.join(dctx, conn, room); err != nil {
+						conn.Close()
+					}
+				}
 				dcancel()
 				took := time.Since(t0)
 				resMu.Lock()
@@ -247,7 +257,7 @@ func (g *localGroup) Connect(ctx context.Context, spec ConnectSpec) (ConnectResu
 				g.members = append(g.members, m)
 				g.mu.Unlock()
 				g.wg.Add(1)
-				go g.read(m)
+				go g.read(m, proto)
 			}
 		}()
 	}
@@ -262,9 +272,8 @@ func (g *localGroup) Connect(ctx context.Context, spec ConnectSpec) (ConnectResu
 }
 
 // read receives a member's frames until its connection ends.
-func (g *localGroup) read(m *member) {
+func (g *localGroup) read(m *member, w wire) {
 	defer g.wg.Done()
-	shard := m.index
 	for {
 		frame, err := m.conn.next()
 		if err != nil {
@@ -282,31 +291,39 @@ func (g *localGroup) read(m *member) {
 			return
 		}
 		now := time.Now().UnixNano()
-		id, text, ok := parseFrame(frame)
-		var bt benchText
-		if ok {
-			bt, ok = parseText(text)
+		reply := w.split(frame, func(msg []byte) { g.receive(m, msg, now) })
+		if reply != nil {
+			m.conn.write(context.Background(), reply)
 		}
-		m.mu.Lock()
-		if !ok {
-			m.foreign++
-			m.mu.Unlock()
-			continue
-		}
-		fresh := m.markSeen(bt.sender, bt.seq)
-		if fresh {
-			m.count++
-			m.xor ^= idHash(id)
-		} else {
-			m.duplicates++
-		}
+	}
+}
+
+// receive counts one message a member received at now.
+func (g *localGroup) receive(m *member, msg []byte, now int64) {
+	id, text, ok := parseFrame(msg)
+	var bt benchText
+	if ok {
+		bt, ok = parseText(text)
+	}
+	m.mu.Lock()
+	if !ok {
+		m.foreign++
 		m.mu.Unlock()
-		if fresh {
-			g.deliveries.Add(1)
-			g.firstRecv.CompareAndSwap(0, now)
-			g.lastRecv.Store(now)
-			g.hist.record(shard, (now-bt.sentNanos)/1000)
-		}
+		return
+	}
+	fresh := m.markSeen(bt.sender, bt.seq)
+	if fresh {
+		m.count++
+		m.xor ^= idHash(id)
+	} else {
+		m.duplicates++
+	}
+	m.mu.Unlock()
+	if fresh {
+		g.deliveries.Add(1)
+		g.firstRecv.CompareAndSwap(0, now)
+		g.lastRecv.Store(now)
+		g.hist.record(m.index, (now-bt.sentNanos)/1000)
 	}
 }
 

@@ -40,16 +40,12 @@ func (r *run) traffic(ctx context.Context) error {
 	sendStart := time.Now()
 	var wg sync.WaitGroup
 	for i := 0; i < cfg.Senders; i++ {
-		spec := senderSpec{URL: cfg.URLs[nodeOf(i, len(rooms), len(cfg.URLs))], Mode: cfg.SendMode, Room: rooms[i%len(rooms)], Index: i,
+		spec := senderSpec{URL: cfg.URLs[nodeOf(i, len(rooms), len(cfg.URLs))], Mode: cfg.SendMode, Wire: r.wire, Room: rooms[i%len(rooms)], Index: i,
 			Rate: cfg.Rate / float64(cfg.Senders), Window: cfg.Window, Size: cfg.Size, Client: r.http}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if spec.Mode == "rest" {
-				senderErrs[i] = runRESTSender(ctx, spec, l, stop)
-			} else {
-				senderErrs[i] = runWSSender(ctx, spec, l, stop, cfg.Drain)
-			}
+			senderErrs[i] = runSender(ctx, spec, l, stop, cfg.Drain)
 		}()
 	}
 	sleep(ctx, cfg.Duration)
@@ -190,7 +186,12 @@ func (r *run) connections(ctx context.Context) error {
 		}
 	}
 	r.heapProfile(ctx)
-	// Liveness: one REST send per room reaches every open member.
+	// Liveness: one send per room (REST, or WebSocket where the server has
+	// no REST) reaches every open member.
+	mode := "rest"
+	if cfg.Protocol == ProtocolCentrifugo {
+		mode = "ws"
+	}
 	l := newLedger()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
@@ -200,7 +201,7 @@ func (r *run) connections(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			runRESTSender(ctx, senderSpec{URL: cfg.URLs[nodeOf(i, len(rooms), len(cfg.URLs))], Mode: "rest", Room: room, Index: i, Window: 1, Count: 1, Size: cfg.Size, Client: r.http}, l, make(chan struct{}))
+			runSender(ctx, senderSpec{URL: cfg.URLs[nodeOf(i, len(rooms), len(cfg.URLs))], Mode: mode, Wire: r.wire, Room: room, Index: i, Window: 1, Count: 1, Size: cfg.Size, Client: r.http}, l, make(chan struct{}), cfg.Drain)
 		}()
 	}
 	wg.Wait()
@@ -230,7 +231,7 @@ func (r *run) connections(ctx context.Context) error {
 	for room, e := range expect {
 		expected += e.Count * membersPerRoom[room]
 	}
-	r.res.Sends = &Sends{Senders: len(rooms), Mode: "rest", Sent: l.sent.Load(), Acked: l.acked.Load(), Failed: l.failed.Load(),
+	r.res.Sends = &Sends{Senders: len(rooms), Mode: mode, Sent: l.sent.Load(), Acked: l.acked.Load(), Failed: l.failed.Load(),
 		AckLatency: summarize(l.ackHist.merged()), Errors: l.errors}
 	lost := check.Missing + int64(check.Mismatched)
 	r.res.Deliveries = &Deliveries{Members: check.Members, Expected: expected, Received: check.Deliveries, Lost: lost, Check: check}

@@ -80,6 +80,7 @@ func (l *ledger) expect() map[string]Expect {
 type senderSpec struct {
 	URL    string
 	Mode   string // "ws" or "rest"
+	Wire   wire   // the server's protocol, for "ws"
 	Room   string
 	Index  int
 	Rate   float64
@@ -139,16 +140,27 @@ func (p *pacer) wait(ctx context.Context, stop <-chan struct{}) bool {
 	}
 }
 
+// runSender runs a WebSocket or REST sender, as spec.Mode says.
+func runSender(ctx context.Context, spec senderSpec, l *ledger, stop <-chan struct{}, drain time.Duration) error {
+	if spec.Mode == "rest" {
+		return runRESTSender(ctx, spec, l, stop)
+	}
+	return runWSSender(ctx, spec, l, stop, drain)
+}
+
 // runWSSender sends over its own WebSocket until stop, then waits up to
 // drain for its outstanding sends to be pushed back to it.
 func runWSSender(ctx context.Context, spec senderSpec, l *ledger, stop <-chan struct{}, drain time.Duration) error {
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	conn, err := dial(dctx, spec.Client, spec.URL, spec.Room, "s"+strconv.Itoa(spec.Index))
+	conn, err := dial(dctx, spec.Client, spec.Wire.url(spec.URL, spec.Room, "s"+strconv.Itoa(spec.Index)))
+	if err == nil {
+		defer conn.CloseNow()
+		err = spec.Wire.join(dctx, senderConn{conn}, spec.Room)
+	}
 	cancel()
 	if err != nil {
 		return fmt.Errorf("sender %d: %w", spec.Index, err)
 	}
-	defer conn.CloseNow()
 	window := make(chan struct{}, max(spec.Window, 1))
 	readerDone := make(chan struct{})
 	go func() {
@@ -163,26 +175,16 @@ func runWSSender(ctx context.Context, spec senderSpec, l *ledger, stop <-chan st
 			if err != nil {
 				return
 			}
-			frame := buf.Bytes()
-			id, text, ok := parseFrame(frame)
-			if !ok {
-				if bytes.Contains(frame, []byte(`"error"`)) {
-					l.fail("error frame: " + string(frame))
+			reply := spec.Wire.split(buf.Bytes(), func(msg []byte) {
+				if acknowledged(spec, l, msg) {
 					select {
 					case <-window:
 					default:
 					}
 				}
-				continue
-			}
-			bt, ok := parseText(text)
-			if !ok || bt.sender != spec.Index {
-				continue
-			}
-			l.ack(spec.Index, spec.Room, id, bt.sentNanos)
-			select {
-			case <-window:
-			default:
+			})
+			if reply != nil {
+				conn.Write(context.Background(), websocket.MessageText, reply)
 			}
 		}
 	}()
@@ -202,11 +204,10 @@ loop:
 			break loop
 		}
 		text := messageText(time.Now().UnixNano(), spec.Index, seq, spec.Size)
+		frame := spec.Wire.sendFrame(spec.Room, text, spec.Index, seq)
 		seq++
-		// Built by hand: the benchmark's texts need no escapes.
-		frame := `{"action":"` + protocol.ActionSendMessage + `","text":"` + text + `"}`
 		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-		err := conn.Write(wctx, websocket.MessageText, []byte(frame))
+		err := conn.Write(wctx, websocket.MessageText, frame)
 		wcancel()
 		l.sent.Add(1)
 		if err != nil {
@@ -230,6 +231,26 @@ loop:
 	conn.CloseNow()
 	<-readerDone
 	return writeErr
+}
+
+// acknowledged records msg, a message a sender received, in the ledger if
+// it is the sender's own push (an acknowledgement) or an error, and says
+// whether it was either: one send fewer in flight.
+func acknowledged(spec senderSpec, l *ledger, msg []byte) bool {
+	id, text, ok := parseFrame(msg)
+	if !ok {
+		if bytes.Contains(msg, []byte(`"error"`)) {
+			l.fail("error frame: " + string(msg))
+			return true
+		}
+		return false
+	}
+	bt, ok := parseText(text)
+	if !ok || bt.sender != spec.Index {
+		return false
+	}
+	l.ack(spec.Index, spec.Room, id, bt.sentNanos)
+	return true
 }
 
 // runRESTSender sends with PUT /chat from Window goroutines until stop.

@@ -9,7 +9,8 @@
 // Give the server with --url (and --server-pid for its RSS and CPU), or let
 // chatbench start it with --serve-cmd. A cluster's nodes are a list of
 // URLs and pids, with --broker-pid and --store-pid for the cost of NATS
-// and PostgreSQL (bench/cluster.sh runs it so). Each run is bounded
+// and PostgreSQL (bench/cluster.sh runs it so). --protocol centrifugo
+// drives Centrifugo instead (bench/centrifugo.sh, bench/versus.sh). Each run is bounded
 // (--duration, --drain, --timeout), prints a summary and writes --out as
 // JSON.
 package main
@@ -67,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Members, "members", cfg.Members, "receiving connections")
 	fs.IntVar(&cfg.Rooms, "rooms", cfg.Rooms, "rooms the members and senders are spread over")
 	fs.IntVar(&cfg.Senders, "senders", cfg.Senders, "senders (sender i sends to room i%rooms)")
+	fs.StringVar(&cfg.Protocol, "protocol", bench.ProtocolChatapp, "the server's client protocol: chatapp, or centrifugo (Centrifugo's JSON protocol at /connection/websocket, rooms as channels chat:ROOM; bench/centrifugo.sh)")
 	fs.StringVar(&cfg.SendMode, "send-mode", cfg.SendMode, "ws (sendmessage frames, acknowledged by the sender's own push) or rest (PUT /chat)")
 	fs.IntVar(&cfg.Window, "window", cfg.Window, "most unacknowledged sends per sender")
 	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "messages a second over all senders (0: as fast as acknowledged)")
