@@ -68,7 +68,7 @@ for scenario in "${scenarios[@]}"; do
     echo "bench/cluster.sh: $name" >&2
     case $setup in
     sqlite)
-      "${chatbench[@]}" --serve-cmd "$OUT/chatapp serve --addr 127.0.0.1:0 --data {data} $LIMITS_OFF"
+      "${chatbench[@]}" --serve-cmd "$SERVE"
       ;;
     postgres)
       CLUSTER_NODES=1 CLUSTER_BROKER=off scripts/cluster.sh "${limits_off[@]}" -- bash -c "$on_cluster" "${chatbench[@]}"

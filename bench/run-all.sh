@@ -6,7 +6,6 @@
 set -eu
 cd "$(dirname "$0")/.."
 . bench/env.sh
-SERVE="$OUT/chatapp serve --addr 127.0.0.1:0 --data {data} $LIMITS_OFF"
 for s in ${*:-fanout latency sends connections}; do
 	"$OUT/chatbench" "$s" --quiet --serve-cmd "$SERVE" --out "$OUT/$s.json" --cpu-profile "$OUT/$s.cpu.pprof" \
 		--heap-profile "$OUT/$s.heap.pprof" || true
