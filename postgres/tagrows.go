@@ -53,10 +53,10 @@ var (
 // ListConnectionsOfTags returns the connections whose ids begin with one
 // of tags (a cluster node's, which begins every id it mints), reading
 // their rows alone: a node's sweep of its own rows, and of dead nodes'.
-// Tags are node tags, of ASCII letters and digits; any other is skipped
-// (pastPrefix has no bound past some, and no node mints them).
+// Tags are node tags, of ASCII letters and digits; a tag with no string
+// past it (pastPrefix is NULL), which no node mints, reads nothing.
 func (db *DB) ListConnectionsOfTags(ctx context.Context, tags []string) ([]*chatapp.Connection, error) {
-	tags = slices.DeleteFunc(slices.Clone(tags), func(tag string) bool { return !isNodeTag(tag) })
+	tags = slices.DeleteFunc(slices.Clone(tags), func(tag string) bool { return tag == "" })
 	if len(tags) == 0 {
 		return nil, nil
 	}
@@ -75,15 +75,4 @@ func (db *DB) ConnectionTags(ctx context.Context, tagLen int) ([]string, error) 
 		return nil, fmt.Errorf("list connection tags: %w", err)
 	}
 	return tags, nil
-}
-
-// isNodeTag reports whether tag is non-empty and of ASCII letters and
-// digits alone.
-func isNodeTag(tag string) bool {
-	for _, r := range tag {
-		if !('0' <= r && r <= '9' || 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z') {
-			return false
-		}
-	}
-	return tag != ""
 }
