@@ -51,6 +51,14 @@ func (h *Hub) Members(ctx context.Context, roomID string) ([]*chatapp.Connection
 	return conns, nil
 }
 
+// MemberCount returns the number of the room's joined connections, with
+// no copy of them: a cluster node's push reports it (nats.Node.Broadcast).
+func (h *Hub) MemberCount(roomID string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.rooms[roomID])
+}
+
 // Post is PostToConnection: EGONE when the connection is not open, or not
 // yet (Enqueue). A done context is refused before anything is queued: on
 // AWS a function's post is a request made under its context, which fails

@@ -26,9 +26,9 @@ const (
 // room's order (sequencer.go). A done context is refused before
 // anything is sent, as the hub refuses it.
 //
-// The Delivery lists this node's members alone, and is Partial: a push
-// reads no table, and a send whose answer lists the room (PUT) asks
-// Members.
+// The Delivery lists nobody and is Partial: a push reads no table and
+// copies no list (nobody reads it: a send whose answer lists the room,
+// PUT, asks Members); it counts this node's members as delivered.
 func (n *Node) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return chatapp.Delivery{}, err
@@ -49,8 +49,7 @@ func (n *Node) Broadcast(ctx context.Context, roomID string, push chatapp.Push) 
 		return d, errors.Join(published, err)
 	}
 	n.deliverInOrder(roomID, push.MessageID, push.PrevID, push.Data)
-	local, err := n.hub.Members(ctx, roomID)
-	return chatapp.Delivery{Connections: local, Delivered: len(local), Partial: true}, errors.Join(published, err)
+	return chatapp.Delivery{Delivered: n.hub.MemberCount(roomID), Partial: true}, published
 }
 
 // deliverInOrder hands a message push to the room's sequencer, if the
