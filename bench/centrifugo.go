@@ -21,12 +21,7 @@ type centrifugoWire struct{}
 // centrifugoPing is the server's ping and the client's pong.
 var centrifugoPing = []byte("{}")
 
-func (centrifugoWire) url(base, _, _ string) string {
-	if len(base) >= 5 && base[:5] == "https" {
-		return "wss" + base[len("https"):] + "/connection/websocket"
-	}
-	return "ws" + base[len("http"):] + "/connection/websocket"
-}
+func (centrifugoWire) url(base, _, _ string) string { return wsBase(base) + "/connection/websocket" }
 
 func centrifugoChannel(room string) string { return "chat:" + room }
 

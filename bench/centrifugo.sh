@@ -56,6 +56,7 @@ for _ in $(seq 100); do
   kill -0 "$pid" 2>/dev/null || { cat "$OUT/centrifugo.log" >&2; exit 1; }
   sleep 0.1
 done
+curl -sf -o /dev/null "$url/health" || { echo "centrifugo.sh: Centrifugo did not come up on $url" >&2; cat "$OUT/centrifugo.log" >&2; exit 1; }
 scenario=$1
 shift
-"$OUT/chatbench" "$scenario" --protocol centrifugo --url "$url" --server-pid "$pid" "$@"
+"$OUT/chatbench" "$scenario" --protocol centrifugo --url "$url" --server-pid "$pid" --out "$OUT/centrifugo-$scenario.json" "$@"

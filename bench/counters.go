@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -51,7 +52,7 @@ func readVarz(ctx context.Context, client *http.Client, monitor string) (NATSCou
 	if resp.StatusCode != http.StatusOK {
 		return c, fmt.Errorf("GET /varz: %s", resp.Status)
 	}
-	return c, json.NewDecoder(resp.Body).Decode(&c)
+	return c, json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&c) // /varz is a few KB
 }
 
 // brokerTraffic is the traffic between two readings, over messages.

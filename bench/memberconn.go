@@ -55,8 +55,8 @@ func (c *memberConn) next() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if h.Length > 1<<20 {
-			return nil, fmt.Errorf("frame of %d bytes", h.Length)
+		if h.Length > 1<<20 || int64(len(c.buf))+h.Length > 4<<20 {
+			return nil, fmt.Errorf("frame of %d bytes after %d of its message", h.Length, len(c.buf))
 		}
 		start := len(c.buf)
 		c.buf = append(c.buf, make([]byte, h.Length)...)

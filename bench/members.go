@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,13 +162,17 @@ func newLocalGroup() *localGroup {
 	return &localGroup{hist: newShardedHist()}
 }
 
+// wsBase turns http://host:port into ws://host:port (https into wss).
+func wsBase(base string) string {
+	if strings.HasPrefix(base, "https") {
+		return "wss" + base[len("https"):]
+	}
+	return "ws" + base[len("http"):]
+}
+
 // wsURL turns http://host:port into ws://host:port/ws?room_id=R&user_id=U&.
 func wsURL(base, room, user string) string {
-	u := "ws" + base[len("http"):]
-	if len(base) >= 5 && base[:5] == "https" {
-		u = "wss" + base[len("https"):]
-	}
-	return u + "/ws?room_id=" + url.QueryEscape(room) + "&user_id=" + url.QueryEscape(user) + "&"
+	return wsBase(base) + "/ws?room_id=" + url.QueryEscape(room) + "&user_id=" + url.QueryEscape(user) + "&"
 }
 
 // dial opens one WebSocket to url.

@@ -58,6 +58,10 @@ func (r *run) heapProfile(ctx context.Context) {
 	}
 }
 
+// maxProfileBytes bounds a profile read from a server: a CPU or heap
+// profile of chatapp is a few hundred KB.
+const maxProfileBytes = 256 << 20
+
 // savePprof writes what url answers to path; a failure is logged, not
 // the run's.
 func (r *run) savePprof(ctx context.Context, what, url, path string) {
@@ -68,7 +72,7 @@ func (r *run) savePprof(ctx context.Context, what, url, path string) {
 		return
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxProfileBytes))
 	if err != nil || resp.StatusCode != http.StatusOK {
 		r.logf("%s: %d %v", what, resp.StatusCode, err)
 		return

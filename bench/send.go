@@ -31,6 +31,10 @@ type ledger struct {
 	lastAck  atomic.Int64
 }
 
+// writeTimeout bounds one frame's write by a benchmark client: a server
+// that stops reading fails the client, never holds it.
+const writeTimeout = 10 * time.Second
+
 func newLedger() *ledger {
 	return &ledger{rooms: map[string]Expect{}, ackHist: newShardedHist()}
 }
@@ -184,7 +188,9 @@ func runWSSender(ctx context.Context, spec senderSpec, l *ledger, stop <-chan st
 				}
 			})
 			if reply != nil {
-				conn.Write(context.Background(), websocket.MessageText, reply)
+				wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+				conn.Write(wctx, websocket.MessageText, reply)
+				cancel()
 			}
 		}
 	}()
@@ -206,7 +212,7 @@ loop:
 		text := messageText(time.Now().UnixNano(), spec.Index, seq, spec.Size)
 		frame := spec.Wire.sendFrame(spec.Room, text, spec.Index, seq)
 		seq++
-		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+		wctx, wcancel := context.WithTimeout(ctx, writeTimeout)
 		err := conn.Write(wctx, websocket.MessageText, frame)
 		wcancel()
 		l.sent.Add(1)

@@ -83,7 +83,14 @@ func (s senderConn) read(ctx context.Context) ([]byte, error) {
 }
 
 // write sends a member's text frame (masked, as a client's must be).
-func (c *memberConn) write(_ context.Context, frame []byte) error {
+// Its deadline is ctx's, or writeTimeout: a server that stops reading
+// must not hold a member's reader.
+func (c *memberConn) write(ctx context.Context, frame []byte) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(writeTimeout)
+	}
+	c.conn.SetWriteDeadline(deadline)
 	return ws.WriteFrame(c.conn, ws.MaskFrame(ws.NewTextFrame(frame)))
 }
 

@@ -191,13 +191,10 @@ func joinInts(xs []int) string {
 
 func parseInts(s string) ([]int, error) {
 	var out []int
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
+	for _, f := range parseList(s) {
 		n, err := strconv.Atoi(f)
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("bad count %q", f)
+			return nil, fmt.Errorf("bad number %q", f)
 		}
 		out = append(out, n)
 	}
