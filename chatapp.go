@@ -116,6 +116,18 @@ type Notifier interface {
 	Disconnect(ctx context.Context, connectionID, reason string) error
 }
 
+// BatchNotifier is a Notifier that broadcasts several pushes of one room
+// in one call, in the order given: a connection gets them together, in
+// one write. The handlers push a room's sends that committed together
+// this way (a busy room's fan-out then costs one write per connection for
+// many messages). A notifier without it gets one Broadcast a push.
+type BatchNotifier interface {
+	Notifier
+	// BroadcastBatch is Broadcast for each push, with a Delivery each; it
+	// fails or succeeds as a whole.
+	BroadcastBatch(ctx context.Context, roomID string, pushes []Push) ([]Delivery, error)
+}
+
 // PushKind tells which connections want a frame.
 type PushKind int
 

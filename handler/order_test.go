@@ -32,6 +32,21 @@ func (n *orderNotifier) Broadcast(_ context.Context, roomID string, push chatapp
 	return chatapp.Delivery{}, nil
 }
 
+// batchOrderNotifier is orderNotifier taking batches, as the hub does: a
+// batch's pushes are recorded in its order.
+type batchOrderNotifier struct{ *orderNotifier }
+
+func (n batchOrderNotifier) BroadcastBatch(ctx context.Context, roomID string, pushes []chatapp.Push) ([]chatapp.Delivery, error) {
+	ds := make([]chatapp.Delivery, len(pushes))
+	for i, p := range pushes {
+		var err error
+		if ds[i], err = n.Broadcast(ctx, roomID, p); err != nil {
+			return nil, err
+		}
+	}
+	return ds, nil
+}
+
 func (n *orderNotifier) Members(context.Context, string) ([]*chatapp.Connection, error) {
 	return nil, nil
 }
@@ -62,24 +77,34 @@ func (s lateReturn) QueueMessage(ctx context.Context, m *chatapp.Message) (func(
 func TestConcurrentSendsPushInStoredOrder(t *testing.T) {
 	e := newEnv(t)
 	e.h.Messages = lateReturn{e.db} // hides group commit: the room lock's path
-	checkPushOrder(t, e)
+	checkPushOrder(t, e, false)
 }
 
 // TestGroupCommittedSendsPushInStoredOrder: on a store with group commit,
 // many sends of a room share a commit and are woken together; they are
 // still pushed in id order.
 func TestGroupCommittedSendsPushInStoredOrder(t *testing.T) {
-	e := newEnv(t)
-	if _, ok := e.h.Messages.(*sqlite.DB); !ok {
-		t.Fatalf("the store is a %T, not SQLite's, whose group commit this tests", e.h.Messages)
+	for _, batches := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batches=%v", batches), func(t *testing.T) {
+			e := newEnv(t)
+			if _, ok := e.h.Messages.(*sqlite.DB); !ok {
+				t.Fatalf("the store is a %T, not SQLite's, whose group commit this tests", e.h.Messages)
+			}
+			checkPushOrder(t, e, batches)
+		})
 	}
-	checkPushOrder(t, e)
 }
 
-func checkPushOrder(t *testing.T, e *env) {
+// checkPushOrder sends from several goroutines to two rooms, and checks
+// that each room's pushes are its stored ids in order; batches has the
+// notifier take the rounds of sends that committed together as batches.
+func checkPushOrder(t *testing.T, e *env, batches bool) {
 	t.Helper()
 	n := &orderNotifier{ids: map[string][]string{}}
 	e.h.Notifier = n
+	if batches {
+		e.h.Notifier = batchOrderNotifier{n}
+	}
 	rooms := []string{"a", "b"}
 	const senders, each = 8, 25
 	var wg sync.WaitGroup

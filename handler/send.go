@@ -24,16 +24,22 @@ func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatap
 		return h.replayPastLimit(ctx, m, err)
 	}
 	// The message is queued for its commit in its room's turn, which
-	// orders the room's ids; it is pushed in that order. A store with
-	// group commit shares the commit with the sends queued beside it.
+	// orders the room's ids; it is pushed in that order, with the sends
+	// ready beside it (roomLocks). A store with group commit shares the
+	// commit with the sends queued beside it.
 	turn := h.rooms.take(m.RoomID)
-	defer turn.done() // whatever happens, a panic of the store's included
+	defer turn.settle() // whatever happens, a panic of the store's included
 	wait, err := h.queue(ctx, m, turn)
 	if err == nil {
 		err = wait()
 	}
-	turn.wait()
-	return h.push(ctx, m, err)
+	if err != nil {
+		turn.push(nil, nil)
+		return unpushed(err)
+	}
+	s := &roundSend{ctx: ctx, m: m}
+	turn.push(s, h.pushRound)
+	return s.delivery, false, s.err
 }
 
 // queue queues m for its commit in its turn, and lets the room's next send
@@ -44,25 +50,66 @@ func (h *Handler) queue(ctx context.Context, m *chatapp.Message, t *turn) (wait 
 	return h.Messages.QueueMessage(ctx, m)
 }
 
-// push finishes a send whose store call returned err: a stored message is
-// pushed to the room, a replay is not (its Delivery lists nobody: see
-// Delivery.Partial).
-func (h *Handler) push(ctx context.Context, m *chatapp.Message, err error) (delivery chatapp.Delivery, replayed bool, _ error) {
+// unpushed answers a send that is not pushed: its store failed, or it was
+// a replay (its Delivery lists nobody: see Delivery.Partial).
+func unpushed(err error) (chatapp.Delivery, bool, error) {
 	if errors.Is(err, chatapp.ErrDuplicate) {
 		return chatapp.Delivery{Partial: true}, true, nil
 	}
-	if err != nil {
-		return chatapp.Delivery{}, false, err
+	return chatapp.Delivery{}, false, err
+}
+
+// roundSend is a committed send in its room's round of pushes, and what
+// its push gave.
+type roundSend struct {
+	ctx      context.Context
+	m        *chatapp.Message
+	delivery chatapp.Delivery
+	err      error
+}
+
+// pushRound pushes a round of a room's committed sends in their order: in
+// one BroadcastBatch where the notifier has it, so that each connection
+// gets the round in one write. A send whose context is done is not pushed,
+// as Broadcast refuses it.
+func (h *Handler) pushRound(round []*roundSend) {
+	live := make([]*roundSend, 0, len(round))
+	pushes := make([]chatapp.Push, 0, len(round))
+	for _, s := range round {
+		data, err := marshal(s.m)
+		if err != nil {
+			s.err = err
+			continue
+		}
+		if err := s.ctx.Err(); err != nil {
+			h.pushFailed(s, err)
+			continue
+		}
+		live = append(live, s)
+		pushes = append(pushes, chatapp.Push{Kind: chatapp.PushMessage, Data: data, MessageID: s.m.ID, PrevID: s.m.PrevID})
 	}
-	data, err := marshal(m)
-	if err != nil {
-		return chatapp.Delivery{}, false, err
+	b, batches := h.Notifier.(chatapp.BatchNotifier)
+	if !batches || len(live) == 1 {
+		for i, s := range live {
+			var err error
+			if s.delivery, err = h.Notifier.Broadcast(s.ctx, s.m.RoomID, pushes[i]); err != nil {
+				h.pushFailed(s, err)
+			}
+		}
+		return
 	}
-	delivery, err = h.Notifier.Broadcast(ctx, m.RoomID, chatapp.Push{Kind: chatapp.PushMessage, Data: data, MessageID: m.ID, PrevID: m.PrevID})
-	if err != nil {
-		h.logger().ErrorContext(ctx, "broadcast failed", "room_id", m.RoomID, "message_id", m.ID, "err", err)
+	ds, err := b.BroadcastBatch(live[0].ctx, live[0].m.RoomID, pushes)
+	for i, s := range live {
+		if err != nil {
+			h.pushFailed(s, err)
+			continue
+		}
+		s.delivery = ds[i]
 	}
-	return delivery, false, nil
+}
+
+func (h *Handler) pushFailed(s *roundSend, err error) {
+	h.logger().ErrorContext(s.ctx, "broadcast failed", "room_id", s.m.RoomID, "message_id", s.m.ID, "err", err)
 }
 
 // replayPastLimit answers a send the rate limit refused with limited,
@@ -74,7 +121,7 @@ func (h *Handler) push(ctx context.Context, m *chatapp.Message, err error) (deli
 func (h *Handler) replayPastLimit(ctx context.Context, m *chatapp.Message, limited error) (chatapp.Delivery, bool, error) {
 	switch err := h.Messages.FindReplay(ctx, m); { // nil without a key
 	case errors.Is(err, chatapp.ErrDuplicate):
-		return h.push(ctx, m, err)
+		return unpushed(err)
 	case chatapp.ErrorCode(err) == chatapp.ECONFLICT:
 		return chatapp.Delivery{}, false, err // the key holds another text: waiting will not help
 	case err != nil:

@@ -63,11 +63,12 @@ func (c *Client) ConnectedAt() time.Time { return c.connectedAt }
 // the connection is served.
 func (c *Client) Accept() { c.accepted.Store(true) }
 
-// Enqueue queues one text frame for the client without blocking (Post
-// without the lookup). It reports false when the connection is closing,
-// its queue overflowed (which drops it), or its $connect has not returned.
-func (c *Client) Enqueue(frame []byte) bool {
-	return c.accepted.Load() && c.writer.enqueue(frame)
+// Enqueue queues text frames for the client, in order, without blocking
+// (Post without the lookup); they go out in one write. It reports false
+// when the connection is closing, its queue overflowed (which drops it),
+// or its $connect has not returned.
+func (c *Client) Enqueue(frames ...[]byte) bool {
+	return c.accepted.Load() && c.writer.enqueue(frames...)
 }
 
 // Close starts closing the connection with d; the first close wins.

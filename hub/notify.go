@@ -13,25 +13,52 @@ import (
 // Broadcast queues push on every client of the room that wants its kind.
 // A done context is refused before anything is queued, as Post refuses it.
 func (h *Hub) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
-	if err := ctx.Err(); err != nil {
+	ds, err := h.BroadcastBatch(ctx, roomID, []chatapp.Push{push})
+	if err != nil {
 		return chatapp.Delivery{}, err
 	}
+	return ds[0], nil
+}
+
+// BroadcastBatch queues pushes, in order, on every client of the room,
+// each push on the clients that want its kind; a client's share goes out
+// in one write. The deliveries share one list of the room's connections.
+// A done context is refused before anything is queued.
+func (h *Hub) BroadcastBatch(ctx context.Context, roomID string, pushes []chatapp.Push) ([]chatapp.Delivery, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ds := make([]chatapp.Delivery, len(pushes))
+	frames := make([][]byte, 0, len(pushes))
+	wanted := make([]int, 0, len(pushes))
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	members := h.rooms[roomID]
-	d := chatapp.Delivery{Connections: make([]*chatapp.Connection, 0, len(members))}
+	conns := make([]*chatapp.Connection, 0, len(members))
 	for c := range members {
-		d.Connections = append(d.Connections, c.member)
-		if !c.member.Wants(push.Kind) || c.id == push.Except {
+		conns = append(conns, c.member)
+		frames, wanted = frames[:0], wanted[:0]
+		for i, p := range pushes {
+			if c.member.Wants(p.Kind) && c.id != p.Except {
+				frames, wanted = append(frames, p.Data), append(wanted, i)
+			}
+		}
+		if len(frames) == 0 {
 			continue
 		}
-		if c.Enqueue(push.Data) {
-			d.Delivered++
-		} else {
-			d.Failed++
+		ok := c.Enqueue(frames...)
+		for _, i := range wanted {
+			if ok {
+				ds[i].Delivered++
+			} else {
+				ds[i].Failed++
+			}
 		}
 	}
-	return d, nil
+	for i := range ds {
+		ds[i].Connections = conns
+	}
+	return ds, nil
 }
 
 // Members returns the room's joined connections from memory, as Broadcast

@@ -62,7 +62,7 @@ func New() *Metrics {
 		}),
 		broadcastDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "broadcast_duration_seconds",
-			Help:    "Latency of a room fan-out (Notifier.Broadcast), by push kind.",
+			Help:    "Latency of a room fan-out (Notifier.Broadcast, or BroadcastBatch of the sends that committed together), by push kind.",
 			Buckets: latencyBuckets,
 		}, []string{"kind"}),
 		deliveries: prometheus.NewCounter(prometheus.CounterOpts{

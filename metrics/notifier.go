@@ -16,13 +16,39 @@ func (m *Metrics) Notifier(next chatapp.Notifier) chatapp.Notifier {
 	if m == nil {
 		return next
 	}
-	return &notifier{
+	n := &notifier{
 		next:              next,
 		messageBroadcast:  m.broadcastDuration.WithLabelValues("message"),
 		presenceBroadcast: m.broadcastDuration.WithLabelValues("presence"),
 		delivered:         m.deliveries,
 		failed:            m.failedDeliveries,
 	}
+	if b, ok := next.(chatapp.BatchNotifier); ok {
+		return &batchNotifier{n, b}
+	}
+	return n
+}
+
+// batchNotifier is the notifier of a BatchNotifier: a batch is one
+// fan-out, observed once.
+type batchNotifier struct {
+	*notifier
+	next chatapp.BatchNotifier
+}
+
+func (n *batchNotifier) BroadcastBatch(ctx context.Context, roomID string, pushes []chatapp.Push) ([]chatapp.Delivery, error) {
+	start := time.Now()
+	ds, err := n.next.BroadcastBatch(ctx, roomID, pushes)
+	if len(pushes) > 0 && pushes[0].Kind == chatapp.PushPresence {
+		n.presenceBroadcast.Observe(since(start))
+	} else {
+		n.messageBroadcast.Observe(since(start))
+	}
+	for _, d := range ds {
+		n.delivered.Add(float64(d.Delivered))
+		n.failed.Add(float64(d.Failed))
+	}
+	return ds, err
 }
 
 type notifier struct {

@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -87,6 +88,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.HeapProfile, "heap-profile", "", "connections scenario: write the server's heap profile with every connection open to this file")
 	out := fs.String("out", "", "write the result JSON here (default chatbench-SCENARIO.json)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	clientProfile := fs.String("client-profile", "", "write a CPU profile of this process (the load generator, with --workers 0) over the whole run to this file: its share of the machine is the server's rival")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -111,6 +113,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *clientProfile != "" {
+		f, err := os.Create(*clientProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, runErr := bench.Run(ctx, cfg)
 	if res != nil {
 		if err := res.WriteFile(*out); err != nil {
