@@ -71,6 +71,15 @@ func (c *Client) Enqueue(frames ...[]byte) bool {
 	return c.accepted.Load() && c.writer.enqueue(frames...)
 }
 
+// hold is Enqueue for a broadcast: the frames are written by its flushers
+// (directwrite.go) when mustFlush.
+func (c *Client) hold(frames ...[]byte) (queued, mustFlush bool) {
+	if !c.accepted.Load() {
+		return false, false
+	}
+	return c.writer.hold(frames...)
+}
+
 // Close starts closing the connection with d; the first close wins.
 func (c *Client) Close(d Disconnect) { c.writer.close(d) }
 

@@ -31,19 +31,28 @@ func putBuffer(bw *bufio.Writer) {
 // writeFrame writes one unfragmented, unmasked server frame. The header is
 // built in the buffer itself: this runs once per delivery.
 func writeFrame(w *bufio.Writer, op ws.OpCode, payload []byte) error {
-	hdr := w.AvailableBuffer()
-	hdr = append(hdr, 0x80|byte(op))
-	switch n := len(payload); {
-	case n < 126:
-		hdr = append(hdr, byte(n))
-	case n <= 0xffff:
-		hdr = binary.BigEndian.AppendUint16(append(hdr, 126), uint16(n))
-	default:
-		hdr = binary.BigEndian.AppendUint64(append(hdr, 127), uint64(n))
-	}
-	if _, err := w.Write(hdr); err != nil {
+	if _, err := w.Write(appendHeader(w.AvailableBuffer(), op, len(payload))); err != nil {
 		return err
 	}
 	_, err := w.Write(payload)
 	return err
+}
+
+// appendFrame appends one unfragmented, unmasked server frame to b.
+func appendFrame(b []byte, op ws.OpCode, payload []byte) []byte {
+	return append(appendHeader(b, op, len(payload)), payload...)
+}
+
+// appendHeader appends the header of an unfragmented, unmasked server
+// frame of n bytes.
+func appendHeader(b []byte, op ws.OpCode, n int) []byte {
+	b = append(b, 0x80|byte(op))
+	switch {
+	case n < 126:
+		return append(b, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(b, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
+	}
 }

@@ -22,8 +22,9 @@ func (h *Hub) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (
 
 // BroadcastBatch queues pushes, in order, on every client of the room,
 // each push on the clients that want its kind; a client's share goes out
-// in one write. The deliveries share one list of the room's connections.
-// A done context is refused before anything is queued.
+// in one write, by the flushers (directwrite.go). The deliveries share one
+// list of the room's connections. A done context is refused before
+// anything is queued.
 func (h *Hub) BroadcastBatch(ctx context.Context, roomID string, pushes []chatapp.Push) ([]chatapp.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -35,6 +36,8 @@ func (h *Hub) BroadcastBatch(ctx context.Context, roomID string, pushes []chatap
 	defer h.mu.RUnlock()
 	members := h.rooms[roomID]
 	conns := make([]*chatapp.Connection, 0, len(members))
+	var held []*writer
+	defer func() { flush(held) }()
 	for c := range members {
 		conns = append(conns, c.member)
 		frames, wanted = frames[:0], wanted[:0]
@@ -46,7 +49,10 @@ func (h *Hub) BroadcastBatch(ctx context.Context, roomID string, pushes []chatap
 		if len(frames) == 0 {
 			continue
 		}
-		ok := c.Enqueue(frames...)
+		ok, mustFlush := c.hold(frames...)
+		if mustFlush {
+			held = append(held, c.writer)
+		}
 		for _, i := range wanted {
 			if ok {
 				ds[i].Delivered++
@@ -72,6 +78,8 @@ func (h *Hub) Members(ctx context.Context, roomID string) ([]*chatapp.Connection
 	defer h.mu.RUnlock()
 	members := h.rooms[roomID]
 	conns := make([]*chatapp.Connection, 0, len(members))
+	var held []*writer
+	defer func() { flush(held) }()
 	for c := range members {
 		conns = append(conns, c.member)
 	}

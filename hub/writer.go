@@ -6,6 +6,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -49,8 +50,10 @@ type writer struct {
 	recovered func(v any)
 
 	mu          sync.Mutex
-	conn        net.Conn // nil until the handshake completes
-	queue       [][]byte // text frames: shared pushes, error frames
+	conn        net.Conn        // nil until the handshake completes
+	raw         syscall.RawConn // conn's socket, for direct writes (directwrite.go); nil: none
+	leftover    []byte          // what a direct write left unwritten: the goroutine writes it first
+	queue       [][]byte        // text frames: shared pushes, error frames
 	queuedBytes int
 	pongData    []byte // the payload of the ping to answer, if pongPending
 	pongPending bool
@@ -76,6 +79,16 @@ func newWriter(recovered func(v any)) *writer {
 func (w *writer) enqueue(frames ...[]byte) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if !w.queueLocked(frames) {
+		return false
+	}
+	w.kickLocked()
+	return true
+}
+
+// queueLocked queues frames within the queue's bounds, or, past them,
+// drops the connection; it reports false then, or when it is closing.
+func (w *writer) queueLocked(frames [][]byte) bool {
 	if w.closing {
 		return false
 	}
@@ -89,7 +102,6 @@ func (w *writer) enqueue(frames ...[]byte) bool {
 	}
 	w.queue = append(w.queue, frames...)
 	w.queuedBytes += size
-	w.kickLocked()
 	return true
 }
 
@@ -149,7 +161,7 @@ func (w *writer) disconnect() Disconnect {
 func (w *writer) pending() (frames, bytes int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.queue), w.queuedBytes + len(w.pongData)
+	return len(w.queue), w.queuedBytes + len(w.pongData) + len(w.leftover)
 }
 
 // setReadDeadline sets the connection's read deadline for a message in
@@ -170,6 +182,9 @@ func (w *writer) attach(conn net.Conn) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.conn = conn
+	if sc, ok := conn.(syscall.Conn); ok {
+		w.raw, _ = sc.SyscallConn()
+	}
 	if w.why.Abort {
 		conn.Close()
 		return
@@ -183,7 +198,7 @@ func (w *writer) kickLocked() {
 	if w.conn == nil || w.writing || w.why.Abort {
 		return
 	}
-	if len(w.queue) == 0 && !w.pongPending && !(w.closing && !w.closeSent) {
+	if len(w.queue) == 0 && !w.pongPending && len(w.leftover) == 0 && !(w.closing && !w.closeSent) {
 		return
 	}
 	w.writing = true
@@ -202,12 +217,14 @@ func (w *writer) loop(conn net.Conn) {
 		w.queue, w.queuedBytes = nil, 0
 		pong, sendPong := w.pongData, w.pongPending
 		w.pongData, w.pongPending = nil, false
+		leftover := w.leftover
+		w.leftover = nil
 		sendClose := w.closing && !w.closeSent && !w.why.Abort
 		if sendClose {
 			w.closeSent = true
 		}
 		why := w.why
-		stop := len(frames) == 0 && !sendPong && !sendClose || w.why.Abort
+		stop := len(frames) == 0 && !sendPong && !sendClose && len(leftover) == 0 || w.why.Abort
 		if stop {
 			w.stopLocked()
 		}
@@ -218,8 +235,10 @@ func (w *writer) loop(conn net.Conn) {
 		}
 
 		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-		var err error
-		if sendPong {
+		// A direct write's unwritten end comes first: it finishes a
+		// frame already begun on the wire.
+		_, err := bw.Write(leftover)
+		if err == nil && sendPong {
 			err = writeFrame(bw, ws.OpPong, pong)
 		}
 		for _, f := range frames {
