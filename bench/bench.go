@@ -161,18 +161,24 @@ type Deliveries struct {
 
 // ConnectionStep is one point of the connections curve.
 type ConnectionStep struct {
-	Target         int      `json:"target"`
-	Open           int      `json:"open"`
-	Added          int      `json:"added"`
-	Failed         int      `json:"failed"`
-	ConnectSeconds float64  `json:"connect_seconds"`
-	ConnectPerSec  float64  `json:"connect_per_sec"`
-	Handshake      Latency  `json:"handshake"`
-	ServerRSSKB    int64    `json:"server_rss_kb"`
-	RSSPerConnB    float64  `json:"rss_per_conn_bytes"` // (RSS now - RSS before any) / open
-	ServerFDs      int      `json:"server_fds"`
-	ServerThreads  int64    `json:"server_threads"`
-	Errors         []string `json:"errors,omitempty"`
+	Target         int     `json:"target"`
+	Open           int     `json:"open"`
+	Added          int     `json:"added"`
+	Failed         int     `json:"failed"`
+	ConnectSeconds float64 `json:"connect_seconds"`
+	ConnectPerSec  float64 `json:"connect_per_sec"`
+	Handshake      Latency `json:"handshake"`
+	// ServerCPUPerConnUS is the server's CPU over the step per connection
+	// opened (every node's); ClientCPUPerConnUS, the load generator's. With
+	// both servers at the same connect rate, the load generator is the
+	// bound, and the server's CPU per connection says what it could take.
+	ServerCPUPerConnUS float64  `json:"server_cpu_per_conn_us"`
+	ClientCPUPerConnUS float64  `json:"client_cpu_per_conn_us"`
+	ServerRSSKB        int64    `json:"server_rss_kb"`
+	RSSPerConnB        float64  `json:"rss_per_conn_bytes"` // (RSS now - RSS before any) / open
+	ServerFDs          int      `json:"server_fds"`
+	ServerThreads      int64    `json:"server_threads"`
+	Errors             []string `json:"errors,omitempty"`
 }
 
 // Target is one goal and whether the run met it.

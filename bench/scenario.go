@@ -163,7 +163,17 @@ func (r *run) connections(ctx context.Context) error {
 		if target <= open {
 			continue
 		}
+		server0 := r.serverSample()
+		_, client0, err := r.report(ctx)
+		if err != nil {
+			return err
+		}
 		c, err := r.connect(ctx, rooms, open, target)
+		if err != nil {
+			return err
+		}
+		server1 := r.serverSample()
+		_, client1, err := r.report(ctx)
 		if err != nil {
 			return err
 		}
@@ -171,6 +181,10 @@ func (r *run) connections(ctx context.Context) error {
 		step := ConnectionStep{Target: target, Open: open, Added: c.OK, Failed: c.Failed,
 			ConnectSeconds: c.Elapsed.Seconds(), ConnectPerSec: perSec(int64(c.OK), c.Elapsed.Seconds()),
 			Handshake: summarize(hdrhistogram.Import(c.Handshake)), Errors: c.Errors}
+		if c.OK > 0 {
+			step.ServerCPUPerConnUS = (server1.CPUSeconds - server0.CPUSeconds) * 1e6 / float64(c.OK)
+			step.ClientCPUPerConnUS = (client1 - client0) * 1e6 / float64(c.OK)
+		}
 		sleep(ctx, cfg.Settle)
 		s := r.serverSample()
 		step.ServerRSSKB, step.ServerFDs, step.ServerThreads = s.RSSKB, s.FDs, s.Threads
@@ -178,8 +192,8 @@ func (r *run) connections(ctx context.Context) error {
 			step.RSSPerConnB = float64(s.RSSKB-base.RSSKB) * 1024 / float64(open)
 		}
 		r.res.Connections = append(r.res.Connections, step)
-		r.logf("connections: %d open (+%d, %d failed) at %.0f/s, server RSS %d KB (%.0f B/conn), %d fds",
-			open, c.OK, c.Failed, step.ConnectPerSec, s.RSSKB, step.RSSPerConnB, s.FDs)
+		r.logf("connections: %d open (+%d, %d failed) at %.0f/s, server CPU %.0f µs/conn (load generator %.0f), server RSS %d KB (%.0f B/conn), %d fds",
+			open, c.OK, c.Failed, step.ConnectPerSec, step.ServerCPUPerConnUS, step.ClientCPUPerConnUS, s.RSSKB, step.RSSPerConnB, s.FDs)
 		if c.Failed > 0 {
 			r.res.Errors = append(r.res.Errors, fmt.Sprintf("step %d: %d failed: %v", target, c.Failed, c.Errors))
 			break

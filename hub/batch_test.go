@@ -149,3 +149,33 @@ func TestBroadcastBatchRefusesADoneContext(t *testing.T) {
 		t.Errorf("%d frames queued under a done context", frames)
 	}
 }
+
+// TestPresenceWalksOnlyItsWatchers: a presence event reaches the members
+// that asked for presence, from the room's index of them, which follows
+// them as they join, move and leave; the event lists no connections.
+func TestPresenceWalksOnlyItsWatchers(t *testing.T) {
+	h := New(nil)
+	_, watcherEnd := pipedMember(t, h, "watcher=", "r", true)
+	pipedMember(t, h, "plain=", "r", false)
+	pipedMember(t, h, "mover=", "r", true)
+	h.Joined(&chatapp.Connection{ID: "mover=", RoomID: "elsewhere", Presence: true}) // moves out
+	got := make(chan []string, 1)
+	go func() { got <- readTexts(t, watcherEnd, 1) }()
+	ds, err := h.BroadcastBatch(context.Background(), "r", []chatapp.Push{{Kind: chatapp.PushPresence, Data: []byte("join")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if texts := <-got; texts[0] != "join" {
+		t.Errorf("the watcher read %q", texts)
+	}
+	if ds[0].Delivered != 1 || !ds[0].Partial || ds[0].Connections != nil {
+		t.Errorf("delivered %d, partial %v, listed %d; want 1, true, none", ds[0].Delivered, ds[0].Partial, len(ds[0].Connections))
+	}
+	h.Left("watcher=")
+	h.Left("mover=")
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if len(h.watching) != 0 {
+		t.Errorf("the presence index still holds %d rooms after its watchers left", len(h.watching))
+	}
+}

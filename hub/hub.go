@@ -32,6 +32,10 @@ type Hub struct {
 	mu      sync.RWMutex
 	clients map[string]*Client
 	rooms   map[string]map[*Client]struct{}
+	// watching holds, of each room's members, those that asked for
+	// presence events: a join or leave, one a connect, reaches them
+	// without a walk of the whole room.
+	watching map[string]map[*Client]struct{}
 	closed  bool        // Shutdown began: no client is added any more
 	watcher RoomWatcher // told of rooms opened and closed, if set (rooms.go)
 
@@ -60,7 +64,7 @@ func New(logger *slog.Logger) *Hub {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Hub{logger: logger, panics: panics.New(logger, panicSites...), clients: map[string]*Client{}, rooms: map[string]map[*Client]struct{}{}}
+	return &Hub{logger: logger, panics: panics.New(logger, panicSites...), clients: map[string]*Client{}, rooms: map[string]map[*Client]struct{}{}, watching: map[string]map[*Client]struct{}{}}
 }
 
 // Open registers a new connection, before its $connect runs: from now on

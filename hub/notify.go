@@ -23,23 +23,53 @@ func (h *Hub) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (
 // BroadcastBatch queues pushes, in order, on every client of the room,
 // each push on the clients that want its kind; a client's share goes out
 // in one write, by the flushers (directwrite.go). The deliveries share one
-// list of the room's connections. A done context is refused before
-// anything is queued.
+// list of the room's connections; a batch of presence events alone lists
+// none (Partial): it reaches only the members that asked for them, and
+// costs the rest nothing, as each connect and disconnect announces one. A
+// done context is refused before anything is queued.
 func (h *Hub) BroadcastBatch(ctx context.Context, roomID string, pushes []chatapp.Push) ([]chatapp.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	ds := make([]chatapp.Delivery, len(pushes))
-	frames := make([][]byte, 0, len(pushes))
-	wanted := make([]int, 0, len(pushes))
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	if presenceOnly(pushes) {
+		h.queueAll(h.watching[roomID], pushes, ds)
+		for i := range ds {
+			ds[i].Partial = true
+		}
+		return ds, nil
+	}
 	members := h.rooms[roomID]
 	conns := make([]*chatapp.Connection, 0, len(members))
-	var held []*writer
-	defer func() { flush(held) }()
 	for c := range members {
 		conns = append(conns, c.member)
+	}
+	h.queueAll(members, pushes, ds)
+	for i := range ds {
+		ds[i].Connections = conns
+	}
+	return ds, nil
+}
+
+func presenceOnly(pushes []chatapp.Push) bool {
+	for _, p := range pushes {
+		if p.Kind != chatapp.PushPresence {
+			return false
+		}
+	}
+	return true
+}
+
+// queueAll queues on each client the pushes it wants, and counts them in
+// ds; then the flushers write them. The caller holds h.mu.
+func (h *Hub) queueAll(clients map[*Client]struct{}, pushes []chatapp.Push, ds []chatapp.Delivery) {
+	frames := make([][]byte, 0, len(pushes))
+	wanted := make([]int, 0, len(pushes))
+	var held []*writer
+	defer func() { flush(held) }()
+	for c := range clients {
 		frames, wanted = frames[:0], wanted[:0]
 		for i, p := range pushes {
 			if c.member.Wants(p.Kind) && c.id != p.Except {
@@ -61,10 +91,6 @@ func (h *Hub) BroadcastBatch(ctx context.Context, roomID string, pushes []chatap
 			}
 		}
 	}
-	for i := range ds {
-		ds[i].Connections = conns
-	}
-	return ds, nil
 }
 
 // Members returns the room's joined connections from memory, as Broadcast

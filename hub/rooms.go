@@ -33,6 +33,28 @@ func (h *Hub) Joined(c *chatapp.Connection) {
 		}
 	}
 	members[client] = struct{}{}
+	if c.Presence {
+		addTo(h.watching, c.RoomID, client)
+	}
+}
+
+// addTo adds c to the set of room in sets.
+func addTo(sets map[string]map[*Client]struct{}, room string, c *Client) {
+	set := sets[room]
+	if set == nil {
+		set = map[*Client]struct{}{}
+		sets[room] = set
+	}
+	set[c] = struct{}{}
+}
+
+// removeFrom removes c from the set of room in sets, and the set once
+// empty.
+func removeFrom(sets map[string]map[*Client]struct{}, room string, c *Client) {
+	delete(sets[room], c)
+	if len(sets[room]) == 0 {
+		delete(sets, room)
+	}
 }
 
 // RoomWatcher hears which rooms the hub's connections are in: RoomOpened
@@ -67,6 +89,9 @@ func (h *Hub) leaveLocked(c *Client) {
 		return
 	}
 	room := c.member.RoomID
+	if c.member.Presence {
+		removeFrom(h.watching, room, c)
+	}
 	delete(h.rooms[room], c)
 	if len(h.rooms[room]) == 0 {
 		delete(h.rooms, room)
