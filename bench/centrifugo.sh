@@ -5,6 +5,12 @@
 # 127.0.0.1:CENTRIFUGO_PORT (18000) with the memory engine, the JSON
 # protocol and anonymous connect, subscribe and publish in namespace
 # "chat", runs chatbench --protocol centrifugo against it, and stops it.
+#
+# CENTRIFUGO_NODES=3 starts three nodes instead, on CENTRIFUGO_PORT and the
+# ports after it, brokered by one nats-server on CENTRIFUGO_NATS_PORT
+# (14333; the one scripts/nats.sh installs), as bench/cluster.sh runs
+# chatapp's nodes; chatbench spreads members and senders over them and
+# counts nats-server's CPU and traffic.
 # Usage: bench/centrifugo.sh SCENARIO [chatbench flags...]
 #   e.g. bench/centrifugo.sh fanout --members 100 --duration 2s
 set -euo pipefail
@@ -23,18 +29,59 @@ if [[ ! -x $bin || "$(cat "$bin.version" 2>/dev/null)" != "$version" ]]; then
   echo "$version" >"$bin.version"
 fi
 
+nodes=${CENTRIFUGO_NODES:-1}
 port=${CENTRIFUGO_PORT:-18000}
-url=http://127.0.0.1:$port
-if curl -s -o /dev/null "$url"; then
-  echo "bench/centrifugo.sh: 127.0.0.1:$port is in use (CENTRIFUGO_PORT)" >&2
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true' EXIT
+
+# taken PORT: refuses a port another server holds.
+taken() {
+  if curl -s -o /dev/null "http://127.0.0.1:$1"; then
+    echo "bench/centrifugo.sh: 127.0.0.1:$1 is in use" >&2
+    exit 1
+  fi
+}
+
+# wait_up URL PID LOG: waits until URL answers, while PID lives.
+wait_up() {
+  for _ in $(seq 100); do
+    curl -sf -o /dev/null "$1" && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "bench/centrifugo.sh: nothing answers on $1" >&2
+  cat "$3" >&2
   exit 1
+}
+
+broker='"engine": {"type": "memory"}'
+chatbench_broker=()
+if ((nodes > 1)); then
+  nats_port=${CENTRIFUGO_NATS_PORT:-14333}
+  taken "$((nats_port + 1))"
+  nats_bin=$PWD/.cache/bin/nats-server
+  [[ -x $nats_bin ]] || nats_bin=$(command -v nats-server) || {
+    echo "bench/centrifugo.sh: no nats-server: scripts/nats.sh installs one" >&2
+    exit 1
+  }
+  "$nats_bin" -a 127.0.0.1 -p "$nats_port" -m "$((nats_port + 1))" >"$OUT/centrifugo-nats.log" 2>&1 &
+  pids+=($!)
+  wait_up "http://127.0.0.1:$((nats_port + 1))/healthz" "${pids[-1]}" "$OUT/centrifugo-nats.log"
+  broker='"broker": {"enabled": true, "type": "nats", "nats": {"url": "nats://127.0.0.1:'$nats_port'"}}'
+  chatbench_broker=(--broker-pid "${pids[-1]}" --broker-monitor "http://127.0.0.1:$((nats_port + 1))")
 fi
-config=$OUT/centrifugo.json
-cat >"$config" <<JSON
+
+urls=()
+node_pids=()
+for i in $(seq 0 $((nodes - 1))); do
+  p=$((port + i))
+  taken "$p"
+  config=$OUT/centrifugo-$i.json
+  cat >"$config" <<JSON
 {
-  "http_server": {"address": "127.0.0.1", "port": $port},
+  "http_server": {"address": "127.0.0.1", "port": $p},
   "log": {"level": "error"},
-  "engine": {"type": "memory"},
+  $broker,
   "health": {"enabled": true},
   "usage_stats": {"disabled": true},
   "client": {"allow_anonymous_connect_without_token": true},
@@ -47,16 +94,16 @@ cat >"$config" <<JSON
   }
 }
 JSON
-"$bin" checkconfig -c "$config" >&2
-"$bin" -c "$config" >"$OUT/centrifugo.log" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  curl -sf -o /dev/null "$url/health" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$OUT/centrifugo.log" >&2; exit 1; }
-  sleep 0.1
+  "$bin" checkconfig -c "$config" >&2
+  "$bin" -c "$config" >"$OUT/centrifugo-$i.log" 2>&1 &
+  pids+=($!)
+  node_pids+=($!)
+  urls+=("http://127.0.0.1:$p")
+  wait_up "http://127.0.0.1:$p/health" "$!" "$OUT/centrifugo-$i.log"
 done
-curl -sf -o /dev/null "$url/health" || { echo "centrifugo.sh: Centrifugo did not come up on $url" >&2; cat "$OUT/centrifugo.log" >&2; exit 1; }
+
 scenario=$1
 shift
-"$OUT/chatbench" "$scenario" --protocol centrifugo --url "$url" --server-pid "$pid" --out "$OUT/centrifugo-$scenario.json" "$@"
+join() { local IFS=,; echo "$*"; }
+"$OUT/chatbench" "$scenario" --protocol centrifugo --url "$(join "${urls[@]}")" --server-pid "$(join "${node_pids[@]}")" \
+  "${chatbench_broker[@]}" --out "$OUT/centrifugo-$scenario.json" "$@"

@@ -49,15 +49,6 @@ read -ra sends_flags <<<"${SENDS_FLAGS:---senders 300 --members 300}"
 read -ra extra_flags <<<"${CHATBENCH_FLAGS:-}"
 read -ra limits_off <<<"$LIMITS_OFF"
 
-# What runs inside scripts/cluster.sh: chatbench on the cluster it
-# started, which it finds in its environment.
-on_cluster='broker=()
-if [[ -n $CLUSTER_NATS_PID ]]; then
-  broker=(--broker-pid "$CLUSTER_NATS_PID" --broker-monitor "$CLUSTER_NATS_MONITOR")
-fi
-exec "$0" "$@" --url "$CLUSTER_URLS" --server-pid "$CLUSTER_NODE_PIDS" \
-  --store-pid "$CLUSTER_POSTGRES_PID" --store-url "$CLUSTER_POSTGRES_URL" "${broker[@]}"'
-
 failed=()
 for scenario in "${scenarios[@]}"; do
   flags_var=${scenario}_flags[@]
@@ -71,10 +62,10 @@ for scenario in "${scenarios[@]}"; do
       "${chatbench[@]}" --serve-cmd "$SERVE"
       ;;
     postgres)
-      CLUSTER_NODES=1 CLUSTER_BROKER=off scripts/cluster.sh "${limits_off[@]}" -- bash -c "$on_cluster" "${chatbench[@]}"
+      CLUSTER_NODES=1 CLUSTER_BROKER=off scripts/cluster.sh "${limits_off[@]}" -- bash -c "$ON_CLUSTER" "${chatbench[@]}"
       ;;
     cluster)
-      CLUSTER_NODES=3 scripts/cluster.sh "${limits_off[@]}" -- bash -c "$on_cluster" "${chatbench[@]}"
+      CLUSTER_NODES=3 scripts/cluster.sh "${limits_off[@]}" -- bash -c "$ON_CLUSTER" "${chatbench[@]}"
       ;;
     esac || failed+=("$name")
   done

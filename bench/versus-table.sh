@@ -4,8 +4,10 @@
 # figure, for chatapp and Centrifugo, and their ratio (chatapp's over
 # Centrifugo's; for latencies, CPU and memory, lower is better).
 # Usage: bench/versus-table.sh [OUT] (default $OUT or /tmp/chatbench)
+#   PREFIX=versus-3nodes for bench/versus.sh's NODES=3 results.
 set -euo pipefail
 dir=${1:-${OUT:-/tmp/chatbench}}
+prefix=${PREFIX:-versus}
 
 # median FILES... JQ: the median of what JQ gives for each file.
 median() {
@@ -17,7 +19,7 @@ median() {
 row() {
   local case=$1 label=$2 expr=$3 fmt=$4 a b
   shopt -s nullglob
-  local as=("$dir"/versus-"$case"-chatapp-*.json) bs=("$dir"/versus-"$case"-centrifugo-*.json)
+  local as=("$dir/$prefix-$case"-chatapp-*.json) bs=("$dir/$prefix-$case"-centrifugo-*.json)
   ((${#as[@]} && ${#bs[@]})) || return 0
   a=$(median "${as[@]}" "$expr")
   b=$(median "${bs[@]}" "$expr")
@@ -29,8 +31,8 @@ row() {
 echo "| case | figure (median of rounds) | chatapp | Centrifugo | ratio | rounds |"
 echo "|---|---|---|---|---|---|"
 shopt -s nullglob
-for f in "$dir"/versus-*-chatapp-1.json; do
-  case=${f#"$dir"/versus-}
+for f in "$dir/$prefix"-*-chatapp-1.json; do
+  case=${f#"$dir/$prefix"-}
   case=${case%-chatapp-1.json}
   case $case in
   fanout*)
