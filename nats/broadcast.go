@@ -78,6 +78,14 @@ func (n *Node) receive(r *room, m *natsgo.Msg) {
 		} else {
 			n.deliver(r.id, m.Data)
 		}
+	case kindMessages:
+		pushes, err := parseBatch(m.Data)
+		r.seq.offerAll(pushes)
+		if err != nil {
+			// What was left out is in the store: read it.
+			n.logger.Warn("a malformed batch of pushes on the broker", "subject", m.Subject, "err", err)
+			go r.seq.sync()
+		}
 	case kindPresence:
 		select {
 		case <-r.ended:

@@ -27,7 +27,7 @@ type room struct {
 // It subscribes in the background; Joined waits for it.
 func (n *Node) RoomOpened(id string) {
 	r := &room{id: id, ready: make(chan struct{}), ended: make(chan struct{})}
-	r.seq = newSequencer(id, n.store, n.held, func(data []byte) { n.deliver(id, data) }, n.logger)
+	r.seq = newSequencer(id, n.store, n.held, func(frames [][]byte) { n.deliver(id, frames...) }, n.logger)
 	n.mu.Lock()
 	r.after = n.ending[id]
 	n.rooms[id] = r
@@ -136,7 +136,12 @@ func (n *Node) Left(connectionID string) { n.hub.Left(connectionID) }
 // Member is chatapp.RoomIndex's: a connection of this node.
 func (n *Node) Member(connectionID string) *chatapp.Connection { return n.hub.Member(connectionID) }
 
-// deliver hands a message push to the room's members on this node.
-func (n *Node) deliver(room string, data []byte) {
-	n.hub.Broadcast(context.Background(), room, chatapp.Push{Kind: chatapp.PushMessage, Data: data})
+// deliver hands message pushes to the room's members on this node, in one
+// batch.
+func (n *Node) deliver(room string, frames ...[]byte) {
+	pushes := make([]chatapp.Push, len(frames))
+	for i, f := range frames {
+		pushes[i] = chatapp.Push{Kind: chatapp.PushMessage, Data: f}
+	}
+	n.hub.BroadcastBatch(context.Background(), room, pushes)
 }

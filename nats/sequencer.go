@@ -59,7 +59,7 @@ type sequencer struct {
 	room    string
 	store   MessageReader
 	budget  *heldBytes        // the node's, shared by its sequencers
-	deliver func(data []byte) // to the room's members on this node
+	deliver func(frames [][]byte) // to the room's members on this node, in one batch
 	logger  *slog.Logger
 	wait    time.Duration // gapWait, shorter in tests
 
@@ -72,6 +72,7 @@ type sequencer struct {
 	syncing bool        // a sync is reading the store
 	again   bool        // another sync was asked for meanwhile
 	closed  bool        // nothing is delivered any more
+	out     [][]byte    // delivered under the lock, handed over together by flushLocked
 }
 
 // held is a push waiting for its previous message, keyed by that one's id.
@@ -83,26 +84,52 @@ type held struct {
 // size is what a held push counts against the node's budget.
 func (h held) size(prev string) int64 { return int64(len(prev) + len(h.id) + len(h.data)) }
 
-func newSequencer(room string, store MessageReader, budget *heldBytes, deliver func([]byte), logger *slog.Logger) *sequencer {
+func newSequencer(room string, store MessageReader, budget *heldBytes, deliver func([][]byte), logger *slog.Logger) *sequencer {
 	return &sequencer{room: room, store: store, budget: budget, deliver: deliver, logger: logger, wait: gapWait, held: map[string]held{}}
 }
 
 // offer delivers the push of message id, stored right after prev, or holds
 // it until prev is delivered.
 func (s *sequencer) offer(id, prev string, data []byte) {
+	s.offerAll([]offered{{id, prev, data}})
+}
+
+// offered is a message push as it comes: its id, the id stored before it,
+// its frame.
+type offered struct {
+	id, prev string
+	data     []byte
+}
+
+// offerAll offers each push in turn; what they deliver goes to the
+// members in one batch.
+func (s *sequencer) offerAll(pushes []offered) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	arm := false
+	for _, p := range pushes {
+		arm = s.offerLocked(p) || arm
+	}
+	s.flushLocked()
+	if arm {
+		s.armLocked()
+	}
+}
+
+// offerLocked delivers or holds one push, and reports whether it left a
+// break to wait on.
+func (s *sequencer) offerLocked(p offered) bool {
 	switch {
-	case s.closed || (s.started && id <= s.last):
-		return // delivered already
-	case s.started && prev == s.last:
-		s.deliverLocked(id, data)
+	case s.closed || (s.started && p.id <= s.last):
+		return false // delivered already
+	case s.started && p.prev == s.last:
+		s.deliverLocked(p.id, p.data)
 		s.releaseLocked()
-		return
-	case !s.holdLocked(prev, held{id, data}):
+		return false
+	case !s.holdLocked(p.prev, held{p.id, p.data}):
 		s.missed = true
 	}
-	s.armLocked()
+	return true
 }
 
 // holdLocked keeps h until prev is delivered, within the room's maxHeld
@@ -194,6 +221,7 @@ func (s *sequencer) readOnce() (more bool, err error) {
 		}
 		s.started = true
 		s.releaseLocked()
+		s.flushLocked()
 		return false, nil
 	}
 	page, err := s.store.FindMessages(ctx, chatapp.MessageFilter{RoomID: s.room, After: cmp.Or(from, leastID), Limit: chatapp.MaxHistoryLimit, MaxBytes: fillBytes})
@@ -215,16 +243,27 @@ func (s *sequencer) readOnce() (more bool, err error) {
 		s.deliverLocked(m.ID, data)
 	}
 	s.releaseLocked()
+	s.flushLocked()
 	return page.More, nil
 }
 
-// deliverLocked hands one message to the room's members and moves last.
+// deliverLocked moves last to one message, whose push flushLocked hands
+// to the room's members.
 func (s *sequencer) deliverLocked(id string, data []byte) {
 	if s.closed {
 		return
 	}
-	s.deliver(data)
+	s.out = append(s.out, data)
 	s.last = id
+}
+
+// flushLocked hands what was delivered to the room's members, in one
+// batch: a socket gets it in one write.
+func (s *sequencer) flushLocked() {
+	if len(s.out) > 0 && !s.closed {
+		s.deliver(s.out)
+	}
+	s.out = nil
 }
 
 // releaseLocked delivers the held pushes that follow last, one after the

@@ -81,16 +81,18 @@ type delivered struct {
 	ids []string
 }
 
-func (d *delivered) deliver(data []byte) {
-	id := string(data)
-	if data[0] == '{' {
-		var m chatapp.Message
-		json.Unmarshal(data, &m)
-		id = m.ID
-	}
+func (d *delivered) deliver(frames [][]byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.ids = append(d.ids, id)
+	for _, data := range frames {
+		id := string(data)
+		if data[0] == '{' {
+			var m chatapp.Message
+			json.Unmarshal(data, &m)
+			id = m.ID
+		}
+		d.ids = append(d.ids, id)
+	}
 }
 
 func (d *delivered) list() []string {
