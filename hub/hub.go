@@ -36,8 +36,8 @@ type Hub struct {
 	// presence events: a join or leave, one a connect, reaches them
 	// without a walk of the whole room.
 	watching map[string]map[*Client]struct{}
-	closed  bool        // Shutdown began: no client is added any more
-	watcher RoomWatcher // told of rooms opened and closed, if set (rooms.go)
+	closed   bool        // Shutdown began: no client is added any more
+	watcher  RoomWatcher // told of rooms opened and closed, if set (rooms.go)
 
 	// live counts the clients opened and not yet forgotten, so that
 	// Shutdown can wait for their $disconnect. It is added to under mu,

@@ -58,7 +58,7 @@ type MessageReader interface {
 type sequencer struct {
 	room    string
 	store   MessageReader
-	budget  *heldBytes        // the node's, shared by its sequencers
+	budget  *heldBytes            // the node's, shared by its sequencers
 	deliver func(frames [][]byte) // to the room's members on this node, in one batch
 	logger  *slog.Logger
 	wait    time.Duration // gapWait, shorter in tests
