@@ -38,3 +38,16 @@ func TestMarkSeen(t *testing.T) {
 		t.Fatal("markSeen")
 	}
 }
+
+// TestParseTextRefuses: a text that is not three numbers after the prefix,
+// each ended by a space or the end, or too large, is foreign.
+func TestParseTextRefuses(t *testing.T) {
+	for _, text := range []string{"cb ", "cb 1 2", "cb 1 2 x", "cb 1x 2 3", "cb -1 2 3", "cb 99999999999999999999 2 3", "cb 1 2147483648 3", "cb 1  2 3"} {
+		if bt, ok := parseText([]byte(text)); ok {
+			t.Errorf("%q parsed as %+v", text, bt)
+		}
+	}
+	if bt, ok := parseText([]byte("cb 1 2 3")); !ok || bt != (benchText{1, 2, 3}) {
+		t.Errorf("cb 1 2 3: %+v %v", bt, ok)
+	}
+}
