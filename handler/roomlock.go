@@ -36,7 +36,8 @@ type roomLock struct {
 // pending is a turn handed over: its send to push, in the round of
 // whoever leads when its turn comes.
 type pending struct {
-	send *roundSend // nil: the send has nothing to push
+	send *roundSend               // nil: the send has nothing to push
+	run  func(sends []*roundSend) // pushes a round: its send's (every send of a handler gives the same)
 	wake chan struct{}
 	lead bool // woken to lead, not because it was pushed
 	// panicked is what its round's push panicked with, raised again in
@@ -80,7 +81,7 @@ func (t *turn) queued() { t.lock.Unlock() }
 // only hands the turn on, without waiting for the sends before it.
 func (t *turn) push(s *roundSend, run func([]*roundSend)) {
 	t.handed = true
-	p := &pending{send: s}
+	p := &pending{send: s, run: run}
 	if s != nil {
 		p.wake = make(chan struct{}, 1)
 	}
@@ -107,15 +108,16 @@ func (t *turn) push(s *roundSend, run func([]*roundSend)) {
 		rl.Lock()
 	}
 	rl.leading = true
-	t.lead(p, run)
+	t.lead(p)
 }
 
 // lead runs rounds: the ready sends from the room's next turn on, in turn
-// order, pushed by one call of run; then it wakes their sends and hands
-// the lead to the next ready send, if any. It leads on past a send with
-// nothing to push (that one does not wait). The room's lock is held on
-// entry and released on return.
-func (t *turn) lead(self *pending, run func([]*roundSend)) {
+// order, pushed by one call of their run; then it wakes their sends and
+// hands the lead to the next ready send, if any. It leads on past a send
+// with nothing to push (that one does not wait), and a leader with
+// nothing to push of its own leads the sends behind it all the same. The
+// room's lock is held on entry and released on return.
+func (t *turn) lead(self *pending) {
 	rl := t.lock
 	for {
 		var round []*pending
@@ -128,7 +130,7 @@ func (t *turn) lead(self *pending, run func([]*roundSend)) {
 			round = append(round, p)
 		}
 		rl.Unlock()
-		runRound(round, run)
+		runRound(round)
 		rl.Lock()
 		rl.pushed += uint64(len(round))
 		next := rl.ready[rl.pushed]
@@ -160,13 +162,17 @@ func (t *turn) lead(self *pending, run func([]*roundSend)) {
 	}
 }
 
-// runRound calls run with the round's sends, and gives a panic of it to
-// each of them.
-func runRound(round []*pending, run func([]*roundSend)) {
+// runRound pushes the round's sends by the run of the first, and gives a
+// panic of it to each of them.
+func runRound(round []*pending) {
 	sends := make([]*roundSend, 0, len(round))
+	var run func([]*roundSend)
 	for _, p := range round {
 		if p.send != nil {
 			sends = append(sends, p.send)
+			if run == nil {
+				run = p.run
+			}
 		}
 	}
 	if len(sends) == 0 {

@@ -98,7 +98,9 @@ func (h *Handler) pushRound(round []*roundSend) {
 		}
 		return
 	}
-	ds, err := b.BroadcastBatch(live[0].ctx, live[0].m.RoomID, pushes)
+	// Each send's context was checked above; one that ends during the
+	// batch must not fail the others' pushes.
+	ds, err := b.BroadcastBatch(context.WithoutCancel(live[0].ctx), live[0].m.RoomID, pushes)
 	for i, s := range live {
 		if err != nil {
 			h.pushFailed(s, err)

@@ -69,7 +69,7 @@ func (w *writer) hold(frames ...[]byte) (queued, mustFlush bool) {
 	if !w.queueLocked(frames) {
 		return false, false
 	}
-	if w.writing || w.raw == nil || w.why.Abort {
+	if w.writing || w.raw == nil {
 		w.kickLocked()
 		return true, false
 	}

@@ -104,8 +104,6 @@ func (h *Hub) Members(ctx context.Context, roomID string) ([]*chatapp.Connection
 	defer h.mu.RUnlock()
 	members := h.rooms[roomID]
 	conns := make([]*chatapp.Connection, 0, len(members))
-	var held []*writer
-	defer func() { flush(held) }()
 	for c := range members {
 		conns = append(conns, c.member)
 	}

@@ -18,15 +18,21 @@ import (
 const (
 	maxQueuedFrames = 1024
 	maxQueuedBytes  = 8 << 20
-	writeTimeout    = 10 * time.Second
 	// closeWait is how long a connection that sent its close frame waits
 	// for the client's before it drops the connection.
 	closeWait = 5 * time.Second
 )
 
+// writeTimeout bounds a writer goroutine's flush: a client that stops
+// reading is dropped once it has held a write this long. (A variable for
+// the tests.)
+var writeTimeout = 10 * time.Second
+
 // writer owns everything a connection sends and how it ends: the send
-// queue, the pending pong, the close (the first Disconnect wins), and the
-// goroutine that writes. It is the connection's only writer.
+// queue, the pending pong, the close (the first Disconnect wins), and who
+// writes: one writer at a time holds the turn (writing), its goroutine
+// (loop) or a broadcast's flusher (directwrite.go), which hands the turn
+// to the goroutine for anything it cannot finish.
 //
 // What a client can make it hold is bounded: the queue by maxQueuedFrames
 // and maxQueuedBytes, and pongs by one: a ping arriving while the answer to
@@ -57,7 +63,7 @@ type writer struct {
 	queuedBytes int
 	pongData    []byte // the payload of the ping to answer, if pongPending
 	pongPending bool
-	writing     bool          // a writer goroutine runs
+	writing     bool          // a writer holds the turn: the goroutine runs, or a flusher owes a flushDirect
 	stopped     chan struct{} // closed when the goroutine stops, if someone waits for that
 	// closing and done say the same, that the connection started
 	// closing, to two readers: closing to code under mu, done to those
@@ -226,6 +232,9 @@ func (w *writer) loop(conn net.Conn) {
 		why := w.why
 		stop := len(frames) == 0 && !sendPong && !sendClose && len(leftover) == 0 || w.why.Abort
 		if stop {
+			// The flushers' direct writes check the socket's write
+			// deadline too: one left behind would fail them once passed.
+			conn.SetWriteDeadline(time.Time{})
 			w.stopLocked()
 		}
 		w.mu.Unlock()
@@ -297,8 +306,8 @@ func (w *writer) stopLocked() {
 	}
 }
 
-// await waits, at most d, until no goroutine writes: the close frame is
-// then sent, or the connection is broken.
+// await waits, at most d, until no writer holds the turn: the close frame
+// is then sent, or the connection is broken.
 func (w *writer) await(d time.Duration) {
 	w.mu.Lock()
 	if !w.writing {
