@@ -209,6 +209,9 @@ type Gateway struct {
 	// authorizers holds each connection's authorizer output (connection id
 	// → requestContext.authorizer), which API Gateway gives every route.
 	authorizers sync.Map
+	// flights holds each connection's frames in flight (connection id →
+	// *flights, flights.go).
+	flights sync.Map
 	// admission counts the WebSockets admitted against MaxConnections and
 	// MaxConnectionsPerIP, from the handshake until their $disconnect has
 	// run (admission.go).

@@ -141,15 +141,13 @@ func (g *Gateway) message(c *hub.Client, payload []byte) {
 	// event would otherwise replace them before the function could refuse
 	// them.
 	event.Body, event.IsBase64Encoded = eventBody(payload, text)
-	if _, err := g.invoke(event); err != nil {
-		// API Gateway answers a failed integration with an error frame.
-		c.Enqueue(protocol.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
-	}
+	g.invokeInFlight(c, event)
 }
 
 // closed runs $disconnect for a connection that ended, then forgets it.
 func (g *Gateway) closed(c *hub.Client, d hub.Disconnect) {
 	defer g.forget(c)
+	g.landed(c)
 	event := g.wsEvent(c, protocol.RouteDisconnect, "DISCONNECT")
 	event.RequestContext.DisconnectStatusCode = int64(d.Code)
 	event.RequestContext.DisconnectReason = &d.Reason
@@ -165,19 +163,26 @@ func (g *Gateway) closed(c *hub.Client, d hub.Disconnect) {
 func (g *Gateway) forget(c *hub.Client) {
 	if c.Forget() {
 		g.authorizers.Delete(c.ID())
+		g.flights.Delete(c.ID())
 		g.release(sourceOf(c.Peer().SourceIP))
 	}
 }
 
 // invoke runs the function of an event's route, if the route exists.
 func (g *Gateway) invoke(event events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
+	return g.invokeWith(context.Background(), event)
+}
+
+// invokeWith is invoke under base, which carries what the function may
+// use of the gateway (chatapp.WithQueuedHook).
+func (g *Gateway) invokeWith(base context.Context, event events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	fn, ok := g.cfg.WebSocket[event.RequestContext.RouteKey]
 	if !ok {
 		// A route without an integration accepts, as API Gateway does for
 		// an API with no $connect or $disconnect route.
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.integrationTimeout)
+	ctx, cancel := context.WithTimeout(base, g.cfg.integrationTimeout)
 	defer cancel()
 	resp, err := callIntegration(ctx, g.panics, fn, event)
 	if err != nil {

@@ -31,6 +31,7 @@ func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatap
 	defer turn.settle() // whatever happens, a panic of the store's included
 	wait, err := h.queue(ctx, m, turn)
 	if err == nil {
+		chatapp.Queued(ctx) // the connection's next frame may be read
 		err = wait()
 	}
 	if err != nil {
