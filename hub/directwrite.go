@@ -19,12 +19,15 @@ import (
 // pong, its close), is handed to its own writer goroutine (writer.loop),
 // which blocks under writeTimeout as before: a slow client never holds a
 // flusher. A quiet room's message then costs its sockets one write each
-// and no goroutine; a busy room's sockets, still queued for the flushers
-// when the next round comes, take it in the same write.
+// and no goroutine. A flusher yields before each write, so under load the
+// sends being placed, committed and pushed run first, and a busy room's
+// next rounds join the frames still queued for the flushers: the write
+// carries them all.
 //
-// In a room of 1,000 at 20 messages/s this took the server's CPU from 16
-// µs a delivery to 11, most of which is now the write itself (the
-// loopback's receive included); see BENCHMARKS.md.
+// Room of 1,000 (BENCHMARKS.md): at 20 messages/s the server's CPU went
+// from 16 µs a delivery to 11, most of it the write itself (the
+// loopback's receive included); with 16 senders at saturation, 22 frames
+// a write instead of 12, and 4 senders 9 instead of 4.
 
 // directMax bounds the bytes a flusher writes for one socket; a socket
 // with more queued is handed to its writer goroutine.
@@ -55,6 +58,10 @@ func flush(writers []*writer) {
 func flushEach(writers []*writer) {
 	var buf []byte
 	for _, w := range writers {
+		// Yield first: under load, the goroutines ready to run (the
+		// sends being placed, committed and pushed) run before this
+		// write, and whatever they queue on w meanwhile goes out in it.
+		runtime.Gosched()
 		buf = w.flushDirect(buf)
 	}
 }

@@ -45,12 +45,9 @@ var writeTimeout = 10 * time.Second
 // the queue is empty. Frames queued while it writes go out in the same
 // flush, so a busy connection makes one write call for many frames; and
 // before each flush it yields (runtime.Gosched), so that goroutines ready
-// to run first (the broadcasts of a busy room, queuing more frames here)
-// do, and their frames share the write. A write to a socket costs ~5-9 µs
-// of the server's CPU (the loopback's receive included), the frames in it
-// little: in a room of 1,000 with 16 senders this took 2 frames a write
-// to 12, and deliveries/s from 222,000 to 670,000 (BENCHMARKS.md). With
-// nothing else to run, the yield returns at once.
+// to run first (broadcasts queuing more frames here) do, and their frames
+// share the write. A broadcast's frames are mostly written by flushers
+// instead (directwrite.go), which yield the same way.
 type writer struct {
 	// recovered counts and logs a panic of the writer goroutine.
 	recovered func(v any)
