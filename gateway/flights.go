@@ -1,7 +1,7 @@
 // A connection's frames in flight: each frame's function runs on its own
-// goroutine, and the next frame is read once the send before it has its
-// place in its room's order (chatapp.Queued), not once it has been
-// committed and pushed.
+// goroutine, and the next frame is routed once the send before it has its
+// place in its room's order (chatapp.Placed), not once it has been
+// committed and pushed (chatapp.FrameOrder says why).
 
 package gateway
 
@@ -16,17 +16,33 @@ import (
 	"github.com/chatapp-dev/chatapp/protocol"
 )
 
-// maxFramesInFlight bounds the frames of one connection whose functions
-// run at once: the read loop waits for a place past it.
-const maxFramesInFlight = 16
+// Bounds of the frames in flight. A connection may always run one frame
+// (as when frames ran one at a time); beyond it, at most
+// maxFramesInFlight of its own, and maxExtraFramesInFlight of the whole
+// gateway's: each holds its body (up to 128 KB) until its function
+// returns. Past either bound the connection's next frame waits for the
+// frames before it.
+const (
+	maxFramesInFlight      = 16
+	maxExtraFramesInFlight = 1024
+)
 
-// flights are the frames of one connection whose functions run.
+// flights are the frames of one connection whose functions run. Only the
+// connection's read loop routes frames, one at a time, so last needs no
+// lock.
 type flights struct {
-	places chan struct{} // a place per frame in flight
-	wg     sync.WaitGroup
+	slots chan struct{} // a slot per frame in flight
+	wg    sync.WaitGroup
+	// last is closed once the latest frame's function, and those of
+	// every frame before it, have returned.
+	last chan struct{}
 }
 
-func newFlights() *flights { return &flights{places: make(chan struct{}, maxFramesInFlight)} }
+func newFlights() *flights {
+	done := make(chan struct{})
+	close(done)
+	return &flights{slots: make(chan struct{}, maxFramesInFlight), last: done}
+}
 
 // flightsOf returns the connection's flights, made on its first frame.
 func (g *Gateway) flightsOf(c *hub.Client) *flights {
@@ -38,27 +54,80 @@ func (g *Gateway) flightsOf(c *hub.Client) *flights {
 }
 
 // invokeInFlight runs a frame's function on a goroutine of its own, and
-// returns once the function said its send is placed (chatapp.Queued) or
-// returned, whichever comes first: until then no later frame of the
-// connection is routed, so its sends are placed in the order they came.
-// A function that fails is answered with an error frame, as API Gateway
-// answers a failed integration.
+// returns once the function said its send is placed or returned,
+// whichever comes first: until then no later frame of the connection is
+// routed, so its sends are placed in the order they came. A function that
+// fails is answered with an error frame, as API Gateway answers a failed
+// integration, after the frames before it.
 func (g *Gateway) invokeInFlight(c *hub.Client, event events.APIGatewayWebsocketProxyRequest) {
 	f := g.flightsOf(c)
-	f.places <- struct{}{}
-	placed := make(chan struct{})
+	earlier := f.last
+	extra := g.takeExtraSlot(earlier)
+	f.slots <- struct{}{}
+	placed, finished := make(chan struct{}), make(chan struct{})
+	f.last = finished
 	var once sync.Once
 	place := func() { once.Do(func() { close(placed) }) }
+	awaitEarlier := func(ctx context.Context) error {
+		select {
+		case <-earlier:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	f.wg.Add(1)
 	go func() {
-		defer f.wg.Done()
-		defer func() { <-f.places }()
+		defer func() {
+			// It ends after the frames before it; till then it keeps
+			// its slots, so that a connection's goroutines stay bounded.
+			<-earlier
+			close(finished)
+			<-f.slots
+			if extra {
+				<-g.extraFrames
+			}
+			f.wg.Done()
+		}()
 		defer place()
-		if _, err := g.invokeWith(chatapp.WithQueuedHook(context.Background(), place), event); err != nil {
-			c.Enqueue(protocol.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
+		defer g.recoverFrame(c)
+		ctx := chatapp.WithFrameOrder(context.Background(), chatapp.FrameOrder{Placed: place, AwaitEarlier: awaitEarlier})
+		if _, err := g.invokeWith(ctx, event); err != nil {
+			if awaitEarlier(context.Background()) == nil {
+				c.Enqueue(protocol.EncodeError(chatapp.Errorf(chatapp.EINTERNAL, "internal server error")))
+			}
 		}
 	}()
 	<-placed
+}
+
+// takeExtraSlot takes a slot of the gateway's frames in flight beyond one
+// a connection, unless the connection's frames before this one have all
+// returned (earlier is closed), and reports whether it took one. With
+// none free it waits for those frames instead: a connection always keeps
+// its one.
+func (g *Gateway) takeExtraSlot(earlier chan struct{}) bool {
+	select {
+	case <-earlier:
+		return false
+	default:
+	}
+	select {
+	case g.extraFrames <- struct{}{}:
+		return true
+	case <-earlier:
+		return false
+	}
+}
+
+// recoverFrame ends a panic of a frame's goroutine outside its function
+// (callIntegration recovers the function's own): the connection closes
+// with 1011, as for a panic of its read loop, and the process goes on.
+func (g *Gateway) recoverFrame(c *hub.Client) {
+	if v := recover(); v != nil {
+		g.panics.Recovered(panicIntegration, v)
+		c.Close(hub.DisconnectInternal)
+	}
 }
 
 // landed waits until the connection's frames in flight have run: its

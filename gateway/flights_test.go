@@ -34,7 +34,7 @@ func (p *placing) routes() map[string]WebSocketFunc {
 			p.running++
 			p.most = max(p.most, p.running)
 			p.mu.Unlock()
-			chatapp.Queued(ctx)
+			chatapp.Placed(ctx)
 			<-p.release
 			p.mu.Lock()
 			p.running--
@@ -73,7 +73,7 @@ func (p *placing) waitLog(t *testing.T, n int) []string {
 // TestPlacedFramesRunTogetherInOrder: a frame whose send is placed lets
 // the next frame of its connection be routed while it still runs, in the
 // order they came; at most maxFramesInFlight run at once, and the next one
-// is routed when one of them ends.
+// is routed when they end.
 func TestPlacedFramesRunTogetherInOrder(t *testing.T) {
 	p := &placing{release: make(chan struct{})}
 	ts := startServer(t, Config{WebSocket: p.routes()})
@@ -89,9 +89,8 @@ func TestPlacedFramesRunTogetherInOrder(t *testing.T) {
 	if log, running, _ := p.snapshot(); len(log) != maxFramesInFlight || running != maxFramesInFlight {
 		t.Fatalf("%d frames routed, %d running; want %d and %d", len(log), running, maxFramesInFlight, maxFramesInFlight)
 	}
-	p.release <- struct{}{}
-	log = p.waitLog(t, maxFramesInFlight+1)
 	close(p.release)
+	log = p.waitLog(t, maxFramesInFlight+1)
 	if !slices.Equal(log, want) {
 		t.Errorf("routed %q, want %q", log, want)
 	}
@@ -118,5 +117,31 @@ func TestDisconnectWaitsForFramesInFlight(t *testing.T) {
 	close(p.release)
 	if log := p.waitLog(t, 3); log[2] != "$disconnect with 0 running" {
 		t.Errorf("log %q: $disconnect ran before the frames in flight ended", log)
+	}
+}
+
+// TestExtraFramesAreBoundedGatewayWide: beyond one frame a connection,
+// the frames in flight of all connections share the gateway's slots; a
+// connection past them routes its next frame once its earlier ones end.
+func TestExtraFramesAreBoundedGatewayWide(t *testing.T) {
+	p := &placing{release: make(chan struct{})}
+	ts := startServer(t, Config{WebSocket: p.routes()})
+	ts.g.extraFrames = make(chan struct{}, 2) // before any frame
+	a, b := dialRaw(t, ts, 0), dialRaw(t, ts, 0)
+	for _, c := range []*rawClient{a, b} {
+		for i := range 3 {
+			text := fmt.Sprint(i)
+			c.write(rawFrame(true, ws.OpText, uint64(len(text)), false, []byte(text)))
+		}
+	}
+	p.waitLog(t, 4) // one each, and the two extra slots
+	time.Sleep(50 * time.Millisecond)
+	if log, running, _ := p.snapshot(); len(log) != 4 || running != 4 {
+		t.Fatalf("%d routed, %d running; want 4 and 4 (one a connection, two extra)", len(log), running)
+	}
+	close(p.release)
+	p.waitLog(t, 6)
+	if _, _, most := p.snapshot(); most != 4 {
+		t.Errorf("%d ran at once, want 4", most)
 	}
 }

@@ -212,6 +212,9 @@ type Gateway struct {
 	// flights holds each connection's frames in flight (connection id →
 	// *flights, flights.go).
 	flights sync.Map
+	// extraFrames are the slots of the frames in flight beyond one a
+	// connection, the whole gateway's (flights.go).
+	extraFrames chan struct{}
 	// admission counts the WebSockets admitted against MaxConnections and
 	// MaxConnectionsPerIP, from the handshake until their $disconnect has
 	// run (admission.go).
@@ -278,7 +281,8 @@ func New(cfg Config) *Gateway {
 	}
 	g := &Gateway{
 		cfg: cfg, hub: cfg.Hub, panics: panics.New(cfg.Logger, panicSites...), mux: http.NewServeMux(),
-		routes: make(map[string]selectedRoute, len(cfg.MockRoutes)+len(cfg.WebSocket)), answers: gatewayAnswers(cfg.GatewayResponses),
+		extraFrames: make(chan struct{}, maxExtraFramesInFlight),
+		routes:      make(map[string]selectedRoute, len(cfg.MockRoutes)+len(cfg.WebSocket)), answers: gatewayAnswers(cfg.GatewayResponses),
 		limits: hub.Limits{
 			IdleTimeout: cfg.IdleTimeout, MaxDuration: cfg.MaxConnectionDuration,
 			MaxFrameBytes: MaxFrameBytes, MaxMessageBytes: MaxPayloadBytes, MessageTimeout: cfg.MessageTimeout,

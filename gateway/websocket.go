@@ -174,7 +174,7 @@ func (g *Gateway) invoke(event events.APIGatewayWebsocketProxyRequest) (events.A
 }
 
 // invokeWith is invoke under base, which carries what the function may
-// use of the gateway (chatapp.WithQueuedHook).
+// use of the gateway (chatapp.WithFrameOrder).
 func (g *Gateway) invokeWith(base context.Context, event events.APIGatewayWebsocketProxyRequest) (events.APIGatewayProxyResponse, error) {
 	fn, ok := g.cfg.WebSocket[event.RequestContext.RouteKey]
 	if !ok {

@@ -31,7 +31,7 @@ func (h *Handler) send(ctx context.Context, m *chatapp.Message) (delivery chatap
 	defer turn.settle() // whatever happens, a panic of the store's included
 	wait, err := h.queue(ctx, m, turn)
 	if err == nil {
-		chatapp.Queued(ctx) // the connection's next frame may be read
+		chatapp.Placed(ctx) // the connection's next frame may be routed
 		err = wait()
 	}
 	if err != nil {
@@ -122,6 +122,10 @@ func (h *Handler) pushFailed(s *roundSend, err error) {
 // as a new one). The lookup stores nothing; lookups past the limit are
 // bounded as every request is, by the gateway's concurrency limits.
 func (h *Handler) replayPastLimit(ctx context.Context, m *chatapp.Message, limited error) (chatapp.Delivery, bool, error) {
+	// An earlier frame of the connection may be storing this very send.
+	if err := chatapp.AwaitEarlierFrames(ctx); err != nil {
+		return chatapp.Delivery{}, false, limited
+	}
 	switch err := h.Messages.FindReplay(ctx, m); { // nil without a key
 	case errors.Is(err, chatapp.ErrDuplicate):
 		return unpushed(err)

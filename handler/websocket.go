@@ -153,6 +153,12 @@ func (h *Handler) Default(ctx context.Context, req events.APIGatewayWebsocketPro
 // works the same everywhere.
 func (h *Handler) replyError(ctx context.Context, connectionID, route string, err error) (events.APIGatewayProxyResponse, error) {
 	resp, _ := h.errorResponse(ctx, route, err)
+	// The client takes an error frame for its oldest send waiting: the
+	// pushes of the frames before this one go first.
+	if werr := chatapp.AwaitEarlierFrames(ctx); werr != nil {
+		h.logger().InfoContext(ctx, "error frame not delivered", "route", route, "connection_id", connectionID, "err", werr)
+		return resp, nil
+	}
 	if perr := h.Notifier.Post(ctx, connectionID, []byte(resp.Body)); perr != nil {
 		h.logger().InfoContext(ctx, "error frame not delivered", "route", route, "connection_id", connectionID, "err", perr)
 	}

@@ -5,6 +5,7 @@
 package nats
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -116,7 +117,9 @@ func parseBatch(b []byte) ([]offered, error) {
 			}
 			fields[i], b = b[k:k+int(n)], b[k+int(n):]
 		}
-		pushes = append(pushes, offered{string(fields[0]), string(fields[1]), fields[2]})
+		// A copy: a push held for a break must not keep the whole
+		// message (up to the broker's largest payload) alive.
+		pushes = append(pushes, offered{string(fields[0]), string(fields[1]), bytes.Clone(fields[2])})
 	}
 	return pushes, nil
 }
