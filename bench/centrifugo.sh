@@ -10,7 +10,9 @@
 # ports after it, brokered by one nats-server on CENTRIFUGO_NATS_PORT
 # (14333; the one scripts/nats.sh installs), as bench/cluster.sh runs
 # chatapp's nodes; chatbench spreads members and senders over them and
-# counts nats-server's CPU and traffic.
+# counts nats-server's CPU and traffic. Centrifugo serves its pprof
+# handlers at /debug/pprof (its "debug" option), so that chatbench's
+# --cpu-profile profiles it as it profiles chatapp.
 # Usage: bench/centrifugo.sh SCENARIO [chatbench flags...]
 #   e.g. bench/centrifugo.sh fanout --members 100 --duration 2s
 set -euo pipefail
@@ -83,6 +85,7 @@ for i in $(seq 0 $((nodes - 1))); do
   "log": {"level": "error"},
   $broker,
   "health": {"enabled": true},
+  "debug": {"enabled": true},
   "usage_stats": {"disabled": true},
   "client": {"allow_anonymous_connect_without_token": true},
   "channel": {
