@@ -5,8 +5,6 @@ package gateway_test
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -15,15 +13,14 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/chatapp-dev/chatapp"
-	"github.com/chatapp-dev/chatapp/awslambda/invoke"
-	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
-	"github.com/chatapp-dev/chatapp/hub"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
-// slowCommits holds each queued message's commit until released (or a
-// bound, so that a gateway reading one frame at a time does not hang).
+// slowCommits holds each queued message's commit until released, or for
+// 200 ms: long enough for a later frame's answer to overtake it, if it
+// could, and a bound, since the fixed gateway holds that answer back
+// until the commit.
 type slowCommits struct {
 	*sqlite.DB
 	release chan struct{}
@@ -38,7 +35,7 @@ func (s *slowCommits) QueueMessage(ctx context.Context, m *chatapp.Message) (fun
 	return func() error {
 		select {
 		case <-s.release:
-		case <-time.After(2 * time.Second): // bounds a hang only
+		case <-time.After(200 * time.Millisecond): // a refusal that overtakes comes sooner
 		}
 		return wait()
 	}, nil
@@ -54,20 +51,11 @@ func (s *slowCommits) QueueMessage(ctx context.Context, m *chatapp.Message) (fun
 func TestARefusalComesAfterTheEarlierSendsPush(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t)
 	store := &slowCommits{DB: db, release: make(chan struct{})}
-	sockets := hub.New(slog.New(slog.DiscardHandler))
-	h := &handler.Handler{Messages: store, Connections: db, Notifier: sockets, Rooms: sockets, Logger: slog.New(slog.DiscardHandler)}
-	cfg := gateway.Config{Hub: sockets, Logger: h.Logger}
-	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
-	gw := gateway.New(cfg)
-	srv := httptest.NewServer(gw)
-	t.Cleanup(func() { store.once.Do(func() { close(store.release) }); srv.Close(); gw.Close(); db.Close() })
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws?room_id=r&user_id=sender"
-	sender, _, err := websocket.Dial(ctx, url, nil)
+	url := serveChat(t, &handler.Handler{Messages: store, Connections: db})
+	t.Cleanup(func() { store.once.Do(func() { close(store.release) }) })
+	sender, _, err := websocket.Dial(ctx, url+"sender", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,21 +108,11 @@ func (l *oneSend) Allow(user string) (bool, time.Duration) {
 func TestARetryPastTheRateGetsItsReplay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t)
 	store := &slowCommits{DB: db, release: make(chan struct{})}
-	sockets := hub.New(slog.New(slog.DiscardHandler))
-	h := &handler.Handler{Messages: store, Connections: db, Notifier: sockets, Rooms: sockets, Logger: slog.New(slog.DiscardHandler),
-		SendLimiter: &oneSend{seen: map[string]bool{}}}
-	cfg := gateway.Config{Hub: sockets, Logger: h.Logger}
-	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
-	gw := gateway.New(cfg)
-	srv := httptest.NewServer(gw)
-	t.Cleanup(func() { store.once.Do(func() { close(store.release) }); srv.Close(); gw.Close(); db.Close() })
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws?room_id=r&user_id=sender"
-	sender, _, err := websocket.Dial(ctx, url, nil)
+	url := serveChat(t, &handler.Handler{Messages: store, Connections: db, SendLimiter: &oneSend{seen: map[string]bool{}}})
+	t.Cleanup(func() { store.once.Do(func() { close(store.release) }) })
+	sender, _, err := websocket.Dial(ctx, url+"sender", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

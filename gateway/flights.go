@@ -101,6 +101,32 @@ func (g *Gateway) invokeInFlight(c *hub.Client, event events.APIGatewayWebsocket
 	<-placed
 }
 
+// answerInOrder sends the gateway's own answer to a frame (a mock route's
+// response, the hub's refusal) after the answers of the connection's
+// frames before it: at once when none is in flight, else once they have
+// ended, holding a slot of the connection's meanwhile.
+func (g *Gateway) answerInOrder(c *hub.Client, answer []byte) {
+	f := g.flightsOf(c)
+	earlier := f.last
+	select {
+	case <-earlier:
+		c.Enqueue(answer)
+		return
+	default:
+	}
+	f.slots <- struct{}{}
+	finished := make(chan struct{})
+	f.last = finished
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		<-earlier
+		c.Enqueue(answer)
+		close(finished)
+		<-f.slots
+	}()
+}
+
 // takeExtraSlot takes a slot of the gateway's frames in flight beyond one
 // a connection, unless the connection's frames before this one have all
 // returned (earlier is closed), and reports whether it took one. With

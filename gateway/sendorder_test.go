@@ -27,18 +27,8 @@ import (
 func TestAConnectionsSendsKeepTheirOrder(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := sqlite.Open(ctx, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sockets := hub.New(slog.New(slog.DiscardHandler))
-	h := &handler.Handler{Messages: db, Connections: db, Notifier: sockets, Rooms: sockets, Logger: slog.New(slog.DiscardHandler)}
-	cfg := gateway.Config{Hub: sockets, Logger: h.Logger}
-	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
-	gw := gateway.New(cfg)
-	srv := httptest.NewServer(gw)
-	t.Cleanup(func() { srv.Close(); gw.Close(); db.Close() })
-	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws?room_id=r&user_id="
+	db := openStore(t)
+	url := serveChat(t, &handler.Handler{Messages: db, Connections: db})
 	sender, _, err := websocket.Dial(ctx, url+"sender", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -79,4 +69,32 @@ func TestAConnectionsSendsKeepTheirOrder(t *testing.T) {
 			t.Fatalf("stored %d: %q, want m%03d", i, m.Text, first+i)
 		}
 	}
+}
+
+// openStore opens a SQLite store in the test's directory, closed when the
+// test ends.
+func openStore(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// serveChat serves h's functions through a gateway and a hub, as `chatapp
+// serve` does, until the test ends (the hub is h's notifier and room
+// index), and returns the WebSocket URL of room r, to which a user id is
+// added.
+func serveChat(t *testing.T, h *handler.Handler) string {
+	t.Helper()
+	sockets := hub.New(slog.New(slog.DiscardHandler))
+	h.Notifier, h.Rooms, h.Logger = sockets, sockets, slog.New(slog.DiscardHandler)
+	cfg := gateway.Config{Hub: sockets, Logger: h.Logger}
+	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
+	gw := gateway.New(cfg)
+	srv := httptest.NewServer(gw)
+	t.Cleanup(func() { srv.Close(); gw.Close() })
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws?room_id=r&user_id="
 }

@@ -124,6 +124,7 @@ type sockets struct{ g *Gateway }
 
 func (s sockets) Message(c *hub.Client, payload []byte)  { s.g.message(c, payload) }
 func (s sockets) Closed(c *hub.Client, d hub.Disconnect) { s.g.closed(c, d) }
+func (s sockets) Refused(c *hub.Client, answer []byte)   { s.g.answerInOrder(c, answer) }
 
 // message routes one message of a client: a mock route is answered at
 // once, any other route's function is invoked with the message as its
@@ -132,7 +133,7 @@ func (g *Gateway) message(c *hub.Client, payload []byte) {
 	text := utf8.Valid(payload) // once: for the route and for the event's body
 	route, mock := g.route(payload, text)
 	if mock != nil {
-		c.Enqueue(mock) // the route response of a MOCK integration
+		g.answerInOrder(c, mock) // the route response of a MOCK integration
 		return
 	}
 	event := g.wsEvent(c, route, "MESSAGE")

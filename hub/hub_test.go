@@ -77,6 +77,8 @@ func (th *testHub) Message(c *Client, payload []byte) { c.Enqueue(bytes.Clone(pa
 
 func (th *testHub) Closed(_ *Client, d Disconnect) { th.closed <- d }
 
+func (th *testHub) Refused(c *Client, answer []byte) { c.Enqueue(answer) }
+
 // dial opens a connection and returns its client side and the hub's.
 func (th *testHub) dial(t *testing.T) (*websocket.Conn, *Client) {
 	t.Helper()

@@ -38,6 +38,10 @@ type Handler interface {
 	// Message is called with each whole text message, in order, on the
 	// connection's read loop: the next is not read until it returns.
 	Message(c *Client, payload []byte)
+	// Refused is called with the hub's own answer to a frame it refused
+	// (a rate_limited error frame), on the read loop: the handler sends it
+	// after the answers of the messages before it.
+	Refused(c *Client, answer []byte)
 	// Closed is called once the connection has closed and left its room
 	// ($disconnect); the hub forgets the client once it returns.
 	Closed(c *Client, d Disconnect)
@@ -185,7 +189,7 @@ func (c *Client) readLoop(mr *messageReader, limits *Limits, h Handler) error {
 		}
 		// Pings and pongs spend the frame budget too: a ping flood is
 		// closed as a data flood is, and so is a flood of fragments.
-		allowed := c.allowFrame(limits)
+		allowed := c.allowFrame(limits, h)
 		switch {
 		case msg.more:
 			refusedPart = refusedPart || !allowed

@@ -27,10 +27,11 @@ type frameThrottle struct {
 // allowFrame takes one frame (data, ping or pong, each fragment of a
 // message) from the client's budget, as API Gateway's route throttling
 // does. Over it, the frame is dropped (a ping is not answered) and the
-// client gets a rate_limited error frame; once its refusals outrun the
+// client gets a rate_limited error frame, handed to h (Refused) to send
+// after the answers of the frames before; once its refusals outrun the
 // frame rate by maxRefusedFrames, the connection is closed with 1008. Each
 // episode is logged once.
-func (c *Client) allowFrame(limits *Limits) bool {
+func (c *Client) allowFrame(limits *Limits, h Handler) bool {
 	if limits.FrameRate <= 0 {
 		return true
 	}
@@ -61,6 +62,6 @@ func (c *Client) allowFrame(limits *Limits) bool {
 		logger.Info("frame rate limit exceeded", "connection_id", c.id, "rate", limits.FrameRate, "burst", limits.FrameBurst)
 	}
 	e := chatapp.Errorf(chatapp.ERATELIMIT, "too many frames: retry in %v", delay.Round(time.Millisecond))
-	c.Enqueue(protocol.EncodeError(e))
+	h.Refused(c, protocol.EncodeError(e))
 	return false
 }
