@@ -28,13 +28,15 @@ import (
 // room's next broadcast. The goroutine leaves its write deadline on the
 // socket, and a direct write (syscall.RawConn.Write) checks it first.
 func TestDirectWriteAfterTheWriterGoroutineWentQuiet(t *testing.T) {
-	defer func(d time.Duration) { writeTimeout = d }(writeTimeout)
-	writeTimeout = 100 * time.Millisecond
 	th := startHub(t, Limits{IdleTimeout: time.Hour, MaxDuration: time.Hour, MaxFrameBytes: 1 << 10, MaxMessageBytes: 1 << 10, MessageTimeout: time.Minute})
+	const timeout = 100 * time.Millisecond
+	th.h.mu.Lock()
+	th.h.writeTimeout = timeout // before the client opens
+	th.h.mu.Unlock()
 	conn, c := th.dial(t)
 	th.h.Joined(&chatapp.Connection{ID: c.id, RoomID: "r"})
 	echo(t, conn, "hello") // the writer goroutine writes, under writeTimeout
-	time.Sleep(2 * writeTimeout)
+	time.Sleep(2 * timeout)
 	if _, err := th.h.Broadcast(context.Background(), "r", chatapp.Push{Kind: chatapp.PushMessage, Data: []byte("m")}); err != nil {
 		t.Fatal(err)
 	}

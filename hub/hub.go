@@ -36,8 +36,11 @@ type Hub struct {
 	// presence events: a join or leave, one a connect, reaches them
 	// without a walk of the whole room.
 	watching map[string]map[*Client]struct{}
-	closed   bool        // Shutdown began: no client is added any more
-	watcher  RoomWatcher // told of rooms opened and closed, if set (rooms.go)
+	closed   bool // Shutdown began: no client is added any more
+	// writeTimeout bounds a writer goroutine's flush (writeTimeout;
+	// shorter in tests).
+	writeTimeout time.Duration
+	watcher      RoomWatcher // told of rooms opened and closed, if set (rooms.go)
 
 	// live counts the clients opened and not yet forgotten, so that
 	// Shutdown can wait for their $disconnect. It is added to under mu,
@@ -64,7 +67,7 @@ func New(logger *slog.Logger) *Hub {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Hub{logger: logger, panics: panics.New(logger, panicSites...), clients: map[string]*Client{}, rooms: map[string]map[*Client]struct{}{}, watching: map[string]map[*Client]struct{}{}}
+	return &Hub{logger: logger, panics: panics.New(logger, panicSites...), clients: map[string]*Client{}, rooms: map[string]map[*Client]struct{}{}, watching: map[string]map[*Client]struct{}{}, writeTimeout: writeTimeout}
 }
 
 // Open registers a new connection, before its $connect runs: from now on
@@ -72,10 +75,10 @@ func New(logger *slog.Logger) *Hub {
 // The client must be served (Serve) or forgotten (Forget).
 func (h *Hub) Open(id string, peer Peer) *Client {
 	c := &Client{hub: h, id: id, peer: peer, connectedAt: time.Now()}
-	c.writer = newWriter(func(v any) { h.panics.Recovered(panicWriter, v) })
 	c.touch()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	c.writer = newWriter(func(v any) { h.panics.Recovered(panicWriter, v) }, h.writeTimeout)
 	if h.closed {
 		return nil
 	}

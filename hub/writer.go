@@ -24,9 +24,9 @@ const (
 )
 
 // writeTimeout bounds a writer goroutine's flush: a client that stops
-// reading is dropped once it has held a write this long. (A variable for
-// the tests.)
-var writeTimeout = 10 * time.Second
+// reading is dropped once it has held a write this long (Hub.writeTimeout,
+// shorter in tests).
+const writeTimeout = 10 * time.Second
 
 // writer owns everything a connection sends and how it ends: the send
 // queue, the pending pong, the close (the first Disconnect wins), and who
@@ -51,6 +51,7 @@ var writeTimeout = 10 * time.Second
 type writer struct {
 	// recovered counts and logs a panic of the writer goroutine.
 	recovered func(v any)
+	timeout   time.Duration // of a flush: writeTimeout
 
 	mu          sync.Mutex
 	conn        net.Conn        // nil until the handshake completes
@@ -71,8 +72,8 @@ type writer struct {
 	why       Disconnect // set once closing
 }
 
-func newWriter(recovered func(v any)) *writer {
-	return &writer{recovered: recovered, done: make(chan struct{})}
+func newWriter(recovered func(v any), timeout time.Duration) *writer {
+	return &writer{recovered: recovered, timeout: timeout, done: make(chan struct{})}
 }
 
 // enqueue queues text frames, in order, without blocking: all of them or,
@@ -240,7 +241,7 @@ func (w *writer) loop(conn net.Conn) {
 			return
 		}
 
-		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		conn.SetWriteDeadline(time.Now().Add(w.timeout))
 		// A direct write's unwritten end comes first: it finishes a
 		// frame already begun on the wire.
 		_, err := bw.Write(leftover)
