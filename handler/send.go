@@ -89,8 +89,11 @@ func (h *Handler) pushRound(round []*roundSend) {
 		live = append(live, s)
 		pushes = append(pushes, chatapp.Push{Kind: chatapp.PushMessage, Data: data, MessageID: s.m.ID, PrevID: s.m.PrevID})
 	}
+	if len(live) == 0 {
+		return
+	}
 	b, batches := h.Notifier.(chatapp.BatchNotifier)
-	if !batches || len(live) == 1 {
+	if !batches {
 		for i, s := range live {
 			var err error
 			if s.delivery, err = h.Notifier.Broadcast(s.ctx, s.m.RoomID, pushes[i]); err != nil {

@@ -42,10 +42,7 @@ func (h *Hub) BroadcastBatch(ctx context.Context, roomID string, pushes []chatap
 		return ds, nil
 	}
 	members := h.rooms[roomID]
-	conns := make([]*chatapp.Connection, 0, len(members))
-	for c := range members {
-		conns = append(conns, c.member)
-	}
+	conns := connections(members)
 	h.queueAll(members, pushes, ds)
 	for i := range ds {
 		ds[i].Connections = conns
@@ -68,6 +65,8 @@ func (h *Hub) queueAll(clients map[*Client]struct{}, pushes []chatapp.Push, ds [
 	frames := make([][]byte, 0, len(pushes))
 	wanted := make([]int, 0, len(pushes))
 	var held []*writer
+	// Deferred: a writer held here is written by nobody else, so it is
+	// flushed whatever happens after it was held.
 	defer func() { flush(held) }()
 	for c := range clients {
 		frames, wanted = frames[:0], wanted[:0]
@@ -102,12 +101,16 @@ func (h *Hub) Members(ctx context.Context, roomID string) ([]*chatapp.Connection
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	members := h.rooms[roomID]
-	conns := make([]*chatapp.Connection, 0, len(members))
-	for c := range members {
+	return connections(h.rooms[roomID]), nil
+}
+
+// connections lists the rows of clients. The caller holds h.mu.
+func connections(clients map[*Client]struct{}) []*chatapp.Connection {
+	conns := make([]*chatapp.Connection, 0, len(clients))
+	for c := range clients {
 		conns = append(conns, c.member)
 	}
-	return conns, nil
+	return conns
 }
 
 // MemberCount returns the number of the room's joined connections, with

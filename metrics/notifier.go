@@ -39,14 +39,8 @@ type batchNotifier struct {
 func (n *batchNotifier) BroadcastBatch(ctx context.Context, roomID string, pushes []chatapp.Push) ([]chatapp.Delivery, error) {
 	start := time.Now()
 	ds, err := n.next.BroadcastBatch(ctx, roomID, pushes)
-	if len(pushes) > 0 && pushes[0].Kind == chatapp.PushPresence {
-		n.presenceBroadcast.Observe(since(start))
-	} else {
-		n.messageBroadcast.Observe(since(start))
-	}
-	for _, d := range ds {
-		n.delivered.Add(float64(d.Delivered))
-		n.failed.Add(float64(d.Failed))
+	if len(pushes) > 0 {
+		n.observe(pushes[0].Kind, start, ds...)
 	}
 	return ds, err
 }
@@ -60,14 +54,21 @@ type notifier struct {
 func (n *notifier) Broadcast(ctx context.Context, roomID string, push chatapp.Push) (chatapp.Delivery, error) {
 	start := time.Now()
 	d, err := n.next.Broadcast(ctx, roomID, push)
-	if push.Kind == chatapp.PushPresence {
+	n.observe(push.Kind, start, d)
+	return d, err
+}
+
+// observe records one fan-out of kind begun at start, and its deliveries.
+func (n *notifier) observe(kind chatapp.PushKind, start time.Time, ds ...chatapp.Delivery) {
+	if kind == chatapp.PushPresence {
 		n.presenceBroadcast.Observe(since(start))
 	} else {
 		n.messageBroadcast.Observe(since(start))
 	}
-	n.delivered.Add(float64(d.Delivered))
-	n.failed.Add(float64(d.Failed))
-	return d, err
+	for _, d := range ds {
+		n.delivered.Add(float64(d.Delivered))
+		n.failed.Add(float64(d.Failed))
+	}
 }
 
 func (n *notifier) Members(ctx context.Context, roomID string) ([]*chatapp.Connection, error) {
