@@ -27,11 +27,12 @@ const kindMessages = "messages"
 // the broker's largest payload: its subject and headers.
 const batchOverhead = 1 << 10
 
-// BroadcastBatch is chatapp.BatchNotifier's: message pushes are published
-// in as few broker messages as the broker's largest payload allows, and
-// delivered to this node's members in one batch, in the room's order;
-// presence pushes go one by one before them, as Broadcast sends them (the
-// handlers batch messages only). The deliveries are Broadcast's.
+// BroadcastBatch is chatapp.BatchNotifier's: the messages that name their
+// place in the room's chain are published in as few broker messages as the
+// broker's largest payload allows, and delivered to this node's members in
+// one batch, in the room's order; other pushes go one by one before them,
+// as Broadcast sends them (the handlers batch messages only). The
+// deliveries are Broadcast's.
 func (n *Node) BroadcastBatch(ctx context.Context, roomID string, pushes []chatapp.Push) ([]chatapp.Delivery, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -40,13 +41,12 @@ func (n *Node) BroadcastBatch(ctx context.Context, roomID string, pushes []chata
 	var messages []offered
 	var errs []error
 	for i, p := range pushes {
-		if p.Kind == chatapp.PushPresence || p.MessageID == "" {
+		if !inChain(p) {
 			d, err := n.Broadcast(ctx, roomID, p)
 			ds[i], errs = d, append(errs, err)
 			continue
 		}
 		messages = append(messages, offered{p.MessageID, p.PrevID, p.Data})
-		ds[i] = chatapp.Delivery{Partial: true}
 	}
 	if len(messages) == 0 {
 		return ds, errors.Join(errs...)
@@ -60,8 +60,8 @@ func (n *Node) BroadcastBatch(ctx context.Context, roomID string, pushes []chata
 	}
 	members := n.hub.MemberCount(roomID)
 	for i, p := range pushes {
-		if p.Kind != chatapp.PushPresence && p.MessageID != "" {
-			ds[i].Delivered = members
+		if inChain(p) {
+			ds[i] = chatapp.Delivery{Delivered: members, Partial: true}
 		}
 	}
 	return ds, errors.Join(errs...)

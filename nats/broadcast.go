@@ -22,9 +22,10 @@ const (
 )
 
 // Broadcast is chatapp.Notifier's: the push is published once for the
-// other nodes and delivered to this node's members, a message push in the
-// room's order (sequencer.go). A done context is refused before
-// anything is sent, as the hub refuses it.
+// other nodes and delivered to this node's members; a message push is a
+// batch of one (BroadcastBatch), delivered in the room's order
+// (sequencer.go). A done context is refused before anything is sent, as
+// the hub refuses it.
 //
 // The Delivery lists nobody and is Partial: a push reads no table and
 // copies no list (nobody reads it: a send whose answer lists the room,
@@ -33,11 +34,18 @@ func (n *Node) Broadcast(ctx context.Context, roomID string, push chatapp.Push) 
 	if err := ctx.Err(); err != nil {
 		return chatapp.Delivery{}, err
 	}
+	if inChain(push) {
+		ds, err := n.BroadcastBatch(ctx, roomID, []chatapp.Push{push})
+		if ds == nil {
+			return chatapp.Delivery{}, err
+		}
+		return ds[0], err
+	}
 	msg := &natsgo.Msg{Subject: roomSubject(roomID), Data: push.Data, Header: natsgo.Header{}}
 	if push.Kind == chatapp.PushPresence {
 		setHeaders(msg, headerKind, kindPresence, headerExcept, push.Except)
 	} else {
-		setHeaders(msg, headerKind, kindMessage, headerID, push.MessageID, headerPrevID, push.PrevID)
+		setHeaders(msg, headerKind, kindMessage)
 	}
 	published := n.nc.PublishMsg(msg)
 	if published != nil {
@@ -48,24 +56,16 @@ func (n *Node) Broadcast(ctx context.Context, roomID string, push chatapp.Push) 
 		d.Partial = true
 		return d, errors.Join(published, err)
 	}
-	n.deliverInOrder(roomID, push.MessageID, push.PrevID, push.Data)
+	// A message that names no place in the chain (a store that keeps
+	// none) is delivered as it comes.
+	n.deliver(roomID, push.Data)
 	return chatapp.Delivery{Delivered: n.hub.MemberCount(roomID), Partial: true}, published
 }
 
-// deliverInOrder hands a message push to the room's sequencer, if the
-// room has members here; one that names no message (a store that keeps
-// no chain) is delivered as it comes.
-func (n *Node) deliverInOrder(roomID, id, prevID string, data []byte) {
-	if id == "" {
-		n.deliver(roomID, data)
-		return
-	}
-	n.mu.Lock()
-	r := n.rooms[roomID]
-	n.mu.Unlock()
-	if r != nil {
-		r.seq.offer(id, prevID, data)
-	}
+// inChain reports whether push is a message that names its place in the
+// room's chain, delivered by the sequencers.
+func inChain(push chatapp.Push) bool {
+	return push.Kind == chatapp.PushMessage && push.MessageID != ""
 }
 
 // receive delivers a push another node published to a room with members
