@@ -61,11 +61,9 @@ func (g *Gateway) flightsOf(c *hub.Client) *flights {
 // integration, after the frames before it.
 func (g *Gateway) invokeInFlight(c *hub.Client, event events.APIGatewayWebsocketProxyRequest) {
 	f := g.flightsOf(c)
-	earlier := f.last
-	extra := g.takeExtraSlot(earlier)
-	f.slots <- struct{}{}
-	placed, finished := make(chan struct{}), make(chan struct{})
-	f.last = finished
+	extra := g.takeExtraSlot(f.last)
+	earlier, finished := f.begin()
+	placed := make(chan struct{})
 	var once sync.Once
 	place := func() { once.Do(func() { close(placed) }) }
 	awaitEarlier := func(ctx context.Context) error {
@@ -76,19 +74,8 @@ func (g *Gateway) invokeInFlight(c *hub.Client, event events.APIGatewayWebsocket
 			return ctx.Err()
 		}
 	}
-	f.wg.Add(1)
 	go func() {
-		defer func() {
-			// It ends after the frames before it; till then it keeps
-			// its slots, so that a connection's goroutines stay bounded.
-			<-earlier
-			close(finished)
-			<-f.slots
-			if extra {
-				<-g.extraFrames
-			}
-			f.wg.Done()
-		}()
+		defer g.end(f, earlier, finished, extra)
 		defer place()
 		defer g.recoverFrame(c)
 		ctx := chatapp.WithFrameOrder(context.Background(), chatapp.FrameOrder{Placed: place, AwaitEarlier: awaitEarlier})
@@ -107,24 +94,41 @@ func (g *Gateway) invokeInFlight(c *hub.Client, event events.APIGatewayWebsocket
 // ended, holding a slot of the connection's meanwhile.
 func (g *Gateway) answerInOrder(c *hub.Client, answer []byte) {
 	f := g.flightsOf(c)
-	earlier := f.last
 	select {
-	case <-earlier:
+	case <-f.last:
 		c.Enqueue(answer)
 		return
 	default:
 	}
-	f.slots <- struct{}{}
-	finished := make(chan struct{})
-	f.last = finished
-	f.wg.Add(1)
+	earlier, finished := f.begin()
 	go func() {
-		defer f.wg.Done()
+		defer g.end(f, earlier, finished, false)
 		<-earlier
 		c.Enqueue(answer)
-		close(finished)
-		<-f.slots
 	}()
+}
+
+// begin takes a slot of the connection's (waiting for one) for a frame,
+// and links it to the frames before it: earlier is closed once they have
+// ended, finished by end, once this one has too.
+func (f *flights) begin() (earlier, finished chan struct{}) {
+	f.slots <- struct{}{}
+	f.wg.Add(1)
+	earlier, finished = f.last, make(chan struct{})
+	f.last = finished
+	return earlier, finished
+}
+
+// end ends a frame after the frames before it; till then it keeps its
+// slots, so that a connection's goroutines stay bounded.
+func (g *Gateway) end(f *flights, earlier, finished chan struct{}, extra bool) {
+	<-earlier
+	close(finished)
+	<-f.slots
+	if extra {
+		<-g.extraFrames
+	}
+	f.wg.Done()
 }
 
 // takeExtraSlot takes a slot of the gateway's frames in flight beyond one
