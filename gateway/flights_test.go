@@ -16,7 +16,7 @@ import (
 )
 
 // placing is a $default function that records the order frames reach it,
-// says each is placed (chatapp.Queued), and then waits until released,
+// says each is placed (chatapp.Placed), and then waits until released,
 // as a send waits for its commit; $disconnect records itself.
 type placing struct {
 	mu      sync.Mutex
