@@ -18,9 +18,10 @@ import (
 
 // kindMessages is the kind of a batch: its data is the pushes, each its
 // id, the id stored before it and its frame, each a uvarint length and
-// its bytes (appendOffered). A node of a version before batches logs the
-// kind as unknown and drops it; its sequencer then reads the messages from
-// the store after gapWait.
+// its bytes (appendOffered). Every message that names its place in the
+// chain travels so, a batch of one included; a node of a version before
+// batches does not deliver them (docs/cluster.md: all nodes run one
+// version).
 const kindMessages = "messages"
 
 // batchOverhead is what a batch's message may take beyond its data, of

@@ -146,3 +146,27 @@ func watchRoom(t *testing.T, url, room string) func(n int) []*natsgo.Msg {
 		return got
 	}
 }
+
+// TestMalformedBatchIsReadFromTheStore: a batch cut short on the broker
+// (a stranger's, or a fault) delivers what it holds whole, and what it
+// lost comes from the store, after the sequencer's wait.
+func TestMalformedBatchIsReadFromTheStore(t *testing.T) {
+	url := natslocal.Start(t).URL
+	h := &history{}
+	b := openNode(t, url, h)
+	onB := b.join(t, "room", false)
+	ms := h.commit(2)
+	data := appendOffered(nil, offered{ms[0].ID, ms[0].PrevID, []byte(ms[0].ID)})
+	cut := appendOffered(nil, offered{ms[1].ID, ms[1].PrevID, []byte(ms[1].ID)})
+	data = append(data, cut[:len(cut)-1]...)
+	nc, err := natsgo.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	msg := &natsgo.Msg{Subject: roomSubject("room"), Data: data, Header: natsgo.Header{headerKind: {kindMessages}}}
+	if err := nc.PublishMsg(msg); err != nil {
+		t.Fatal(err)
+	}
+	b.waitPending(t, onB, 2)
+}

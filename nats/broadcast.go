@@ -13,8 +13,6 @@ import (
 // The headers of a room's push on the broker; its data is the frame.
 const (
 	headerKind   = "Chatapp-Kind" // kindMessage or kindPresence
-	headerID     = "Chatapp-Id"   // a message's id, and the id stored before it
-	headerPrevID = "Chatapp-Prev-Id"
 	headerExcept = "Chatapp-Except"
 
 	kindMessage  = "message"
@@ -72,19 +70,16 @@ func inChain(push chatapp.Push) bool {
 // here.
 func (n *Node) receive(r *room, m *natsgo.Msg) {
 	switch m.Header.Get(headerKind) {
-	case kindMessage:
-		if id := m.Header.Get(headerID); id != "" {
-			r.seq.offer(id, m.Header.Get(headerPrevID), m.Data)
-		} else {
-			n.deliver(r.id, m.Data)
-		}
+	case kindMessage: // a message that names no place in the chain
+		n.deliver(r.id, m.Data)
 	case kindMessages:
 		pushes, err := parseBatch(m.Data)
 		r.seq.offerAll(pushes)
 		if err != nil {
-			// What was left out is in the store: read it.
+			// What was left out is in the store: the sequencer reads it
+			// after its wait, as for any push it lost.
 			n.logger.Warn("a malformed batch of pushes on the broker", "subject", m.Subject, "err", err)
-			go r.seq.sync()
+			r.seq.lost()
 		}
 	case kindPresence:
 		select {

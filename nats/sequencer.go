@@ -88,12 +88,6 @@ func newSequencer(room string, store MessageReader, budget *heldBytes, deliver f
 	return &sequencer{room: room, store: store, budget: budget, deliver: deliver, logger: logger, wait: gapWait, held: map[string]held{}}
 }
 
-// offer delivers the push of message id, stored right after prev, or holds
-// it until prev is delivered.
-func (s *sequencer) offer(id, prev string, data []byte) {
-	s.offerAll([]offered{{id, prev, data}})
-}
-
 // offered is a message push as it comes: its id, the id stored before it,
 // its frame.
 type offered struct {
@@ -114,6 +108,15 @@ func (s *sequencer) offerAll(pushes []offered) {
 	if arm {
 		s.armLocked()
 	}
+}
+
+// lost says a push of the room was lost on its way (a malformed batch):
+// the store is read after the sequencer's wait, with any break.
+func (s *sequencer) lost() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.missed = true
+	s.armLocked()
 }
 
 // offerLocked delivers or holds one push, and reports whether it left a

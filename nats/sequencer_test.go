@@ -309,3 +309,8 @@ func TestSequencerReadsWhatItCouldNotHold(t *testing.T) {
 	offer(s, ms[1]) // the first one lost; this one cannot be held
 	waitFor(t, d, ids(ms))
 }
+
+// offer offers one push: the push of message id, stored right after prev.
+func (s *sequencer) offer(id, prev string, data []byte) {
+	s.offerAll([]offered{{id, prev, data}})
+}
