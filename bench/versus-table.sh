@@ -45,7 +45,7 @@ for f in "$dir/$prefix"-*-chatapp-1.json; do
     row "$case" "p50 ms" '.deliveries.latency.p50_ms' "%.1f"
     row "$case" "p99 ms" '.deliveries.latency.p99_ms' "%.1f"
     row "$case" "lost" '.deliveries.lost' "%d"
-    row "$case" "server CPU µs per delivery" '.server.cpu_seconds_per_1000_messages' "%.1f"
+    row "$case" "server CPU µs per delivery" '.server.cpu_seconds * 1e6 / .deliveries.received' "%.1f"
     ;;
   connections*)
     row "$case" "connects/s (last step)" '.connections[-1].connect_per_sec' "%.0f"

@@ -47,7 +47,7 @@ var sweepDeadNodesSQL = `WITH dead AS (
 		RETURNING tag)
 	DELETE FROM connections c USING dead
 	WHERE c.connection_id >= dead.tag AND c.connection_id < ` + fmt.Sprintf(pastPrefix, "dead.tag") + `
-	RETURNING c.connection_id, c.room_id, c.user_id, c.name, c.timestamp, c.presence, c.expires_at`
+	RETURNING ` + connectionColumns
 
 // SweepDeadNodes deletes, in one statement, the rows of those nodes of
 // tags that are still not seen within `within` when it deletes them, with
@@ -55,7 +55,7 @@ var sweepDeadNodesSQL = `WITH dead AS (
 // of sweeps racing, each row comes back to one, whose leave it announces.
 // A node that beat since the caller read it dead keeps its rows.
 func (db *DB) SweepDeadNodes(ctx context.Context, tags []string, within time.Duration) ([]*chatapp.Connection, error) {
-	if len(tags) == 0 {
+	if tags = nonEmpty(tags); len(tags) == 0 {
 		return nil, nil
 	}
 	return db.queryConnections(ctx, sweepDeadNodesSQL, tags, within.Seconds())

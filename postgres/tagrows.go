@@ -28,7 +28,7 @@ var (
 	// listConnectionsOfTagsSQL reads, for each tag of $1, the range of
 	// connections_pkey that holds the ids beginning with it
 	// (TestTagQueryPlans).
-	listConnectionsOfTagsSQL = `SELECT c.connection_id, c.room_id, c.user_id, c.name, c.timestamp, c.presence, c.expires_at
+	listConnectionsOfTagsSQL = `SELECT ` + connectionColumns + `
 		FROM unnest($1::text[]) AS t(tag)
 		JOIN connections c ON c.connection_id >= t.tag AND c.connection_id < ` + fmt.Sprintf(pastPrefix, "t.tag")
 	// connectionTagsSQL lists the distinct first $1 characters of the
@@ -56,11 +56,16 @@ var (
 // Tags are node tags, of ASCII letters and digits; a tag with no string
 // past it (pastPrefix is NULL), which no node mints, reads nothing.
 func (db *DB) ListConnectionsOfTags(ctx context.Context, tags []string) ([]*chatapp.Connection, error) {
-	tags = slices.DeleteFunc(slices.Clone(tags), func(tag string) bool { return tag == "" })
-	if len(tags) == 0 {
+	if tags = nonEmpty(tags); len(tags) == 0 {
 		return nil, nil
 	}
 	return db.queryConnections(ctx, listConnectionsOfTagsSQL, tags)
+}
+
+// nonEmpty drops the empty tags: the prefix of every id, whose range
+// would be the whole table's.
+func nonEmpty(tags []string) []string {
+	return slices.DeleteFunc(slices.Clone(tags), func(tag string) bool { return tag == "" })
 }
 
 // ConnectionTags returns the distinct first tagLen characters of the
