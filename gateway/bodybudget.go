@@ -2,47 +2,19 @@ package gateway
 
 import (
 	"net/http"
-	"sync/atomic"
 
 	"github.com/chatapp-dev/chatapp"
 )
 
-// bodyBudget bounds the bytes of request bodies the gateway holds at once
-// (Config.MaxBufferedBodyBytes). Each request's own bounds (its size, its
-// time) leave their number unbounded: without this, every connection the
-// listener takes could hold a body just short of the limit, its last byte
-// withheld, for the whole body timeout, and again after its 408. A
-// request reserves what its body may grow to before reading a byte of it
-// and gives it back when it is done; what it actually holds follows the
-// bytes that arrive (io.ReadAll grows as they come), so the budget bounds
-// memory from above.
-//
-// It is an atomic counter, as startInvocation's is: one add to take and
-// one to give back, exact however many requests race.
-type bodyBudget struct {
-	limit int64 // 0: no limit
-	held  atomic.Int64
-}
-
-// reserve takes n bytes of the budget, or reports false if they would
-// take it past its limit. A reserve that succeeded is given back with
-// release(n).
-func (b *bodyBudget) reserve(n int64) bool {
-	if b.limit <= 0 || n <= 0 {
-		return true
-	}
-	if b.held.Add(n) > b.limit {
-		b.held.Add(-n)
-		return false
-	}
-	return true
-}
-
-func (b *bodyBudget) release(n int64) {
-	if b.limit > 0 && n > 0 {
-		b.held.Add(-n)
-	}
-}
+// The gateway's budgets of request bodies (Config.MaxBufferedBodyBytes,
+// budget.Bytes) bound the bytes of the bodies it holds at once. Each
+// request's own bounds (its size, its time) leave their number unbounded:
+// without them, every connection the listener takes could hold a body
+// just short of the limit, its last byte withheld, for the whole body
+// timeout, and again after its 408. A request reserves what its body may
+// grow to before reading a byte of it and gives it back when it is done;
+// what it actually holds follows the bytes that arrive (io.ReadAll grows
+// as they come), so the budget bounds memory from above.
 
 // bodyReservation is what a request's body may grow to, read no further
 // than max: its Content-Length (one over max is refused before this), or

@@ -44,9 +44,9 @@ func TestBodyBudgetBoundsSlowBodies(t *testing.T) {
 	waitHeld := func(want int64) {
 		t.Helper()
 		deadline := time.Now().Add(rawWait)
-		for ts.g.restBodies.held.Load() != want {
+		for ts.g.restBodies.Held() != want {
 			if time.Now().After(deadline) {
-				t.Fatalf("%d body bytes reserved, want %d", ts.g.restBodies.held.Load(), want)
+				t.Fatalf("%d body bytes reserved, want %d", ts.g.restBodies.Held(), want)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/chatapp-dev/chatapp/hub"
+	"github.com/chatapp-dev/chatapp/internal/budget"
 	"github.com/chatapp-dev/chatapp/internal/httperror"
 	"github.com/chatapp-dev/chatapp/internal/panics"
 )
@@ -222,7 +223,7 @@ type Gateway struct {
 	inFlight  atomic.Int64 // REST requests whose functions run (startInvocation)
 	// restBodies and managementBodies bound the request bodies held at
 	// once (Config.MaxBufferedBodyBytes, bodybudget.go).
-	restBodies, managementBodies bodyBudget
+	restBodies, managementBodies budget.Bytes
 	// routes are the route keys a frame's action can select, each with
 	// the frame of a mock route (Config.MockRoutes, made once: every answer
 	// shares its route's bytes, which nothing writes to), or none for a
@@ -289,9 +290,9 @@ func New(cfg Config) *Gateway {
 			FrameRate: cfg.FrameRate, FrameBurst: cfg.FrameBurst,
 		},
 	}
-	g.restBodies.limit = cfg.MaxBufferedBodyBytes
+	g.restBodies.Limit = cfg.MaxBufferedBodyBytes
 	if limit := cfg.MaxBufferedBodyBytes; limit > 0 {
-		g.managementBodies.limit = max(limit, MaxPayloadBytes) // room for one chunked body there too
+		g.managementBodies.Limit = max(limit, MaxPayloadBytes) // room for one chunked body there too
 	}
 	for key, frame := range cfg.MockRoutes {
 		if _, ok := cfg.WebSocket[key]; ok {

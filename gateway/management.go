@@ -33,7 +33,7 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 	// The signature covers the body's hash, so the body is read first: its
 	// bytes are reserved before, as a REST body's are (bodybudget.go).
 	reserved := bodyReservation(r, MaxPayloadBytes)
-	if !g.managementBodies.reserve(reserved) {
+	if !g.managementBodies.Reserve(reserved) {
 		// Throttled as AWS throttles this API: LimitExceededException, 429,
 		// which the SDK retries. The connection is closed after the answer
 		// (refuseBodyBudget says why).
@@ -41,7 +41,7 @@ func (g *Gateway) serveManagement(w http.ResponseWriter, r *http.Request) {
 		writeAWSError(w, http.StatusTooManyRequests, "LimitExceededException", "too many requests in progress")
 		return
 	}
-	defer g.managementBodies.release(reserved)
+	defer g.managementBodies.Release(reserved)
 	g.startBodyDeadline(http.NewResponseController(w), r)
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPayloadBytes))
 	if errors.Is(err, os.ErrDeadlineExceeded) {

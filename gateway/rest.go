@@ -84,11 +84,11 @@ func (g *Gateway) serveREST(w http.ResponseWriter, r *http.Request) {
 	// The body's bytes are reserved before a byte of it is read, after
 	// the authorizer: an unauthenticated client takes none of them.
 	reserved := bodyReservation(r, g.cfg.MaxBodyBytes)
-	if !g.restBodies.reserve(reserved) {
+	if !g.restBodies.Reserve(reserved) {
 		refuseBodyBudget(w)
 		return
 	}
-	defer g.restBodies.release(reserved) // held until the answer is written: the event holds the body
+	defer g.restBodies.Release(reserved) // held until the answer is written: the event holds the body
 	g.startBodyDeadline(rc, r)           // the body's full time, however long the authorizer took
 	body, err := io.ReadAll(http.MaxBytesReader(raw, r.Body, g.cfg.MaxBodyBytes))
 	if err != nil {

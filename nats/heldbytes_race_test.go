@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chatapp-dev/chatapp/internal/budget"
 )
 
 // TestHeldBytesNeverLeaks: 8 rooms share a small budget; pushes come
@@ -18,7 +20,7 @@ import (
 func TestHeldBytesNeverLeaks(t *testing.T) {
 	const rooms, each = 8, 300
 	pushBytes := held{id: leastID, data: []byte(leastID)}.size(leastID)
-	budget := &heldBytes{limit: 50 * pushBytes}
+	budget := &budget.Bytes{Limit: 50 * pushBytes}
 	var seqs []*sequencer
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -29,8 +31,8 @@ func TestHeldBytesNeverLeaks(t *testing.T) {
 				return
 			default:
 			}
-			if u := budget.used.Load(); u < 0 || u > budget.limit {
-				t.Errorf("the budget's count is %d, outside [0, %d]", u, budget.limit)
+			if u := budget.Held(); u < 0 || u > budget.Limit {
+				t.Errorf("the budget's count is %d, outside [0, %d]", u, budget.Limit)
 				return
 			}
 		}
@@ -74,7 +76,7 @@ func TestHeldBytesNeverLeaks(t *testing.T) {
 		s.close()
 	}
 	close(stop)
-	if u := budget.used.Load(); u != 0 {
+	if u := budget.Held(); u != 0 {
 		t.Errorf("every room closed, and the budget still counts %d bytes held", u)
 	}
 }

@@ -34,6 +34,7 @@ import (
 
 	"github.com/chatapp-dev/chatapp"
 	"github.com/chatapp-dev/chatapp/hub"
+	"github.com/chatapp-dev/chatapp/internal/budget"
 )
 
 // Store is what a node reads of the cluster's store: a room's history, to
@@ -84,7 +85,7 @@ type Node struct {
 	tag    string
 	claim  func(ctx context.Context, tag string) (bool, error)
 	alive  func(ctx context.Context, tag string) (bool, error)
-	held   *heldBytes // the pushes its rooms hold for breaks
+	held   *budget.Bytes // the pushes its rooms hold for breaks (maxHeldBytes)
 
 	mu     sync.Mutex
 	rooms  map[string]*room // rooms with members here
@@ -106,7 +107,7 @@ var (
 // answers (Connected says whether it has), meanwhile the node serves its
 // own members, and it fills every room once it joins.
 func Open(ctx context.Context, cfg Config) (*Node, error) {
-	n := &Node{hub: cfg.Hub, store: cfg.Store, logger: cfg.Logger, claim: cfg.Claim, alive: cfg.Alive, held: newHeldBytes(), rooms: map[string]*room{}, ending: map[string]*room{}}
+	n := &Node{hub: cfg.Hub, store: cfg.Store, logger: cfg.Logger, claim: cfg.Claim, alive: cfg.Alive, held: &budget.Bytes{Limit: maxHeldBytes}, rooms: map[string]*room{}, ending: map[string]*room{}}
 	if n.logger == nil {
 		n.logger = slog.Default()
 	}

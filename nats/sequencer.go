@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/internal/budget"
 )
 
 // Bounds of a sequencer.
@@ -30,6 +31,17 @@ const (
 	// from its first message (one after "" would read its latest).
 	leastID = "00000000000000000000000000"
 )
+
+// maxHeldBytes bounds the bytes of the pushes all the rooms of a node
+// hold waiting for a break to close. maxHeld bounds one room, but a node
+// cut off from the store while the others go on sending holds pushes in
+// every busy room: 1000 frames of 16 KiB and more in each of 100 rooms is
+// 1.6 GB. Past the budget a push is dropped, and the read of the store
+// that follows brings it (it was committed before it was published): the
+// bound costs a read, never a message. 64 MiB is 4,000 of the largest
+// frames, far more than breaks of 100 ms hold on a node that reaches its
+// store, and a fraction of the memory its sockets' queues may take.
+const maxHeldBytes = 64 << 20
 
 // MessageReader is what a sequencer reads of the store: a room's history.
 type MessageReader interface {
@@ -58,7 +70,7 @@ type MessageReader interface {
 type sequencer struct {
 	room    string
 	store   MessageReader
-	budget  *heldBytes            // the node's, shared by its sequencers
+	budget  *budget.Bytes         // the node's, shared by its sequencers (maxHeldBytes)
 	deliver func(frames [][]byte) // to the room's members on this node, in one batch
 	logger  *slog.Logger
 	wait    time.Duration // gapWait, shorter in tests
@@ -84,7 +96,7 @@ type held struct {
 // size is what a held push counts against the node's budget.
 func (h held) size(prev string) int64 { return int64(len(prev) + len(h.id) + len(h.data)) }
 
-func newSequencer(room string, store MessageReader, budget *heldBytes, deliver func([][]byte), logger *slog.Logger) *sequencer {
+func newSequencer(room string, store MessageReader, budget *budget.Bytes, deliver func([][]byte), logger *slog.Logger) *sequencer {
 	return &sequencer{room: room, store: store, budget: budget, deliver: deliver, logger: logger, wait: gapWait, held: map[string]held{}}
 }
 
@@ -141,7 +153,7 @@ func (s *sequencer) holdLocked(prev string, h held) bool {
 	if _, ok := s.held[prev]; ok {
 		return true // the same push again: a chain has one message after prev
 	}
-	if len(s.held) >= maxHeld || !s.budget.take(h.size(prev)) {
+	if len(s.held) >= maxHeld || !s.budget.Reserve(h.size(prev)) {
 		return false
 	}
 	s.held[prev] = h
@@ -152,7 +164,7 @@ func (s *sequencer) holdLocked(prev string, h held) bool {
 func (s *sequencer) unholdLocked(prev string) {
 	if h, ok := s.held[prev]; ok {
 		delete(s.held, prev)
-		s.budget.give(h.size(prev))
+		s.budget.Release(h.size(prev))
 	}
 }
 

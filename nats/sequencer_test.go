@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/internal/budget"
 	"github.com/chatapp-dev/chatapp/internal/logtest"
 )
 
@@ -104,7 +105,7 @@ func (d *delivered) list() []string {
 // newTestSequencer is a sequencer of h's room whose breaks wait wait.
 func newTestSequencer(t *testing.T, h *history, wait time.Duration) (*sequencer, *delivered) {
 	d := &delivered{}
-	s := newSequencer("room", h, newHeldBytes(), d.deliver, slog.New(slog.NewTextHandler(&logtest.Buffer{}, nil)))
+	s := newSequencer("room", h, &budget.Bytes{Limit: maxHeldBytes}, d.deliver, slog.New(slog.NewTextHandler(&logtest.Buffer{}, nil)))
 	s.wait = wait
 	t.Cleanup(s.close)
 	return s, d
@@ -258,7 +259,7 @@ func TestSequencerDeliversNothingOnceClosed(t *testing.T) {
 func TestSequencersHoldWithinTheNodesBudget(t *testing.T) {
 	const rooms, each, fit = 3, 20, 10
 	pushBytes := held{id: leastID, data: []byte(leastID)}.size(leastID) // a push of these tests
-	budget := &heldBytes{limit: fit * pushBytes}
+	budget := &budget.Bytes{Limit: fit * pushBytes}
 	var histories []*history
 	var sent [][]*chatapp.Message
 	var got []*delivered
@@ -273,15 +274,15 @@ func TestSequencersHoldWithinTheNodesBudget(t *testing.T) {
 		ms := h.commit(each)
 		for _, m := range ms[1:] { // the first one lost: a break
 			offer(s, m)
-			if used := budget.used.Load(); used > budget.limit {
-				t.Fatalf("the rooms hold %d bytes, past the budget of %d", used, budget.limit)
+			if used := budget.Held(); used > budget.Limit {
+				t.Fatalf("the rooms hold %d bytes, past the budget of %d", used, budget.Limit)
 			}
 		}
 		histories, sent, got = append(histories, h), append(sent, ms), append(got, d)
 	}
-	for deadline := time.Now().Add(10 * time.Second); budget.used.Load() != 0; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); budget.Held() != 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the rooms still hold %d bytes after their reads failed, want none", budget.used.Load())
+			t.Fatalf("the rooms still hold %d bytes after their reads failed, want none", budget.Held())
 		}
 	}
 	for _, h := range histories {
@@ -292,7 +293,7 @@ func TestSequencersHoldWithinTheNodesBudget(t *testing.T) {
 	for i := range rooms {
 		waitFor(t, got[i], ids(sent[i]))
 	}
-	if used := budget.used.Load(); used != 0 {
+	if used := budget.Held(); used != 0 {
 		t.Errorf("the rooms hold %d bytes with every message delivered, want none", used)
 	}
 }
@@ -303,7 +304,7 @@ func TestSequencersHoldWithinTheNodesBudget(t *testing.T) {
 func TestSequencerReadsWhatItCouldNotHold(t *testing.T) {
 	h := &history{}
 	s, d := newTestSequencer(t, h, 10*time.Millisecond)
-	s.budget = &heldBytes{}
+	s.budget = &budget.Bytes{Limit: 1} // no push fits
 	s.sync()
 	ms := h.commit(2)
 	offer(s, ms[1]) // the first one lost; this one cannot be held
