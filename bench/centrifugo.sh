@@ -36,13 +36,7 @@ port=${CENTRIFUGO_PORT:-18000}
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true' EXIT
 
-# taken PORT: refuses a port another server holds.
-taken() {
-  if curl -s -o /dev/null "http://127.0.0.1:$1"; then
-    echo "bench/centrifugo.sh: 127.0.0.1:$1 is in use" >&2
-    exit 1
-  fi
-}
+. scripts/ports.sh
 
 # wait_up URL PID LOG: waits until URL answers, while PID lives.
 wait_up() {
@@ -60,7 +54,8 @@ broker='"engine": {"type": "memory"}'
 chatbench_broker=()
 if ((nodes > 1)); then
   nats_port=${CENTRIFUGO_NATS_PORT:-14333}
-  taken "$((nats_port + 1))"
+  refuse_taken "$nats_port" CENTRIFUGO_NATS_PORT
+  refuse_taken "$((nats_port + 1))" "CENTRIFUGO_NATS_PORT+1, its monitor"
   nats_bin=$PWD/.cache/bin/nats-server
   [[ -x $nats_bin ]] || nats_bin=$(command -v nats-server) || {
     echo "bench/centrifugo.sh: no nats-server: scripts/nats.sh installs one" >&2
@@ -77,7 +72,7 @@ urls=()
 node_pids=()
 for i in $(seq 0 $((nodes - 1))); do
   p=$((port + i))
-  taken "$p"
+  refuse_taken "$p" "CENTRIFUGO_PORT+$i"
   config=$OUT/centrifugo-$i.json
   cat >"$config" <<JSON
 {

@@ -100,19 +100,7 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# connect PORT: fd 3 is a connection to 127.0.0.1:PORT, if something listens.
-connect() {
-  # Braces: a failed exec of a redirection reports before its own 2> applies.
-  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null
-}
-
-# refuse_taken PORT NAME: exit if something already listens on PORT.
-refuse_taken() {
-  connect "$1" || return 0
-  exec 3>&-
-  say "127.0.0.1:$1 ($2) is in use: stop what listens there, or choose another port"
-  exit 1
-}
+. scripts/ports.sh
 
 # healthy PORT: what listens on PORT answers /healthz with 200.
 healthy() {
