@@ -22,6 +22,8 @@ import (
 func TestSpreadOverNodes(t *testing.T) {
 	nodes := startNodes(t, 2)
 	var varzCalls atomic.Int64
+	// A /varz of fixed steps, for exact arithmetic; TestReadVarzOfARealServer
+	// reads the real server's.
 	varz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/varz" {
 			http.NotFound(w, r)

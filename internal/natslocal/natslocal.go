@@ -28,12 +28,14 @@ const startTimeout = 30 * time.Second
 
 // Server is a running nats-server.
 type Server struct {
-	URL    string // nats://127.0.0.1:PORT
-	bin    string
-	port   int
-	log    string // the server's output, for an error message
-	cmd    *exec.Cmd
-	exited <-chan struct{}
+	URL        string // nats://127.0.0.1:PORT
+	MonitorURL string // its monitoring endpoints (/varz): http://127.0.0.1:PORT
+	bin        string
+	port       int
+	monitor    int
+	log        string // the server's output, for an error message
+	cmd        *exec.Cmd
+	exited     <-chan struct{}
 }
 
 // Start starts a server for t, killed when t ends. It skips t when no
@@ -48,6 +50,9 @@ func Start(t testing.TB) *Server {
 	// try a few.
 	for attempt := 1; ; attempt++ {
 		if s.port, err = component.FreePort(); err == nil {
+			s.monitor, err = component.FreePort()
+		}
+		if err == nil {
 			if err = s.start(); err == nil {
 				break
 			}
@@ -57,6 +62,7 @@ func Start(t testing.TB) *Server {
 		}
 	}
 	s.URL = "nats://127.0.0.1:" + strconv.Itoa(s.port)
+	s.MonitorURL = "http://127.0.0.1:" + strconv.Itoa(s.monitor)
 	t.Cleanup(s.Stop)
 	return s
 }
@@ -89,7 +95,7 @@ func (s *Server) start() error {
 		return err
 	}
 	defer out.Close()
-	cmd := exec.Command(s.bin, "-a", "127.0.0.1", "-p", strconv.Itoa(s.port))
+	cmd := exec.Command(s.bin, "-a", "127.0.0.1", "-p", strconv.Itoa(s.port), "-m", strconv.Itoa(s.monitor))
 	cmd.Stdout, cmd.Stderr = out, out
 	exited, err := component.Start(cmd)
 	if err != nil {
