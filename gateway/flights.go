@@ -89,23 +89,15 @@ func (g *Gateway) invokeInFlight(c *hub.Client, event events.APIGatewayWebsocket
 }
 
 // answerInOrder sends the gateway's own answer to a frame (a mock route's
-// response, the hub's refusal) after the answers of the connection's
-// frames before it: at once when none is in flight, else once they have
-// ended, holding a slot of the connection's meanwhile.
+// response, the hub's refusal) once the connection's frames before it have
+// ended, as a function's refusal waits for them (AwaitEarlierFrames); and,
+// as a refusal does, it holds the read loop meanwhile, so that no later
+// frame's send is pushed before the answer.
 func (g *Gateway) answerInOrder(c *hub.Client, answer []byte) {
-	f := g.flightsOf(c)
-	select {
-	case <-f.last:
-		c.Enqueue(answer)
-		return
-	default:
+	if f, ok := g.flights.Load(c.ID()); ok {
+		<-f.(*flights).last
 	}
-	earlier, finished := f.begin()
-	go func() {
-		defer g.end(f, earlier, finished, false)
-		<-earlier
-		c.Enqueue(answer)
-	}()
+	c.Enqueue(answer)
 }
 
 // begin takes a slot of the connection's (waiting for one) for a frame,

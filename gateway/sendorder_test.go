@@ -13,10 +13,12 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/chatapp-dev/chatapp"
+	"github.com/chatapp-dev/chatapp/awslambda"
 	"github.com/chatapp-dev/chatapp/awslambda/invoke"
 	"github.com/chatapp-dev/chatapp/gateway"
 	"github.com/chatapp-dev/chatapp/handler"
 	"github.com/chatapp-dev/chatapp/hub"
+	"github.com/chatapp-dev/chatapp/protocol"
 	"github.com/chatapp-dev/chatapp/sqlite"
 )
 
@@ -89,12 +91,56 @@ func openStore(t *testing.T) *sqlite.DB {
 // added.
 func serveChat(t *testing.T, h *handler.Handler) string {
 	t.Helper()
+	return serveChatWith(t, h, nil)
+}
+
+// serveChatWith is serveChat with the gateway's mock routes.
+func serveChatWith(t *testing.T, h *handler.Handler, mocks map[string]string) string {
+	t.Helper()
 	sockets := hub.New(slog.New(slog.DiscardHandler))
 	h.Notifier, h.Rooms, h.Logger = sockets, sockets, slog.New(slog.DiscardHandler)
-	cfg := gateway.Config{Hub: sockets, Logger: h.Logger}
+	cfg := gateway.Config{Hub: sockets, Logger: h.Logger, MockRoutes: mocks}
 	cfg.REST, cfg.WebSocket = invoke.InProcess(h)
 	gw := gateway.New(cfg)
 	srv := httptest.NewServer(gw)
 	t.Cleanup(func() { srv.Close(); gw.Close() })
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws?room_id=r&user_id="
+}
+
+// TestTheGatewaysAnswersKeepTheFramesOrder: a keepalive (a mock route the
+// gateway answers itself) between two sends whose commits are held is
+// answered after the first send's push and before the second's, as the
+// frames came.
+func TestTheGatewaysAnswersKeepTheFramesOrder(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db := openStore(t)
+	store := &slowCommits{DB: db, release: make(chan struct{})}
+	url := serveChatWith(t, &handler.Handler{Messages: store, Connections: db}, awslambda.WebSocketMockRoutes)
+	t.Cleanup(func() { store.once.Do(func() { close(store.release) }) })
+	sender, _, err := websocket.Dial(ctx, url+"sender", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.CloseNow()
+	for _, frame := range []string{
+		`{"action":"sendmessage","text":"first"}`,
+		`{"action":"` + protocol.ActionPing + `"}`,
+		`{"action":"sendmessage","text":"second"}`,
+	} {
+		if err := sender.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	for len(got) < 3 {
+		_, b, err := sender.Read(ctx)
+		if err != nil {
+			t.Fatalf("after %q: %v", got, err)
+		}
+		got = append(got, string(b))
+	}
+	if !strings.Contains(got[0], `"first"`) || got[1] != protocol.PongFrame || !strings.Contains(got[2], `"second"`) {
+		t.Errorf("the sender got %q, want the first push, the pong, the second push", got)
+	}
 }

@@ -40,7 +40,8 @@ type Handler interface {
 	Message(c *Client, payload []byte)
 	// Refused is called with the hub's own answer to a frame it refused
 	// (a rate_limited error frame), on the read loop: the handler sends it
-	// after the answers of the messages before it.
+	// after the answers of the messages before it, and may hold the read
+	// loop until then, so that no later message overtakes it.
 	Refused(c *Client, answer []byte)
 	// Closed is called once the connection has closed and left its room
 	// ($disconnect); the hub forgets the client once it returns.
