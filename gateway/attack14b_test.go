@@ -60,23 +60,10 @@ func TestARefusalComesAfterTheEarlierSendsPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sender.CloseNow()
-	for _, frame := range []string{
+	writeFrames(ctx, t, sender,
 		`{"action":"sendmessage","text":"stored","idempotency_key":"k1"}`,
-		`{"action":"sendmessage","text":1}`, // refused: not a JSON object of strings
-	} {
-		if err := sender.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var got []string
-	for len(got) < 2 {
-		_, b, err := sender.Read(ctx)
-		if err != nil {
-			t.Fatalf("after %q: %v", got, err)
-		}
-		got = append(got, string(b))
-		store.once.Do(func() { close(store.release) })
-	}
+		`{"action":"sendmessage","text":1}`) // refused: not a JSON object of strings
+	got := readFrames(ctx, t, sender, 2, func() { store.once.Do(func() { close(store.release) }) })
 	if !strings.Contains(got[0], `"stored"`) {
 		t.Fatalf("the sender got %q: the later frame's refusal came before the earlier send's push (the client settles its oldest send, the stored one, with it)", got)
 	}

@@ -123,24 +123,39 @@ func TestTheGatewaysAnswersKeepTheFramesOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sender.CloseNow()
-	for _, frame := range []string{
+	writeFrames(ctx, t, sender,
 		`{"action":"sendmessage","text":"first"}`,
-		`{"action":"` + protocol.ActionPing + `"}`,
-		`{"action":"sendmessage","text":"second"}`,
-	} {
-		if err := sender.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+		`{"action":"`+protocol.ActionPing+`"}`,
+		`{"action":"sendmessage","text":"second"}`)
+	got := readFrames(ctx, t, sender, 3, nil)
+	if !strings.Contains(got[0], `"first"`) || got[1] != protocol.PongFrame || !strings.Contains(got[2], `"second"`) {
+		t.Errorf("the sender got %q, want the first push, the pong, the second push", got)
+	}
+}
+
+// writeFrames writes text frames on conn.
+func writeFrames(ctx context.Context, t *testing.T, conn *websocket.Conn, frames ...string) {
+	t.Helper()
+	for _, frame := range frames {
+		if err := conn.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// readFrames reads n frames from conn, calling each (if set) after each.
+func readFrames(ctx context.Context, t *testing.T, conn *websocket.Conn, n int, each func()) []string {
+	t.Helper()
 	var got []string
-	for len(got) < 3 {
-		_, b, err := sender.Read(ctx)
+	for len(got) < n {
+		_, b, err := conn.Read(ctx)
 		if err != nil {
 			t.Fatalf("after %q: %v", got, err)
 		}
 		got = append(got, string(b))
+		if each != nil {
+			each()
+		}
 	}
-	if !strings.Contains(got[0], `"first"`) || got[1] != protocol.PongFrame || !strings.Contains(got[2], `"second"`) {
-		t.Errorf("the sender got %q, want the first push, the pong, the second push", got)
-	}
+	return got
 }
